@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { Store } from "./core/store.js";
+import { Operations } from "./core/operations.js";
+import { Logger, errorText } from "./log/logger.js";
+import { routeSdkLogging } from "./log/sdk.js";
+import type { LoadedConfig } from "./config/load.js";
+import { MatrixBot } from "./matrix/bot.js";
+import { SemaphoreClient } from "./semaphore/client.js";
+import { startSemaphoreServer, type SemaphoreServer } from "./semaphore/server/index.js";
+
+export interface AppOptions {
+  demo?: boolean;
+  /** Re-reads the config (same path and options) for reloadConfig. */
+  reload?: () => LoadedConfig;
+  requestShutdown?: (reason: string) => void;
+}
+
+/** The engine with everything wired: store, operations, Semaphore client (embedded server in demo) and Matrix bot. */
+export class App {
+  readonly store = new Store();
+  readonly ops: Operations;
+  matrix?: MatrixBot;
+  demoServer?: SemaphoreServer;
+  private stopped = false;
+
+  constructor(readonly config: LoadedConfig, readonly logger: Logger, private readonly opts: AppOptions = {}) {
+    this.ops = new Operations({ store: this.store, logger, config, reload: opts.reload, requestShutdown: opts.requestShutdown });
+  }
+
+  async start(): Promise<void> {
+    const log = this.logger.child("app");
+    const v = this.config.values;
+    this.logger.redactor.add(...this.config.secrets);
+    routeSdkLogging(this.logger);
+
+    let url = v.semaphore.url;
+    let token = v.semaphore.api_token;
+    if (this.opts.demo && !url) {
+      this.demoServer = await startSemaphoreServer({ seed: "demo" });
+      url = this.demoServer.url;
+      token = this.demoServer.adminToken;
+      this.logger.redactor.add(token);
+      log.info(`demo: embedded Semaphore-compatible server on ${url}`);
+    }
+    if (url) {
+      this.ops.semaphore = new SemaphoreClient({
+        url, token,
+        timeoutMs: v.semaphore.timeout * 1000,
+        maxConcurrent: v.semaphore.max_concurrent_requests,
+        caFile: v.semaphore.ca_file || undefined,
+        tlsVerify: v.semaphore.tls_verify,
+      });
+      this.store.setConnection({ semaphore: "connecting" });
+      this.ops.semaphore.info().then(
+        (info) => { this.store.setConnection({ semaphoreVersion: info.version }); log.info(`Semaphore ${info.version} at ${url}`); },
+        (e) => log.warn(`Semaphore at ${url} is not answering yet: ${errorText(e)}`),
+      );
+    }
+
+    if (v.matrix.homeserver) {
+      const storeDir = v.matrix.store_path || join(v.bot.state_dir, "matrix");
+      this.matrix = new MatrixBot({ ops: this.ops, log: this.logger.child("matrix"), storeDir });
+      this.ops.chat = this.matrix;
+      await this.matrix.start();
+    } else {
+      this.store.setConnection({ matrix: "not_configured" });
+      log.info("Matrix is not configured ([matrix] homeserver is empty): console only");
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.matrix?.stop().catch(() => undefined);
+    await this.demoServer?.stop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,31 @@
+import type { Operations, Actor } from "../core/operations.js";
+
+/** A reply in both renderings: plain text for the body and the console, HTML for Matrix formatted_body. */
+export interface Reply {
+  text: string;
+  html?: string;
+  /** Optional emoji reaction on the command message (chat only). */
+  react?: string;
+}
+
+export type Permission = "read" | "run" | "stop" | "approve" | "admin";
+
+export interface CommandContext {
+  actor: Actor;
+  ops: Operations;
+  prefix: string;
+}
+
+/** Each command is declared once; chat parsing, `help`, and the console's `:` completion derive from it. */
+export interface CommandSpec {
+  name: string;
+  /** Argument synopsis for help, e.g. "[project [template]] [--tags a,b]". */
+  usage: string;
+  summary: string;
+  permission: Permission;
+  /** Not listed by `help` (easter eggs), still shown by `help <name>`. */
+  hidden?: boolean;
+  /** Completions for the argument at `index`, for the console's Tab. */
+  complete?: (ctx: CommandContext, index: number, args: string[]) => Promise<string[]> | string[];
+  run(ctx: CommandContext, args: string[]): Promise<Reply>;
+}

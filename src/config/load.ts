@@ -1,0 +1,309 @@
+import { readFileSync, statSync } from "node:fs";
+import { dirname, resolve, isAbsolute } from "node:path";
+import ini from "ini";
+import { SCHEMA, ROOM_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type ConfigValues, type RoomPolicy } from "./schema.js";
+import { closest } from "../util/text.js";
+
+export type ValueSource = "default" | "file" | "env" | `secret file ${string}`;
+
+export interface ConfigIssue {
+  severity: "error" | "warning";
+  file?: string;
+  line?: number;
+  section?: string;
+  key?: string;
+  /** The offending value, already masked when the key is secret. */
+  value?: string;
+  message: string;
+}
+
+export interface LoadedConfig {
+  path?: string;
+  values: ConfigValues;
+  rooms: RoomPolicy[];
+  /** Where each `section.key` value came from. */
+  sources: Record<string, { source: ValueSource; line?: number }>;
+  issues: ConfigIssue[];
+  /** Every secret value, for the log redactor. */
+  secrets: string[];
+  ok: boolean;
+}
+
+export interface LoadOptions {
+  /** Demo mode runs the embedded Semaphore, so [semaphore] url and token are not required. */
+  demo?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface RawEntry { value: string; line: number }
+interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
+
+const ROOM_HEADER = /^room\s+"(.+)"$/;
+
+export function maskSecret(value: string): string {
+  if (!value) return "";
+  return value.length <= 4 ? "****" : `${value.slice(0, 2)}****${value.slice(-2)} (${value.length} chars)`;
+}
+
+/**
+ * Splits INI text into sections with line numbers. Values are decoded by the `ini` package line by line, so
+ * quoting and comment rules are ini's; sections are ours, because ini would split room names on dots.
+ */
+function scan(text: string, file: string | undefined, issues: ConfigIssue[]): RawSection[] {
+  const sections: RawSection[] = [{ name: "", line: 0, entries: new Map() }];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((rawLine, i) => {
+    const line = i + 1;
+    const trimmed = rawLine.trim();
+    if (!trimmed || trimmed.startsWith(";") || trimmed.startsWith("#")) return;
+    if (trimmed.startsWith("[")) {
+      const m = /^\[([^\]]*)\]$/.exec(trimmed);
+      if (!m) {
+        issues.push({ severity: "error", file, line, message: `malformed section header ${JSON.stringify(trimmed)}: expected [name] or [room "<room id>"]` });
+        return;
+      }
+      const name = m[1]!.trim();
+      const existing = sections.find((s) => s.name === name && s.name !== "");
+      if (existing) {
+        issues.push({ severity: "warning", file, line, section: name, message: `section [${name}] appears again (first at line ${existing.line}); its keys are merged` });
+        sections.push(existing);
+        return;
+      }
+      sections.push({ name, line, entries: new Map() });
+      return;
+    }
+    const eq = trimmed.indexOf("=");
+    if (eq <= 0) {
+      issues.push({ severity: "error", file, line, section: sections.at(-1)!.name || undefined, message: `cannot read ${JSON.stringify(trimmed.slice(0, 60))}: expected key = value` });
+      return;
+    }
+    const decoded = ini.decode(trimmed) as Record<string, unknown>;
+    const keys = Object.keys(decoded);
+    const key = keys[0]?.trim();
+    if (!key) {
+      issues.push({ severity: "error", file, line, message: `cannot read ${JSON.stringify(trimmed.slice(0, 60))}: expected key = value` });
+      return;
+    }
+    const v = decoded[keys[0]!];
+    const value = Array.isArray(v) ? v.map(String).join(",") : typeof v === "object" && v !== null ? "" : String(v);
+    const section = sections.at(-1)!;
+    const prev = section.entries.get(key);
+    if (prev) {
+      issues.push({ severity: "warning", file, line, section: section.name, key, message: `key set again (first at line ${prev.line}); the later value wins` });
+    }
+    section.entries.set(key, { value, line });
+  });
+  return sections;
+}
+
+/** Parses one value by its declared kind; returns an error message instead on bad input. */
+export function coerce(def: KeyDef, raw: string): { value: unknown } | { error: string } {
+  const text = raw.trim();
+  switch (def.kind) {
+    case "bool": {
+      const t = text.toLowerCase();
+      if (["true", "yes", "on", "1"].includes(t)) return { value: true };
+      if (["false", "no", "off", "0"].includes(t)) return { value: false };
+      return { error: "expected true or false" };
+    }
+    case "int": {
+      if (!/^-?\d+$/.test(text)) return { error: `expected a whole number from ${def.min} to ${def.max}` };
+      const n = Number(text);
+      if (def.min !== undefined && n < def.min || def.max !== undefined && n > def.max) return { error: `expected a whole number from ${def.min} to ${def.max}` };
+      return { value: n };
+    }
+    case "enum":
+      if (!def.values!.includes(text.toLowerCase())) return { error: `expected one of: ${def.values!.join(", ")}` };
+      return { value: text.toLowerCase() };
+    case "url": {
+      if (text === "") return { value: "" };
+      let u: URL;
+      try { u = new URL(text); } catch { return { error: "expected an http:// or https:// URL, e.g. https://host.example.org" }; }
+      if (u.protocol !== "http:" && u.protocol !== "https:") return { error: `expected an http:// or https:// URL, not ${u.protocol}//` };
+      if (u.search || u.hash) return { error: "expected a base URL without ?query or #fragment" };
+      return { value: text.replace(/\/+$/, "") };
+    }
+    case "mxid":
+      if (text !== "" && !/^@[^:\s]+:[^\s]+$/.test(text)) return { error: "expected a full Matrix ID like @bot:example.org" };
+      return { value: text };
+    case "list": {
+      const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+      return { value: items };
+    }
+    case "path":
+    case "string":
+      return { value: text };
+  }
+}
+
+function defaults(): ConfigValues {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const s of sectionNames()) {
+    out[s] = {};
+    for (const [k, d] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) out[s]![k] = structuredClone(d.default);
+  }
+  return out as unknown as ConfigValues;
+}
+
+function roomDefaults(room: string): RoomPolicy {
+  const out: Record<string, unknown> = { room };
+  for (const [k, d] of Object.entries(ROOM_SCHEMA as Record<string, KeyDef>)) out[k] = structuredClone(d.default);
+  return out as RoomPolicy;
+}
+
+export function loadConfig(path: string | undefined, opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const issues: ConfigIssue[] = [];
+  const values = defaults() as unknown as Record<string, Record<string, unknown>>;
+  const sources: LoadedConfig["sources"] = {};
+  const rooms: RoomPolicy[] = [];
+  const secrets: string[] = [];
+  const baseDir = path ? dirname(resolve(path)) : process.cwd();
+  for (const s of sectionNames()) for (const k of Object.keys(SCHEMA[s])) sources[`${s}.${k}`] = { source: "default" };
+
+  let text = "";
+  if (path) {
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      issues.push({ severity: "error", file: path, message: code === "ENOENT" ? "config file not found: create it from chatrixcd.ini.example or pass --config PATH" : `cannot read config file (${code ?? String(e)})` });
+    }
+  }
+
+  const apply = (section: string, key: string, raw: string, where: { source: ValueSource; line?: number }) => {
+    const def = keyDef(section, key)!;
+    const r = coerce(def, raw);
+    if ("error" in r) {
+      issues.push({ severity: "error", file: where.source === "file" ? path : undefined, line: where.line, section, key, value: def.secret ? maskSecret(raw) : raw, message: where.source === "env" ? `${r.error} (from environment variable ${envName(section, key)})` : r.error });
+      return;
+    }
+    values[section]![key] = r.value;
+    sources[`${section}.${key}`] = where;
+  };
+
+  const fileRefs: Record<string, { path: string; line?: number; source: "file" | "env" }> = {};
+  for (const sec of scan(text, path, issues)) {
+    if (sec.name === "") {
+      for (const [key, e] of sec.entries) issues.push({ severity: "error", file: path, line: e.line, key, message: "key outside any section: put it under [matrix], [semaphore], [bot] or [console]" });
+      continue;
+    }
+    const roomMatch = ROOM_HEADER.exec(sec.name);
+    if (roomMatch) {
+      const policy = roomDefaults(roomMatch[1]!);
+      for (const [key, e] of sec.entries) {
+        const def = (ROOM_SCHEMA as Record<string, KeyDef>)[key];
+        if (!def) {
+          const hint = closest(key, Object.keys(ROOM_SCHEMA));
+          issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key in a room section${hint ? `; did you mean ${hint}?` : `; known keys: ${Object.keys(ROOM_SCHEMA).join(", ")}`}` });
+          continue;
+        }
+        const r = coerce(def, e.value);
+        if ("error" in r) issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error });
+        else (policy as unknown as Record<string, unknown>)[key] = r.value;
+      }
+      rooms.push(policy);
+      continue;
+    }
+    if (!(sec.name in SCHEMA)) {
+      const hint = closest(sec.name, [...sectionNames(), "room"]);
+      issues.push({ severity: "warning", file: path, line: sec.line, section: sec.name, message: `unknown section [${sec.name}] is ignored${hint ? `; did you mean [${hint === "room" ? 'room "<room id>"' : hint}]?` : ""}` });
+      continue;
+    }
+    for (const [key, e] of sec.entries) {
+      const base = key.endsWith("_file") ? key.slice(0, -5) : undefined;
+      if (base && keyDef(sec.name, base)?.fileVariant) {
+        fileRefs[`${sec.name}.${base}`] = { path: e.value.trim(), line: e.line, source: "file" };
+        continue;
+      }
+      if (!keyDef(sec.name, key)) {
+        const known = Object.entries(SCHEMA[sec.name as keyof typeof SCHEMA] as Record<string, KeyDef>).flatMap(([k, d]) => (d.fileVariant ? [k, `${k}_file`] : [k]));
+        const hint = closest(key, known);
+        issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key is ignored${hint ? `; did you mean ${hint}?` : ""}` });
+        continue;
+      }
+      apply(sec.name, key, e.value, { source: "file", line: e.line });
+    }
+  }
+
+  // Environment overrides win over the file.
+  for (const s of sectionNames()) {
+    for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
+      const v = env[envName(s, key)];
+      if (v !== undefined) apply(s, key, v, { source: "env" });
+      if (def.fileVariant) {
+        const fv = env[envName(s, `${key}_file`)];
+        if (fv !== undefined) fileRefs[`${s}.${key}`] = { path: fv, source: "env" };
+      }
+    }
+  }
+
+  // `<secret>_file` keys: the file's content is the secret. An inline value and a file for the same secret conflict.
+  for (const [id, ref] of Object.entries(fileRefs)) {
+    const [section, key] = id.split(".") as [string, string];
+    if (!ref.path) continue;
+    if (values[section]![key]) {
+      issues.push({ severity: "error", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, message: `both ${key} and ${key}_file are set: keep only one` });
+      continue;
+    }
+    const full = isAbsolute(ref.path) ? ref.path : resolve(baseDir, ref.path);
+    try {
+      const content = readFileSync(full, "utf8").replace(/\r?\n$/, "");
+      if (!content) throw Object.assign(new Error("empty"), { code: "EMPTY" });
+      values[section]![key] = content;
+      sources[id] = { source: `secret file ${full}`, line: ref.line };
+      try {
+        if (statSync(full).mode & 0o077) issues.push({ severity: "warning", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, value: full, message: "secret file is readable by other users: chmod 600 it" });
+      } catch { /* already read it; a stat failure changes nothing */ }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      issues.push({ severity: "error", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, value: full, message: code === "ENOENT" ? "file not found" : code === "EMPTY" ? "file is empty" : `cannot read file (${code ?? String(e)})` });
+    }
+  }
+
+  // Relative paths are relative to the config file, so a unit file can run from any directory.
+  for (const s of sectionNames()) {
+    for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
+      const v = values[s]![key];
+      if (def.kind === "path" && typeof v === "string" && v && !isAbsolute(v)) values[s]![key] = resolve(baseDir, v);
+    }
+  }
+
+  crossValidate(values as unknown as ConfigValues, sources, path, issues, opts);
+  for (const s of sectionNames()) {
+    for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
+      const v = values[s]![key];
+      if (def.secret && typeof v === "string" && v) secrets.push(v);
+    }
+  }
+  return { path, values: values as unknown as ConfigValues, rooms, sources, issues, secrets, ok: !issues.some((i) => i.severity === "error") };
+}
+
+function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: string | undefined, issues: ConfigIssue[], opts: LoadOptions): void {
+  const at = (section: string, key: string) => ({ file: sources[`${section}.${key}`]?.source === "file" ? file : undefined, line: sources[`${section}.${key}`]?.line, section, key });
+  const m = v.matrix;
+  if (m.homeserver) {
+    if (!m.user_id) issues.push({ severity: "error", ...at("matrix", "user_id"), file, message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org" });
+    if (!m.password && !m.access_token) issues.push({ severity: "error", ...at("matrix", "homeserver"), key: "password", message: "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id" });
+    if (m.access_token && !m.device_id) issues.push({ severity: "warning", ...at("matrix", "access_token"), message: "access_token without device_id: the device will be looked up with whoami" });
+  } else if (m.user_id || m.password || m.access_token) {
+    issues.push({ severity: "error", ...at("matrix", "homeserver"), file, message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)" });
+  }
+  if (!opts.demo) {
+    if (!v.semaphore.url) issues.push({ severity: "error", ...at("semaphore", "url"), file, message: "required: the Semaphore URL, e.g. https://semaphore.example.org (or run with --demo for the embedded one)" });
+    if (!v.semaphore.api_token) issues.push({ severity: "error", ...at("semaphore", "api_token"), file, message: "required: a Semaphore API token (api_token or api_token_file)" });
+  }
+  for (const key of ["admin_users", "allowed_users"] as const) {
+    for (const u of v.bot[key]) {
+      if (!/^@[^:\s]+:\S+$/.test(u)) issues.push({ severity: "error", ...at("bot", key), value: u, message: `${JSON.stringify(u)} is not a full Matrix ID like @alice:example.org` });
+    }
+  }
+  if (/\s/.test(v.bot.command_prefix) || !v.bot.command_prefix) issues.push({ severity: "error", ...at("bot", "command_prefix"), value: v.bot.command_prefix, message: "expected a non-empty prefix without spaces, e.g. !cd" });
+}
+
+/** One line per issue: where, what was wrong, what was expected. */
+export function formatIssue(i: ConfigIssue): string {
+  const where = [i.file ? `${i.file}${i.line ? `:${i.line}` : ""}` : i.line ? `line ${i.line}` : "", i.section ? `[${i.section}]` : "", i.key ?? ""].filter(Boolean).join(" ");
+  const value = i.value !== undefined ? ` = ${JSON.stringify(i.value)}` : "";
+  return `${i.severity}: ${where}${value}${where || value ? ": " : ""}${i.message}`;
+}

@@ -1,0 +1,101 @@
+// Every configuration key is declared here once. Validation, environment overrides, chatrixcd.ini.example
+// and the console's Config panel are all derived from this table.
+
+export type KeyKind = "string" | "url" | "bool" | "int" | "list" | "path" | "enum" | "mxid";
+
+export interface KeyDef<T = unknown> {
+  kind: KeyKind;
+  default: T;
+  doc: string;
+  /** Secrets are masked in errors, logs and the Config panel, and registered with the log redactor. */
+  secret?: boolean;
+  /** For enum keys. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** A `<key>_file` companion exists whose file content supplies this secret. */
+  fileVariant?: boolean;
+  /** Placeholder shown in the example file instead of the default. */
+  example?: string;
+}
+
+const str = (doc: string, def = "", extra: Partial<KeyDef<string>> = {}): KeyDef<string> => ({ kind: "string", default: def, doc, ...extra });
+const url = (doc: string, def = "", extra: Partial<KeyDef<string>> = {}): KeyDef<string> => ({ kind: "url", default: def, doc, ...extra });
+const path = (doc: string, def = "", extra: Partial<KeyDef<string>> = {}): KeyDef<string> => ({ kind: "path", default: def, doc, ...extra });
+const bool = (doc: string, def: boolean): KeyDef<boolean> => ({ kind: "bool", default: def, doc });
+const int = (doc: string, def: number, min: number, max: number): KeyDef<number> => ({ kind: "int", default: def, doc, min, max });
+const list = (doc: string, def: string[] = [], extra: Partial<KeyDef<string[]>> = {}): KeyDef<string[]> => ({ kind: "list", default: def, doc, ...extra });
+const oneOf = <V extends string>(doc: string, values: readonly V[], def: V): KeyDef<V> => ({ kind: "enum", default: def, doc, values });
+const secret = (doc: string): KeyDef<string> => ({ kind: "string", default: "", doc, secret: true, fileVariant: true });
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export const SCHEMA = {
+  matrix: {
+    homeserver: url("Base URL of the Matrix homeserver. Leave empty to run without Matrix (console only).", "", { example: "https://matrix.example.org" }),
+    user_id: { kind: "mxid", default: "", doc: "The bot's full Matrix ID.", example: "@chatrixcd:example.org" } as KeyDef<string>,
+    password: secret("Password for m.login.password. Use password_file to keep it out of this file."),
+    access_token: secret("An existing access token (then device_id is required). Use access_token_file to keep it out of this file."),
+    device_id: str("Device ID to log in as. Empty: reuse the saved session's device, or let the server choose one."),
+    device_name: str("Display name of the bot's device.", "ChatrixCD"),
+    store_path: path("Where the Matrix session and sync token are kept. Empty: <state_dir>/matrix."),
+    max_command_age: int("Commands older than this many seconds are ignored (after downtime or a stale sync).", 300, 5, 86400),
+  },
+  semaphore: {
+    url: url("Base URL of Semaphore UI (the part before /api).", "", { example: "https://semaphore.example.org" }),
+    api_token: secret("Semaphore API token (Bearer). Use api_token_file to keep it out of this file."),
+    ca_file: path("PEM file with extra CA certificates for Semaphore's TLS certificate."),
+    tls_verify: bool("Verify Semaphore's TLS certificate. Turn off only for testing.", true),
+    max_concurrent_requests: int("Requests to Semaphore in flight at once.", 4, 1, 64),
+    poll_interval: int("Seconds between polls when the websocket is unavailable.", 5, 1, 3600),
+    timeout: int("Seconds before a Semaphore request is abandoned.", 15, 1, 600),
+  },
+  bot: {
+    command_prefix: str("Prefix that marks a chat message as a command.", "!cd"),
+    admin_users: list("Matrix IDs with every permission in every room.", [], { example: "@alice:example.org, @bob:example.org" }),
+    allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users."),
+    allowed_rooms: list("Room IDs or aliases the bot answers in. Empty: every room it has joined."),
+    greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
+    messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),
+    aliases_file: path("JSON file with command aliases. Empty: <state_dir>/aliases.json. Reloaded on change."),
+    state_dir: path("Directory for state that must survive restarts (session, tracked tasks, audit log).", "./.chatrixcd-state"),
+    log_file: path("Log file (appended, mode 0600). Empty: no log file."),
+    log_level: oneOf("Least severe level that is logged.", LOG_LEVELS, "info"),
+  },
+  console: {
+    mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),
+    theme: oneOf("Console colour theme.", ["dark", "light", "mono"] as const, "dark"),
+    read_only: bool("Hide every action that changes something (run, stop, approve, say, join, leave).", false),
+  },
+} as const satisfies Record<string, Record<string, KeyDef>>;
+
+/** Keys allowed in a `[room "<room id or alias>"]` section: who may do what in that room. */
+export const ROOM_SCHEMA = {
+  projects: list("Projects (id or name) this room may see and run. `*` means all.", ["*"]),
+  templates: list("Templates (id or name) this room may run. `*` means all.", ["*"]),
+  run: list("Users who may run tasks here. `*` means every member.", []),
+  stop: list("Users who may stop tasks here. `*` means every member.", []),
+  approve: list("Users who may approve or deny runs here.", []),
+  read: list("Users who may use read-only commands here (status, logs, tasks, ...). `*` means every member.", ["*"]),
+} as const satisfies Record<string, KeyDef>;
+
+export type Schema = typeof SCHEMA;
+export type SectionName = keyof Schema;
+type ValueOf<D> = D extends KeyDef<infer T> ? (T extends readonly string[] ? string[] : T) : never;
+export type SectionValues<S extends Record<string, KeyDef>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+export type ConfigValues = { -readonly [S in SectionName]: SectionValues<Schema[S]> };
+export type RoomPolicy = SectionValues<typeof ROOM_SCHEMA> & { room: string };
+
+export function sectionNames(): SectionName[] {
+  return Object.keys(SCHEMA) as SectionName[];
+}
+
+export function keyDef(section: string, key: string): KeyDef | undefined {
+  return (SCHEMA as Record<string, Record<string, KeyDef>>)[section]?.[key];
+}
+
+/** Name of the environment variable that overrides a key. */
+export function envName(section: string, key: string): string {
+  return `CHATRIXCD_${section.toUpperCase()}_${key.toUpperCase()}`;
+}

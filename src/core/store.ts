@@ -1,0 +1,151 @@
+import { EventEmitter } from "node:events";
+import { Ring } from "../log/logger.js";
+
+// The one state store. Events come in (Matrix sync, Semaphore frames, keys), operations change the store, and
+// every front end renders from it. Each change emits a typed event so views redraw only what changed.
+
+export type MatrixConnection = "not_configured" | "starting" | "syncing" | "catching_up" | "reconnecting" | "error" | "stopped";
+export type SemaphoreConnection = "not_configured" | "connecting" | "websocket" | "polling" | "down";
+
+export interface ConnectionState {
+  matrix: MatrixConnection;
+  matrixDetail?: string;
+  /** Epoch ms of the last successful sync, for health checks. */
+  matrixLastSync?: number;
+  semaphore: SemaphoreConnection;
+  semaphoreDetail?: string;
+  semaphoreVersion?: string;
+}
+
+export interface RoomState {
+  roomId: string;
+  name: string;
+  encrypted: boolean;
+  members: number;
+  lastActivity?: number;
+  /** What this room may do, as a short human summary derived from its policy. */
+  abilities?: string;
+}
+
+export type TaskStatus =
+  | "waiting" | "starting" | "waiting_confirmation" | "confirmed" | "rejected" | "running" | "stopping" | "stopped" | "success" | "error";
+
+export interface Origin {
+  via: "chat" | "console" | "semaphore";
+  user?: string;
+  roomId?: string;
+}
+
+export interface TaskState {
+  /** `${projectId}:${taskId}`: task ids are only unique within a Semaphore instance, but keyed per project for clarity. */
+  key: string;
+  projectId: number;
+  taskId: number;
+  templateId?: number;
+  templateName?: string;
+  projectName?: string;
+  status: TaskStatus | string;
+  created?: string;
+  start?: string | null;
+  end?: string | null;
+  origin?: Origin;
+  /** Parsed from Ansible output, for cards and the console. */
+  currentPlay?: string;
+  currentTask?: string;
+  recap?: Record<string, Record<string, number>>;
+  outputLines: number;
+  updatedAt: number;
+}
+
+export interface PendingConfirmation {
+  id: string;
+  kind: "run" | "stop" | "exit";
+  requester: string;
+  roomId?: string;
+  createdAt: number;
+  expiresAt: number;
+  summary: string;
+}
+
+export interface OutputLine { time: string; text: string }
+
+export interface StoreEvents {
+  connection: [ConnectionState];
+  room: [RoomState];
+  roomRemoved: [string];
+  task: [TaskState, TaskState | undefined];
+  output: [string, OutputLine[]];
+  pending: [PendingConfirmation[]];
+}
+
+export const taskKey = (projectId: number, taskId: number): string => `${projectId}:${taskId}`;
+
+export class Store extends EventEmitter<StoreEvents> {
+  connection: ConnectionState = { matrix: "not_configured", semaphore: "not_configured" };
+  readonly rooms = new Map<string, RoomState>();
+  readonly tasks = new Map<string, TaskState>();
+  private readonly outputs = new Map<string, Ring<OutputLine>>();
+  private pendingList: PendingConfirmation[] = [];
+
+  constructor(private readonly outputLinesPerTask = 2000) { super(); this.setMaxListeners(50); }
+
+  setConnection(patch: Partial<ConnectionState>): void {
+    const next = { ...this.connection, ...patch };
+    if (JSON.stringify(next) === JSON.stringify(this.connection)) return;
+    this.connection = next;
+    this.emit("connection", next);
+  }
+
+  upsertRoom(room: RoomState): void {
+    const prev = this.rooms.get(room.roomId);
+    if (prev && JSON.stringify(prev) === JSON.stringify(room)) return;
+    this.rooms.set(room.roomId, room);
+    this.emit("room", room);
+  }
+
+  removeRoom(roomId: string): void {
+    if (this.rooms.delete(roomId)) this.emit("roomRemoved", roomId);
+  }
+
+  /** Merges a task update; emits only when something actually changed. Returns the new state. */
+  upsertTask(patch: Partial<TaskState> & { projectId: number; taskId: number }): TaskState {
+    const key = taskKey(patch.projectId, patch.taskId);
+    const prev = this.tasks.get(key);
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    const next: TaskState = { key, status: "waiting", outputLines: 0, ...prev, ...defined, updatedAt: prev?.updatedAt ?? Date.now() } as TaskState;
+    const changed = !prev || Object.keys(defined).some((k) => JSON.stringify((prev as unknown as Record<string, unknown>)[k]) !== JSON.stringify(defined[k]));
+    if (!changed) return prev!;
+    next.updatedAt = Date.now();
+    this.tasks.set(key, next);
+    this.emit("task", next, prev);
+    return next;
+  }
+
+  appendOutput(projectId: number, taskId: number, lines: OutputLine[]): void {
+    if (lines.length === 0) return;
+    const key = taskKey(projectId, taskId);
+    let ring = this.outputs.get(key);
+    if (!ring) this.outputs.set(key, (ring = new Ring(this.outputLinesPerTask)));
+    for (const l of lines) ring.push(l);
+    const t = this.tasks.get(key);
+    if (t) this.tasks.set(key, { ...t, outputLines: t.outputLines + lines.length });
+    this.emit("output", key, lines);
+  }
+
+  output(key: string): OutputLine[] { return this.outputs.get(key)?.toArray() ?? []; }
+
+  get pending(): readonly PendingConfirmation[] { return this.pendingList; }
+
+  addPending(p: PendingConfirmation): void {
+    this.pendingList = [...this.pendingList.filter((x) => x.id !== p.id), p];
+    this.emit("pending", this.pendingList);
+  }
+
+  removePending(id: string): PendingConfirmation | undefined {
+    const found = this.pendingList.find((p) => p.id === id);
+    if (!found) return undefined;
+    this.pendingList = this.pendingList.filter((p) => p.id !== id);
+    this.emit("pending", this.pendingList);
+    return found;
+  }
+}

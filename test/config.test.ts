@@ -1,0 +1,187 @@
+import test from "ava";
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, formatIssue, maskSecret } from "../src/config/load.js";
+import { exampleConfig } from "../src/config/example.js";
+import { SCHEMA, envName } from "../src/config/schema.js";
+import { runCli } from "../src/cli/main.js";
+
+const dir = mkdtempSync(join(tmpdir(), "chatrixcd-config-"));
+let n = 0;
+function file(text: string): string {
+  const p = join(dir, `c${n++}.ini`);
+  writeFileSync(p, text);
+  return p;
+}
+
+const VALID = `[matrix]
+homeserver = https://matrix.example.org
+user_id = @bot:example.org
+password = hunter2hunter2
+
+[semaphore]
+url = https://semaphore.example.org/
+api_token = abcdefghijklmnopqrstuvwxyz0123456789abcdefg=
+
+[bot]
+admin_users = @alice:example.org, @bob:example.org
+command_prefix = !ci
+`;
+
+test("a valid file loads with typed values and their sources", (t) => {
+  const cfg = loadConfig(file(VALID), { env: {} });
+  t.true(cfg.ok, cfg.issues.map(formatIssue).join("\n"));
+  t.is(cfg.values.semaphore.url, "https://semaphore.example.org", "trailing slash stripped");
+  t.deepEqual(cfg.values.bot.admin_users, ["@alice:example.org", "@bob:example.org"]);
+  t.is(cfg.values.bot.command_prefix, "!ci");
+  t.is(cfg.values.semaphore.max_concurrent_requests, 4);
+  t.is(cfg.sources["bot.command_prefix"]!.source, "file");
+  t.is(cfg.sources["bot.command_prefix"]!.line, 12);
+  t.is(cfg.sources["semaphore.timeout"]!.source, "default");
+  t.true(cfg.secrets.includes("hunter2hunter2"));
+});
+
+test("environment variables override the file and are reported as the source", (t) => {
+  const cfg = loadConfig(file(VALID), { env: { CHATRIXCD_BOT_COMMAND_PREFIX: "!env", CHATRIXCD_SEMAPHORE_MAX_CONCURRENT_REQUESTS: "9" } });
+  t.true(cfg.ok);
+  t.is(cfg.values.bot.command_prefix, "!env");
+  t.is(cfg.values.semaphore.max_concurrent_requests, 9);
+  t.is(cfg.sources["semaphore.max_concurrent_requests"]!.source, "env");
+});
+
+test("a bad environment value names the variable", (t) => {
+  const cfg = loadConfig(file(VALID), { env: { CHATRIXCD_SEMAPHORE_TLS_VERIFY: "maybe" } });
+  t.false(cfg.ok);
+  t.regex(formatIssue(cfg.issues[0]!), /CHATRIXCD_SEMAPHORE_TLS_VERIFY/);
+});
+
+test("secrets can come from *_file, and a world-readable secret file is warned about", (t) => {
+  const secretPath = join(dir, "pw");
+  writeFileSync(secretPath, "from-a-file-secret\n");
+  chmodSync(secretPath, 0o644);
+  const cfg = loadConfig(file(VALID.replace("password = hunter2hunter2", `password_file = ${secretPath}`)), { env: {} });
+  t.true(cfg.ok, cfg.issues.map(formatIssue).join("\n"));
+  t.is(cfg.values.matrix.password, "from-a-file-secret");
+  t.regex(cfg.sources["matrix.password"]!.source, /^secret file /);
+  t.true(cfg.issues.some((i) => i.severity === "warning" && /chmod 600/.test(i.message)));
+  t.true(cfg.secrets.includes("from-a-file-secret"));
+});
+
+// Each malformed file must produce an error (or warning) naming the line and key, and must not be ok when it is an error.
+const BROKEN: Array<{ name: string; text: string; line?: number; key?: string; match: RegExp; severity?: "error" | "warning" }> = [
+  { name: "non-integer", text: VALID + "[semaphore]\nmax_concurrent_requests = lots\n", line: 16, key: "max_concurrent_requests", match: /whole number from 1 to 64/ },
+  { name: "integer out of range", text: VALID + "[semaphore]\nmax_concurrent_requests = 0\n", line: 16, key: "max_concurrent_requests", match: /from 1 to 64/ },
+  { name: "negative timeout", text: VALID + "[semaphore]\ntimeout = -3\n", line: 16, key: "timeout", match: /whole number/ },
+  { name: "bad boolean", text: VALID + "[semaphore]\ntls_verify = perhaps\n", line: 16, key: "tls_verify", match: /true or false/ },
+  { name: "bad enum", text: VALID.replace("command_prefix = !ci", "log_level = loud"), line: 12, key: "log_level", match: /one of: debug, info, warn, error/ },
+  { name: "url without scheme", text: VALID.replace("https://semaphore.example.org/", "semaphore.example.org"), line: 7, key: "url", match: /http:\/\/ or https:\/\/ URL/ },
+  { name: "ftp url", text: VALID.replace("https://semaphore.example.org/", "ftp://semaphore.example.org"), line: 7, key: "url", match: /not ftp:/ },
+  { name: "url with query", text: VALID.replace("https://matrix.example.org", "https://matrix.example.org/?x=1"), line: 2, key: "homeserver", match: /without \?query/ },
+  { name: "bad user id", text: VALID.replace("@bot:example.org", "bot"), line: 3, key: "user_id", match: /full Matrix ID/ },
+  { name: "bad admin in list", text: VALID.replace("@bob:example.org", "bob"), key: "admin_users", match: /"bob" is not a full Matrix ID/ },
+  { name: "missing semaphore url", text: VALID.replace("url = https://semaphore.example.org/\n", ""), key: "url", match: /required: the Semaphore URL/ },
+  { name: "missing semaphore token", text: VALID.replace(/api_token = .*\n/, ""), key: "api_token", match: /required: a Semaphore API token/ },
+  { name: "matrix without credential", text: VALID.replace("password = hunter2hunter2\n", ""), key: "password", match: /credential is required/ },
+  { name: "matrix without user id", text: VALID.replace("user_id = @bot:example.org\n", ""), key: "user_id", match: /required when \[matrix\] homeserver/ },
+  { name: "credentials without homeserver", text: VALID.replace("homeserver = https://matrix.example.org\n", ""), key: "homeserver", match: /homeserver is empty/ },
+  { name: "missing secret file", text: VALID.replace("password = hunter2hunter2", "password_file = /nonexistent/pw"), line: 4, key: "password_file", match: /file not found/ },
+  { name: "secret and secret file", text: VALID.replace("password = hunter2hunter2", `password = x1234\npassword_file = ${join(dir, "pw")}`), line: 5, key: "password_file", match: /keep only one/ },
+  { name: "malformed section header", text: VALID + "[semaphore\n", line: 15, match: /malformed section header/ },
+  { name: "line without equals", text: VALID + "just some words\n", line: 15, match: /expected key = value/ },
+  { name: "key outside section", text: "stray = 1\n" + VALID, line: 1, key: "stray", match: /outside any section/ },
+  { name: "prefix with space", text: VALID.replace("command_prefix = !ci", "command_prefix = hey bot"), line: 12, key: "command_prefix", match: /without spaces/ },
+  { name: "empty prefix", text: VALID.replace("command_prefix = !ci", "command_prefix ="), line: 12, key: "command_prefix", match: /non-empty prefix/ },
+  { name: "unknown key with hint", text: VALID.replace("command_prefix = !ci", "comand_prefix = !ci"), line: 12, key: "comand_prefix", match: /did you mean command_prefix/, severity: "warning" },
+  { name: "unknown section with hint", text: VALID + "[semaphor]\nurl = x\n", line: 15, match: /did you mean \[semaphore\]/, severity: "warning" },
+  { name: "duplicate key", text: VALID.replace("command_prefix = !ci", "command_prefix = !ci\ncommand_prefix = !cd"), line: 13, key: "command_prefix", match: /set again \(first at line 12\)/, severity: "warning" },
+  { name: "room section bad list value type", text: VALID + '[room "!abc:example.org"]\nrun = @alice:example.org\nrnu = x\n', line: 17, key: "rnu", match: /did you mean run/, severity: "warning" },
+  { name: "poll interval zero", text: VALID + "[semaphore]\npoll_interval = 0\n", line: 16, key: "poll_interval", match: /from 1 to 3600/ },
+  { name: "max_command_age text", text: VALID.replace("password = hunter2hunter2", "password = hunter2hunter2\nmax_command_age = five minutes"), line: 5, key: "max_command_age", match: /whole number/ },
+  { name: "theme typo", text: VALID + "[console]\ntheme = drak\n", line: 16, key: "theme", match: /one of: dark, light, mono/ },
+  { name: "mouse bad bool", text: VALID + "[console]\nmouse = sometimes\n", line: 16, key: "mouse", match: /true or false/ },
+  { name: "missing file", text: "", match: /config file not found/ },
+];
+
+for (const b of BROKEN) {
+  test(`malformed config: ${b.name}`, (t) => {
+    const path = b.name === "missing file" ? join(dir, "does-not-exist.ini") : file(b.text);
+    const cfg = loadConfig(path, { env: {} });
+    const hit = cfg.issues.find((i) => b.match.test(i.message));
+    t.truthy(hit, `expected an issue matching ${b.match}; got:\n${cfg.issues.map(formatIssue).join("\n")}`);
+    t.is(hit!.severity, b.severity ?? "error");
+    if (b.line) t.is(hit!.line, b.line, formatIssue(hit!));
+    if (b.key) t.is(hit!.key, b.key);
+    if ((b.severity ?? "error") === "error") t.false(cfg.ok);
+    const line = formatIssue(hit!);
+    t.true(line.includes(path) || b.line === undefined, `issue line should name the file: ${line}`);
+  });
+}
+
+test("secret values are masked in error messages", (t) => {
+  const cfg = loadConfig(file(VALID), { env: { CHATRIXCD_SEMAPHORE_API_TOKEN: "" } });
+  t.false(cfg.ok);
+  const text = cfg.issues.map(formatIssue).join("\n");
+  t.false(text.includes("hunter2hunter2"));
+  t.is(maskSecret("supersecretvalue"), "su****ue (16 chars)");
+});
+
+test("relative paths resolve against the config file's directory", (t) => {
+  const cfg = loadConfig(file(VALID + "[bot]\nstate_dir = state\n"), { env: {} });
+  t.is(cfg.values.bot.state_dir, join(dir, "state"));
+});
+
+test("demo mode needs no Semaphore settings", (t) => {
+  const cfg = loadConfig(undefined, { demo: true, env: {} });
+  t.true(cfg.ok, cfg.issues.map(formatIssue).join("\n"));
+  t.is(cfg.values.matrix.homeserver, "");
+});
+
+test("chatrixcd.ini.example is exactly what the schema generates and documents every key", (t) => {
+  const onDisk = readFileSync(new URL("../../chatrixcd.ini.example", import.meta.url), "utf8");
+  t.is(onDisk, exampleConfig(), "regenerate with: node dist/screens/main.js example-config > chatrixcd.ini.example");
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const key of Object.keys(keys)) {
+      t.regex(onDisk, new RegExp(`^;${key} =`, "m"), `${section}.${key} missing`);
+      t.true(onDisk.includes(envName(section, key)));
+    }
+  }
+});
+
+test("the example with values filled in passes check-config; a broken file exits 2 naming key and line", async (t) => {
+  const filled = exampleConfig()
+    .replace(";homeserver = https://matrix.example.org", "homeserver = https://matrix.example.org")
+    .replace(";user_id = @chatrixcd:example.org", "user_id = @chatrixcd:example.org")
+    .replace(";password = ", "password = correct-horse")
+    .replace(";url = https://semaphore.example.org", "url = https://semaphore.example.org")
+    .replace(";api_token = ", "api_token = sometoken1234");
+  const out: string[] = [];
+  const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+  t.is(await runCli(["check-config", "--config", file(filled)], {}, io), 0, out.join(""));
+  out.length = 0;
+  const broken = file(filled.replace("url = https://semaphore.example.org", "url = semaphore"));
+  t.is(await runCli(["check-config", "--config", broken], {}, io), 2);
+  const text = out.join("");
+  t.regex(text, new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+ \\[semaphore\\] url = "semaphore": expected an http`));
+  t.regex(text, /1 error/);
+});
+
+test("CLI: --version matches package.json, --help and usage errors", async (t) => {
+  const out: string[] = [];
+  const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  t.is(await runCli(["--version"], {}, io), 0);
+  t.is(out.join("").trim(), pkg.version);
+  out.length = 0;
+  t.is(await runCli(["--help"], {}, io), 0);
+  t.regex(out.join(""), /check-config/);
+  out.length = 0;
+  t.is(await runCli(["--bogus"], {}, io), 2);
+  t.regex(out.join(""), /Unknown option '--bogus'/);
+  out.length = 0;
+  t.is(await runCli(["--log-level", "loud"], {}, io), 2);
+  t.regex(out.join(""), /--log-level must be one of/);
+  out.length = 0;
+  t.is(await runCli(["--headless", "--config", join(dir, "nope.ini")], {}, io), 2);
+  t.regex(out.join(""), /config file not found/);
+});
