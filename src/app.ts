@@ -7,6 +7,7 @@ import type { LoadedConfig } from "./config/load.js";
 import { MatrixBot } from "./matrix/bot.js";
 import { SemaphoreClient } from "./semaphore/client.js";
 import { startSemaphoreServer, type SemaphoreServer } from "./semaphore/server/index.js";
+import { TaskTracker } from "./semaphore/tracker.js";
 
 export interface AppOptions {
   demo?: boolean;
@@ -24,7 +25,7 @@ export class App {
   private stopped = false;
 
   constructor(readonly config: LoadedConfig, readonly logger: Logger, private readonly opts: AppOptions = {}) {
-    this.ops = new Operations({ store: this.store, logger, config, reload: opts.reload, requestShutdown: opts.requestShutdown });
+    this.ops = new Operations({ store: this.store, logger, config, auditFile: join(config.values.bot.state_dir, "audit.jsonl"), reload: opts.reload, requestShutdown: opts.requestShutdown });
   }
 
   async start(): Promise<void> {
@@ -55,6 +56,12 @@ export class App {
         (info) => { this.store.setConnection({ semaphoreVersion: info.version }); log.info(`Semaphore ${info.version} at ${url}`); },
         (e) => log.warn(`Semaphore at ${url} is not answering yet: ${errorText(e)}`),
       );
+      this.ops.tracker = new TaskTracker({
+        client: this.ops.semaphore, store: this.store, log: this.logger.child("tracker"),
+        stateFile: join(v.bot.state_dir, "tracked-tasks.json"),
+        pollIntervalMs: v.semaphore.poll_interval * 1000,
+      });
+      await this.ops.tracker.start();
     }
 
     if (v.matrix.homeserver) {
@@ -72,6 +79,8 @@ export class App {
     if (this.stopped) return;
     this.stopped = true;
     await this.matrix?.stop().catch(() => undefined);
+    await this.ops.tracker?.stop().catch(() => undefined);
+    this.ops.semaphore?.close();
     await this.demoServer?.stop().catch(() => undefined);
   }
 }

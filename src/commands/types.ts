@@ -6,6 +6,18 @@ export interface Reply {
   html?: string;
   /** Optional emoji reaction on the command message (chat only). */
   react?: string;
+  /**
+   * The command wants the requester's confirmation before acting (run, stop, exit). The front end asks in its
+   * own way (chat: a prompt answered by reply or reaction; console: a dialog) and calls `onConfirm` on yes.
+   * `text`/`html` above are the prompt.
+   */
+  confirm?: {
+    /** One line naming the exact target, e.g. "Run Deploy web (template 1) in Infrastructure (project 1)". */
+    summary: string;
+    onConfirm: () => Promise<Reply>;
+    onCancel?: () => Promise<void> | void;
+    timeoutMs?: number;
+  };
 }
 
 export type Permission = "read" | "run" | "stop" | "approve" | "admin";

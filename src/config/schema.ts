@@ -55,6 +55,7 @@ export const SCHEMA = {
     command_prefix: str("Prefix that marks a chat message as a command.", "!cd"),
     admin_users: list("Matrix IDs with every permission in every room.", [], { example: "@alice:example.org, @bob:example.org" }),
     allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users."),
+    default_room_access: oneOf("What allowed users may do in rooms without a [room] section: read (status, logs, tasks, ...) or none.", ["read", "none"] as const, "read"),
     allowed_rooms: list("Room IDs or aliases the bot answers in. Empty: every room it has joined."),
     greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
     messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),

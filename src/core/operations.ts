@@ -6,6 +6,10 @@ import { formatIssue } from "../config/load.js";
 import { Permissions, type Decision } from "./permissions.js";
 import type { Permission } from "../commands/types.js";
 import type { SemaphoreClient } from "../semaphore/client.js";
+import type { TaskTracker } from "../semaphore/tracker.js";
+import type { Project, Template } from "../semaphore/types.js";
+import { AuditLog } from "./audit.js";
+import { TaskOps } from "./task-ops.js";
 
 /** Who asked: a Matrix user in a room, or the operator at the console. */
 export type Actor =
@@ -31,6 +35,8 @@ export interface OperationsDeps {
   logger: Logger;
   config: LoadedConfig;
   semaphore?: SemaphoreClient;
+  /** Append-only audit file; undefined disables the audit log (tests). */
+  auditFile?: string;
   /** Called by reloadConfig to re-read the file with the same options as at start. */
   reload?: () => LoadedConfig;
   requestShutdown?: (reason: string) => void;
@@ -47,7 +53,12 @@ export class Operations {
   readonly startedAt = Date.now();
   config: LoadedConfig;
   semaphore?: SemaphoreClient;
+  tracker?: TaskTracker;
   chat?: ChatPort;
+  readonly audit: AuditLog;
+  readonly tasks: TaskOps;
+  /** The last task started per room (and for the console), for commands given without a task id. */
+  private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
   private readonly log: Log;
 
@@ -58,6 +69,38 @@ export class Operations {
     this.semaphore = deps.semaphore;
     this.permissions = new Permissions(deps.config.values, deps.config.rooms);
     this.log = deps.logger.child("ops");
+    this.audit = new AuditLog(deps.auditFile, deps.logger.redactor);
+    this.tasks = new TaskOps(this);
+  }
+
+  private roomPolicy(actor: Actor) {
+    if (actor.kind !== "chat" || this.permissions.isAdmin(actor.userId)) return undefined;
+    return this.permissions.policy(actor.roomId, this.chat?.aliasesOf(actor.roomId) ?? []);
+  }
+
+  mayUseProject(actor: Actor, p: Pick<Project, "id" | "name">): boolean {
+    return this.permissions.allows(this.roomPolicy(actor)?.projects, p.id, p.name);
+  }
+
+  mayUseProjectId(actor: Actor, projectId: number): boolean {
+    const name = [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
+    return this.permissions.allows(this.roomPolicy(actor)?.projects, projectId, name);
+  }
+
+  mayUseTemplate(actor: Actor, t: Pick<Template, "id" | "name">): boolean {
+    return this.permissions.allows(this.roomPolicy(actor)?.templates, t.id, t.name);
+  }
+
+  requireProject(actor: Actor, projectId: number): void {
+    if (!this.mayUseProjectId(actor, projectId)) throw new OperationError(`Project ${projectId} is not available in this room.`, "denied");
+  }
+
+  rememberLastTask(actor: Actor, projectId: number, taskId: number): void {
+    this.lastTasks.set(actor.kind === "chat" ? actor.roomId : "console", { projectId, taskId });
+  }
+
+  lastTask(actor: Actor): { projectId: number; taskId: number } | undefined {
+    return this.lastTasks.get(actor.kind === "chat" ? actor.roomId : "console");
   }
 
   /** Console actors are the operator at the terminal: everything is allowed unless the console is read-only. */

@@ -32,6 +32,12 @@ export class Permissions {
     return this.rooms.find((r) => r.room === roomId || aliases.includes(r.room));
   }
 
+  /** Room policy lists of projects/templates: `*`, ids or names (case-insensitive). No policy: everything visible. */
+  allows(list: readonly string[] | undefined, id: number, name?: string): boolean {
+    if (!list) return true;
+    return list.some((x) => x === "*" || x === String(id) || (name !== undefined && x.toLowerCase() === name.toLowerCase()));
+  }
+
   check(user: string, roomId: string | undefined, permission: Permission, aliases: string[] = []): Decision {
     if (this.isAdmin(user)) return { allowed: true, reason: "admin" };
     if (permission === "admin") return { allowed: false, reason: `only admin_users may do this, and ${user} is not one` };
@@ -39,9 +45,8 @@ export class Permissions {
     if (roomId === undefined) return { allowed: false, reason: "no room given" };
     const policy = this.policy(roomId, aliases);
     if (!policy) {
-      return permission === "read"
-        ? { allowed: true, reason: "read-only command in a room without a policy" }
-        : { allowed: false, reason: `this room has no [room "${roomId}"] section, so only read-only commands are allowed here` };
+      if (permission === "read" && this.config.bot.default_room_access === "read") return { allowed: true, reason: "read-only command in a room without a policy" };
+      return { allowed: false, reason: `this room has no [room "${roomId}"] section${this.config.bot.default_room_access === "read" ? ", so only read-only commands are allowed here" : ""}` };
     }
     const list = policy[permission];
     return listed(list, user) ? { allowed: true, reason: `listed in ${permission} for this room` } : { allowed: false, reason: `${user} is not in ${permission} for this room` };

@@ -74,6 +74,8 @@ export interface StoreEvents {
   room: [RoomState];
   roomRemoved: [string];
   task: [TaskState, TaskState | undefined];
+  /** A task's status changed (emitted once per change, however often the same status is reported). */
+  transition: [TaskState, string | undefined];
   output: [string, OutputLine[]];
   pending: [PendingConfirmation[]];
 }
@@ -118,6 +120,7 @@ export class Store extends EventEmitter<StoreEvents> {
     next.updatedAt = Date.now();
     this.tasks.set(key, next);
     this.emit("task", next, prev);
+    if (prev?.status !== next.status) this.emit("transition", next, prev?.status);
     return next;
   }
 

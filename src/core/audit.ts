@@ -1,0 +1,41 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Actor } from "./operations.js";
+import type { Redactor } from "../log/redact.js";
+
+export interface AuditRecord {
+  time: string;
+  /** "@alice:example.org" or "console". */
+  who: string;
+  /** Room id for chat actions; "console" for the console. */
+  where: string;
+  action: string;
+  params?: Record<string, unknown>;
+  taskId?: number;
+  projectId?: number;
+  outcome: "ok" | "refused" | "failed" | "cancelled";
+  detail?: string;
+}
+
+/** Append-only JSON lines in state_dir, one line per action, secrets masked. Writes are serialised. */
+export class AuditLog {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(readonly file: string | undefined, private readonly redactor: Redactor) {}
+
+  record(actor: Actor, action: string, outcome: AuditRecord["outcome"], extra: Partial<Omit<AuditRecord, "time" | "who" | "where" | "action" | "outcome">> = {}): Promise<void> {
+    const rec: AuditRecord = {
+      time: new Date().toISOString(),
+      who: actor.kind === "chat" ? actor.userId : "console",
+      where: actor.kind === "chat" ? actor.roomId : "console",
+      action, outcome, ...extra,
+    };
+    const line = this.redactor.redact(JSON.stringify(rec)) + "\n";
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    this.chain = this.chain.then(async () => {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      await appendFile(file, line, { mode: 0o600 });
+    }).catch(() => undefined);
+    return this.chain;
+  }
+}

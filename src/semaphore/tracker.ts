@@ -1,0 +1,392 @@
+import { readFile } from "node:fs/promises";
+import WebSocket from "ws";
+import type { SemaphoreClient } from "./client.js";
+import type { Task, TaskWithTpl, WsFrame } from "./types.js";
+import { parseWsFrame, isTerminalStatus } from "./types.js";
+import type { Store, Origin, TaskState } from "../core/store.js";
+import { taskKey } from "../core/store.js";
+import type { Log } from "../log/logger.js";
+import { errorText } from "../log/logger.js";
+import { foldAnsible } from "./ansible.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+export interface TrackedTask {
+  projectId: number;
+  taskId: number;
+  origin?: Origin;
+  templateName?: string;
+  status?: string;
+  /** Epoch ms when it was first seen terminal; tracked entries are pruned an hour after that. */
+  finishedAt?: number;
+}
+
+interface Persisted { version: 1; tasks: TrackedTask[]; projects: number[] }
+
+export interface TrackerOptions {
+  client: SemaphoreClient;
+  store: Store;
+  log: Log;
+  /** Where tracked tasks and subscribed projects are saved; tracking resumes from it after a restart. */
+  stateFile?: string;
+  pollIntervalMs: number;
+  /** Follow every project the token can see (the console shows them all). Default true. */
+  watchAll?: boolean;
+  /** How often to retry the websocket while polling. Default 60 s. */
+  wsRetryMs?: number;
+  /** Safety reconcile while the websocket is up. Default 5 min. */
+  safetyReconcileMs?: number;
+  /** A websocket silent for this long is presumed dead (Semaphore pings every 54 s). Default 130 s. */
+  wsIdleMs?: number;
+}
+
+const RECENT_PER_PROJECT = 20;
+const PRUNE_FINISHED_MS = 3600_000;
+
+/**
+ * Follows Semaphore tasks into the store: one websocket for all projects, a REST reconcile after every
+ * (re)connect so no transition is missed, and a polling fallback (one list request per project per interval)
+ * when the websocket is refused. Output arrives incrementally: websocket `log` frames, or only the new lines
+ * of followed tasks while polling.
+ */
+export class TaskTracker {
+  private ws?: WebSocket;
+  private tracked = new Map<string, TrackedTask>();
+  private projects = new Set<number>();
+  private knownProjects = new Map<number, string>();
+  private templateNames = new Map<string, string>();
+  /** Lines of output already in the store, per task, so a catch-up fetch appends only what is new. */
+  private linesSeen = new Map<string, number>();
+  /** Tasks whose output someone is reading (console task view, chat tail): fetched while polling. */
+  private followers = new Map<string, number>();
+  private finalFetched = new Set<string>();
+  private timers = new Set<NodeJS.Timeout>();
+  private pollTimer?: NodeJS.Timeout;
+  private wsRetryTimer?: NodeJS.Timeout;
+  private safetyTimer?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private wsFailures = 0;
+  private reconciling?: Promise<void>;
+  private saveQueued = false;
+  mode: "connecting" | "websocket" | "polling" | "down" = "connecting";
+  readonly stats = { wsFrames: 0, reconciles: 0, polls: 0, wsConnects: 0 };
+
+  constructor(private readonly o: TrackerOptions) {}
+
+  private get watchAll(): boolean { return this.o.watchAll ?? true; }
+
+  async start(): Promise<void> {
+    await this.load();
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.pollTimer, this.wsRetryTimer, this.safetyTimer, this.idleTimer, ...this.timers]) if (t) clearTimeout(t);
+    this.ws?.removeAllListeners();
+    this.ws?.on("error", () => undefined);
+    this.ws?.terminate();
+    await this.reconciling?.catch(() => undefined);
+    await this.save();
+  }
+
+  /** A task this bot started: followed and persisted until it finishes. */
+  track(projectId: number, taskId: number, info: { origin?: Origin; templateName?: string } = {}): void {
+    const key = taskKey(projectId, taskId);
+    this.tracked.set(key, { ...this.tracked.get(key), projectId, taskId, ...info });
+    this.o.store.upsertTask({ projectId, taskId, origin: info.origin, templateName: info.templateName });
+    this.queueSave();
+  }
+
+  isTracked(projectId: number, taskId: number): boolean { return this.tracked.has(taskKey(projectId, taskId)); }
+
+  /** Subscriptions: tasks of this project are followed (and persisted) wherever they were started. */
+  watchProject(projectId: number): void { this.projects.add(projectId); this.queueSave(); }
+  unwatchProject(projectId: number): void { this.projects.delete(projectId); this.queueSave(); }
+  watchedProjects(): number[] { return [...this.projects]; }
+
+  /** Someone is reading this task's output. Returns a function that stops following. */
+  follow(projectId: number, taskId: number): () => void {
+    const key = taskKey(projectId, taskId);
+    this.followers.set(key, (this.followers.get(key) ?? 0) + 1);
+    if (!this.linesSeen.has(key)) void this.catchUpOutput(projectId, taskId).catch((e) => this.o.log.debug(`output of task ${taskId}: ${errorText(e)}`));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.followers.get(key) ?? 1) - 1;
+      if (n <= 0) this.followers.delete(key); else this.followers.set(key, n);
+    };
+  }
+
+  /** Brings the store's copy of this task's output up to date now (one request). */
+  fetchOutput(projectId: number, taskId: number): Promise<void> { return this.catchUpOutput(projectId, taskId); }
+
+  // ---- websocket ----
+
+  private connect(): void {
+    if (this.stopped) return;
+    const c = this.o.client;
+    const ws = new WebSocket(c.websocketUrl(), { headers: c.authHeaders(), handshakeTimeout: 10_000, ...c.tlsOptions() });
+    this.ws = ws;
+    let opened = false;
+    ws.on("open", () => {
+      opened = true;
+      this.wsFailures = 0;
+      this.stats.wsConnects++;
+      this.setMode("websocket");
+      this.stopPolling();
+      this.bumpIdle();
+      this.o.log.info("Semaphore websocket connected");
+      void this.reconcile("websocket connected");
+      this.scheduleSafetyReconcile();
+    });
+    ws.on("message", (data) => { this.bumpIdle(); this.onFrame(parseWsFrame(data as Buffer)); });
+    ws.on("ping", () => this.bumpIdle());
+    ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      ws.terminate();
+      if (status === 401) this.o.log.error("Semaphore refused the websocket with 401: the API token is not accepted. Check [semaphore] api_token.");
+      else this.o.log.warn(`Semaphore refused the websocket (HTTP ${status}); polling every ${Math.round(this.o.pollIntervalMs / 1000)} s instead`);
+      this.wsFailures = Math.max(this.wsFailures, 3); // a refusal will not fix itself in a second: poll now
+    });
+    ws.on("error", (e) => this.o.log.debug(`Semaphore websocket error: ${errorText(e)}`));
+    ws.on("close", () => {
+      if (this.ws !== ws || this.stopped) return;
+      this.ws = undefined;
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      if (this.safetyTimer) clearTimeout(this.safetyTimer);
+      if (opened) this.o.log.warn("Semaphore websocket closed; reconnecting");
+      this.wsFailures++;
+      if (this.wsFailures >= 3) {
+        this.startPolling();
+        this.wsRetryTimer = setTimeout(() => this.connect(), this.o.wsRetryMs ?? 60_000);
+      } else {
+        this.wsRetryTimer = setTimeout(() => this.connect(), Math.min(1000 * 2 ** (this.wsFailures - 1), 10_000));
+      }
+    });
+  }
+
+  private bumpIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => { this.o.log.warn("Semaphore websocket silent for too long; reconnecting"); this.ws?.terminate(); }, this.o.wsIdleMs ?? 130_000);
+  }
+
+  private scheduleSafetyReconcile(): void {
+    if (this.safetyTimer) clearTimeout(this.safetyTimer);
+    this.safetyTimer = setTimeout(() => { void this.reconcile("periodic check"); this.scheduleSafetyReconcile(); }, this.o.safetyReconcileMs ?? 300_000);
+  }
+
+  private onFrame(frame: WsFrame | null): void {
+    if (!frame) return;
+    this.stats.wsFrames++;
+    if (!this.inScope(frame.project_id, frame.task_id)) return;
+    if (frame.type === "update") {
+      this.applyTask({ id: frame.task_id, project_id: frame.project_id, template_id: frame.template_id, status: frame.status, start: frame.start, end: frame.end });
+    } else {
+      const key = taskKey(frame.project_id, frame.task_id);
+      this.linesSeen.set(key, (this.linesSeen.get(key) ?? 0) + 1);
+      this.appendLines(frame.project_id, frame.task_id, [{ time: frame.time, text: frame.output }]);
+    }
+  }
+
+  private inScope(projectId: number, taskId: number): boolean {
+    return this.watchAll || this.projects.has(projectId) || this.tracked.has(taskKey(projectId, taskId));
+  }
+
+  // ---- REST: reconcile and polling ----
+
+  /** Brings the store up to date from REST. Concurrent calls share one run. */
+  reconcile(why: string): Promise<void> {
+    if (this.reconciling) return this.reconciling;
+    this.reconciling = this.doReconcile(why).finally(() => { this.reconciling = undefined; });
+    return this.reconciling;
+  }
+
+  private async doReconcile(why: string): Promise<void> {
+    this.stats.reconciles++;
+    try {
+      const ok = await this.pollProjects();
+      this.o.log.debug(`reconciled with Semaphore (${why})${ok ? "" : " with errors"}`);
+      // Output lines pushed while we were disconnected were lost: fetch what is missing for active tasks.
+      for (const t of this.o.store.tasks.values()) {
+        if (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key))) await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
+      }
+    } catch (e) {
+      this.o.log.warn(`reconcile with Semaphore failed (${why}): ${errorText(e)}`);
+    }
+  }
+
+  /** One list request per project in scope. Returns false if any request failed. */
+  private async pollProjects(): Promise<boolean> {
+    const c = this.o.client;
+    let ok = true;
+    const scope = new Set<number>(this.projects);
+    for (const t of this.tracked.values()) if (!isTerminalStatus(t.status ?? "waiting")) scope.add(t.projectId);
+    if (this.watchAll) {
+      try {
+        for (const p of await c.projects()) { this.knownProjects.set(p.id, p.name); scope.add(p.id); }
+      } catch (e) {
+        ok = false;
+        this.noteFailure(e);
+        for (const id of this.knownProjects.keys()) scope.add(id);
+      }
+    }
+    await Promise.all([...scope].map(async (projectId) => {
+      try {
+        const list = await c.lastTasks(projectId, 200);
+        this.applyList(projectId, list);
+      } catch (e) {
+        ok = false;
+        this.noteFailure(e);
+      }
+    }));
+    // A tracked task that fell off the list (very busy project) is fetched on its own.
+    for (const t of this.tracked.values()) {
+      const s = this.o.store.tasks.get(taskKey(t.projectId, t.taskId));
+      if (isTerminalStatus(s?.status ?? t.status ?? "waiting") || (s && s.updatedAt > Date.now() - 1000)) continue;
+      try { this.applyTask(await c.task(t.projectId, t.taskId)); } catch (e) { ok = false; this.noteFailure(e); }
+    }
+    if (ok && this.mode === "down") this.setMode(this.ws?.readyState === WebSocket.OPEN ? "websocket" : "polling");
+    return ok;
+  }
+
+  private noteFailure(e: unknown): void {
+    const kind = (e as { kind?: string }).kind;
+    if (kind === "unreachable" || kind === "timeout" || kind === "server" || kind === "not_json") this.setMode("down", errorText(e));
+    this.o.log.debug(`Semaphore request failed: ${errorText(e)}`);
+  }
+
+  private applyList(projectId: number, list: TaskWithTpl[]): void {
+    let recent = 0;
+    for (const task of list) {
+      const key = taskKey(projectId, task.id);
+      const keep = this.tracked.has(key) || this.o.store.tasks.has(key) || !isTerminalStatus(task.status) || recent < RECENT_PER_PROJECT;
+      recent++;
+      if (!keep) continue;
+      if (task.tpl_alias) this.templateNames.set(`${projectId}:${task.template_id}`, task.tpl_alias);
+      this.applyTask(task, task.user_name ?? undefined);
+    }
+  }
+
+  private applyTask(task: Pick<Task, "id" | "project_id" | "template_id" | "status" | "start" | "end"> & Partial<Task>, userName?: string): void {
+    const key = taskKey(task.project_id, task.id);
+    const tracked = this.tracked.get(key);
+    const existing = this.o.store.tasks.get(key);
+    const origin: Origin | undefined = tracked?.origin ?? existing?.origin ?? (userName || task.user_id === null ? { via: "semaphore", user: userName ?? (task.schedule_id ? "schedule" : task.integration_id ? "integration" : undefined) } : undefined);
+    const templateName = tracked?.templateName ?? this.templateNames.get(`${task.project_id}:${task.template_id}`);
+    if (!templateName && task.template_id) void this.learnTemplates(task.project_id);
+    this.o.store.upsertTask({
+      projectId: task.project_id, taskId: task.id, templateId: task.template_id, status: task.status,
+      start: task.start, end: task.end, created: task.created ?? undefined, origin, templateName,
+      projectName: this.knownProjects.get(task.project_id),
+    });
+    if (tracked && tracked.status !== task.status) {
+      tracked.status = task.status;
+      if (isTerminalStatus(task.status)) tracked.finishedAt ??= Date.now();
+      this.queueSave();
+    }
+  }
+
+  private learning = new Set<number>();
+  private async learnTemplates(projectId: number): Promise<void> {
+    if (this.learning.has(projectId)) return;
+    this.learning.add(projectId);
+    try {
+      for (const tpl of await this.o.client.templates(projectId)) this.templateNames.set(`${projectId}:${tpl.id}`, tpl.name);
+      for (const t of this.o.store.tasks.values()) {
+        const name = t.projectId === projectId && t.templateId !== undefined ? this.templateNames.get(`${projectId}:${t.templateId}`) : undefined;
+        if (name && !t.templateName) this.o.store.upsertTask({ projectId, taskId: t.taskId, templateName: name });
+      }
+    } catch (e) {
+      this.o.log.debug(`could not list templates of project ${projectId}: ${errorText(e)}`);
+    } finally {
+      const t = setTimeout(() => { this.learning.delete(projectId); this.timers.delete(t); }, 30_000);
+      this.timers.add(t);
+    }
+  }
+
+  /** Fetches the output and appends only the lines the store does not have yet. */
+  private async catchUpOutput(projectId: number, taskId: number): Promise<void> {
+    const key = taskKey(projectId, taskId);
+    const lines = await this.o.client.taskOutput(projectId, taskId);
+    const seen = this.linesSeen.get(key) ?? 0;
+    if (lines.length <= seen) { this.linesSeen.set(key, Math.max(seen, lines.length)); return; }
+    this.linesSeen.set(key, lines.length);
+    this.appendLines(projectId, taskId, lines.slice(seen).map((l) => ({ time: l.time, text: l.output })));
+  }
+
+  private appendLines(projectId: number, taskId: number, lines: Array<{ time: string; text: string }>): void {
+    const store = this.o.store;
+    store.appendOutput(projectId, taskId, lines);
+    const t = store.tasks.get(taskKey(projectId, taskId));
+    const progress = foldAnsible({ currentPlay: t?.currentPlay, currentTask: t?.currentTask, recap: t?.recap }, lines.map((l) => l.text));
+    if (progress) store.upsertTask({ projectId, taskId, ...progress } as Partial<TaskState> & { projectId: number; taskId: number });
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer || this.stopped) return;
+    this.setMode("polling");
+    const tick = async () => {
+      this.stats.polls++;
+      const ok = await this.pollProjects().catch(() => false);
+      if (ok && this.mode !== "websocket") this.setMode("polling");
+      // Followed tasks get their new lines; a finished one gets one last fetch for its final lines.
+      for (const key of this.followers.keys()) {
+        const t = this.o.store.tasks.get(key);
+        if (!t || this.finalFetched.has(key)) continue;
+        if (isTerminalStatus(t.status)) this.finalFetched.add(key);
+        await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
+      }
+      if (this.pollTimer) this.pollTimer = setTimeout(() => void tick(), this.o.pollIntervalMs);
+    };
+    this.pollTimer = setTimeout(() => void tick(), 0);
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  private setMode(mode: TaskTracker["mode"], detail?: string): void {
+    if (this.mode === mode) return;
+    this.mode = mode;
+    this.o.store.setConnection({ semaphore: mode, semaphoreDetail: detail });
+    if (mode === "down") this.o.log.warn(`Semaphore is unreachable${detail ? `: ${detail}` : ""}`);
+  }
+
+  // ---- persistence ----
+
+  private async load(): Promise<void> {
+    if (!this.o.stateFile) return;
+    try {
+      const data = JSON.parse(await readFile(this.o.stateFile, "utf8")) as Persisted;
+      if (data.version !== 1) return;
+      for (const t of data.tasks ?? []) {
+        if (typeof t.projectId !== "number" || typeof t.taskId !== "number") continue;
+        this.tracked.set(taskKey(t.projectId, t.taskId), t);
+        this.o.store.upsertTask({ projectId: t.projectId, taskId: t.taskId, status: t.status ?? "waiting", origin: t.origin, templateName: t.templateName });
+      }
+      for (const p of data.projects ?? []) if (typeof p === "number") this.projects.add(p);
+      this.o.log.info(`resuming tracking of ${this.tracked.size} task(s) and ${this.projects.size} subscribed project(s)`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.o.log.warn(`could not read ${this.o.stateFile} (${errorText(e)}); starting with no tracked tasks`);
+    }
+  }
+
+  private queueSave(): void {
+    if (this.saveQueued || !this.o.stateFile) return;
+    this.saveQueued = true;
+    const t = setTimeout(() => { this.timers.delete(t); this.saveQueued = false; void this.save(); }, 100);
+    this.timers.add(t);
+  }
+
+  private async save(): Promise<void> {
+    if (!this.o.stateFile) return;
+    const now = Date.now();
+    for (const [key, t] of this.tracked) if (t.finishedAt && now - t.finishedAt > PRUNE_FINISHED_MS) this.tracked.delete(key);
+    const data: Persisted = { version: 1, tasks: [...this.tracked.values()], projects: [...this.projects] };
+    await writeFileAtomic(this.o.stateFile, JSON.stringify(data, null, 1)).catch((e) => this.o.log.error(`could not save tracked tasks to ${this.o.stateFile}: ${errorText(e)}`));
+  }
+}
