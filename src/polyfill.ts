@@ -11,3 +11,16 @@ if (typeof P.withResolvers !== "function") {
   };
 }
 export {};
+
+// matrix-js-sdk's timeoutSignal() ponyfill arms a setTimeout per HTTP request (about 110 s for /sync) and never
+// clears it, so a stopped client keeps the process alive for up to two minutes. Those timers only abort requests
+// that are already finished or cancelled, so letting them not hold the event loop open (unref) is safe.
+const SDK_TIMEOUT_SIGNAL = /^\(\)\s*=>\s*\{\s*controller\.abort\(\);?\s*\}$/;
+const realSetTimeout = globalThis.setTimeout;
+const patched = function setTimeout(this: unknown, fn: unknown, ms?: number, ...args: unknown[]) {
+  const t = (realSetTimeout as (...a: unknown[]) => NodeJS.Timeout)(fn, ms, ...args);
+  if (typeof fn === "function" && fn.length === 0 && SDK_TIMEOUT_SIGNAL.test(Function.prototype.toString.call(fn))) t.unref?.();
+  return t;
+};
+Object.assign(patched, realSetTimeout);
+globalThis.setTimeout = patched as unknown as typeof globalThis.setTimeout;

@@ -70,10 +70,10 @@ test("secrets can come from *_file, and a world-readable secret file is warned a
 
 // Each malformed file must produce an error (or warning) naming the line and key, and must not be ok when it is an error.
 const BROKEN: Array<{ name: string; text: string; line?: number; key?: string; match: RegExp; severity?: "error" | "warning" }> = [
-  { name: "non-integer", text: VALID + "[semaphore]\nmax_concurrent_requests = lots\n", line: 16, key: "max_concurrent_requests", match: /whole number from 1 to 64/ },
-  { name: "integer out of range", text: VALID + "[semaphore]\nmax_concurrent_requests = 0\n", line: 16, key: "max_concurrent_requests", match: /from 1 to 64/ },
-  { name: "negative timeout", text: VALID + "[semaphore]\ntimeout = -3\n", line: 16, key: "timeout", match: /whole number/ },
-  { name: "bad boolean", text: VALID + "[semaphore]\ntls_verify = perhaps\n", line: 16, key: "tls_verify", match: /true or false/ },
+  { name: "non-integer", text: VALID + "[semaphore]\nmax_concurrent_requests = lots\n", line: 14, key: "max_concurrent_requests", match: /whole number from 1 to 64/ },
+  { name: "integer out of range", text: VALID + "[semaphore]\nmax_concurrent_requests = 0\n", line: 14, key: "max_concurrent_requests", match: /from 1 to 64/ },
+  { name: "negative timeout", text: VALID + "[semaphore]\ntimeout = -3\n", line: 14, key: "timeout", match: /whole number/ },
+  { name: "bad boolean", text: VALID + "[semaphore]\ntls_verify = perhaps\n", line: 14, key: "tls_verify", match: /true or false/ },
   { name: "bad enum", text: VALID.replace("command_prefix = !ci", "log_level = loud"), line: 12, key: "log_level", match: /one of: debug, info, warn, error/ },
   { name: "url without scheme", text: VALID.replace("https://semaphore.example.org/", "semaphore.example.org"), line: 7, key: "url", match: /http:\/\/ or https:\/\/ URL/ },
   { name: "ftp url", text: VALID.replace("https://semaphore.example.org/", "ftp://semaphore.example.org"), line: 7, key: "url", match: /not ftp:/ },
@@ -87,19 +87,19 @@ const BROKEN: Array<{ name: string; text: string; line?: number; key?: string; m
   { name: "credentials without homeserver", text: VALID.replace("homeserver = https://matrix.example.org\n", ""), key: "homeserver", match: /homeserver is empty/ },
   { name: "missing secret file", text: VALID.replace("password = hunter2hunter2", "password_file = /nonexistent/pw"), line: 4, key: "password_file", match: /file not found/ },
   { name: "secret and secret file", text: VALID.replace("password = hunter2hunter2", `password = x1234\npassword_file = ${join(dir, "pw")}`), line: 5, key: "password_file", match: /keep only one/ },
-  { name: "malformed section header", text: VALID + "[semaphore\n", line: 15, match: /malformed section header/ },
-  { name: "line without equals", text: VALID + "just some words\n", line: 15, match: /expected key = value/ },
+  { name: "malformed section header", text: VALID + "[semaphore\n", line: 13, match: /malformed section header/ },
+  { name: "line without equals", text: VALID + "just some words\n", line: 13, match: /expected key = value/ },
   { name: "key outside section", text: "stray = 1\n" + VALID, line: 1, key: "stray", match: /outside any section/ },
   { name: "prefix with space", text: VALID.replace("command_prefix = !ci", "command_prefix = hey bot"), line: 12, key: "command_prefix", match: /without spaces/ },
   { name: "empty prefix", text: VALID.replace("command_prefix = !ci", "command_prefix ="), line: 12, key: "command_prefix", match: /non-empty prefix/ },
   { name: "unknown key with hint", text: VALID.replace("command_prefix = !ci", "comand_prefix = !ci"), line: 12, key: "comand_prefix", match: /did you mean command_prefix/, severity: "warning" },
-  { name: "unknown section with hint", text: VALID + "[semaphor]\nurl = x\n", line: 15, match: /did you mean \[semaphore\]/, severity: "warning" },
+  { name: "unknown section with hint", text: VALID + "[semaphor]\nurl = x\n", line: 13, match: /did you mean \[semaphore\]/, severity: "warning" },
   { name: "duplicate key", text: VALID.replace("command_prefix = !ci", "command_prefix = !ci\ncommand_prefix = !cd"), line: 13, key: "command_prefix", match: /set again \(first at line 12\)/, severity: "warning" },
-  { name: "room section bad list value type", text: VALID + '[room "!abc:example.org"]\nrun = @alice:example.org\nrnu = x\n', line: 17, key: "rnu", match: /did you mean run/, severity: "warning" },
-  { name: "poll interval zero", text: VALID + "[semaphore]\npoll_interval = 0\n", line: 16, key: "poll_interval", match: /from 1 to 3600/ },
+  { name: "room section bad list value type", text: VALID + '[room "!abc:example.org"]\nrun = @alice:example.org\nrnu = x\n', line: 15, key: "rnu", match: /did you mean run/, severity: "warning" },
+  { name: "poll interval zero", text: VALID + "[semaphore]\npoll_interval = 0\n", line: 14, key: "poll_interval", match: /from 1 to 3600/ },
   { name: "max_command_age text", text: VALID.replace("password = hunter2hunter2", "password = hunter2hunter2\nmax_command_age = five minutes"), line: 5, key: "max_command_age", match: /whole number/ },
-  { name: "theme typo", text: VALID + "[console]\ntheme = drak\n", line: 16, key: "theme", match: /one of: dark, light, mono/ },
-  { name: "mouse bad bool", text: VALID + "[console]\nmouse = sometimes\n", line: 16, key: "mouse", match: /true or false/ },
+  { name: "theme typo", text: VALID + "[console]\ntheme = drak\n", line: 14, key: "theme", match: /one of: dark, light, mono/ },
+  { name: "mouse bad bool", text: VALID + "[console]\nmouse = sometimes\n", line: 14, key: "mouse", match: /true or false/ },
   { name: "missing file", text: "", match: /config file not found/ },
 ];
 
@@ -152,9 +152,9 @@ test("the example with values filled in passes check-config; a broken file exits
   const filled = exampleConfig()
     .replace(";homeserver = https://matrix.example.org", "homeserver = https://matrix.example.org")
     .replace(";user_id = @chatrixcd:example.org", "user_id = @chatrixcd:example.org")
-    .replace(";password = ", "password = correct-horse")
+    .replace(";password =\n", "password = correct-horse\n")
     .replace(";url = https://semaphore.example.org", "url = https://semaphore.example.org")
-    .replace(";api_token = ", "api_token = sometoken1234");
+    .replace(";api_token =\n", "api_token = sometoken1234\n");
   const out: string[] = [];
   const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
   t.is(await runCli(["check-config", "--config", file(filled)], {}, io), 0, out.join(""));

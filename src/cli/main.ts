@@ -73,6 +73,12 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   logger.redactor.add(...cfg.secrets);
   for (const i of cfg.issues) logger.log("warn", "config", formatIssue(i));
 
+  // A rejected promise nobody awaited (inside a library, typically) is logged, not a reason to take the bot down.
+  process.on("unhandledRejection", (e) => {
+    const err = e as Error;
+    logger.log(err?.name === "AbortError" ? "debug" : "error", "app", `unhandled rejection: ${err?.stack ?? String(e)}`);
+  });
+
   let resolveStop!: (code: number) => void;
   const stopped = new Promise<number>((r) => { resolveStop = r; });
   const app = new App(cfg, logger, { demo, reload: located.path ? load : undefined, requestShutdown: () => void shutdown(0) });

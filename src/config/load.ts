@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve, isAbsolute } from "node:path";
 import ini from "ini";
-import { SCHEMA, ROOM_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type ConfigValues, type RoomPolicy } from "./schema.js";
+import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type ConfigValues, type RoomPolicy, type TemplatePolicy } from "./schema.js";
 import { closest } from "../util/text.js";
 
 export type ValueSource = "default" | "file" | "env" | `secret file ${string}`;
@@ -21,6 +21,8 @@ export interface LoadedConfig {
   path?: string;
   values: ConfigValues;
   rooms: RoomPolicy[];
+  /** `[template "<project>/<template>"]` approval policies, in file order. */
+  templates: TemplatePolicy[];
   /** Where each `section.key` value came from. */
   sources: Record<string, { source: ValueSource; line?: number }>;
   issues: ConfigIssue[];
@@ -39,6 +41,7 @@ interface RawEntry { value: string; line: number }
 interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
 
 const ROOM_HEADER = /^room\s+"(.+)"$/;
+const TEMPLATE_HEADER = /^template\s+"(.*)"$/;
 
 export function maskSecret(value: string): string {
   if (!value) return "";
@@ -145,6 +148,12 @@ function defaults(): ConfigValues {
   return out as unknown as ConfigValues;
 }
 
+function templateDefaults(project: string, template: string): TemplatePolicy {
+  const out: Record<string, unknown> = { project, template };
+  for (const [k, d] of Object.entries(TEMPLATE_SCHEMA as Record<string, KeyDef>)) out[k] = structuredClone(d.default);
+  return out as TemplatePolicy;
+}
+
 function roomDefaults(room: string): RoomPolicy {
   const out: Record<string, unknown> = { room };
   for (const [k, d] of Object.entries(ROOM_SCHEMA as Record<string, KeyDef>)) out[k] = structuredClone(d.default);
@@ -157,6 +166,7 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
   const values = defaults() as unknown as Record<string, Record<string, unknown>>;
   const sources: LoadedConfig["sources"] = {};
   const rooms: RoomPolicy[] = [];
+  const templates: TemplatePolicy[] = [];
   const secrets: string[] = [];
   const baseDir = path ? dirname(resolve(path)) : process.cwd();
   for (const s of sectionNames()) for (const k of Object.keys(SCHEMA[s])) sources[`${s}.${k}`] = { source: "default" };
@@ -205,9 +215,41 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       rooms.push(policy);
       continue;
     }
+    const templateMatch = TEMPLATE_HEADER.exec(sec.name);
+    if (templateMatch) {
+      const ref = templateMatch[1]!.trim();
+      const slash = ref.indexOf("/");
+      const project = slash > 0 ? ref.slice(0, slash).trim() : "";
+      const template = slash > 0 ? ref.slice(slash + 1).trim() : "";
+      if (!project || !template) {
+        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: 'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template "Infrastructure/Deploy production"]' });
+        continue;
+      }
+      const policy = templateDefaults(project, template);
+      for (const [key, e] of sec.entries) {
+        const def = (TEMPLATE_SCHEMA as Record<string, KeyDef>)[key];
+        if (!def) {
+          const hint = closest(key, Object.keys(TEMPLATE_SCHEMA));
+          issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key in a template section${hint ? `; did you mean ${hint}?` : `; known keys: ${Object.keys(TEMPLATE_SCHEMA).join(", ")}`}` });
+          continue;
+        }
+        const r = coerce(def, e.value);
+        if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
+        if (key === "approvers") {
+          const bad = (r.value as string[]).filter((u) => !/^@[^:\s]+:\S+$/.test(u));
+          if (bad.length) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"} like @alice:example.org` }); continue; }
+        }
+        (policy as unknown as Record<string, unknown>)[key] = r.value;
+      }
+      if (policy.approvals_required > 0 && policy.approvers.length > 0 && policy.approvers.length < policy.approvals_required) {
+        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, key: "approvals_required", message: `${policy.approvals_required} approvals are required but only ${policy.approvers.length} approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required` });
+      }
+      templates.push(policy);
+      continue;
+    }
     if (!(sec.name in SCHEMA)) {
-      const hint = closest(sec.name, [...sectionNames(), "room"]);
-      issues.push({ severity: "warning", file: path, line: sec.line, section: sec.name, message: `unknown section [${sec.name}] is ignored${hint ? `; did you mean [${hint === "room" ? 'room "<room id>"' : hint}]?` : ""}` });
+      const hint = closest(sec.name, [...sectionNames(), "room", "template"]);
+      issues.push({ severity: "warning", file: path, line: sec.line, section: sec.name, message: `unknown section [${sec.name}] is ignored${hint ? `; did you mean [${hint === "room" ? 'room "<room id>"' : hint === "template" ? 'template "<project>/<template>"' : hint}]?` : ""}` });
       continue;
     }
     for (const [key, e] of sec.entries) {
@@ -276,21 +318,23 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       if (def.secret && typeof v === "string" && v) secrets.push(v);
     }
   }
-  return { path, values: values as unknown as ConfigValues, rooms, sources, issues, secrets, ok: !issues.some((i) => i.severity === "error") };
+  return { path, values: values as unknown as ConfigValues, rooms, templates, sources, issues, secrets, ok: !issues.some((i) => i.severity === "error") };
 }
 
 function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: string | undefined, issues: ConfigIssue[], opts: LoadOptions): void {
   const at = (section: string, key: string) => ({ file: sources[`${section}.${key}`]?.source === "file" ? file : undefined, line: sources[`${section}.${key}`]?.line, section, key });
+  // A key whose value was already rejected is not reported again as missing.
+  const bad = (section: string, key: string) => issues.some((i) => i.severity === "error" && i.section === section && i.key === key);
   const m = v.matrix;
   if (m.homeserver) {
-    if (!m.user_id) issues.push({ severity: "error", ...at("matrix", "user_id"), file, message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org" });
+    if (!m.user_id && !bad("matrix", "user_id")) issues.push({ severity: "error", ...at("matrix", "user_id"), file, message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org" });
     if (!m.password && !m.access_token) issues.push({ severity: "error", ...at("matrix", "homeserver"), key: "password", message: "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id" });
     if (m.access_token && !m.device_id) issues.push({ severity: "warning", ...at("matrix", "access_token"), message: "access_token without device_id: the device will be looked up with whoami" });
-  } else if (m.user_id || m.password || m.access_token) {
+  } else if ((m.user_id || m.password || m.access_token) && !bad("matrix", "homeserver")) {
     issues.push({ severity: "error", ...at("matrix", "homeserver"), file, message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)" });
   }
   if (!opts.demo) {
-    if (!v.semaphore.url) issues.push({ severity: "error", ...at("semaphore", "url"), file, message: "required: the Semaphore URL, e.g. https://semaphore.example.org (or run with --demo for the embedded one)" });
+    if (!v.semaphore.url && !bad("semaphore", "url")) issues.push({ severity: "error", ...at("semaphore", "url"), file, message: "required: the Semaphore URL, e.g. https://semaphore.example.org (or run with --demo for the embedded one)" });
     if (!v.semaphore.api_token) issues.push({ severity: "error", ...at("semaphore", "api_token"), file, message: "required: a Semaphore API token (api_token or api_token_file)" });
   }
   for (const key of ["admin_users", "allowed_users"] as const) {
