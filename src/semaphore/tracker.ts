@@ -56,8 +56,12 @@ export class TaskTracker {
   private templateNames = new Map<string, string>();
   /** Lines of output already in the store, per task, so a catch-up fetch appends only what is new. */
   private linesSeen = new Map<string, number>();
+  /** When the last websocket update of each task arrived; an older REST snapshot must not overwrite it. */
+  private lastPush = new Map<string, number>();
   /** Tasks whose output someone is reading (console task view, chat tail): fetched while polling. */
   private followers = new Map<string, number>();
+  /** After a websocket gap, log frames of these tasks wait here until the REST catch-up has placed the missed lines. */
+  private catchingUp = new Map<string, Array<{ time: string; text: string }>>();
   private finalFetched = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
   private pollTimer?: NodeJS.Timeout;
@@ -138,10 +142,19 @@ export class TaskTracker {
       this.stopPolling();
       this.bumpIdle();
       this.o.log.info("Semaphore websocket connected");
+      // Lines pushed while disconnected were lost; hold new frames of active tasks until REST fills the gap.
+      for (const t of this.o.store.tasks.values()) {
+        if (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key))) this.catchingUp.set(t.key, []);
+      }
       void this.reconcile("websocket connected");
       this.scheduleSafetyReconcile();
     });
-    ws.on("message", (data) => { this.bumpIdle(); this.onFrame(parseWsFrame(data as Buffer)); });
+    ws.on("message", (data) => {
+      this.bumpIdle();
+      let frame: WsFrame | null;
+      try { frame = parseWsFrame(data as Buffer); } catch (e) { this.o.log.warn(`ignoring a malformed websocket frame from Semaphore: ${errorText(e)}`); return; }
+      this.onFrame(frame);
+    });
     ws.on("ping", () => this.bumpIdle());
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
@@ -183,9 +196,12 @@ export class TaskTracker {
     this.stats.wsFrames++;
     if (!this.inScope(frame.project_id, frame.task_id)) return;
     if (frame.type === "update") {
+      this.lastPush.set(taskKey(frame.project_id, frame.task_id), performance.now());
       this.applyTask({ id: frame.task_id, project_id: frame.project_id, template_id: frame.template_id, status: frame.status, start: frame.start, end: frame.end });
     } else {
       const key = taskKey(frame.project_id, frame.task_id);
+      const buffer = this.catchingUp.get(key);
+      if (buffer) { buffer.push({ time: frame.time, text: frame.output }); return; }
       this.linesSeen.set(key, (this.linesSeen.get(key) ?? 0) + 1);
       this.appendLines(frame.project_id, frame.task_id, [{ time: frame.time, text: frame.output }]);
     }
@@ -211,8 +227,11 @@ export class TaskTracker {
       this.o.log.debug(`reconciled with Semaphore (${why})${ok ? "" : " with errors"}`);
       // Output lines pushed while we were disconnected were lost: fetch what is missing for active tasks.
       for (const t of this.o.store.tasks.values()) {
-        if (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key))) await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
+        if (this.catchingUp.has(t.key) || (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key)))) {
+          await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
+        }
       }
+      for (const [key] of this.catchingUp) { const [p, id] = key.split(":").map(Number); this.flushBuffered(key, p!, id!, new Set()); }
     } catch (e) {
       this.o.log.warn(`reconcile with Semaphore failed (${why}): ${errorText(e)}`);
     }
@@ -233,10 +252,13 @@ export class TaskTracker {
         for (const id of this.knownProjects.keys()) scope.add(id);
       }
     }
+    const listed = new Set<string>();
     await Promise.all([...scope].map(async (projectId) => {
       try {
+        const snapshotAt = performance.now();
         const list = await c.lastTasks(projectId, 200);
-        this.applyList(projectId, list);
+        for (const task of list) listed.add(taskKey(projectId, task.id));
+        this.applyList(projectId, list, snapshotAt);
       } catch (e) {
         ok = false;
         this.noteFailure(e);
@@ -244,9 +266,10 @@ export class TaskTracker {
     }));
     // A tracked task that fell off the list (very busy project) is fetched on its own.
     for (const t of this.tracked.values()) {
-      const s = this.o.store.tasks.get(taskKey(t.projectId, t.taskId));
-      if (isTerminalStatus(s?.status ?? t.status ?? "waiting") || (s && s.updatedAt > Date.now() - 1000)) continue;
-      try { this.applyTask(await c.task(t.projectId, t.taskId)); } catch (e) { ok = false; this.noteFailure(e); }
+      const key = taskKey(t.projectId, t.taskId);
+      if (listed.has(key) || !scope.has(t.projectId) || isTerminalStatus(this.o.store.tasks.get(key)?.status ?? t.status ?? "waiting")) continue;
+      const snapshotAt = performance.now();
+      try { this.applyTask(await c.task(t.projectId, t.taskId), undefined, snapshotAt); } catch (e) { ok = false; this.noteFailure(e); }
     }
     if (ok && this.mode === "down") this.setMode(this.ws?.readyState === WebSocket.OPEN ? "websocket" : "polling");
     return ok;
@@ -258,7 +281,7 @@ export class TaskTracker {
     this.o.log.debug(`Semaphore request failed: ${errorText(e)}`);
   }
 
-  private applyList(projectId: number, list: TaskWithTpl[]): void {
+  private applyList(projectId: number, list: TaskWithTpl[], snapshotAt: number): void {
     let recent = 0;
     for (const task of list) {
       const key = taskKey(projectId, task.id);
@@ -266,23 +289,29 @@ export class TaskTracker {
       recent++;
       if (!keep) continue;
       if (task.tpl_alias) this.templateNames.set(`${projectId}:${task.template_id}`, task.tpl_alias);
-      this.applyTask(task, task.user_name ?? undefined);
+      this.applyTask(task, task.user_name ?? undefined, snapshotAt);
     }
   }
 
-  private applyTask(task: Pick<Task, "id" | "project_id" | "template_id" | "status" | "start" | "end"> & Partial<Task>, userName?: string): void {
+  /**
+   * Merges one task into the store. `snapshotAt` marks a REST reply: it must not undo a websocket update that
+   * arrived while the request was in flight (the reply may predate it).
+   */
+  private applyTask(task: Pick<Task, "id" | "project_id" | "template_id" | "status" | "start" | "end"> & Partial<Task>, userName?: string, snapshotAt?: number): void {
     const key = taskKey(task.project_id, task.id);
+    const stale = snapshotAt !== undefined && (this.lastPush.get(key) ?? -Infinity) > snapshotAt;
     const tracked = this.tracked.get(key);
     const existing = this.o.store.tasks.get(key);
     const origin: Origin | undefined = tracked?.origin ?? existing?.origin ?? (userName || task.user_id === null ? { via: "semaphore", user: userName ?? (task.schedule_id ? "schedule" : task.integration_id ? "integration" : undefined) } : undefined);
     const templateName = tracked?.templateName ?? this.templateNames.get(`${task.project_id}:${task.template_id}`);
     if (!templateName && task.template_id) void this.learnTemplates(task.project_id);
     this.o.store.upsertTask({
-      projectId: task.project_id, taskId: task.id, templateId: task.template_id, status: task.status,
-      start: task.start, end: task.end, created: task.created ?? undefined, origin, templateName,
+      projectId: task.project_id, taskId: task.id, templateId: task.template_id,
+      ...(stale ? {} : { status: task.status, start: task.start, end: task.end }),
+      created: task.created ?? undefined, origin, templateName,
       projectName: this.knownProjects.get(task.project_id),
     });
-    if (tracked && tracked.status !== task.status) {
+    if (tracked && !stale && tracked.status !== task.status) {
       tracked.status = task.status;
       if (isTerminalStatus(task.status)) tracked.finishedAt ??= Date.now();
       this.queueSave();
@@ -307,14 +336,35 @@ export class TaskTracker {
     }
   }
 
-  /** Fetches the output and appends only the lines the store does not have yet. */
+  /**
+   * Fetches the output and appends only the lines the store does not have yet. Frames buffered during the fetch
+   * are then appended unless the fetch already contained them (matched by timestamp and text).
+   */
   private async catchUpOutput(projectId: number, taskId: number): Promise<void> {
     const key = taskKey(projectId, taskId);
-    const lines = await this.o.client.taskOutput(projectId, taskId);
+    let lines;
+    try {
+      lines = await this.o.client.taskOutput(projectId, taskId);
+    } catch (e) {
+      this.flushBuffered(key, projectId, taskId, new Set());
+      throw e;
+    }
     const seen = this.linesSeen.get(key) ?? 0;
-    if (lines.length <= seen) { this.linesSeen.set(key, Math.max(seen, lines.length)); return; }
-    this.linesSeen.set(key, lines.length);
-    this.appendLines(projectId, taskId, lines.slice(seen).map((l) => ({ time: l.time, text: l.output })));
+    if (lines.length > seen) {
+      this.linesSeen.set(key, lines.length);
+      this.appendLines(projectId, taskId, lines.slice(seen).map((l) => ({ time: l.time, text: l.output })));
+    }
+    this.flushBuffered(key, projectId, taskId, new Set(lines.map((l) => `${l.time}|${l.output}`)));
+  }
+
+  private flushBuffered(key: string, projectId: number, taskId: number, fetched: Set<string>): void {
+    const buffer = this.catchingUp.get(key);
+    if (!buffer) return;
+    this.catchingUp.delete(key);
+    const fresh = buffer.filter((l) => !fetched.has(`${l.time}|${l.text}`));
+    if (fresh.length === 0) return;
+    this.linesSeen.set(key, (this.linesSeen.get(key) ?? 0) + fresh.length);
+    this.appendLines(projectId, taskId, fresh);
   }
 
   private appendLines(projectId: number, taskId: number, lines: Array<{ time: string; text: string }>): void {

@@ -48,6 +48,8 @@ export type { SeedUser } from "./seed.js";
 export type { ApiFlavor, App, BuiltinScenario, Role, ScenarioRef, ScriptSpec, SurveyVar, TaskParams, TaskStatus, TemplateTaskParams } from "./types.js";
 
 export interface SemaphoreServerOptions {
+  /** Instrumentation: called on every task status update, before it is pushed (tests' ground truth, benchmarks' clock). */
+  onTaskUpdate?: (task: { id: number; project_id: number; status: string; end: unknown }, atMs: number) => void;
   /** default "127.0.0.1" */
   host?: string;
   /** default 0 (ephemeral) */
@@ -208,7 +210,10 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
     { tickMs: opts.tickMs ?? 5000, lineDelayMs: opts.lineDelayMs ?? 300, maxParallelTasks: opts.maxParallelTasks ?? 10, flavor },
     {
       log: (task, row) => hub.broadcast(task.project_id, shapes.logFrame(task, row)),
-      update: (task) => hub.broadcast(task.project_id, shapes.updateFrame(task)),
+      update: (task) => {
+        opts.onTaskUpdate?.({ id: task.id, project_id: task.project_id, status: task.status, end: task.end }, performance.now());
+        hub.broadcast(task.project_id, shapes.updateFrame(task));
+      },
     },
   );
   const seeded = await seed(store, opts.seed ?? "demo", flavor);
