@@ -90,6 +90,9 @@ test("permissions: admins everywhere, rooms without policy read-only, room polic
   const cfg = loadConfig(undefined, { demo: true, env: {} });
   cfg.values.bot.admin_users = ["@admin:x"];
   cfg.values.bot.allowed_users = ["@alice:x", "@bob:x"];
+  t.is(cfg.values.bot.default_room_access, "none", "rooms without a policy are denied by default");
+  t.false(new Permissions(cfg.values, []).check("@alice:x", "!other:x", "read").allowed);
+  cfg.values.bot.default_room_access = "read";
   const p = new Permissions(cfg.values, [{ room: "!ops:x", projects: ["*"], templates: ["*"], run: ["@alice:x"], stop: ["*"], approve: [], read: ["*"] }]);
   t.true(p.check("@admin:x", "!any:x", "run").allowed);
   t.true(p.check("@alice:x", "!other:x", "read").allowed);

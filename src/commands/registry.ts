@@ -1,12 +1,31 @@
 import type { CommandSpec } from "./types.js";
 import { ping } from "./builtin/ping.js";
 import { help } from "./builtin/help.js";
+import { info } from "./builtin/info.js";
+import { admins, rooms } from "./builtin/admin.js";
+import { exit } from "./builtin/exit.js";
+import { projects, templates } from "./builtin/projects.js";
+import { run } from "./builtin/run.js";
+import { status, tasks, logs, history } from "./builtin/tasks.js";
+import { stop } from "./builtin/stop.js";
+import { approve, deny, confirm, reject } from "./builtin/approve.js";
+import { subscribe, unsubscribe } from "./builtin/subscribe.js";
+import { aliases } from "./builtin/aliases.js";
+import { pet, scold, log } from "./builtin/misc.js";
+import { setCommandNames } from "../core/command-names.js";
 
-// The one list of commands. Adding a command means adding its module here; help, parsing and the console's
-// completion all read this list.
-const COMMANDS: CommandSpec[] = [help, ping];
+// The one list of commands. Adding a command means adding its module here; help, parsing, alias reservation and the
+// console's completion all read this list.
+const COMMANDS: CommandSpec[] = [
+  help, ping, info, admins, rooms, projects, templates, run, status, stop, logs, log, tasks, history,
+  approve, deny, confirm, reject, subscribe, unsubscribe, aliases, exit, pet, scold,
+];
+
+setCommandNames(COMMANDS.map((c) => c.name));
 
 export function commandList(): readonly CommandSpec[] { return COMMANDS; }
+
+export function commandNames(): string[] { return COMMANDS.map((c) => c.name); }
 
 export function findCommand(name: string): CommandSpec | undefined {
   const n = name.toLowerCase();

@@ -1,4 +1,4 @@
-import { SCHEMA, ROOM_SCHEMA, envName, sectionNames, type KeyDef } from "./schema.js";
+import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, envName, sectionNames, type KeyDef } from "./schema.js";
 
 function render(def: KeyDef): string {
   if (def.example !== undefined) return def.example;
@@ -39,6 +39,13 @@ export function exampleConfig(): string {
   out.push(';[room "!abcdefghijklmnop:example.org"]');
   for (const [key, def] of Object.entries(ROOM_SCHEMA as Record<string, KeyDef>)) {
     out.push(...wrap(`${def.doc} Comma-separated.`));
+    out.push(`;${key} =${render(def) === "" ? "" : ` ${render(def)}`}`);
+  }
+  out.push("");
+  out.push(...wrap('Approval policies: one section per template, named [template "<project>/<template>"] (ids or names; the template may be * for every template of the project). A run of such a template starts only after the requester confirmed it and enough distinct approvers approved it (reply `approve <request>` or react 👍 on its card).'));
+  out.push(';[template "Infrastructure/Deploy production"]');
+  for (const [key, def] of Object.entries(TEMPLATE_SCHEMA as Record<string, KeyDef>)) {
+    out.push(...wrap(`${def.doc}${def.kind === "list" ? " Comma-separated." : ""}`));
     out.push(`;${key} =${render(def) === "" ? "" : ` ${render(def)}`}`);
   }
   return out.join("\n") + "\n";

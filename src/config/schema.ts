@@ -50,12 +50,13 @@ export const SCHEMA = {
     max_concurrent_requests: int("Requests to Semaphore in flight at once.", 4, 1, 64),
     poll_interval: int("Seconds between polls when the websocket is unavailable.", 5, 1, 3600),
     timeout: int("Seconds before a Semaphore request is abandoned.", 15, 1, 600),
+    web_url: url("Public URL of Semaphore's web UI, for the links on status cards. Empty: the url above.", "", { example: "https://semaphore.example.org" }),
   },
   bot: {
     command_prefix: str("Prefix that marks a chat message as a command.", "!cd"),
     admin_users: list("Matrix IDs with every permission in every room.", [], { example: "@alice:example.org, @bob:example.org" }),
     allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users."),
-    default_room_access: oneOf("What allowed users may do in rooms without a [room] section: read (status, logs, tasks, ...) or none.", ["read", "none"] as const, "read"),
+    default_room_access: oneOf("What allowed users may do in rooms without a [room] section: none (denied; admins only), or read (status, logs, tasks, ...).", ["none", "read"] as const, "none"),
     allowed_rooms: list("Room IDs or aliases the bot answers in. Empty: every room it has joined."),
     greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
     messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),
@@ -63,6 +64,9 @@ export const SCHEMA = {
     state_dir: path("Directory for state that must survive restarts (session, tracked tasks, audit log).", "./.chatrixcd-state"),
     log_file: path("Log file (appended, mode 0600). Empty: no log file."),
     log_level: oneOf("Least severe level that is logged.", LOG_LEVELS, "info"),
+    confirm_timeout: int("Seconds a run, stop or exit waits for the requester's yes/no (reply or 👍/👎 reaction) before it is cancelled.", 300, 10, 3600),
+    show_host_info: bool("Let the info command show this machine's host name and IP addresses.", false),
+    task_output_threads: bool("Post task output into the status card's thread in rooms that have not said `log on` or `log off`.", true),
   },
   console: {
     mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),
@@ -81,12 +85,23 @@ export const ROOM_SCHEMA = {
   read: list("Users who may use read-only commands here (status, logs, tasks, ...). `*` means every member.", ["*"]),
 } as const satisfies Record<string, KeyDef>;
 
+/**
+ * Keys allowed in a `[template "<project>/<template>"]` section: the approval policy of a template. `<project>` and
+ * `<template>` are ids or names (case-insensitive); `<template>` may be `*` for every template of the project.
+ */
+export const TEMPLATE_SCHEMA = {
+  approvals_required: int("Distinct approvals needed before a run of this template starts. 0: no approval (the requester's yes is enough).", 1, 0, 10),
+  approvers: list("Users who may approve runs of this template. Empty: users with approve permission in the room where the run was asked for. Nobody approves their own run.", [], { example: "@lead:example.org, @oncall:example.org" }),
+  approval_expiry: int("Seconds an approval request stays open; after that it expires and nothing runs.", 3600, 60, 7 * 86400),
+} as const satisfies Record<string, KeyDef>;
+
 export type Schema = typeof SCHEMA;
 export type SectionName = keyof Schema;
 type ValueOf<D> = D extends KeyDef<infer T> ? (T extends readonly string[] ? string[] : T) : never;
 export type SectionValues<S extends Record<string, KeyDef>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
 export type ConfigValues = { -readonly [S in SectionName]: SectionValues<Schema[S]> };
 export type RoomPolicy = SectionValues<typeof ROOM_SCHEMA> & { room: string };
+export type TemplatePolicy = SectionValues<typeof TEMPLATE_SCHEMA> & { project: string; template: string };
 
 export function sectionNames(): SectionName[] {
   return Object.keys(SCHEMA) as SectionName[];

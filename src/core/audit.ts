@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Actor } from "./operations.js";
 import type { Redactor } from "../log/redact.js";
@@ -13,6 +13,8 @@ export interface AuditRecord {
   params?: Record<string, unknown>;
   taskId?: number;
   projectId?: number;
+  /** Who approved (approval policies), in order. */
+  approvals?: string[];
   outcome: "ok" | "refused" | "failed" | "cancelled";
   detail?: string;
 }
@@ -37,5 +39,23 @@ export class AuditLog {
       await appendFile(file, line, { mode: 0o600 });
     }).catch(() => undefined);
     return this.chain;
+  }
+
+  /** The newest records (up to `limit`) matching `pred`, newest first. Unreadable lines are skipped. */
+  async recent(limit: number, pred: (r: AuditRecord) => boolean = () => true): Promise<AuditRecord[]> {
+    if (!this.file) return [];
+    await this.chain;
+    let text: string;
+    try { text = await readFile(this.file, "utf8"); } catch { return []; }
+    const out: AuditRecord[] = [];
+    const lines = text.split("\n");
+    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+      if (!lines[i]) continue;
+      try {
+        const r = JSON.parse(lines[i]!) as AuditRecord;
+        if (pred(r)) out.push(r);
+      } catch { /* a torn or foreign line */ }
+    }
+    return out;
   }
 }

@@ -10,6 +10,12 @@ import type { TaskTracker } from "../semaphore/tracker.js";
 import type { Project, Template } from "../semaphore/types.js";
 import { AuditLog } from "./audit.js";
 import { TaskOps } from "./task-ops.js";
+import { AliasStore } from "./aliases.js";
+import { Messages } from "./messages.js";
+import { RoomSettings } from "./room-settings.js";
+import { ApprovalService } from "./approvals.js";
+import { join } from "node:path";
+import { commandNamesKnown } from "./command-names.js";
 
 /** Who asked: a Matrix user in a room, or the operator at the console. */
 export type Actor =
@@ -24,6 +30,18 @@ export interface ChatPort {
   join(roomIdOrAlias: string): Promise<string>;
   leave(roomId: string): Promise<void>;
   aliasesOf(roomId: string): string[];
+  /** Facts for `info`. */
+  describe?(): ChatInfo;
+}
+
+export interface ChatInfo {
+  homeserver: string;
+  userId?: string;
+  deviceId?: string;
+  /** Whether the bot can read and write encrypted rooms. */
+  encryption: boolean;
+  rooms: number;
+  encryptedRooms: number;
 }
 
 export class OperationError extends Error {
@@ -37,6 +55,10 @@ export interface OperationsDeps {
   semaphore?: SemaphoreClient;
   /** Append-only audit file; undefined disables the audit log (tests). */
   auditFile?: string;
+  /** Where aliases, room settings and approval requests are kept; default [bot] state_dir. */
+  stateDir?: string;
+  /** Command names (reserved for aliases); the command registry passes its list. */
+  commandNames?: () => string[];
   /** Called by reloadConfig to re-read the file with the same options as at start. */
   reload?: () => LoadedConfig;
   requestShutdown?: (reason: string) => void;
@@ -57,6 +79,11 @@ export class Operations {
   chat?: ChatPort;
   readonly audit: AuditLog;
   readonly tasks: TaskOps;
+  readonly aliases: AliasStore;
+  readonly messages: Messages;
+  readonly roomSettings: RoomSettings;
+  readonly approvals: ApprovalService;
+  private servicesStarted = false;
   /** The last task started per room (and for the console), for commands given without a task id. */
   private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
@@ -71,6 +98,36 @@ export class Operations {
     this.log = deps.logger.child("ops");
     this.audit = new AuditLog(deps.auditFile, deps.logger.redactor);
     this.tasks = new TaskOps(this);
+    const stateDir = deps.stateDir ?? deps.config.values.bot.state_dir;
+    const persist = deps.auditFile !== undefined || deps.stateDir !== undefined;
+    this.aliases = new AliasStore({ file: deps.config.values.bot.aliases_file || join(stateDir, "aliases.json"), log: deps.logger.child("aliases"), commands: () => deps.commandNames?.() ?? commandNamesKnown() });
+    this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
+    this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
+    this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
+  }
+
+  /**
+   * Loads aliases, personality lines, room settings and approval requests, and starts the file watchers. Idempotent;
+   * the Matrix bot calls it on start, and the app should call it once before any front end starts.
+   */
+  startServices(): void {
+    if (this.servicesStarted) return;
+    this.servicesStarted = true;
+    this.aliases.load();
+    this.aliases.watch();
+    this.messages.load();
+    this.messages.watch();
+    this.roomSettings.load();
+    this.approvals.load();
+    for (const p of this.roomSettings.watchedProjects()) this.tracker?.watchProject(p);
+  }
+
+  async stopServices(): Promise<void> {
+    if (!this.servicesStarted) return;
+    this.servicesStarted = false;
+    this.approvals.close();
+    await this.aliases.close();
+    await this.messages.close();
   }
 
   private roomPolicy(actor: Actor) {
@@ -117,6 +174,7 @@ export class Operations {
     if (!d.allowed) {
       this.counters.refused++;
       this.log.warn(`refused ${what} for ${actorName(actor)}: ${d.reason}`);
+      void this.audit.record(actor, what, "refused", { detail: d.reason });
       throw new OperationError(`Not allowed to ${what}: ${d.reason}.`, "denied");
     }
   }
@@ -147,7 +205,14 @@ export class Operations {
     this.require(actor, "admin", "join rooms");
     if (!this.chat) throw new OperationError("Matrix is not configured.", "unavailable");
     if (!/^[!#][^:\s]+:\S+$/.test(room)) throw new OperationError(`${JSON.stringify(room)} is not a room ID or alias (expected !id:server or #alias:server).`, "bad_input");
-    const id = await this.chat.join(room);
+    let id: string;
+    try {
+      id = await this.chat.join(room);
+    } catch (e) {
+      await this.audit.record(actor, "join room", "failed", { params: { room }, detail: userMessage(e) });
+      throw new OperationError(`Could not join ${room}: ${userMessage(e)}`, "failed");
+    }
+    await this.audit.record(actor, "join room", "ok", { params: { room, roomId: id } });
     this.log.info(`${actorName(actor)} made the bot join ${room}`);
     return id;
   }
@@ -155,7 +220,13 @@ export class Operations {
   async leaveRoom(actor: Actor, roomId: string): Promise<void> {
     this.require(actor, "admin", "leave rooms");
     if (!this.chat) throw new OperationError("Matrix is not configured.", "unavailable");
-    await this.chat.leave(roomId);
+    try {
+      await this.chat.leave(roomId);
+    } catch (e) {
+      await this.audit.record(actor, "leave room", "failed", { params: { roomId }, detail: userMessage(e) });
+      throw new OperationError(`Could not leave ${roomId}: ${userMessage(e)}`, "failed");
+    }
+    await this.audit.record(actor, "leave room", "ok", { params: { roomId } });
     this.store.removeRoom(roomId);
     this.log.info(`${actorName(actor)} made the bot leave ${roomId}`);
   }

@@ -1,8 +1,8 @@
 import type { Operations, Actor } from "./operations.js";
-import { OperationError, actorName } from "./operations.js";
+import { OperationError, actorName, userMessage } from "./operations.js";
 import type { Project, Template, SurveyVar, Task } from "../semaphore/types.js";
 import { isTerminalStatus } from "../semaphore/types.js";
-import type { StartTaskRequest } from "../semaphore/client.js";
+import { buildStartTaskBody, type StartTaskRequest } from "../semaphore/client.js";
 import type { TaskState } from "./store.js";
 import { taskKey } from "./store.js";
 
@@ -29,6 +29,8 @@ export interface ResolvedRun {
   template: Template;
   request: StartTaskRequest;
   summary: string;
+  /** The options alone, one line ("tags web, env=prod"); "" when there are none. */
+  params: string;
 }
 
 const matchesRef = (ref: string, id: number, name: string) => String(id) === ref || name.toLowerCase().startsWith(ref.toLowerCase());
@@ -69,6 +71,25 @@ export function validateSurvey(vars: Record<string, string>, survey: SurveyVar[]
     } else env[d.name] = v;
   }
   return { env, problems };
+}
+
+const SECRET_NAME = /pass|secret|token|credential|private|api_?key/i;
+
+/** Survey answers that must not be shown or logged: secret-typed variables, or names that look like secrets. */
+export function isSecretVar(name: string, survey: SurveyVar[] | null | undefined): boolean {
+  const def = (survey ?? []).find((v) => v.name === name);
+  return SECRET_NAME.test(name) || (!!def && /secret|password/i.test(def.type));
+}
+
+/** The run's parameters for the audit log, with survey answers that look secret masked. */
+export function maskedRunParams(run: ResolvedRun): Record<string, unknown> {
+  const r = run.request;
+  const env = r.environment ? Object.fromEntries(Object.entries(r.environment).map(([k, v]) => [k, isSecretVar(k, run.template.survey_vars) ? "‹masked›" : v])) : undefined;
+  const args = r.extraArgs?.map((a) => (SECRET_NAME.test(a) && a.includes("=") ? a.replace(/=.*/, "=‹masked›") : a));
+  return Object.fromEntries(Object.entries({
+    template: run.template.name, templateId: run.template.id, tags: r.tags, skipTags: r.skipTags, limit: r.limit, args, branch: r.gitBranch,
+    dryRun: r.dryRun, diff: r.diff, debug: r.debug, vars: env,
+  }).filter(([, v]) => v !== undefined));
 }
 
 /** Task actions against Semaphore. Every entry point checks permission and writes the audit log. */
@@ -128,31 +149,53 @@ export class TaskOps {
       environment: Object.keys(env).length ? env : undefined,
       message: `Started by ${origin} via ChatrixCD`,
     };
+    // Semaphore silently ignores CLI arguments (and, before v2.11, tags) unless the template allows them: say so now,
+    // before anyone confirms a run that would not do what was asked.
+    if (!template.allow_override_args_in_task && (request.extraArgs || request.tags || request.skipTags)) {
+      const shape = await this.client.apiShape().catch(() => "flat" as const);
+      if (buildStartTaskBody(request, shape).arguments !== undefined) {
+        const what = request.extraArgs ? "--args" : "--tags/--skip-tags (this Semaphore version passes them as CLI arguments)";
+        throw new OperationError(`Cannot run ${template.name} with ${what}: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them. Enable "allow CLI args in task" on the template in Semaphore, or run without them.`, "bad_input");
+      }
+    }
     const opts = [
       req.tags?.length ? `tags ${req.tags.join(",")}` : "", req.skipTags?.length ? `skip-tags ${req.skipTags.join(",")}` : "",
       req.limit?.length ? `limit ${req.limit.join(",")}` : "", req.branch ? `branch ${req.branch}` : "",
       req.dryRun ? "dry run" : "", req.diff ? "diff" : "", req.debug ? "debug" : "",
       req.args?.length ? `args ${req.args.join(" ")}` : "",
-      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(env).map(([k, v]) => `${k}=${isSecretVar(k, template.survey_vars) ? "‹masked›" : v}`),
     ].filter(Boolean);
-    return { project, template, request, summary: `${template.name} (template ${template.id}) in ${project.name} (project ${project.id})${opts.length ? ` with ${opts.join(", ")}` : ""}` };
+    return { project, template, request, params: opts.join(", "), summary: `${template.name} (template ${template.id}) in ${project.name} (project ${project.id})${opts.length ? ` with ${opts.join(", ")}` : ""}` };
+  }
+
+  auditParams(run: ResolvedRun): Record<string, unknown> { return maskedRunParams(run); }
+
+  /**
+   * What a confirmed run does: starts it, or, when the template has an approval policy, opens an approval request
+   * that starts it once enough approvers said yes.
+   */
+  async launch(actor: Actor, run: ResolvedRun): Promise<{ task: TaskState } | { request: import("./approvals.js").ApprovalRequest }> {
+    this.ops.require(actor, "run", "run tasks");
+    if (this.ops.approvals.policy(run)) return { request: await this.ops.approvals.create(actor, run) };
+    return { task: await this.start(actor, run) };
   }
 
   /** Starts a resolved run and starts tracking it. */
-  async start(actor: Actor, run: ResolvedRun): Promise<TaskState> {
+  async start(actor: Actor, run: ResolvedRun, approval?: { request: string; approvals: string[] }): Promise<TaskState> {
     this.ops.require(actor, "run", "run tasks");
     let task: Task;
+    const params = { ...maskedRunParams(run), ...(approval ? { request: approval.request } : {}) };
     try {
       task = await this.client.startTask(run.project.id, run.request);
     } catch (e) {
-      await this.ops.audit.record(actor, "run", "failed", { projectId: run.project.id, params: { template: run.template.name, ...run.request }, detail: String((e as Error).message) });
+      await this.ops.audit.record(actor, "run", "failed", { projectId: run.project.id, params, approvals: approval?.approvals, detail: userMessage(e) });
       throw e;
     }
     const origin = actor.kind === "chat" ? { via: "chat" as const, user: actor.userId, roomId: actor.roomId } : { via: "console" as const, user: actorName(actor) };
     this.ops.tracker?.track(run.project.id, task.id, { origin, templateName: run.template.name });
     const state = this.ops.store.upsertTask({ projectId: run.project.id, taskId: task.id, templateId: run.template.id, templateName: run.template.name, projectName: run.project.name, status: task.status, created: task.created ?? undefined, origin });
     this.ops.rememberLastTask(actor, run.project.id, task.id);
-    await this.ops.audit.record(actor, "run", "ok", { projectId: run.project.id, taskId: task.id, params: { template: run.template.name, ...run.request } });
+    await this.ops.audit.record(actor, "run", "ok", { projectId: run.project.id, taskId: task.id, params, approvals: approval?.approvals });
     this.ops.logger.log("info", "ops", `${actorName(actor)} started task ${task.id}: ${run.summary}`);
     return state;
   }
@@ -165,11 +208,11 @@ export class TaskOps {
       if (!last) throw new OperationError("No task given, and none was started from here yet. Give a task id.", "bad_input");
       ref = String(last.taskId);
       const known = this.ops.store.tasks.get(taskKey(last.projectId, last.taskId));
-      if (known) return known;
+      if (known && this.ops.mayUseProjectId(actor, known.projectId)) return known;
     }
     if (!/^\d+$/.test(ref.replace(/^#/, ""))) throw new OperationError(`${JSON.stringify(ref)} is not a task id (expected a number like 42).`, "bad_input");
     const id = Number(ref.replace(/^#/, ""));
-    const known = [...this.ops.store.tasks.values()].filter((t) => t.taskId === id);
+    const known = [...this.ops.store.tasks.values()].filter((t) => t.taskId === id && this.ops.mayUseProjectId(actor, t.projectId));
     if (known.length === 1) return known[0]!;
     for (const p of await this.projects(actor)) {
       try {

@@ -12,6 +12,10 @@ import { HandledEvents } from "./handled-events.js";
 import { obtainSession, explainMatrixError, LoginError } from "./login.js";
 import { stripPrefix, runCommandLine } from "../commands/dispatch.js";
 import type { Reply } from "../commands/types.js";
+import type { Actor, ChatInfo } from "../core/operations.js";
+import { Confirmations } from "./confirmations.js";
+import { CardManager } from "./cards.js";
+import { noticeContent, editContent, reactionContent, fitParts, fitOne, mentionHtml, EDIT_BUDGET } from "./content.js";
 
 const SYNC_STATE_TO_STORE: Record<string, "syncing" | "catching_up" | "reconnecting" | "error" | "stopped"> = {
   [SyncState.Prepared]: "syncing",
@@ -38,8 +42,13 @@ export class MatrixBot implements ChatPort {
   private resumedFromSavedSync = false;
   private readonly processStartedAt = Date.now();
   private stopping = false;
+  /** Resolves when a sync from the network (not the saved cache) has completed. */
+  private liveSyncDone!: () => void;
+  private liveSync = new Promise<void>((r) => { this.liveSyncDone = r; });
   /** Commands in flight, so shutdown can let them finish replying. */
   private inflight = new Set<Promise<void>>();
+  confirmations?: Confirmations;
+  cards?: CardManager;
 
   constructor(private readonly opts: MatrixBotOptions) {
     this.handled = new HandledEvents(join(opts.storeDir, "handled-events.txt"));
@@ -82,6 +91,14 @@ export class MatrixBot implements ChatPort {
       timelineSupport: false,
     });
     this.client = client;
+    this.confirmations = new Confirmations(this.ops, {
+      reply: (roomId, inReplyTo, reply, actor) => this.deliver(roomId, inReplyTo, reply, actor),
+      edit: async (roomId, eventId, text, html) => { await this.send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET))); },
+    }, this.opts.log);
+    this.cards = new CardManager({
+      ops: this.ops, log: this.ops.logger.child("cards"), stateFile: join(this.opts.storeDir, "cards.json"),
+      ports: { send: (roomId, content) => this.send(roomId, content), roomName: (id) => this.ops.store.rooms.get(id)?.name },
+    });
 
     const prepared = new Promise<void>((resolve, reject) => {
       client.on(ClientEvent.Sync, (state, _prev, data) => {
@@ -93,10 +110,13 @@ export class MatrixBot implements ChatPort {
             ...(mapped === "syncing" ? { matrixLastSync: Date.now() } : {}),
           });
         }
+        if (state === SyncState.Syncing) this.liveSyncDone();
         if (state === SyncState.Prepared && !this.ready) {
           this.ready = true;
           log.info(`sync ready as ${session.userId} (${this.resumedFromSavedSync ? "resumed from saved sync" : "fresh initial sync"})`);
           this.afterReady();
+          this.cards?.start();
+          void Promise.allSettled(this.startupJoins).then(() => this.greet("startup"));
           resolve();
         }
         if (state === SyncState.Error && !this.ready && data?.error) {
@@ -122,16 +142,25 @@ export class MatrixBot implements ChatPort {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 3000))]);
+    await this.confirmations?.cancelAll();
+    if (this.ready) await Promise.race([this.greet("shutdown"), new Promise((r) => setTimeout(r, 3000).unref())]);
+    await this.cards?.stop().catch((e) => this.opts.log.warn(`flushing status cards failed: ${errorText(e)}`));
+    // Stopping while the SDK's first network sync after a cached start is in flight leaves an unhandled
+    // AbortError inside the SDK; letting that sync finish (briefly) avoids it.
+    if (this.client && this.resumedFromSavedSync) await Promise.race([this.liveSync, new Promise((r) => setTimeout(r, 3000).unref())]);
     this.client?.stopClient();
     await this.store?.save(true).catch((e) => this.opts.log.warn(`could not save the sync state: ${errorText(e)}`));
     this.ops.store.setConnection({ matrix: "stopped", matrixDetail: undefined });
   }
 
+  /** Joins of invites received while offline, so the startup greeting can wait for them. */
+  private startupJoins: Promise<void>[] = [];
+
   private afterReady(): void {
     const client = this.client!;
     for (const room of client.getRooms()) {
       const membership = room.getMyMembership();
-      if (membership === KnownMembership.Invite) void this.onMembership(room, membership);
+      if (membership === KnownMembership.Invite) this.startupJoins.push(this.onMembership(room, membership));
       else if (membership === KnownMembership.Join) this.publishRoom(room);
     }
   }
@@ -145,6 +174,18 @@ export class MatrixBot implements ChatPort {
       members: room.getJoinedMemberCount(),
       lastActivity: room.getLastActiveTimestamp() > 0 ? room.getLastActiveTimestamp() : undefined,
     });
+  }
+
+  /** The startup/shutdown line ([bot] greeting_rooms, personality file) in each greeting room the bot is in. */
+  private async greet(kind: "startup" | "shutdown"): Promise<void> {
+    const rooms = this.cfg.bot.greeting_rooms;
+    if (!rooms.length || !this.client) return;
+    const text = this.ops.messages.pick(kind);
+    await Promise.all(rooms.map(async (ref) => {
+      const id = ref.startsWith("!") ? ref : [...this.ops.store.rooms.keys()].find((r) => this.aliasesOf(r).includes(ref));
+      if (!id) { this.opts.log.warn(`greeting room ${ref} skipped: the bot is not in a room with that alias`); return; }
+      await this.send(id, noticeContent({ text }));
+    }));
   }
 
   /** Invites are accepted only from allowed users; others are rejected so they do not linger. */
@@ -174,43 +215,101 @@ export class MatrixBot implements ChatPort {
     if (!this.ready || toStart || removed || !data?.liveEvent || !room) return;
     if (ev.getSender() === this.client!.getUserId()) return;
     this.publishRoom(room);
-    if (ev.getType() !== EventType.RoomMessage) return;
+    const type = ev.getType();
+    if (type !== EventType.RoomMessage && type !== EventType.Reaction) return;
     const content = ev.getContent();
-    if (content["m.relates_to"]?.rel_type === "m.replace") return; // an edit of a command is not a new command
-    if (typeof content.body !== "string") return;
-    const line = stripPrefix(content.body, this.cfg.bot.command_prefix);
-    if (line === undefined) return;
+    const sender = ev.getSender()!;
+    let line: string | undefined;
+    if (type === EventType.RoomMessage) {
+      if (content["m.relates_to"]?.rel_type === "m.replace") return; // an edit of a command is not a new command
+      if (typeof content.body !== "string") return;
+      line = stripPrefix(content.body, this.cfg.bot.command_prefix);
+      if (line === undefined && !this.confirmations?.pendingFor(room.roomId, sender)) return;
+    } else {
+      const rel = content["m.relates_to"];
+      if (rel?.rel_type !== "m.annotation" || typeof rel.event_id !== "string" || typeof rel.key !== "string") return;
+    }
     // Replay guards: Synapse may hand a restarted bot old events as live (stale cached sync, history on join,
     // catch-up after downtime). Catch-up within max_command_age is wanted only when resuming a saved sync.
     const age = Date.now() - ev.getTs();
     const id = ev.getId()!;
     if (age > this.cfg.matrix.max_command_age * 1000 || (!this.resumedFromSavedSync && ev.getTs() < this.processStartedAt - 2000)) {
-      this.opts.log.info(`ignoring stale command ${id} in ${room.roomId} (${Math.round(age / 1000)} s old)`);
+      this.opts.log.info(`ignoring stale ${type === EventType.Reaction ? "reaction" : "command"} ${id} in ${room.roomId} (${Math.round(age / 1000)} s old)`);
       return;
     }
     if (!this.ops.permissions.isAllowedRoom(room.roomId, this.aliasesOf(room.roomId))) return;
+    if (type === EventType.Reaction && !this.ops.permissions.isAllowedUser(sender)) return;
     if (!this.handled.claim(id)) return;
-    const task = this.handleCommand(room.roomId, ev, line).finally(() => this.inflight.delete(task));
+    const work = type === EventType.Reaction
+      ? this.handleReaction(room.roomId, sender, String(content["m.relates_to"]!.event_id), String((content["m.relates_to"] as { key?: string }).key))
+      : this.handleMessage(room.roomId, ev, line);
+    const task = work.catch((e) => this.opts.log.error(`handling ${id} failed: ${errorText(e)}`)).finally(() => this.inflight.delete(task));
     this.inflight.add(task);
+  }
+
+  private async handleReaction(roomId: string, sender: string, target: string, key: string): Promise<void> {
+    if (await this.confirmations?.onReaction(roomId, sender, target, key)) return;
+    await this.cards?.onReaction(roomId, sender, target, key, async (r, replyTo, reply) => { await this.deliver(r, replyTo, reply, { kind: "chat", userId: sender, roomId }); });
+  }
+
+  private async handleMessage(roomId: string, ev: MatrixEvent, line: string | undefined): Promise<void> {
+    const sender = ev.getSender()!;
+    const content = ev.getContent();
+    const inReplyTo: string | undefined = content["m.relates_to"]?.["m.in_reply_to"]?.event_id;
+    if (this.confirmations && await this.confirmations.onMessage(roomId, sender, ev.getId()!, content.body as string, inReplyTo)) return;
+    if (line === undefined) return;
+    await this.handleCommand(roomId, ev, line);
   }
 
   private async handleCommand(roomId: string, ev: MatrixEvent, line: string): Promise<void> {
     const sender = ev.getSender()!;
     if (!this.ops.permissions.isAllowedUser(sender)) {
       this.opts.log.warn(`ignoring command from ${sender} in ${roomId}: not an allowed user`);
+      await this.ops.audit.record({ kind: "chat", userId: sender, roomId }, line.split(/\s+/)[0] || "help", "refused", { detail: `${sender} is not in [bot] allowed_users or admin_users` });
       await this.reply(roomId, ev.getId()!, { text: "🚫 Sorry, you are not on this bot's list of allowed users." });
       return;
     }
-    const reply = await runCommandLine({ actor: { kind: "chat", userId: sender, roomId, eventId: ev.getId() }, ops: this.ops, prefix: this.cfg.bot.command_prefix }, line);
-    await this.reply(roomId, ev.getId()!, reply);
+    const actor: Actor = { kind: "chat", userId: sender, roomId, eventId: ev.getId() };
+    const reply = await runCommandLine({ actor, ops: this.ops, prefix: this.cfg.bot.command_prefix }, line);
+    await this.deliver(roomId, ev.getId()!, reply, actor);
   }
 
-  /** An m.notice in reply to the command. Sent through the retrying per-room scheduler. */
+  /**
+   * Sends a command's reply the way it asks: a confirmation prompt (then waits for the answer), a live status card,
+   * or a notice (split when too long). Returns the (first) event id.
+   */
+  async deliver(roomId: string, inReplyTo: string | undefined, reply: Reply, actor: Actor): Promise<string | undefined> {
+    if (reply.confirm && actor.kind === "chat" && this.confirmations) {
+      await this.confirmations.offer(roomId, actor.userId, inReplyTo, reply);
+      return undefined;
+    }
+    if (reply.card && this.cards) return this.cards.post(roomId, inReplyTo, reply.card, reply, actor);
+    const id = await this.reply(roomId, inReplyTo, reply);
+    if (reply.react && inReplyTo) await this.react(roomId, inReplyTo, reply.react);
+    return id;
+  }
+
+  /** An m.notice in reply to the command, split or cut to fit. Sent through the retrying per-room scheduler. */
   async reply(roomId: string, inReplyTo: string | undefined, reply: Reply): Promise<string | undefined> {
-    const content: Record<string, unknown> = { msgtype: MsgType.Notice, body: reply.text };
-    if (reply.html) { content.format = "org.matrix.custom.html"; content.formatted_body = reply.html; }
-    if (inReplyTo) content["m.relates_to"] = { "m.in_reply_to": { event_id: inReplyTo } };
-    return this.send(roomId, content);
+    const mentions = reply.mentions ?? [];
+    let part = { text: reply.text, html: reply.html };
+    if (mentions.length) part = { text: `${part.text}\n${mentions.join(" ")}`, html: `${part.html ?? ""}<br/>${mentions.map(mentionHtml).join(" ")}` };
+    let first: string | undefined;
+    for (const [i, p] of fitParts(part).entries()) {
+      const id = await this.send(roomId, noticeContent(p, { replyTo: i === 0 ? inReplyTo : undefined }, i === 0 ? mentions : []));
+      first ??= id;
+    }
+    return first;
+  }
+
+  /** A reaction; a repeat of the same key (M_DUPLICATE_ANNOTATION) counts as done. */
+  async react(roomId: string, eventId: string, key: string): Promise<void> {
+    try {
+      await this.client!.sendEvent(roomId, EventType.Reaction, reactionContent(eventId, key) as never);
+    } catch (e) {
+      if ((e as { errcode?: string }).errcode === "M_DUPLICATE_ANNOTATION") return;
+      this.opts.log.warn(`reacting in ${roomId} failed: ${errorText(e)}`);
+    }
   }
 
   private async send(roomId: string, content: Record<string, unknown>): Promise<string | undefined> {
@@ -241,6 +340,18 @@ export class MatrixBot implements ChatPort {
   async leave(roomId: string): Promise<void> {
     if (!this.client) throw new Error("Matrix is not connected yet");
     await this.withRetry(() => this.client!.leave(roomId), `leave ${roomId}`);
+  }
+
+  describe(): ChatInfo {
+    const rooms = [...this.ops.store.rooms.values()];
+    return {
+      homeserver: this.client?.getHomeserverUrl() ?? this.cfg.matrix.homeserver,
+      userId: this.client?.getUserId() ?? undefined,
+      deviceId: this.client?.getDeviceId() ?? undefined,
+      encryption: !!this.client?.getCrypto(),
+      rooms: rooms.length,
+      encryptedRooms: rooms.filter((r) => r.encrypted).length,
+    };
   }
 
   aliasesOf(roomId: string): string[] {

@@ -57,7 +57,9 @@ export async function startTestBot(o: TestBotOptions): Promise<TestBot> {
   if (!cfg.ok) throw new Error(`test bot config invalid:\n${cfg.issues.map(formatIssue).join("\n")}`);
   const logger = new Logger({ level: "debug", file: cfg.values.bot.log_file, echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
   const app = new App(cfg, logger, { demo: o.demo ?? false });
-  if (o.start !== false) await app.start();
+  if (o.start !== false) {
+    try { await app.start(); } catch (e) { await app.stop(); await logger.close(); throw e; }
+  }
   return {
     app, logger, stateDir, configPath: path,
     async stop() { await app.stop(); await logger.close(); },

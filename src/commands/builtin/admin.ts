@@ -1,0 +1,63 @@
+import type { CommandContext, CommandSpec } from "../types.js";
+import { plain, table, mxLink } from "../format.js";
+
+export const admins: CommandSpec = {
+  name: "admins",
+  usage: "",
+  summary: "List the bot's admins ([bot] admin_users).",
+  permission: "read",
+  async run(ctx) {
+    const list = ctx.ops.config.values.bot.admin_users;
+    if (list.length === 0) return plain("No admin_users are configured, so nobody may use admin commands (join, part, exit, aliases add/remove).");
+    return { text: ["Admins (every permission in every room):", ...list.map((u) => `  ${u}`)].join("\n"), html: `<b>Admins</b> (every permission in every room)<ul>${list.map((u) => `<li>${mxLink(u)}</li>`).join("")}</ul>` };
+  },
+};
+
+function abilities(ctx: CommandContext, roomId: string): string {
+  const policy = ctx.ops.permissions.policy(roomId, ctx.ops.chat?.aliasesOf(roomId) ?? []);
+  if (!policy) return ctx.ops.config.values.bot.default_room_access === "read" ? "read-only (no [room] section)" : "nothing (no [room] section)";
+  const who = (l: string[]) => (l.includes("*") ? "everyone" : l.length ? `${l.length} user${l.length === 1 ? "" : "s"}` : "nobody");
+  return `run: ${who(policy.run)}; stop: ${who(policy.stop)}; approve: ${who(policy.approve)}; projects: ${policy.projects.join(", ")}`;
+}
+
+function resolveRoom(ctx: CommandContext, ref: string): string | undefined {
+  if (ref.toLowerCase() === "here" && ctx.actor.kind === "chat") return ctx.actor.roomId;
+  if (ref.startsWith("!")) return ref;
+  for (const id of ctx.ops.store.rooms.keys()) if ((ctx.ops.chat?.aliasesOf(id) ?? []).includes(ref)) return id;
+  return undefined;
+}
+
+export const rooms: CommandSpec = {
+  name: "rooms",
+  usage: "[join <room id or alias> | part <room id, alias or here>]",
+  summary: "List the rooms the bot is in and what each may do; admins can make it join or leave rooms.",
+  permission: "read",
+  permissionText: "read to list; admin to join or part",
+  complete: (_ctx, index) => (index === 0 ? ["join", "part"] : []),
+  async run(ctx, args) {
+    const sub = args[0]?.toLowerCase();
+    if (sub === undefined) {
+      const list = [...ctx.ops.store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
+      if (list.length === 0) return plain("The bot is not in any room.");
+      const text = ["Rooms:", ...list.map((r) => `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? " · encrypted (the bot cannot read it)" : ""} · ${abilities(ctx, r.roomId)}`)].join("\n");
+      return { text, html: `<b>Rooms</b>${table(["Name", "Room ID", "Members", "Encrypted", "Allowed here"], list.map((r) => [r.name, r.roomId, r.members, r.encrypted ? "yes (cannot read)" : "no", abilities(ctx, r.roomId)]))}` };
+    }
+    if (sub === "join") {
+      if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms join <room id or alias>, e.g. ${ctx.prefix} rooms join #ops:example.org`);
+      const id = await ctx.ops.joinRoom(ctx.actor, args[1]!);
+      return plain(`✅ Joined ${args[1]}${id !== args[1] ? ` (${id})` : ""}.`);
+    }
+    if (sub === "part" || sub === "leave") {
+      if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms part <room id, alias or here>`);
+      ctx.ops.require(ctx.actor, "admin", "leave rooms");
+      const id = resolveRoom(ctx, args[1]!);
+      if (!id) return plain(`⚠️ The bot is not in a room called ${JSON.stringify(args[1]!.slice(0, 80))}. See ${ctx.prefix} rooms.`);
+      if (!ctx.ops.store.rooms.has(id)) return plain(`⚠️ The bot is not in ${id}. See ${ctx.prefix} rooms.`);
+      await ctx.ops.leaveRoom(ctx.actor, id);
+      await ctx.ops.roomSettings.forgetRoom(id);
+      return plain(`👋 Left ${args[1]}${id !== args[1] ? ` (${id})` : ""}.`);
+    }
+    return plain(`⚠️ Unknown rooms action ${JSON.stringify(args[0]!.slice(0, 40))}: use join or part.\nUsage: ${ctx.prefix} rooms ${rooms.usage}`);
+  },
+};
+

@@ -1,0 +1,42 @@
+import type { CommandSpec } from "../types.js";
+import { plain, escapeHtml, taskName, statusLabel } from "../format.js";
+import { isTerminalStatus } from "../../semaphore/types.js";
+import { OperationError } from "../../core/operations.js";
+
+export const stop: CommandSpec = {
+  name: "stop",
+  usage: "[task] [--force]",
+  summary: "Stop a task (the last one started here if none is given); asks you to confirm. --force kills it at once.",
+  permission: "stop",
+  async run(ctx, args) {
+    let force = false;
+    const rest: string[] = [];
+    for (const a of args) {
+      if (a.toLowerCase() === "--force" || a === "-f") force = true;
+      else if (a.startsWith("-")) return plain(`⚠️ Unknown option ${JSON.stringify(a.slice(0, 40))}: stop takes only --force.\nUsage: ${ctx.prefix} stop [task] [--force]`);
+      else rest.push(a);
+    }
+    if (rest.length > 1) return plain(`⚠️ stop takes one task id, not ${rest.length} words.\nUsage: ${ctx.prefix} stop [task] [--force]`);
+    ctx.ops.require(ctx.actor, "stop", "stop tasks");
+    const task = await ctx.ops.tasks.find(ctx.actor, rest[0]);
+    ctx.ops.requireProject(ctx.actor, task.projectId);
+    if (isTerminalStatus(task.status)) throw new OperationError(`${taskName(task)} already finished (${statusLabel(String(task.status))}); nothing to stop.`, "bad_input");
+    const timeoutMs = ctx.ops.config.values.bot.confirm_timeout * 1000;
+    const what = `${taskName(task)} (${statusLabel(String(task.status))}${task.projectName ? `, ${task.projectName}` : ""})`;
+    const text = `⚠️ ${force ? "Force-stop" : "Stop"} ${what}? Reply yes or no (or react 👍 / 👎).`;
+    return {
+      text, html: escapeHtml(text),
+      confirm: {
+        kind: "stop",
+        summary: `${force ? "Force-stop" : "Stop"} ${what}`,
+        timeoutMs,
+        onConfirm: async () => {
+          const fresh = ctx.ops.store.tasks.get(task.key) ?? task;
+          await ctx.ops.tasks.stop(ctx.actor, fresh, force);
+          return plain(`🛑 ${force ? "Force-stopping" : "Stopping"} ${taskName(fresh)}; the card shows when it has stopped.`);
+        },
+        onCancel: async () => { await ctx.ops.audit.record(ctx.actor, force ? "stop --force" : "stop", "cancelled", { projectId: task.projectId, taskId: task.taskId }); },
+      },
+    };
+  },
+};

@@ -1,0 +1,129 @@
+// Pending yes/no confirmations of run, stop and exit in chat. The requester answers by a message (yes/no, as a
+// reply to the prompt or not) or by a 👍/👎 reaction on the prompt. Anything else they write is handled normally and
+// leaves the prompt open. One pending prompt per requester per room: a newer one replaces the older. Timeouts cancel.
+import type { Reply } from "../commands/types.js";
+import type { Operations, Actor } from "../core/operations.js";
+import type { Log } from "../log/logger.js";
+import { errorText } from "../log/logger.js";
+import { reactionAnswer, textAnswer } from "./reactions.js";
+import { replyForError } from "../commands/dispatch.js";
+
+export interface ConfirmPorts {
+  /** Sends a reply (may become a status card) and returns the event id of the (first) message. */
+  reply(roomId: string, inReplyTo: string | undefined, reply: Reply, actor: Actor): Promise<string | undefined>;
+  /** Replaces the text of an earlier notice. */
+  edit(roomId: string, eventId: string, text: string, html?: string): Promise<void>;
+}
+
+interface Pending {
+  id: string;
+  roomId: string;
+  userId: string;
+  actor: Actor;
+  promptId?: string;
+  reply: Reply;
+  timer?: NodeJS.Timeout;
+  settled: boolean;
+}
+
+let seq = 0;
+
+export class Confirmations {
+  private byKey = new Map<string, Pending>();
+
+  constructor(private readonly ops: Operations, private readonly ports: ConfirmPorts, private readonly log: Log) {}
+
+  private key(roomId: string, userId: string) { return `${roomId}\u0000${userId}`; }
+
+  get size(): number { return this.byKey.size; }
+
+  pendingFor(roomId: string, userId: string): { promptId?: string; summary: string } | undefined {
+    const p = this.byKey.get(this.key(roomId, userId));
+    return p && { promptId: p.promptId, summary: p.reply.confirm!.summary };
+  }
+
+  /** Posts the prompt of a reply that needs confirmation and waits for the answer. */
+  async offer(roomId: string, userId: string, commandEventId: string | undefined, reply: Reply): Promise<void> {
+    const c = reply.confirm!;
+    const key = this.key(roomId, userId);
+    const older = this.byKey.get(key);
+    if (older) await this.settle(older, "superseded");
+    const p: Pending = { id: `confirm-${++seq}`, roomId, userId, actor: { kind: "chat", userId, roomId, eventId: commandEventId }, reply, settled: false };
+    this.byKey.set(key, p);
+    const promptReply: Reply = { text: reply.text, html: reply.html };
+    p.promptId = await this.ports.reply(roomId, commandEventId, promptReply, p.actor);
+    if (p.settled) return;
+    const timeoutMs = c.timeoutMs ?? this.ops.config.values.bot.confirm_timeout * 1000;
+    p.timer = setTimeout(() => void this.settle(p, "timeout"), timeoutMs);
+    this.ops.store.addPending({ id: p.id, kind: c.kind, requester: userId, roomId, createdAt: Date.now(), expiresAt: Date.now() + timeoutMs, summary: c.summary });
+  }
+
+  /** A message from `userId`: true when it answered their pending prompt (and must not be treated as a command). */
+  async onMessage(roomId: string, userId: string, eventId: string, body: string, inReplyTo: string | undefined): Promise<boolean> {
+    const p = this.byKey.get(this.key(roomId, userId));
+    if (!p || p.settled) return false;
+    const answer = textAnswer(body, this.ops.config.values.bot.command_prefix);
+    if (!answer) {
+      if (inReplyTo && inReplyTo === p.promptId) {
+        await this.ports.reply(roomId, eventId, { text: `Please answer yes or no (or react 👍 / 👎 on the prompt). The request is still open: ${p.reply.confirm!.summary}.` }, p.actor);
+        return true;
+      }
+      return false;
+    }
+    await this.settle(p, answer, eventId);
+    return true;
+  }
+
+  /** A reaction: true when it answered a prompt. Reactions by others on a prompt are pointed to the requester. */
+  async onReaction(roomId: string, userId: string, target: string, key: string): Promise<boolean> {
+    const p = [...this.byKey.values()].find((x) => x.roomId === roomId && x.promptId === target && !x.settled);
+    if (!p) return false;
+    const answer = reactionAnswer(key);
+    if (!answer) return true;
+    if (p.userId !== userId) {
+      this.log.info(`ignoring ${key} by ${userId} on the prompt of ${p.userId}`);
+      await this.ports.reply(roomId, target, { text: `Only ${p.userId}, who asked, can answer this prompt.` }, { kind: "chat", userId, roomId });
+      return true;
+    }
+    await this.settle(p, answer, target);
+    return true;
+  }
+
+  private async settle(p: Pending, outcome: "yes" | "no" | "timeout" | "superseded", answerEventId?: string): Promise<void> {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.timer) clearTimeout(p.timer);
+    if (this.byKey.get(this.key(p.roomId, p.userId)) === p) this.byKey.delete(this.key(p.roomId, p.userId));
+    this.ops.store.removePending(p.id);
+    const c = p.reply.confirm!;
+    const mark: Record<typeof outcome, string> = {
+      yes: `✅ Confirmed by ${p.userId}: ${c.summary}`, no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
+      timeout: `⌛ Timed out (no answer): ${c.summary}`, superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
+    };
+    if (p.promptId) await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
+    if (outcome !== "yes") {
+      try { await c.onCancel?.(); } catch (e) { this.log.warn(`cancel handler failed: ${errorText(e)}`); }
+      if (outcome === "superseded") return;
+      const line = outcome === "no" ? this.ops.messages.pick("cancel") : this.ops.messages.pick("timeout");
+      await this.ports.reply(p.roomId, answerEventId ?? p.promptId, { text: `${line} (${c.summary})` }, p.actor);
+      return;
+    }
+    let result: Reply;
+    try {
+      result = await c.onConfirm();
+    } catch (e) {
+      result = replyForError(this.ops, p.actor, c.kind, e);
+    }
+    await this.ports.reply(p.roomId, answerEventId ?? p.promptId, result, p.actor);
+  }
+
+  /** Cancels every pending prompt (shutdown). */
+  async cancelAll(): Promise<void> {
+    for (const p of [...this.byKey.values()]) {
+      p.settled = true;
+      if (p.timer) clearTimeout(p.timer);
+      this.ops.store.removePending(p.id);
+    }
+    this.byKey.clear();
+  }
+}
