@@ -3,6 +3,7 @@
 // screens/ may import src/, never the other way round.
 import "../src/polyfill.js";
 import { runCli } from "../src/cli/main.js";
+import { runConsole } from "./console.js";
 
-const code = await runCli(process.argv.slice(2), {});
+const code = await runCli(process.argv.slice(2), { console: runConsole });
 process.exit(code);

@@ -64,6 +64,9 @@ export class App {
       await this.ops.tracker.start();
     }
 
+    // Aliases, personality lines, room settings, approvals and subscriptions (file watchers included).
+    this.ops.startServices();
+
     if (v.matrix.homeserver) {
       const storeDir = v.matrix.store_path || join(v.bot.state_dir, "matrix");
       this.matrix = new MatrixBot({ ops: this.ops, log: this.logger.child("matrix"), storeDir });
@@ -79,6 +82,7 @@ export class App {
     if (this.stopped) return;
     this.stopped = true;
     await this.matrix?.stop().catch(() => undefined);
+    await this.ops.stopServices().catch(() => undefined);
     await this.ops.tracker?.stop().catch(() => undefined);
     this.ops.semaphore?.close();
     await this.demoServer?.stop().catch(() => undefined);

@@ -1,0 +1,249 @@
+// The one keymap table. Each binding is declared once; from it the console registers `screen.key`, draws the
+// always-visible hint bar and generates the `?` help overlay. Mutating bindings are hidden in read-only mode:
+// they are left out of the hint bar and the help, and their keys do nothing.
+import type blessed from "blessed";
+import type { Nav } from "./panel.js";
+import type { PanelName } from "./context.js";
+import { esc, fit, width as strWidth, wrapPlain } from "./text.js";
+import { tag, type Theme } from "./theme.js";
+
+export type Scope = "global" | "lists" | PanelName | "taskview";
+
+/** What bindings can do: implemented by the console. */
+export interface KeyActions {
+  focusPanel(n: number): void;
+  cycleFocus(dir: 1 | -1): void;
+  nav(n: Nav): void;
+  activate(): void;
+  back(): void;
+  openCommandBar(): void;
+  openFilter(): void;
+  showHelp(): void;
+  runWizard(): void;
+  stopTask(force: boolean): void;
+  decide(accept: boolean): void;
+  say(): void;
+  joinRoom(): void;
+  leaveRoom(): void;
+  reloadConfig(): void;
+  toggleMouse(): void;
+  toggleZoom(): void;
+  quit(): void;
+  toggleFollow(): void;
+  toggleWrap(): void;
+  toggleTimestamps(): void;
+  cycleLogLevel(): void;
+  searchNext(dir: 1 | -1): void;
+}
+
+export interface Binding {
+  /** blessed key names ("j", "S-g", "C-d", "enter", "S-tab"). */
+  keys: string[];
+  /** How the keys are shown; default: each key's display name joined with "/". */
+  label?: string;
+  description: string;
+  /** Short word for the hint bar; bindings without one are only in the help. */
+  hint?: string;
+  scope: Scope;
+  mutating?: boolean;
+  handler(a: KeyActions, key: string): void;
+}
+
+const LISTS = "lists" as const;
+
+export const KEYMAP: Binding[] = [
+  // Everywhere
+  { keys: ["1", "2", "3", "4"], label: "1-4", description: "Go to panel: 1 Rooms, 2 Tasks, 3 Logs, 4 Config", scope: "global", handler: (a, k) => a.focusPanel(Number(k)) },
+  { keys: ["tab"], description: "Next panel", scope: "global", hint: "panel", label: "Tab", handler: (a) => a.cycleFocus(1) },
+  { keys: ["S-tab"], description: "Previous panel", scope: "global", handler: (a) => a.cycleFocus(-1) },
+  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", handler: (a) => a.openCommandBar() },
+  { keys: ["/"], description: "Filter the focused list or log (regex; !text inverts; Esc clears)", hint: "filter", scope: "global", handler: (a) => a.openFilter() },
+  { keys: ["?"], description: "This help", hint: "help", scope: "global", handler: (a) => a.showHelp() },
+  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", mutating: true, handler: (a) => a.runWizard() },
+  { keys: ["S-r"], description: "Reload the configuration file", scope: "global", mutating: true, handler: (a) => a.reloadConfig() },
+  { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
+  { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
+  { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
+  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", handler: (a) => a.quit() },
+
+  // Every list, the log and the task output
+  { keys: ["j", "down"], label: "j/↓", description: "Down", scope: LISTS, handler: (a) => a.nav("down") },
+  { keys: ["k", "up"], label: "k/↑", description: "Up", scope: LISTS, handler: (a) => a.nav("up") },
+  { keys: ["g", "home"], label: "g/Home", description: "First line", scope: LISTS, handler: (a) => a.nav("top") },
+  { keys: ["S-g", "end"], label: "G/End", description: "Last line (the log and task output follow again)", scope: LISTS, handler: (a) => a.nav("bottom") },
+  { keys: ["C-d"], description: "Half a page down", scope: LISTS, handler: (a) => a.nav("halfDown") },
+  { keys: ["C-u"], description: "Half a page up", scope: LISTS, handler: (a) => a.nav("halfUp") },
+  { keys: ["pagedown", "C-f"], label: "PgDn/Ctrl-f", description: "Page down", scope: LISTS, handler: (a) => a.nav("pageDown") },
+  { keys: ["pageup", "C-b"], label: "PgUp/Ctrl-b", description: "Page up", scope: LISTS, handler: (a) => a.nav("pageUp") },
+
+  // Tasks
+  { keys: ["enter"], description: "Open the task: live output, search", hint: "open", scope: "tasks", handler: (a) => a.activate() },
+  { keys: ["s"], description: "Stop the selected task (asks first)", hint: "stop", scope: "tasks", mutating: true, handler: (a) => a.stopTask(false) },
+  { keys: ["S-s"], description: "Force-stop the selected task (asks first)", scope: "tasks", mutating: true, handler: (a) => a.stopTask(true) },
+  { keys: ["a"], description: "Approve: confirm a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "approve", scope: "tasks", mutating: true, handler: (a) => a.decide(true) },
+  { keys: ["d"], description: "Deny: reject a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "deny", scope: "tasks", mutating: true, handler: (a) => a.decide(false) },
+
+  // Rooms
+  { keys: ["enter"], description: "Room details", hint: "details", scope: "rooms", handler: (a) => a.activate() },
+  { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.say() },
+  { keys: ["S-j"], description: "Join a room by ID or alias", hint: "join", scope: "rooms", mutating: true, handler: (a) => a.joinRoom() },
+  { keys: ["S-l"], description: "Leave the selected room (asks first)", hint: "leave", scope: "rooms", mutating: true, handler: (a) => a.leaveRoom() },
+
+  // Logs
+  { keys: ["f"], description: "Follow new lines on/off", hint: "follow", scope: "logs", handler: (a) => a.toggleFollow() },
+  { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "logs", handler: (a) => a.toggleWrap() },
+  { keys: ["t"], description: "Timestamps on/off", hint: "time", scope: "logs", handler: (a) => a.toggleTimestamps() },
+  { keys: ["v"], description: "Least level shown: debug → info → warn → error", hint: "level", scope: "logs", handler: (a) => a.cycleLogLevel() },
+  { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "logs", handler: (a) => a.nav("left") },
+  { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "logs", handler: (a) => a.nav("right") },
+
+  // Config
+  { keys: ["enter"], description: "What the key means, its default and environment variable", hint: "explain", scope: "config", handler: (a) => a.activate() },
+
+  // Task view
+  { keys: ["escape", "q"], label: "Esc/q", description: "Back to the panels", hint: "back", scope: "taskview", handler: (a) => a.back() },
+  { keys: ["/"], description: "Search the output (regex); Enter keeps it, Esc clears", hint: "search", scope: "taskview", handler: (a) => a.openFilter() },
+  { keys: ["n"], description: "Next match", scope: "taskview", handler: (a) => a.searchNext(1) },
+  { keys: ["S-n"], description: "Previous match", scope: "taskview", handler: (a) => a.searchNext(-1) },
+  { keys: ["f"], description: "Follow new output on/off", hint: "follow", scope: "taskview", handler: (a) => a.toggleFollow() },
+  { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "taskview", handler: (a) => a.toggleWrap() },
+  { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "taskview", handler: (a) => a.nav("left") },
+  { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "taskview", handler: (a) => a.nav("right") },
+  { keys: ["s"], description: "Stop this task (asks first)", hint: "stop", scope: "taskview", mutating: true, handler: (a) => a.stopTask(false) },
+  { keys: ["S-s"], description: "Force-stop this task (asks first)", scope: "taskview", mutating: true, handler: (a) => a.stopTask(true) },
+  { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },
+  { keys: ["d"], description: "Reject this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(false) },
+];
+
+const KEY_NAMES: Record<string, string> = {
+  enter: "Enter", escape: "Esc", tab: "Tab", "S-tab": "Shift-Tab", up: "↑", down: "↓", left: "←", right: "→",
+  pageup: "PgUp", pagedown: "PgDn", home: "Home", end: "End", space: "Space", backspace: "Backspace",
+};
+
+/** "S-g" → "G", "C-d" → "Ctrl-d", "enter" → "Enter". */
+export function displayKey(k: string): string {
+  if (KEY_NAMES[k]) return KEY_NAMES[k]!;
+  if (/^S-[a-z]$/.test(k)) return k.slice(2).toUpperCase();
+  if (k.startsWith("C-")) return `Ctrl-${k.slice(2)}`;
+  if (k.startsWith("M-")) return `Alt-${k.slice(2)}`;
+  return k;
+}
+
+export function bindingLabel(b: Binding): string { return b.label ?? b.keys.map(displayKey).join("/"); }
+
+const SCOPE_TITLES: Record<Scope, string> = {
+  global: "Everywhere", lists: "Lists, the log and task output", rooms: "Rooms panel", tasks: "Tasks panel",
+  logs: "Logs panel", config: "Config panel", taskview: "Task output (Enter on a task)",
+};
+const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "rooms", "logs", "config"];
+
+export class Keymap {
+  /** Which screen-level handler owns keys right now; bindings act only when the keymap does. */
+  enabled = true;
+
+  constructor(
+    readonly bindings: Binding[],
+    private readonly actions: KeyActions,
+    private readonly readOnly: () => boolean,
+    /** The scopes in force, most specific first (e.g. ["tasks", "lists", "global"]). */
+    private readonly scopes: () => Scope[],
+  ) {}
+
+  /** Bindings in force: read-only hides the mutating ones. */
+  visible(): Binding[] {
+    const ro = this.readOnly();
+    return this.bindings.filter((b) => !(ro && b.mutating));
+  }
+
+  /** The binding a key runs now: the most specific scope wins. */
+  resolve(key: string): Binding | undefined {
+    const vis = this.visible();
+    for (const s of this.scopes()) {
+      const b = vis.find((x) => x.scope === s && x.keys.includes(key));
+      if (b) return b;
+    }
+    return undefined;
+  }
+
+  /** Registers one `screen.key` per key of the table. */
+  install(screen: blessed.Widgets.Screen, onError: (e: unknown) => void): void {
+    const keys = new Set(this.bindings.flatMap((b) => b.keys));
+    for (const k of keys) {
+      screen.key([k], (_ch: unknown, key: { full: string }) => {
+        if (!this.enabled) return;
+        this.dispatch(key?.full ?? k, onError);
+      });
+    }
+  }
+
+  /** Runs the binding for a key; returns whether one ran. */
+  dispatch(key: string, onError: (e: unknown) => void = () => undefined): boolean {
+    const b = this.resolve(key);
+    if (!b) return false;
+    try { b.handler(this.actions, key); } catch (e) { onError(e); }
+    return true;
+  }
+
+  /** The always-visible hint bar: hints of the scopes in force, most specific first, help last. */
+  hintLine(width: number, theme: Theme): string {
+    const vis = this.visible();
+    const items: Array<{ keys: string; word: string }> = [];
+    const seen = new Set<string>();
+    for (const s of this.scopes()) {
+      for (const b of vis) {
+        if (b.scope !== s || !b.hint || seen.has(b.hint) || b.keys.some((k) => seen.has(`k:${k}`))) continue;
+        seen.add(b.hint);
+        b.keys.forEach((k) => seen.add(`k:${k}`));
+        items.push({ keys: b.label && !b.label.includes("/") ? b.label : displayKey(b.keys[0]!), word: b.hint });
+      }
+    }
+    // "? help" always shows: move it to the end and keep it when truncating.
+    const help = items.findIndex((i) => i.word === "help");
+    const helpItem = help >= 0 ? items.splice(help, 1)[0] : undefined;
+    const out: string[] = [];
+    let used = 1;
+    const reserve = helpItem ? strWidth(`${helpItem.keys} ${helpItem.word}`) + 2 : 0;
+    for (const i of items) {
+      const w = strWidth(`${i.keys} ${i.word}`) + 2;
+      if (used + w + reserve > width) break;
+      out.push(`${tag(theme.text.key, esc(i.keys))} ${esc(i.word)}`);
+      used += w;
+    }
+    if (helpItem) out.push(`${tag(theme.text.key, esc(helpItem.keys))} ${esc(helpItem.word)}`);
+    return " " + out.join("  ");
+  }
+
+  /** The `?` overlay: every binding in force, grouped by where it works, then the commands. */
+  helpLines(theme: Theme, width: number, commands: Array<{ usage: string; summary: string }>): string[] {
+    const vis = this.visible();
+    const lines: string[] = [];
+    const keyCol = 14;
+    for (const s of HELP_ORDER) {
+      const bs = vis.filter((b) => b.scope === s);
+      if (!bs.length) continue;
+      if (lines.length) lines.push("");
+      lines.push(tag(theme.text.heading, esc(SCOPE_TITLES[s] ?? s)));
+      for (const b of bs) {
+        const label = bindingLabel(b);
+        wrapPlain(b.description, Math.max(10, width - keyCol - 3)).forEach((d, i) => {
+          lines.push(`  ${i === 0 ? tag(theme.text.key, esc(fit(label, keyCol))) : " ".repeat(keyCol)} ${esc(d)}`);
+        });
+      }
+    }
+    lines.push("", tag(theme.text.heading, "Mouse"));
+    for (const l of wrapPlain("Click selects a row or focuses a panel, double-click opens, the wheel scrolls. m turns the mouse off so the terminal can select text.", width - 2)) lines.push(`  ${esc(l)}`);
+    if (commands.length) {
+      lines.push("", tag(theme.text.heading, "Commands (type : then one of these; Tab completes, ↑↓ history)"));
+      for (const c of commands) {
+        const long = strWidth(c.usage) > 26;
+        if (long) lines.push(`  ${tag(theme.text.key, esc(fit(c.usage, width - 2)))}`);
+        wrapPlain(c.summary, Math.max(10, width - 29)).forEach((d, i) => {
+          lines.push(`  ${i === 0 && !long ? tag(theme.text.key, esc(fit(c.usage, 26))) : " ".repeat(26)} ${esc(d)}`);
+        });
+      }
+    }
+    if (this.readOnly()) lines.push("", tag(theme.text.warn, "Read-only: actions that change something are hidden."));
+    return lines;
+  }
+
+}

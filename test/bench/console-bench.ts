@@ -1,0 +1,115 @@
+// F6: the console's cost. Prints figures; asserts nothing.
+//   node dist/test/bench/console-bench.js [--quick]
+// 1. Render time per frame at 160x48 with 50 live tasks (in-process, fake terminal; goal ≤ 2 ms).
+// 2. Key-to-screen latency: in-process (key written → bytes on the terminal) and through a real
+//    pseudo-terminal running `chatrixcd --demo` (goal ≤ 50 ms).
+// 3. Idle CPU over 30 s and RSS of `chatrixcd --demo` in a pseudo-terminal at 160x48 (goal ≤ 1 % of a core).
+import { createRequire } from "node:module";
+import { execSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { harness, addTask, sleep } from "../console-helpers.js";
+
+const quick = process.argv.includes("--quick");
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const f = (n: number) => n.toFixed(2);
+
+async function renderBench(): Promise<void> {
+  const h = await harness({ cols: 160, rows: 48 });
+  try {
+    for (let i = 1; i <= 50; i++) addTask(h.app, i, { templateName: `Template ${i % 7}`, currentTask: "starting" });
+    await h.until(/#50/);
+    h.con.scheduler.flush();
+    const frames = quick ? 200 : 1000;
+    const times: number[] = [];
+    const idle: number[] = [];
+    let n = 0;
+    for (let i = 0; i < frames; i++) {
+      // A realistic 200 ms worth of change: 10 tasks move, 5 log lines arrive.
+      for (let k = 0; k < 10; k++) { const id = 1 + ((i * 10 + k) % 50); addTask(h.app, id, { currentTask: `step ${i}-${k}` }); }
+      for (let k = 0; k < 5; k++) h.app.logger.log("info", "bench", `line ${n++} ${"x".repeat(40)}`);
+      const t0 = performance.now();
+      h.con.scheduler.flush();
+      times.push(performance.now() - t0);
+      // A frame with nothing changed (the clock tick when idle).
+      const t1 = performance.now();
+      h.con.scheduler.flush();
+      idle.push(performance.now() - t1);
+      // Let blessed flush its output to the (fake) terminal, as between real frames.
+      await new Promise((r) => setImmediate(r));
+    }
+    await sleep(50);
+    console.log(`F6 render, 160x48, 50 live tasks, 10 task updates + 5 log lines per frame (${frames} frames):`);
+    console.log(`  per frame: mean ${f(mean(times))} ms, p50 ${f(pct(times, 50))} ms, p95 ${f(pct(times, 95))} ms, max ${f(Math.max(...times))} ms (goal ≤ 2 ms)`);
+    console.log(`  nothing changed: mean ${f(mean(idle))} ms`);
+
+    // Key to screen, in-process: from writing the key to the first byte written to the terminal.
+    const lat: number[] = [];
+    const out = h.io.output as unknown as { write: (c: unknown, ...a: unknown[]) => boolean };
+    const orig = out.write.bind(out);
+    let waiting: ((t: number) => void) | undefined;
+    out.write = (c: unknown, ...a: unknown[]) => { if (waiting) { const w = waiting; waiting = undefined; w(performance.now()); } return orig(c, ...a); };
+    for (let i = 0; i < (quick ? 50 : 200); i++) {
+      const got = new Promise<number>((r) => { waiting = r; });
+      const t0 = performance.now();
+      h.io.input.write(i % 2 ? "k" : "j");
+      lat.push((await got) - t0);
+    }
+    out.write = orig;
+    console.log(`F6 key-to-screen, in-process (j/k in the tasks table): mean ${f(mean(lat))} ms, p95 ${f(pct(lat, 95))} ms (goal ≤ 50 ms)`);
+  } finally { h.destroy(); }
+}
+
+async function ptyBench(): Promise<void> {
+  const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+  const main = fileURLToPath(new URL("../../screens/main.js", import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
+  mkdirSync(join(dir, "xdg"));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
+  Object.assign(env, { TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg"), CHATRIXCD_BOT_STATE_DIR: join(dir, "state") });
+  const p = pty.spawn(process.execPath, [main, "--demo"], { name: "xterm-256color", cols: 160, rows: 48, cwd: dir, env });
+  let last = 0;
+  let onData: (() => void) | undefined;
+  let bytes = 0;
+  p.onData((d) => { bytes += d.length; last = performance.now(); onData?.(); });
+  try {
+    const hz = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
+    const cpu = () => { const s = readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(s[11]) + Number(s[12])) / hz; };
+    const status = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    const warm = quick ? 4000 : 8000;
+    await sleep(warm);
+    // Key to screen through the pty: key written → first byte of the redraw back.
+    const lat: number[] = [];
+    for (let i = 0; i < (quick ? 20 : 60); i++) {
+      await sleep(40);
+      const got = new Promise<number>((r) => { onData = () => { onData = undefined; r(performance.now()); }; });
+      const t0 = performance.now();
+      p.write(i % 2 ? "k" : "j");
+      lat.push((await Promise.race([got, sleep(1000).then(() => performance.now())])) - t0);
+    }
+    console.log(`F6 key-to-screen through a pty (chatrixcd --demo, 160x48): mean ${f(mean(lat))} ms, p50 ${f(pct(lat, 50))} ms, p95 ${f(pct(lat, 95))} ms (goal ≤ 50 ms)`);
+    await sleep(2000);
+    const secs = quick ? 10 : 30;
+    const c0 = cpu();
+    const b0 = bytes;
+    const t0 = performance.now();
+    await sleep(secs * 1000);
+    const used = cpu() - c0;
+    const wall = (performance.now() - t0) / 1000;
+    console.log(`F6 idle CPU over ${secs} s (chatrixcd --demo at 160x48, clock ticking, no key pressed): ${f((100 * used) / wall)} % of a core; ${bytes - b0} bytes written to the terminal (goal ≤ 1 %)`);
+    console.log(`F6 RSS: ${f(status("VmRSS"))} MiB now, ${f(status("VmHWM"))} MiB peak`);
+    void last;
+  } finally {
+    p.kill("SIGTERM");
+    await sleep(500);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await renderBench();
+await ptyBench();
+process.exit(0);

@@ -1,0 +1,226 @@
+// End to end: the real program (`chatrixcd --demo`) in a pseudo-terminal, the screen read back with
+// @xterm/headless. Start, panels, filter, help, mouse, resize, the run wizard to a running task, stop with
+// confirm, and the terminal restored on quit and on SIGTERM.
+import test from "ava";
+import { createRequire } from "node:module";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import xterm from "@xterm/headless";
+import type { IPty } from "node-pty";
+
+const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+const { Terminal } = xterm;
+const MAIN = fileURLToPath(new URL("../screens/main.js", import.meta.url));
+const WAIT = 30_000;
+
+interface Session {
+  p: IPty;
+  term: InstanceType<typeof Terminal>;
+  raw: () => string;
+  text(): string;
+  row(y: number): string;
+  until(re: RegExp | (() => boolean), ms?: number): Promise<void>;
+  send(s: string): void;
+  resize(cols: number, rows: number): void;
+  exited: Promise<{ exitCode: number; signal?: number }>;
+  cleanup(): void;
+}
+
+function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN): Session {
+  const dir = mkdtempSync(join(tmpdir(), "chatrixcd-pty-"));
+  mkdirSync(join(dir, "xdg"));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
+  Object.assign(env, {
+    TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg"),
+    CHATRIXCD_BOT_STATE_DIR: join(dir, "state"),
+  });
+  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const p = pty.spawn(process.execPath, [script, ...args], { name: "xterm-256color", cols, rows, cwd: dir, env });
+  let raw = "";
+  p.onData((d) => { raw += d; term.write(d); });
+  term.onData((d) => p.write(d)); // answer terminal queries like a real emulator
+  const exited = new Promise<{ exitCode: number; signal?: number }>((r) => p.onExit((e) => r(e)));
+  const text = () => {
+    const b = term.buffer.active;
+    return Array.from({ length: term.rows }, (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? "").join("\n");
+  };
+  return {
+    p, term, text, exited,
+    raw: () => raw,
+    row: (y) => text().split("\n")[y] ?? "",
+    async until(re, ms = WAIT) {
+      const end = Date.now() + ms;
+      for (;;) {
+        // Let xterm finish parsing what arrived.
+        await new Promise<void>((r) => term.write("", r));
+        if (typeof re === "function" ? re() : re.test(text())) return;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${String(re)}; screen:\n${text()}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    send: (s) => p.write(s),
+    resize(c, r) { p.resize(c, r); term.resize(c, r); },
+    cleanup() { try { p.kill("SIGKILL"); } catch { /* gone */ } rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const ESC = "\x1b";
+
+/** The exit, or a clear failure with the screen when the process does not end. */
+async function exitedWithin(s: Session, ms = WAIT): Promise<{ exitCode: number; signal?: number }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms); });
+  try { return await Promise.race([s.exited, timeout]); } finally { clearTimeout(timer); }
+}
+const sgrClick = (x: number, y: number) => `${ESC}[<0;${x + 1};${y + 1}M${ESC}[<0;${x + 1};${y + 1}m`;
+
+test.serial("start, move between panels, filter, help, mouse click, resize, quit restores the terminal", async (t) => {
+  const s = start();
+  try {
+    await s.until(/Semaphore ● websocket/);
+    await s.until(/#7 /);
+    t.regex(s.text(), /1 Rooms/);
+    t.regex(s.text(), /2 Tasks/);
+    t.regex(s.text(), /3 Logs/);
+    t.regex(s.text(), /4 Config/);
+    t.regex(s.row(0), /Matrix ● not configured/);
+    t.regex(s.row(0), /DEMO/);
+    t.regex(s.text(), /Matrix is not configured/);
+    t.true(s.raw().includes("\x1b[?1049h"), "alternate screen");
+    t.is(s.term.buffer.active.type, "alternate");
+
+    // Panels: number keys and Tab; the hint bar shows the focused panel's keys.
+    s.send("3");
+    await s.until(() => /f follow/.test(s.row(35)));
+    s.send("\t");
+    await s.until(() => /explain/.test(s.row(35)));
+    s.send("2");
+    await s.until(() => /s stop/.test(s.row(35)));
+
+    // Filter the tasks.
+    s.send("/backup");
+    await s.until(() => /filter \/backup/.test(s.row(35)));
+    s.send("\r");
+    await s.until(() => !/#1 .*Deploy web/.test(s.text()) && /Full backup/.test(s.text()));
+    t.regex(s.text(), /\/backup/);
+    s.send(ESC);
+    await s.until(/#1 .*Deploy web/);
+
+    // Help overlay.
+    s.send("?");
+    await s.until(/Help: keys, mouse, commands/);
+    t.regex(s.text(), /Run a template/);
+    s.send(ESC);
+    await s.until(() => !/Help: keys/.test(s.text()));
+
+    // Mouse: a click on a task row selects it (Enter then opens that task), a click on Logs focuses it.
+    const lines = s.text().split("\n");
+    const y = lines.findIndex((l) => /#3 /.test(l));
+    t.true(y > 0);
+    s.send(sgrClick(3, y));
+    await new Promise((r) => setTimeout(r, 300));
+    s.send("\r");
+    await s.until(/Task output/);
+    await s.until(/│#3 \S/);
+    s.send(ESC);
+    await s.until(() => !/Task output/.test(s.text()));
+    const logsY = s.text().split("\n").findIndex((l) => /3 Logs/.test(l));
+    s.send(sgrClick(10, logsY + 2));
+    await s.until(() => /f follow/.test(s.row(35)));
+
+    // Resize to 80x24: one panel at a time with tabs.
+    s.resize(80, 24);
+    await s.until(() => /1 Rooms\s+2 Tasks\s+3 Logs\s+4 Config/.test(s.row(1)));
+    await s.until(() => /3 Logs/.test(s.row(2)));
+    s.send("2");
+    await s.until(() => /2 Tasks/.test(s.row(2)));
+    s.resize(120, 36);
+    await s.until(() => /4 Config/.test(s.text()) && /1 Rooms/.test(s.text()) && !/1 Rooms\s+2 Tasks\s+3 Logs/.test(s.row(1)));
+
+    // Quit: the process ends with 0 and the terminal is back to normal.
+    s.send("q");
+    const e = await exitedWithin(s);
+    t.is(e.exitCode, 0);
+    await s.until(() => s.term.buffer.active.type === "normal", 5000);
+    t.is(s.term.modes.mouseTrackingMode, "none");
+    t.true(s.raw().lastIndexOf("\x1b[?25h") > s.raw().lastIndexOf("\x1b[?25l"), "cursor visible again");
+  } finally {
+    s.cleanup();
+  }
+});
+
+test.serial("run wizard to a running task, then stop it with confirm", async (t) => {
+  const s = start();
+  try {
+    await s.until(/Semaphore ● websocket/);
+    await s.until(/#7 /);
+    s.send("r");
+    await s.until(/Run: choose a project/);
+    s.send("\r"); // Infrastructure
+    await s.until(/choose a template in Infrastructure/);
+    await s.until(/Full backup\s+\(template/);
+    s.send("/Full");
+    await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
+    s.send("\r");
+    await s.until(/Run Full backup: survey and parameters/);
+    s.send("\r");
+    await s.until(/Run task \(3\/3\)/);
+    t.regex(s.text(), /Run Full backup \(template \d+\) in Infrastructure \(project 1\)\?/);
+    t.regex(s.text(), /\[ Cancel \]/);
+    s.send("y");
+    await s.until(/Task output/);
+    await s.until(/#8 Full backup/);
+    await s.until(/● running/);
+    await s.until(/PLAY \[/);
+    // Stop, with the confirm dialog: Enter on the default (Cancel) does nothing; Tab then Enter stops.
+    s.send("s");
+    await s.until(/Stop task #8 Full backup in Infrastructure\?/);
+    s.send("\r");
+    await s.until(/left running/);
+    t.regex(s.text(), /● running/);
+    s.send("s");
+    await s.until(/Stop task #8/);
+    s.send("\t\r");
+    await s.until(/Stop sent to task #8/);
+    await s.until(/■ stopped|◑ stopping|✖ failed/);
+    s.send(ESC);
+    await s.until(() => !/Task output/.test(s.text()) && /#8 .*Full backup/.test(s.text()));
+    s.send("q");
+    t.is((await exitedWithin(s)).exitCode, 0);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test.serial("SIGTERM restores the terminal and stops cleanly", async (t) => {
+  const s = start(100, 30);
+  try {
+    await s.until(/Semaphore ● websocket/);
+    s.p.kill("SIGTERM");
+    const e = await exitedWithin(s);
+    t.is(e.exitCode, 0);
+    await s.until(() => s.term.buffer.active.type === "normal", 5000);
+    t.is(s.term.modes.mouseTrackingMode, "none");
+  } finally {
+    s.cleanup();
+  }
+});
+
+test.serial("a crash restores the terminal, then shows the error and exits 1", async (t) => {
+  const s = start(100, 30, [], fileURLToPath(new URL("./console-crash-fixture.js", import.meta.url)));
+  try {
+    await s.until(/2 Tasks/);
+    t.is(s.term.buffer.active.type, "alternate");
+    const e = await exitedWithin(s);
+    t.is(e.exitCode, 1);
+    await s.until(() => s.term.buffer.active.type === "normal", 5000);
+    t.is(s.term.modes.mouseTrackingMode, "none");
+    await s.until(/boom from the crash fixture/, 5000);
+    t.regex(s.text(), /chatrixcd: crashed \(terminal restored\)/);
+  } finally {
+    s.cleanup();
+  }
+});
