@@ -53,6 +53,7 @@ export class TaskTracker {
   private tracked = new Map<string, TrackedTask>();
   private projects = new Set<number>();
   private knownProjects = new Map<number, string>();
+  private projectsFetchedAt = 0;
   private templateNames = new Map<string, string>();
   /** Lines of output already in the store, per task, so a catch-up fetch appends only what is new. */
   private linesSeen = new Map<string, number>();
@@ -243,15 +244,17 @@ export class TaskTracker {
     let ok = true;
     const scope = new Set<number>(this.projects);
     for (const t of this.tracked.values()) if (!isTerminalStatus(t.status ?? "waiting")) scope.add(t.projectId);
-    if (this.watchAll) {
+    // The project list changes rarely: refreshed on (re)connect and at most once a minute while polling.
+    if (this.watchAll && (this.mode !== "polling" || Date.now() - this.projectsFetchedAt > 60_000 || this.knownProjects.size === 0)) {
       try {
         for (const p of await c.projects()) { this.knownProjects.set(p.id, p.name); scope.add(p.id); }
+        this.projectsFetchedAt = Date.now();
       } catch (e) {
         ok = false;
         this.noteFailure(e);
-        for (const id of this.knownProjects.keys()) scope.add(id);
       }
     }
+    for (const id of this.knownProjects.keys()) scope.add(id);
     const listed = new Set<string>();
     await Promise.all([...scope].map(async (projectId) => {
       try {

@@ -160,6 +160,8 @@ export interface ServerStats {
   requestsByRoute: Record<string, number>;
   bytesOut: number;
   wsFramesOut: number;
+  /** Payload bytes of websocket frames sent. */
+  wsBytesOut: number;
 }
 
 export interface SemaphoreServer {
@@ -237,6 +239,7 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
   const port = front.port;
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   let wsBase = 0;
+  let wsBytesBase = 0;
   let stopped = false;
 
   const ensureRepo = (projectId: number): number => {
@@ -365,11 +368,13 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
       requestsByRoute: { ...front.stats.requestsByRoute },
       bytesOut: front.stats.bytesOut,
       wsFramesOut: hub.framesOut - wsBase,
+      wsBytesOut: hub.bytesOut - wsBytesBase,
     }),
 
     resetStats() {
       front.stats = { requests: 0, requestsByRoute: {}, bytesOut: 0 };
       wsBase = hub.framesOut;
+      wsBytesBase = hub.bytesOut;
     },
   };
   return server;

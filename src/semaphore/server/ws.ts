@@ -26,6 +26,8 @@ export class Hub {
   private readonly clients = new Set<Client>();
   private pingTimer: NodeJS.Timeout | null = null;
   framesOut = 0;
+  /** Payload bytes of every frame sent, for benchmarks. */
+  bytesOut = 0;
 
   constructor(private readonly store: Store, private readonly opts: HubOptions) {}
 
@@ -76,6 +78,7 @@ export class Hub {
       if (!user || !(user.admin || this.store.member(projectId, user.id))) continue;
       c.ws.send(frame);
       this.framesOut++;
+      this.bytesOut += Buffer.byteLength(frame);
     }
   }
 

@@ -1,0 +1,172 @@
+// F1 ping round trip, F5 memory, F7 start to ready — our bot (as a separate headless process) against a bare
+// matrix-js-sdk echo bot (test/bench/bare-bot.ts), both on the same real Synapse in the same run.
+import "../../src/polyfill.js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
+import { startSemaphoreServer } from "../../src/semaphore/server/index.js";
+import { emit, median, pct, ms, sleep, type Figure } from "./figures.js";
+
+const quick = process.argv.includes("--quick");
+const ROUNDS = quick ? 20 : 60;
+const PASSWORD = "bench password 1234";
+const entry = fileURLToPath(new URL("../../screens/main.js", import.meta.url));
+const bareEntry = fileURLToPath(new URL("./bare-bot.js", import.meta.url));
+
+/** Alice's side: a /sync long-poll loop, so replies are seen as soon as Synapse has them. */
+class SyncWaiter {
+  private since?: string;
+  private stopped = false;
+  private waiters = new Map<string, (t: number) => void>();
+  private joined = new Map<string, Set<string>>();
+  constructor(private readonly url: string, private readonly token: string) {}
+  async start(): Promise<void> {
+    const first = await this.sync(0);
+    this.since = first.next_batch;
+    void this.loop();
+  }
+  private async sync(timeout: number): Promise<any> {
+    const q = new URLSearchParams({ timeout: String(timeout) });
+    if (this.since) q.set("since", this.since);
+    const res = await fetch(`${this.url}/_matrix/client/v3/sync?${q}`, { headers: { Authorization: `Bearer ${this.token}` } });
+    return res.json();
+  }
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const r = await this.sync(30_000).catch(() => undefined);
+      if (!r?.next_batch) { await sleep(200); continue; }
+      this.since = r.next_batch;
+      const now = performance.now();
+      for (const [roomId, room] of Object.entries<any>(r.rooms?.join ?? {})) {
+        for (const ev of room.timeline?.events ?? []) {
+          const to = ev.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id;
+          if (to && this.waiters.has(to)) { this.waiters.get(to)!(now); this.waiters.delete(to); }
+          if (ev.type === "m.room.member" && ev.content?.membership === "join") {
+            const s = this.joined.get(roomId) ?? new Set(); s.add(ev.state_key); this.joined.set(roomId, s);
+          }
+        }
+      }
+    }
+  }
+  async call(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${this.url}/_matrix/client/v3${path}`, { method, headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return res.json();
+  }
+  async waitJoin(roomId: string, userId: string, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!this.joined.get(roomId)?.has(userId)) { if (Date.now() > end) throw new Error(`${userId} did not join`); await sleep(50); }
+  }
+  /** Sends `!cd ping` and resolves with the round trip once the reply is in alice's sync. */
+  async ping(roomId: string): Promise<number> {
+    const t0 = performance.now();
+    const r = await this.call("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, { msgtype: "m.text", body: "!cd ping" });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no reply in 20 s")), 20_000);
+      this.waiters.set(r.event_id, (t) => { clearTimeout(timer); resolve(t - t0); });
+    });
+  }
+  stop(): void { this.stopped = true; }
+}
+
+function spawnAndWait(args: string[], marker: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; readyMs: number }> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`not ready in 60 s: ${out.slice(-2000)}`)), 60_000);
+    const onData = (d: Buffer) => { out += d.toString(); if (marker.test(out)) { clearTimeout(timer); resolve({ proc, readyMs: performance.now() - t0 }); } };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
+    proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out.slice(-2000)}`)); });
+  });
+}
+
+const rssMiB = (pid: number, field = "VmRSS"): number => {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+async function stopProc(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  const done = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  await Promise.race([done, sleep(10_000)]);
+  if (p.exitCode === null) p.kill("SIGKILL");
+}
+
+export async function matrixBench(): Promise<Figure[]> {
+  let hs: SynapseHandle | undefined;
+  const sem = await startSemaphoreServer({ seed: "demo", schedules: false });
+  const procs: ChildProcess[] = [];
+  try {
+    hs = await startSynapse();
+    const [oursU, bareU, alice] = [await hs.registerUser(uniqueLocalpart("ours"), PASSWORD), await hs.registerUser(uniqueLocalpart("bare"), PASSWORD), await hs.registerUser(uniqueLocalpart("alice"), PASSWORD)];
+    const state = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
+    const ini = join(state, "chatrixcd.ini");
+    writeFileSync(ini, `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`, { mode: 0o600 });
+
+    const coldOurs = await spawnAndWait([entry, "--headless", "--config", ini], /sync ready/);
+    procs.push(coldOurs.proc);
+    const bare = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);
+    procs.push(bare.proc);
+
+    const a = new SyncWaiter(hs.url, alice.accessToken);
+    await a.start();
+    const roomOurs = (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [oursU.userId] })).room_id as string;
+    const roomBare = (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [bareU.userId] })).room_id as string;
+    await a.waitJoin(roomOurs, oursU.userId);
+    await a.waitJoin(roomBare, bareU.userId);
+    for (let i = 0; i < 3; i++) { await a.ping(roomOurs); await a.ping(roomBare); } // warm-up
+    const rttOurs: number[] = [];
+    const rttBare: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      // Alternate which goes first so neither always meets a warmer server.
+      if (i % 2) { rttOurs.push(await a.ping(roomOurs)); rttBare.push(await a.ping(roomBare)); }
+      else { rttBare.push(await a.ping(roomBare)); rttOurs.push(await a.ping(roomOurs)); }
+    }
+    const figures: Figure[] = [];
+    const mo = median(rttOurs), mb = median(rttBare), po = pct(rttOurs, 95), pb = pct(rttBare, 95);
+    figures.push({
+      id: "F1", name: `!cd ping round trip through Synapse (n=${ROUNDS})`,
+      ours: `median ${ms(mo)}, p95 ${ms(po)} (${(mo / mb).toFixed(2)}×, ${(po / pb).toFixed(2)}×)`,
+      baseline: `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}`,
+      goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot", met: mo <= 1.15 * mb && po <= 1.3 * pb,
+      note: "ours also pings Semaphore inside the command", raw: { ours: rttOurs, bare: rttBare },
+    });
+    figures.push({
+      id: "F5", name: `memory after ${ROUNDS + 3} pings (RSS now / peak)`,
+      ours: `${rssMiB(coldOurs.proc.pid!).toFixed(0)} / ${rssMiB(coldOurs.proc.pid!, "VmHWM").toFixed(0)} MiB`,
+      baseline: `bare bot ${rssMiB(bare.proc.pid!).toFixed(0)} / ${rssMiB(bare.proc.pid!, "VmHWM").toFixed(0)} MiB`,
+      note: "ours includes the Semaphore client, task tracker websocket and the log ring",
+    });
+    a.stop();
+
+    // F7: warm restart (saved session and sync) versus starts that log in afresh.
+    await stopProc(coldOurs.proc);
+    const warm = await spawnAndWait([entry, "--headless", "--config", ini], /sync ready/);
+    procs.push(warm.proc);
+    await stopProc(bare.proc);
+    const bareAgain = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);
+    procs.push(bareAgain.proc);
+    figures.push({
+      id: "F7", name: "process start → ready to answer",
+      ours: `warm restart ${ms(warm.readyMs)} (cold first start ${ms(coldOurs.readyMs)})`,
+      baseline: `bare bot (logs in every start) ${ms(bareAgain.readyMs)}`,
+      note: "includes Node start-up and module loading in both",
+    });
+    return figures;
+  } finally {
+    for (const p of procs) await stopProc(p);
+    await sem.stop();
+    await hs?.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const f of await matrixBench()) emit(f);
+  process.exit(0);
+}
