@@ -288,7 +288,7 @@ test("stats: requests by route pattern, response body bytes, websocket frames; r
   const s = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 1 });
   try {
     s.resetStats();
-    t.deepEqual(s.stats(), { requests: 0, requestsByRoute: {}, bytesOut: 0, wsFramesOut: 0 });
+    t.deepEqual(s.stats(), { requests: 0, requestsByRoute: {}, bytesOut: 0, wsFramesOut: 0, wsBytesOut: 0 });
     const a = await api(s, "GET", "/api/project/1/templates");
     const b = await api(s, "GET", "/api/project/1/tasks/1");
     const c = await api(s, "GET", "/api/project/1/tasks/2");
@@ -303,6 +303,8 @@ test("stats: requests by route pattern, response body bytes, websocket frames; r
     await waitFor("frames", () => ws.frames.length >= 3);
     t.is(s.stats().requestsByRoute["GET /api/ws"], 1);
     t.true(s.stats().wsFramesOut >= ws.frames.length);
+    const frameBytes = ws.frames.reduce((n: number, f: unknown) => n + Buffer.byteLength(JSON.stringify(f)), 0);
+    t.true(s.stats().wsBytesOut >= frameBytes * 0.9, `${s.stats().wsBytesOut} bytes counted for ${frameBytes} received`);
     ws.ws.terminate();
   } finally {
     await s.stop();
