@@ -95,19 +95,7 @@ export class LogPanel extends Panel {
   }
 
   nav(n: Nav): void {
-    const v = this.view;
-    switch (n) {
-      case "down": v.scroll(1); break;
-      case "up": v.scroll(-1); break;
-      case "top": v.home(); break;
-      case "bottom": v.end(); break;
-      case "pageDown": v.page(1); break;
-      case "pageUp": v.page(-1); break;
-      case "halfDown": v.page(1, 0.5); break;
-      case "halfUp": v.page(-1, 0.5); break;
-      case "left": v.panH(-8); break;
-      case "right": v.panH(8); break;
-    }
+    this.view.navigate(n);
     this.markDirty();
   }
 

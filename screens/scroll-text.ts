@@ -1,6 +1,7 @@
 // A scrolling view over a long, growing list of lines (the log, a task's output): follow mode, wrap or
 // horizontal scroll, search highlighting. It only formats the lines on screen, so a frame costs the same with
 // 50 lines or 50 000.
+import type { Nav } from "./panel.js";
 import { ansiRows, esc, stripAnsi } from "./text.js";
 
 export interface LineSource {
@@ -122,6 +123,22 @@ export class ScrollText {
     this.wrap = on;
     this.topRow = 0;
     if (on) this.hOffset = 0;
+  }
+
+  /** The list/vim navigation keys, applied to this view. */
+  navigate(n: Nav): void {
+    switch (n) {
+      case "down": this.scroll(1); break;
+      case "up": this.scroll(-1); break;
+      case "top": this.home(); break;
+      case "bottom": this.end(); break;
+      case "pageDown": this.page(1); break;
+      case "pageUp": this.page(-1); break;
+      case "halfDown": this.page(1, 0.5); break;
+      case "halfUp": this.page(-1, 0.5); break;
+      case "left": this.panH(-8); break;
+      case "right": this.panH(8); break;
+    }
   }
 
   panH(delta: number): void {

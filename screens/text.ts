@@ -169,17 +169,8 @@ export function ansiRows(line: string, cols: number, wrap: boolean, offset = 0):
 }
 
 
-/** "3s", "2m05s", "1h04m". */
-export function duration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "-";
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${String(m % 60).padStart(2, "0")}m`;
-  return `${Math.floor(h / 24)}d`;
-}
+/** "3s", "2m05s", "1h04m": the same formatter chat uses. */
+export { formatDuration as duration } from "../src/util/text.js";
 
 /** "just now", "5m ago", "3h ago", "2d ago". */
 export function ago(epochMs: number | undefined, now: number): string {
