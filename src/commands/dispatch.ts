@@ -51,6 +51,8 @@ async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
     await ctx.ops.audit.record(ctx.actor, cmd.name, "refused", { detail: decision.reason, params: expanded.alias ? { alias: expanded.alias } : undefined });
     return plain(`🚫 Not allowed to use ${cmd.name}: ${decision.reason}.`);
   }
+  // Arguments are not logged: survey answers may be secrets the redactor does not know.
+  log.info(`${actorName(ctx.actor)} ran ${cmd.name}${ctx.actor.kind === "chat" ? ` in ${ctx.actor.roomId}` : ""}`);
   try {
     return await cmd.run(cctx, args);
   } catch (e) {
