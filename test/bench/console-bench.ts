@@ -41,11 +41,12 @@ async function renderBench(): Promise<void> {
       const t1 = performance.now();
       h.con.scheduler.flush();
       idle.push(performance.now() - t1);
-      // Baseline: what an app that simply calls blessed's screen.render() on every change pays for the same frame.
+      // Baseline: the same kind of frame drawn the way blessed does by default, every panel redrawn.
       for (let k = 0; k < 10; k++) { const id = 1 + ((i * 10 + k + 5) % 50); addTask(h.app, id, { currentTask: `again ${i}-${k}` }); }
-      h.con.scheduler.flush();
+      for (let k = 0; k < 5; k++) h.app.logger.log("info", "bench", `line ${n++} ${"x".repeat(40)}`);
+      (h.con as unknown as { fullRedraw: boolean }).fullRedraw = true;
       const t2 = performance.now();
-      (h.con as unknown as { screen: { render(): void } }).screen.render();
+      h.con.scheduler.flush();
       naive.push(performance.now() - t2);
       // Let blessed flush its output to the (fake) terminal, as between real frames.
       await new Promise((r) => setImmediate(r));
@@ -54,7 +55,7 @@ async function renderBench(): Promise<void> {
     console.log(`F6 render, 160x48, 50 live tasks, 10 task updates + 5 log lines per frame (${frames} frames):`);
     console.log(`  per frame: mean ${f(mean(times))} ms, p50 ${f(pct(times, 50))} ms, p95 ${f(pct(times, 95))} ms, max ${f(Math.max(...times))} ms (goal ≤ 2 ms)`);
     console.log(`  nothing changed: mean ${f(mean(idle))} ms`);
-    emit({ id: "F6", name: `render per frame, 160×48, 50 live tasks (${frames} frames)`, ours: `mean ${f(mean(times))} ms, p95 ${f(pct(times, 95))} ms`, baseline: `blessed screen.render() of the same frame: mean ${f(mean(naive))} ms, p95 ${f(pct(naive, 95))} ms`, goal: "≤ 2 ms", met: mean(times) <= 2 });
+    emit({ id: "F6", name: `render per frame, 160×48, 50 live tasks (${frames} frames)`, ours: `mean ${f(mean(times))} ms, p95 ${f(pct(times, 95))} ms`, baseline: `the same frame with every panel redrawn (blessed default): mean ${f(mean(naive))} ms, p95 ${f(pct(naive, 95))} ms`, goal: "≤ 2 ms", met: mean(times) <= 2 });
 
     // Key to screen, in-process: from writing the key to the first byte written to the terminal.
     const lat: number[] = [];
