@@ -9,6 +9,7 @@ import type { TaskState } from "../src/core/store.js";
 import { userMessage } from "../src/core/operations.js";
 import { isTerminalStatus } from "../src/semaphore/types.js";
 import { runCommandLine } from "../src/commands/dispatch.js";
+import { crashText } from "../src/log/logger.js";
 import { commandList } from "../src/commands/registry.js";
 import type { Reply } from "../src/commands/types.js";
 import type { ApprovalRequest } from "../src/core/approvals.js";
@@ -757,7 +758,7 @@ export class Console implements KeyActions {
   private fatal(e: unknown): void {
     const wasUp = !this.destroyed;
     this.restore();
-    const text = e instanceof Error ? e.stack ?? e.message : String(e);
+    const text = crashText(e, this.app.logger.redactor);
     try { this.app.logger.log("error", "console", `crash: ${text}`); } catch { /* ignore */ }
     process.stderr.write(`\nchatrixcd: crashed${wasUp ? " (terminal restored)" : ""}:\n${text}\n`);
     setTimeout(() => process.exit(1), 3000).unref();

@@ -16,10 +16,13 @@ export {};
 // clears it, so a stopped client keeps the process alive for up to two minutes. Those timers only abort requests
 // that are already finished or cancelled, so letting them not hold the event loop open (unref) is safe.
 const SDK_TIMEOUT_SIGNAL = /^\(\)\s*=>\s*\{\s*controller\.abort\(\);?\s*\}$/;
+// Rust crypto also arms a 5-minute timer per live encrypted event it could not decrypt yet, which only detaches a
+// listener; the same reasoning applies.
+const SDK_DECRYPT_WAIT = /^\(\)\s*=>\s*event\.off\(MatrixEventEvent\.Decrypted,\s*onDecrypted\)$/;
 const realSetTimeout = globalThis.setTimeout;
 const patched = function setTimeout(this: unknown, fn: unknown, ms?: number, ...args: unknown[]) {
   const t = (realSetTimeout as (...a: unknown[]) => NodeJS.Timeout)(fn, ms, ...args);
-  if (typeof fn === "function" && fn.length === 0 && SDK_TIMEOUT_SIGNAL.test(Function.prototype.toString.call(fn))) t.unref?.();
+  if (typeof fn === "function" && fn.length === 0 && (SDK_TIMEOUT_SIGNAL.test(Function.prototype.toString.call(fn)) || SDK_DECRYPT_WAIT.test(Function.prototype.toString.call(fn)))) t.unref?.();
   return t;
 };
 Object.assign(patched, realSetTimeout);

@@ -2,9 +2,10 @@ import { parseCli, USAGE, UsageError, type CliArgs } from "./args.js";
 import { locateConfig } from "../config/locate.js";
 import { loadConfig, formatIssue, type LoadedConfig } from "../config/load.js";
 import { exampleConfig } from "../config/example.js";
-import { Logger } from "../log/logger.js";
+import { Logger, crashText } from "../log/logger.js";
 import { App } from "../app.js";
 import { LoginError } from "../matrix/login.js";
+import { readLoginAnswers } from "../matrix/sso.js";
 import { VERSION } from "../version.js";
 
 export interface ConsoleContext {
@@ -79,6 +80,19 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
     logger.log(err?.name === "AbortError" ? "debug" : "error", "app", `unhandled rejection: ${err?.stack ?? String(e)}`);
   });
 
+  // Headless (the console installs its own guard, which also restores the terminal): Node's default report would
+  // print the error's properties unmasked.
+  if (!useConsole) {
+    process.on("uncaughtException", (e) => {
+      const text = crashText(e, logger.redactor);
+      logger.log("error", "app", `crash: ${text}`);
+      process.stderr.write(`chatrixcd: crashed:\n${text}\n`);
+      process.exitCode = 1;
+      setTimeout(() => process.exit(1), 3000).unref();
+      void logger.close().finally(() => process.exit(1));
+    });
+  }
+
   let resolveStop!: (code: number) => void;
   const stopped = new Promise<number>((r) => { resolveStop = r; });
   const app = new App(cfg, logger, { demo, reload: located.path ? load : undefined, requestShutdown: () => void shutdown(0) });
@@ -102,14 +116,18 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   }
 
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void shutdown(0));
+  // SSO login headless: the operator pastes the login token (or the redirect URL) on stdin.
+  const stopReading = cfg.values.matrix.login_method === "sso" ? readLoginAnswers(process.stdin, (line) => app.ops.answerLoginPrompt({ kind: "console" }, line)) : undefined;
   try {
     await app.start();
   } catch (e) {
+    stopReading?.();
     io.err(`chatrixcd: ${e instanceof LoginError ? e.message : `could not start: ${(e as Error).message}`}\n`);
     await app.stop();
     await logger.close();
     return 1;
   }
+  stopReading?.();
   logger.log("info", "app", `chatrixcd ${VERSION} running headless${demo ? " on the embedded demo" : ""}; stop with Ctrl-C or SIGTERM`);
   return stopped;
 }

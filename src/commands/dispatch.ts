@@ -4,6 +4,7 @@ import type { CommandContext, Reply } from "./types.js";
 import { OperationError, userMessage, actorName, type Operations, type Actor } from "../core/operations.js";
 import { escapeHtml } from "../util/html.js";
 import { closest } from "../util/text.js";
+import type { CommandOutcome } from "../core/metrics.js";
 
 /** Turns a prefixed chat text into a command run. Returns undefined when the text is not addressed to the bot. */
 export function stripPrefix(body: string, prefix: string): string | undefined {
@@ -31,14 +32,16 @@ export async function runCommandLine(ctx: CommandContext, line: string): Promise
 }
 
 async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
+  const count = (command: string, outcome: CommandOutcome) => ctx.ops.metrics.commands.inc({ command, outcome, via: ctx.actor.kind });
   const toks = tokenize(line);
-  if (!toks.ok) return plain(`⚠️ Could not read the command: ${toks.error}.`);
+  if (!toks.ok) { count("unknown", "invalid"); return plain(`⚠️ Could not read the command: ${toks.error}.`); }
   const expanded = ctx.ops.aliases.expand(toks.tokens);
   const [name, ...args] = expanded.tokens;
   if (!name) return (await findCommand("help")!.run(ctx, []));
   const cmd = findCommand(name);
   const log = ctx.ops.logger.child("commands");
   if (!cmd) {
+    count("unknown", "unknown");
     const hint = closest(name.toLowerCase(), [...commandList().filter((c) => !c.hidden).map((c) => c.name), ...ctx.ops.aliases.list().map((a) => a.name)]);
     return plain(`❓ Unknown command ${JSON.stringify(name.slice(0, 50))}.${hint ? ` Did you mean ${ctx.prefix} ${hint}?` : ""} Type ${ctx.prefix} help for the list.`);
   }
@@ -46,6 +49,7 @@ async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
   const decision = ctx.ops.authorize(ctx.actor, cmd.permission);
   ctx.ops.counters.commands++;
   if (!decision.allowed) {
+    count(cmd.name, "refused");
     ctx.ops.counters.refused++;
     log.warn(`refused ${cmd.name} for ${actorName(ctx.actor)}: ${decision.reason}`);
     await ctx.ops.audit.record(ctx.actor, cmd.name, "refused", { detail: decision.reason, params: expanded.alias ? { alias: expanded.alias } : undefined });
@@ -54,8 +58,11 @@ async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
   // Arguments are not logged: survey answers may be secrets the redactor does not know.
   log.info(`${actorName(ctx.actor)} ran ${cmd.name}${ctx.actor.kind === "chat" ? ` in ${ctx.actor.roomId}` : ""}`);
   try {
-    return await cmd.run(cctx, args);
+    const reply = await cmd.run(cctx, args);
+    count(cmd.name, "ok");
+    return reply;
   } catch (e) {
+    count(cmd.name, e instanceof OperationError ? (e.code === "denied" ? "refused" : "invalid") : "failed");
     return replyForError(ctx.ops, ctx.actor, cmd.name, e);
   }
 }

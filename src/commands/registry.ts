@@ -12,13 +12,14 @@ import { approve, deny, confirm, reject } from "./builtin/approve.js";
 import { subscribe, unsubscribe } from "./builtin/subscribe.js";
 import { aliases } from "./builtin/aliases.js";
 import { pet, scold, log } from "./builtin/misc.js";
+import { verify } from "./builtin/verify.js";
 import { setCommandNames } from "../core/command-names.js";
 
 // The one list of commands. Adding a command means adding its module here; help, parsing, alias reservation and the
 // console's completion all read this list.
 const COMMANDS: CommandSpec[] = [
   help, ping, info, admins, rooms, projects, templates, run, status, stop, logs, log, tasks, history,
-  approve, deny, confirm, reject, subscribe, unsubscribe, aliases, exit, pet, scold,
+  approve, deny, confirm, reject, subscribe, unsubscribe, aliases, verify, exit, pet, scold,
 ];
 
 setCommandNames(COMMANDS.map((c) => c.name));

@@ -3,6 +3,7 @@ import { dirname, resolve, isAbsolute } from "node:path";
 import ini from "ini";
 import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type ConfigValues, type RoomPolicy, type TemplatePolicy } from "./schema.js";
 import { closest } from "../util/text.js";
+import { parseListen, isLoopback } from "../http/listen.js";
 
 export type ValueSource = "default" | "file" | "env" | `secret file ${string}`;
 
@@ -41,6 +42,8 @@ interface RawEntry { value: string; line: number }
 interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
 
 const ROOM_HEADER = /^room\s+"(.+)"$/;
+/** Room section keys that list users. */
+const USER_LIST_KEYS = new Set(["run", "stop", "approve", "read"]);
 const TEMPLATE_HEADER = /^template\s+"(.*)"$/;
 
 export function maskSecret(value: string): string {
@@ -133,6 +136,11 @@ export function coerce(def: KeyDef, raw: string): { value: unknown } | { error: 
       const items = text.split(",").map((s) => s.trim()).filter(Boolean);
       return { value: items };
     }
+    case "listen": {
+      if (text === "") return { value: "" };
+      const l = parseListen(text);
+      return "error" in l ? l : { value: text };
+    }
     case "path":
     case "string":
       return { value: text };
@@ -209,8 +217,11 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
           continue;
         }
         const r = coerce(def, e.value);
-        if ("error" in r) issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error });
-        else (policy as unknown as Record<string, unknown>)[key] = r.value;
+        if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
+        // User lists take full Matrix IDs or *: a bare name would silently never match anyone.
+        const bad = USER_LIST_KEYS.has(key) ? (r.value as string[]).filter((u) => u !== "*" && !/^@[^:\s]+:\S+$/.test(u)) : [];
+        if (bad.length) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"} like @alice:example.org (or * for everyone)` }); continue; }
+        (policy as unknown as Record<string, unknown>)[key] = r.value;
       }
       rooms.push(policy);
       continue;
@@ -311,6 +322,15 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     }
   }
 
+  // A CA file that cannot be read would only fail when the bot starts: say so now, with the line.
+  const caFile = values.semaphore!.ca_file as string;
+  if (caFile) {
+    try { readFileSync(caFile); } catch (e) {
+      const where = sources["semaphore.ca_file"];
+      issues.push({ severity: "error", file: where?.source === "file" ? path : undefined, line: where?.line, section: "semaphore", key: "ca_file", value: caFile, message: `cannot read the CA file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})` });
+    }
+  }
+
   crossValidate(values as unknown as ConfigValues, sources, path, issues, opts);
   for (const s of sectionNames()) {
     for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
@@ -328,7 +348,10 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
   const m = v.matrix;
   if (m.homeserver) {
     if (!m.user_id && !bad("matrix", "user_id")) issues.push({ severity: "error", ...at("matrix", "user_id"), file, message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org" });
-    if (!m.password && !m.access_token) issues.push({ severity: "error", ...at("matrix", "homeserver"), key: "password", message: "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id" });
+    if (!m.password && !m.access_token && !m.login_token && m.login_method !== "sso") issues.push({ severity: "error", ...at("matrix", "homeserver"), key: "password", message: "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id, or login_token, or login_method = sso" });
+    else if (m.login_method === "password" && !m.password) issues.push({ severity: "error", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = password needs password (or password_file)" });
+    else if (m.login_method === "access_token" && !m.access_token) issues.push({ severity: "error", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = access_token needs access_token (or access_token_file)" });
+    else if (m.login_method === "login_token" && !m.login_token) issues.push({ severity: "warning", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = login_token without login_token: works only while the saved session is valid" });
     if (m.access_token && !m.device_id) issues.push({ severity: "warning", ...at("matrix", "access_token"), message: "access_token without device_id: the device will be looked up with whoami" });
   } else if ((m.user_id || m.password || m.access_token) && !bad("matrix", "homeserver")) {
     issues.push({ severity: "error", ...at("matrix", "homeserver"), file, message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)" });
@@ -342,6 +365,8 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
       if (!/^@[^:\s]+:\S+$/.test(u)) issues.push({ severity: "error", ...at("bot", key), value: u, message: `${JSON.stringify(u)} is not a full Matrix ID like @alice:example.org` });
     }
   }
+  const listen = v.bot.http_listen ? parseListen(v.bot.http_listen) : undefined;
+  if (listen && !("error" in listen) && !isLoopback(listen.host)) issues.push({ severity: "warning", ...at("bot", "http_listen"), value: v.bot.http_listen, message: "the health and metrics endpoint has no authentication and this address is reachable from other machines: prefer 127.0.0.1 or [::1], or guard the port with a firewall or proxy" });
   if (/\s/.test(v.bot.command_prefix) || !v.bot.command_prefix) issues.push({ severity: "error", ...at("bot", "command_prefix"), value: v.bot.command_prefix, message: "expected a non-empty prefix without spaces, e.g. !cd" });
 }
 
@@ -351,3 +376,5 @@ export function formatIssue(i: ConfigIssue): string {
   const value = i.value !== undefined ? ` = ${JSON.stringify(i.value)}` : "";
   return `${i.severity}: ${where}${value}${where || value ? ": " : ""}${i.message}`;
 }
+
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -1,7 +1,7 @@
 // Every configuration key is declared here once. Validation, environment overrides, chatrixcd.ini.example
 // and the console's Config panel are all derived from this table.
 
-export type KeyKind = "string" | "url" | "bool" | "int" | "list" | "path" | "enum" | "mxid";
+export type KeyKind = "string" | "url" | "bool" | "int" | "list" | "path" | "enum" | "mxid" | "listen";
 
 export interface KeyDef<T = unknown> {
   kind: KeyKind;
@@ -37,10 +37,17 @@ export const SCHEMA = {
     user_id: { kind: "mxid", default: "", doc: "The bot's full Matrix ID.", example: "@chatrixcd:example.org" } as KeyDef<string>,
     password: secret("Password for m.login.password. Use password_file to keep it out of this file."),
     access_token: secret("An existing access token (then device_id is required). Use access_token_file to keep it out of this file."),
+    login_method: oneOf("How the bot logs in when it has no saved session: auto (access_token if set, else password, else login_token), password, access_token, login_token (a single-use m.login.token), or sso (prints the homeserver's SSO URL; the login token comes back through sso_callback_listen, or is pasted in the console or on stdin). The session is saved, so a restart does not log in again.", ["auto", "password", "access_token", "login_token", "sso"] as const, "auto"),
+    login_token: secret("A single-use login token (m.login.token) from an SSO redirect or from another session (e.g. Synapse's login_via_existing_session). Used once, when there is no saved session; it expires within minutes. Use login_token_file to keep it out of this file."),
+    sso_idp: str("With login_method = sso: the identity provider id to go straight to (the homeserver lists them). Empty: the homeserver's own choice page."),
+    sso_callback_listen: { kind: "listen", default: "", doc: "With login_method = sso: host:port of a loopback HTTP listener that catches the browser's redirect with the login token (port 0 picks a free one). Empty: paste the token or the redirect URL in the console or on stdin.", example: "127.0.0.1:8765" } as KeyDef<string>,
     device_id: str("Device ID to log in as. Empty: reuse the saved session's device, or let the server choose one."),
     device_name: str("Display name of the bot's device.", "ChatrixCD"),
     store_path: path("Where the Matrix session and sync token are kept. Empty: <state_dir>/matrix."),
     max_command_age: int("Commands older than this many seconds are ignored (after downtime or a stale sync).", 300, 5, 86400),
+    encryption: bool("Take part in end-to-end encrypted rooms. The device's keys are kept in <store_path>/crypto-store.bin (mode 0600), saved with the sync token, so a restart keeps the same device and keys. Off: encrypted rooms are listed but cannot be read.", true),
+    storage_key: secret("Encrypts the crypto store at rest: 32 random bytes as base64 or hex (e.g. from `openssl rand -base64 32`); any other text is used as a passphrase (slower to open). Empty: the store is protected by its file mode only. It must not change for the life of the device. Use storage_key_file to keep it out of this file."),
+    cross_signing: bool("On start, set up cross-signing for the bot's account if it has none, and sign this device with it (needs password, which the homeserver asks for again). Other users then verify the bot once, not each of its devices.", false),
   },
   semaphore: {
     url: url("Base URL of Semaphore UI (the part before /api).", "", { example: "https://semaphore.example.org" }),
@@ -67,6 +74,7 @@ export const SCHEMA = {
     confirm_timeout: int("Seconds a run, stop or exit waits for the requester's yes/no (reply or 👍/👎 reaction) before it is cancelled.", 300, 10, 3600),
     show_host_info: bool("Let the info command show this machine's host name and IP addresses.", false),
     task_output_threads: bool("Post task output into the status card's thread in rooms that have not said `log on` or `log off`.", true),
+    http_listen: { kind: "listen", default: "", doc: "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).", example: "127.0.0.1:9464" } as KeyDef<string>,
   },
   console: {
     mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),

@@ -96,8 +96,11 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
       if (!req.approvers.includes(who)) return { ok: false, reason: `${who} is not an approver of ${req.run.template.name} (approvers: ${req.approvers.join(", ")})` };
       return { ok: true };
     }
-    const d = this.ops.authorize(actor, "approve");
-    return d.allowed ? { ok: true } : { ok: false, reason: d.reason };
+    // Approve permission counts in the room where the run was asked for, wherever the approver answers from:
+    // approve rights in one room must not reach requests made in another.
+    const elsewhere = actor.kind === "chat" && req.roomId !== undefined && req.roomId !== actor.roomId;
+    const d = this.ops.authorize(elsewhere ? { ...actor, roomId: req.roomId! } : actor, "approve");
+    return d.allowed ? { ok: true } : { ok: false, reason: elsewhere ? `${d.reason.replace(/this room/g, "the room")} ${req.roomId}, where the run was asked for` : d.reason };
   }
 
   /** Finds a request by id, or the only pending one asked for in the actor's room. */

@@ -1,4 +1,4 @@
-import type { Store } from "./store.js";
+import type { Store, VerificationState } from "./store.js";
 import type { Logger, Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import type { LoadedConfig } from "../config/load.js";
@@ -16,6 +16,7 @@ import { RoomSettings } from "./room-settings.js";
 import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
 import { commandNamesKnown } from "./command-names.js";
+import { Metrics } from "./metrics.js";
 
 /** Who asked: a Matrix user in a room, or the operator at the console. */
 export type Actor =
@@ -32,6 +33,22 @@ export interface ChatPort {
   aliasesOf(roomId: string): string[];
   /** Facts for `info`. */
   describe?(): ChatInfo;
+  /** Present when the bot can verify devices (encryption on). */
+  verification?: VerificationPort;
+  /** Joined members of a room, for `verify list`. */
+  members?(roomId: string): string[];
+}
+
+/** A device of a room member (or of the bot's own account) and whether the bot has verified it. */
+export interface DeviceTrust { userId: string; deviceId: string; displayName?: string; verified: boolean }
+
+/** Interactive device verification (SAS emoji); the Matrix bot implements it when encryption is on. */
+export interface VerificationPort {
+  devices(userIds: string[]): Promise<DeviceTrust[]>;
+  start(actor: Actor, userId: string, deviceId: string): Promise<VerificationState>;
+  get(id: string): VerificationState | undefined;
+  confirm(id: string, match: boolean): Promise<void>;
+  cancel(id: string): Promise<void>;
 }
 
 export interface ChatInfo {
@@ -87,6 +104,8 @@ export class Operations {
   /** The last task started per room (and for the console), for commands given without a task id. */
   private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
+  /** Labelled counters and histograms for /metrics (src/http). */
+  readonly metrics = new Metrics();
   private readonly log: Log;
 
   constructor(private readonly deps: OperationsDeps) {
@@ -104,6 +123,7 @@ export class Operations {
     this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
+    this.metrics.watch(this.store);
   }
 
   /**
@@ -247,6 +267,76 @@ export class Operations {
     this.logger.level = next.values.bot.log_level;
     this.log.info(`config reloaded from ${next.path ?? "defaults"}`);
     return { ok: true, problems };
+  }
+
+  // ---- device verification (SAS) ----
+
+  private verificationPort(): VerificationPort {
+    const v = this.chat?.verification;
+    if (!v) throw new OperationError(this.chat ? "Encryption is off ([matrix] encryption = false), so there is nothing to verify." : "Matrix is not configured.", "unavailable");
+    return v;
+  }
+
+  /** Devices of the given users (default: the members of the actor's room, and the bot's own other devices). */
+  async verificationDevices(actor: Actor, userIds?: string[]): Promise<DeviceTrust[]> {
+    this.require(actor, "admin", "verify devices");
+    const port = this.verificationPort();
+    const me = this.store.crypto.deviceId ? this.chat?.describe?.().userId : undefined;
+    const users = userIds ?? [...new Set([...(actor.kind === "chat" ? this.chat?.members?.(actor.roomId) ?? [] : []), ...(me ? [me] : [])])];
+    return port.devices(users);
+  }
+
+  /** Asks another device for a SAS verification; its emoji are shown to the actor, who alone confirms. */
+  async startVerification(actor: Actor, userId: string, deviceId: string): Promise<VerificationState> {
+    this.require(actor, "admin", "verify devices");
+    const state = await this.verificationPort().start(actor, userId, deviceId);
+    await this.audit.record(actor, "verify start", "ok", { params: { userId, deviceId, id: state.id } });
+    return state;
+  }
+
+  /**
+   * The answer to a verification's emoji comparison: match confirms (the device becomes verified once the other
+   * side confirms too), no match cancels it as a mismatch. Chat-started verifications are answered only by the admin
+   * who started them; the others (incoming requests, console-started) only at the console.
+   */
+  async confirmVerification(actor: Actor, id: string, match: boolean): Promise<void> {
+    this.require(actor, "admin", "verify devices");
+    const port = this.verificationPort();
+    const v = port.get(id);
+    if (!v) throw new OperationError(`There is no verification ${id}.`, "bad_input");
+    const mayAnswer = v.origin === "chat" ? actor.kind === "chat" && actor.userId === v.owner : actor.kind === "console";
+    if (!mayAnswer) {
+      const who = v.origin === "chat" ? `${v.owner}, who started it,` : "the operator at the console";
+      void this.audit.record(actor, "verify confirm", "refused", { params: { id }, detail: `only ${who} may answer` });
+      throw new OperationError(`Only ${who} can answer verification ${id}.`, "denied");
+    }
+    await port.confirm(id, match);
+    await this.audit.record(actor, match ? "verify confirm" : "verify mismatch", "ok", { params: { id, userId: v.otherUserId, deviceId: v.otherDeviceId } });
+  }
+
+  async cancelVerification(actor: Actor, id: string): Promise<void> {
+    this.require(actor, "admin", "verify devices");
+    const port = this.verificationPort();
+    const v = port.get(id);
+    if (!v) throw new OperationError(`There is no verification ${id}.`, "bad_input");
+    if (v.origin === "chat" && actor.kind === "chat" && actor.userId !== v.owner) throw new OperationError(`Only ${v.owner}, who started it, can cancel verification ${id}.`, "denied");
+    await port.cancel(id);
+    await this.audit.record(actor, "verify cancel", "ok", { params: { id } });
+  }
+
+  /** Set by an interactive Matrix login (SSO) while it waits for the operator's token. */
+  loginPromptHandler?: (text: string) => void;
+
+  /**
+   * The operator's answer to a waiting SSO login: the login token, or the URL the browser was redirected to.
+   * Console only. Returns false when no login is waiting.
+   */
+  answerLoginPrompt(actor: Actor, text: string): boolean {
+    if (actor.kind !== "console") throw new OperationError("Only the operator at the console can answer the login prompt.", "denied");
+    const handler = this.loginPromptHandler;
+    if (!handler) return false;
+    handler(text);
+    return true;
   }
 
   shutdown(actor: Actor, reason: string): void {

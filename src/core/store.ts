@@ -25,6 +25,56 @@ export interface RoomState {
   lastActivity?: number;
   /** What this room may do, as a short human summary derived from its policy. */
   abilities?: string;
+  /** Encrypted rooms: how many of the members' devices the bot has verified (never automatically). */
+  trust?: RoomTrust;
+}
+
+export interface RoomTrust {
+  /** Devices of the other members the bot knows of. */
+  devices: number;
+  /** Of those, verified by the bot (SAS confirmed by an operator or admin). */
+  verified: number;
+}
+
+/** End-to-end encryption: the bot's device and what it could not decrypt. */
+export interface CryptoState {
+  enabled: boolean;
+  /** Why encryption is off, or a problem with it. */
+  detail?: string;
+  deviceId?: string;
+  /** The device's ed25519 key (its fingerprint), for out-of-band comparison. */
+  ed25519?: string;
+  /** Whether the bot's account has cross-signing keys this device can use. */
+  crossSigning?: boolean;
+  /** Live messages the bot could not decrypt, since start. */
+  undecryptable: number;
+  /** Of those, how many are still undecryptable (the rest were decrypted when their keys arrived). */
+  waitingForKeys: number;
+  lastUndecryptable?: { roomId: string; sender: string; eventId: string; reason: string; at: number };
+}
+
+/** An interactive login (SSO) waiting for the operator: open `url`, then paste the token or redirect URL. */
+export interface LoginPromptState { message: string; url: string; since: number }
+
+export type VerificationPhaseName = "requested" | "ready" | "started" | "sas" | "confirmed" | "done" | "cancelled" | "mismatch";
+
+/** An interactive (SAS emoji) verification between the bot's device and another device. */
+export interface VerificationState {
+  id: string;
+  otherUserId: string;
+  otherDeviceId?: string;
+  /** incoming: the other side asked; chat: an admin asked with `verify start`; console: the operator asked. */
+  origin: "incoming" | "chat" | "console";
+  /** For chat-started verifications: the admin who asked, who alone may confirm. */
+  owner?: string;
+  /** Where the emoji are shown in chat (the admin's room). */
+  roomId?: string;
+  phase: VerificationPhaseName;
+  emoji?: Array<[string, string]>;
+  decimals?: [number, number, number];
+  createdAt: number;
+  updatedAt: number;
+  detail?: string;
 }
 
 export type TaskStatus =
@@ -78,6 +128,11 @@ export interface StoreEvents {
   transition: [TaskState, string | undefined];
   output: [string, OutputLine[]];
   pending: [PendingConfirmation[]];
+  crypto: [CryptoState];
+  /** A verification started, changed phase or ended. */
+  verification: [VerificationState];
+  /** An interactive login started waiting for the operator (state), or stopped waiting (undefined). */
+  loginPrompt: [LoginPromptState | undefined];
 }
 
 export const taskKey = (projectId: number, taskId: number): string => `${projectId}:${taskId}`;
@@ -88,6 +143,9 @@ export class Store extends EventEmitter<StoreEvents> {
   readonly tasks = new Map<string, TaskState>();
   private readonly outputs = new Map<string, Ring<OutputLine>>();
   private pendingList: PendingConfirmation[] = [];
+  crypto: CryptoState = { enabled: false, undecryptable: 0, waitingForKeys: 0 };
+  readonly verifications = new Map<string, VerificationState>();
+  loginPrompt?: LoginPromptState;
 
   constructor(private readonly outputLinesPerTask = 2000) { super(); this.setMaxListeners(50); }
 
@@ -103,6 +161,30 @@ export class Store extends EventEmitter<StoreEvents> {
     if (prev && JSON.stringify(prev) === JSON.stringify(room)) return;
     this.rooms.set(room.roomId, room);
     this.emit("room", room);
+  }
+
+  setCrypto(patch: Partial<CryptoState>): void {
+    const next = { ...this.crypto, ...patch };
+    if (JSON.stringify(next) === JSON.stringify(this.crypto)) return;
+    this.crypto = next;
+    this.emit("crypto", next);
+  }
+
+  setLoginPrompt(p: LoginPromptState | undefined): void {
+    this.loginPrompt = p;
+    this.emit("loginPrompt", p);
+  }
+
+  upsertVerification(v: VerificationState): void {
+    const prev = this.verifications.get(v.id);
+    if (prev && JSON.stringify(prev) === JSON.stringify(v)) return;
+    this.verifications.set(v.id, v);
+    this.emit("verification", v);
+  }
+
+  /** Verifications still waiting for someone (not done, cancelled or mismatched). */
+  activeVerifications(): VerificationState[] {
+    return [...this.verifications.values()].filter((v) => !["done", "cancelled", "mismatch"].includes(v.phase));
   }
 
   removeRoom(roomId: string): void {

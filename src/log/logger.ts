@@ -1,4 +1,5 @@
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { chmodSync, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { inspect } from "node:util";
 import { dirname } from "node:path";
 import { EventEmitter } from "node:events";
 import { Redactor } from "./redact.js";
@@ -63,6 +64,9 @@ export class Logger extends EventEmitter {
   openFile(path: string): void {
     mkdirSync(dirname(path), { recursive: true });
     this.file = createWriteStream(path, { flags: "a", mode: 0o600 });
+    // The mode above applies only when the file is created; an existing log (e.g. made by an older version or by
+    // hand) is narrowed too, since it holds room names, user ids and task output.
+    this.file.on("open", () => { try { chmodSync(path, 0o600); } catch { /* not ours to change: keep logging */ } });
     this.file.on("error", (e) => { this.file = undefined; this.log("error", "log", `log file ${path} failed: ${e.message}; logging to the file stopped`); });
   }
 
@@ -105,4 +109,12 @@ export interface Log {
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
+}
+
+/**
+ * What a crash prints: the error with its stack and own properties (an HTTP library's error may carry the request's
+ * URL, headers and body), with every known secret and token-like string masked.
+ */
+export function crashText(e: unknown, redactor: Redactor): string {
+  return redactor.redact(e instanceof Error ? inspect(e, { depth: 4, breakLength: 120 }) : String(e));
 }

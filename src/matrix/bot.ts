@@ -1,15 +1,18 @@
 import { join } from "node:path";
+import { rename } from "node:fs/promises";
 import {
   createClient, ClientEvent, RoomEvent, SyncState, Filter, PendingEventOrdering, EventType, MsgType, KnownMembership,
   type MatrixClient, type MatrixEvent, type Room, type IRoomTimelineData,
 } from "matrix-js-sdk";
+import { BotCrypto, findCryptoStore, deviceHasPublishedKeys, type StoreOnDisk } from "./crypto.js";
+import { VerificationManager } from "./verification.js";
 import type { Operations, ChatPort } from "../core/operations.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { FileSyncStore } from "./sync-store.js";
 import { createSendScheduler, retryDelay } from "./send-scheduler.js";
 import { HandledEvents } from "./handled-events.js";
-import { obtainSession, explainMatrixError, LoginError } from "./login.js";
+import { obtainSession, explainMatrixError, LoginError, discardSession, type ObtainedSession, type LoginPrompter } from "./login.js";
 import { stripPrefix, runCommandLine } from "../commands/dispatch.js";
 import type { Reply } from "../commands/types.js";
 import type { Actor, ChatInfo } from "../core/operations.js";
@@ -26,16 +29,33 @@ const SYNC_STATE_TO_STORE: Record<string, "syncing" | "catching_up" | "reconnect
   [SyncState.Stopped]: "stopped",
 };
 
+/**
+ * The (decrypted) content with its relation. In encrypted events the relation must be in the cleartext wire content
+ * and may be missing from the encrypted payload, so it is taken from there when needed.
+ */
+function contentWithRelation(ev: MatrixEvent): Record<string, any> {
+  const content = ev.getContent();
+  if (content["m.relates_to"] || !ev.isEncrypted()) return content;
+  const rel = ev.getWireContent()["m.relates_to"];
+  return rel ? { ...content, "m.relates_to": rel } : content;
+}
+
 export interface MatrixBotOptions {
   ops: Operations;
   log: Log;
   /** Where session.json, sync.json and handled-events live. */
   storeDir: string;
+  /** For interactive logins (SSO): asks the operator for the token. */
+  prompt?: LoginPrompter;
 }
 
 /** The Matrix side: login, sync, live-command intake with replay guards, auto-join policy, and sending. */
 export class MatrixBot implements ChatPort {
   client?: MatrixClient;
+  /** End-to-end encryption, when [matrix] encryption is on. */
+  crypto?: BotCrypto;
+  /** SAS verification of other devices (ChatPort.verification), when encryption is on. */
+  verification?: VerificationManager;
   private store?: FileSyncStore;
   private handled: HandledEvents;
   private ready = false;
@@ -57,15 +77,14 @@ export class MatrixBot implements ChatPort {
   private get ops(): Operations { return this.opts.ops; }
   private get cfg() { return this.ops.config.values; }
 
-  /** Logs in (retrying network failures), then starts syncing. Resolves when the first sync is processed. */
-  async start(): Promise<void> {
-    const { log } = this.opts;
-    this.ops.store.setConnection({ matrix: "starting", matrixDetail: `logging in to ${this.cfg.matrix.homeserver}` });
-    let session;
+  /** obtainSession with retries of network failures and rate limits. */
+  private async login(opts: { fresh?: boolean } = {}): Promise<ObtainedSession> {
+    const log = this.opts.log;
     for (let attempt = 1; ; attempt++) {
       try {
-        session = await obtainSession(this.cfg.matrix, this.opts.storeDir, log);
-        break;
+        return await obtainSession(this.cfg.matrix, this.opts.storeDir, log, {
+          ...opts, prompt: this.opts.prompt, redact: (secret) => this.ops.logger.redactor.add(secret),
+        });
       } catch (e) {
         const err = e instanceof LoginError ? e : explainMatrixError(e, this.cfg.matrix.homeserver, "Login failed");
         this.ops.store.setConnection({ matrix: "error", matrixDetail: err.message });
@@ -76,7 +95,58 @@ export class MatrixBot implements ChatPort {
         if (this.stopping) throw err;
       }
     }
+  }
+
+  private async deviceHasKeys(session: ObtainedSession): Promise<boolean> {
+    const probe = createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId });
+    try { return await deviceHasPublishedKeys(probe, session.userId, session.deviceId); } catch (e) {
+      throw explainMatrixError(e, session.homeserver, "Checking the device's encryption keys failed");
+    }
+  }
+
+  /** Cross-signing (if asked for) and the first trust summaries, once the first sync is in. */
+  private async afterCryptoReady(): Promise<void> {
+    const crypto = this.crypto!;
+    if (this.cfg.matrix.cross_signing) await crypto.bootstrapCrossSigning(this.cfg.matrix.password || undefined);
+    else await crypto.refreshCrossSigning();
+    for (const room of this.client!.getRooms()) if (room.hasEncryptionStateEvent() && room.getMyMembership() === KnownMembership.Join) crypto.markRoom(room.roomId);
+  }
+
+  /** Logs in (retrying network failures), then starts syncing. Resolves when the first sync is processed. */
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    this.ops.store.setConnection({ matrix: "starting", matrixDetail: `logging in to ${this.cfg.matrix.homeserver}` });
+    let session = await this.login();
     this.ops.logger.redactor.add(session.accessToken);
+    const encryption = this.cfg.matrix.encryption;
+    let cryptoStore: StoreOnDisk | undefined;
+    if (encryption) {
+      cryptoStore = await findCryptoStore(this.opts.storeDir, session.userId, session.deviceId);
+      // The trap: a device whose identity keys are on the server cannot be taken over by an empty store (new keys
+      // would be refused, and every message to it would be undecryptable). Log in afresh as a new device instead.
+      if (cryptoStore.kind === "absent" && !session.fresh && await this.deviceHasKeys(session)) {
+        const why = `${cryptoStore.why}, but device ${session.deviceId} already has encryption keys on the homeserver, so its access token cannot be reused without its keys`;
+        log.warn(`${why}: logging in afresh as a new device`);
+        // A configured token is the operator's to revoke; a saved one is ours, and its device would only linger.
+        if (session.source !== "config") await discardSession(session, this.opts.storeDir, log);
+        try {
+          session = await this.login({ fresh: true });
+        } catch (e) {
+          if (e instanceof LoginError && !e.retryable) throw new LoginError(`Encryption cannot start: ${why}, and a new login is not possible (${e.message}) Give an access token of a new device, a password or another login method, or set [matrix] encryption = false.`, false);
+          throw e;
+        }
+        cryptoStore = { kind: "absent", why: "new device" };
+      } else if (cryptoStore.kind === "match" && !await this.deviceHasKeys(session)) {
+        // The device was deleted on the server (e.g. its token was logged out) and the re-login got its ID again:
+        // the old keys would never be uploaded again, so the store is put aside and the device starts afresh.
+        const aside = `${join(this.opts.storeDir, "crypto-store.bin")}.stale-${Date.now()}`;
+        log.warn(`the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; moved it to ${aside} and starting with new keys`);
+        await rename(join(this.opts.storeDir, "crypto-store.bin"), aside);
+        cryptoStore = { kind: "absent", why: "stale store put aside" };
+      }
+    } else {
+      this.ops.store.setCrypto({ enabled: false, detail: "[matrix] encryption = false" });
+    }
 
     this.store = new FileSyncStore(join(this.opts.storeDir, "sync.json"), session.userId, session.deviceId);
     await this.store.startup();
@@ -91,6 +161,21 @@ export class MatrixBot implements ChatPort {
       timelineSupport: false,
     });
     this.client = client;
+    this.store.onSaveError = (e) => log.warn(`saving the sync state${encryption ? " and crypto store" : ""} failed (will retry): ${errorText(e)}`);
+    if (encryption) {
+      this.crypto = new BotCrypto({ client, ops: this.ops, log: this.ops.logger.child("crypto"), storeDir: this.opts.storeDir, storageKey: this.cfg.matrix.storage_key, userId: session.userId, deviceId: session.deviceId });
+      this.crypto.onTrustChange = (roomId) => { const room = client.getRoom(roomId); if (room) this.publishRoom(room); };
+      await this.crypto.init(cryptoStore?.kind === "match" ? cryptoStore.snapshot : undefined);
+      if (cryptoStore?.kind === "match" && this.store.cryptoGeneration && this.store.cryptoGeneration !== cryptoStore.snapshot.generation) {
+        log.info("the crypto store is newer than the saved sync (the process stopped between the two writes); continuing");
+      }
+      this.store.beforeSave = () => this.crypto!.save();
+      this.verification = new VerificationManager({
+        client, crypto: this.crypto.crypto!, ops: this.ops, log: this.ops.logger.child("verify"),
+        notify: async (roomId, text, html, mentions) => { await this.reply(roomId, undefined, { text, html, mentions }); },
+        onVerified: (userId) => this.crypto?.devicesChangedFor([userId]),
+      });
+    }
     this.confirmations = new Confirmations(this.ops, {
       reply: (roomId, inReplyTo, reply, actor) => this.deliver(roomId, inReplyTo, reply, actor),
       edit: async (roomId, eventId, text, html) => { await this.send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET))); },
@@ -115,6 +200,9 @@ export class MatrixBot implements ChatPort {
           this.ready = true;
           log.info(`sync ready as ${session.userId} (${this.resumedFromSavedSync ? "resumed from saved sync" : "fresh initial sync"})`);
           this.afterReady();
+          // The first save right away, so the crypto store of a new device is on disk with its session.
+          void this.store?.save(true);
+          if (this.crypto) void this.afterCryptoReady();
           this.cards?.start();
           void Promise.allSettled(this.startupJoins).then(() => this.greet("startup"));
           resolve();
@@ -143,6 +231,7 @@ export class MatrixBot implements ChatPort {
     this.stopping = true;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 3000))]);
     await this.confirmations?.cancelAll();
+    await this.verification?.close().catch(() => undefined);
     if (this.ready) await Promise.race([this.greet("shutdown"), new Promise((r) => setTimeout(r, 3000).unref())]);
     await this.cards?.stop().catch((e) => this.opts.log.warn(`flushing status cards failed: ${errorText(e)}`));
     // Stopping while the SDK's first network sync after a cached start is in flight leaves an unhandled
@@ -150,6 +239,7 @@ export class MatrixBot implements ChatPort {
     if (this.client && this.resumedFromSavedSync) await Promise.race([this.liveSync, new Promise((r) => setTimeout(r, 3000).unref())]);
     this.client?.stopClient();
     await this.store?.save(true).catch((e) => this.opts.log.warn(`could not save the sync state: ${errorText(e)}`));
+    await this.crypto?.close().catch((e) => this.opts.log.debug(`closing the crypto store: ${errorText(e)}`));
     this.ops.store.setConnection({ matrix: "stopped", matrixDetail: undefined });
   }
 
@@ -173,6 +263,7 @@ export class MatrixBot implements ChatPort {
       encrypted: room.hasEncryptionStateEvent(),
       members: room.getJoinedMemberCount(),
       lastActivity: room.getLastActiveTimestamp() > 0 ? room.getLastActiveTimestamp() : undefined,
+      ...(room.hasEncryptionStateEvent() && this.crypto?.roomTrust(room.roomId) ? { trust: this.crypto.roomTrust(room.roomId) } : {}),
     });
   }
 
@@ -215,9 +306,40 @@ export class MatrixBot implements ChatPort {
     if (!this.ready || toStart || removed || !data?.liveEvent || !room) return;
     if (ev.getSender() === this.client!.getUserId()) return;
     this.publishRoom(room);
+    if (ev.getType() === EventType.RoomMember && this.crypto && room.hasEncryptionStateEvent()) this.crypto.markRoom(room.roomId);
+    if (ev.isEncrypted()) { void this.onEncrypted(ev, room); return; }
+    this.onLiveEvent(ev, room);
+  }
+
+  /** Waits for the SDK's decryption; an undecryptable event is counted and handled later if its key arrives. */
+  private async onEncrypted(ev: MatrixEvent, room: Room): Promise<void> {
+    if (!this.crypto) {
+      this.noteUnreadable(ev, room);
+      return;
+    }
+    await this.client!.decryptEventIfNeeded(ev);
+    if (ev.isDecryptionFailure()) {
+      this.crypto.trackUndecryptable(ev, room, (decrypted) => this.onLiveEvent(decrypted, room));
+      return;
+    }
+    this.onLiveEvent(ev, room);
+  }
+
+  private unreadableWarned = new Set<string>();
+  /** Encryption is off: count what cannot be read, and say why once per room. */
+  private noteUnreadable(ev: MatrixEvent, room: Room): void {
+    const c = this.ops.store.crypto;
+    this.ops.store.setCrypto({ undecryptable: c.undecryptable + 1, lastUndecryptable: { roomId: room.roomId, sender: ev.getSender() ?? "?", eventId: ev.getId()!, reason: "encryption is off", at: Date.now() } });
+    if (this.unreadableWarned.has(room.roomId)) return;
+    this.unreadableWarned.add(room.roomId);
+    this.opts.log.warn(`cannot read encrypted messages in ${room.roomId}: [matrix] encryption = false`);
+  }
+
+  /** A live, readable event from someone else: a command, an answer to a confirmation, or a reaction. */
+  private onLiveEvent(ev: MatrixEvent, room: Room): void {
     const type = ev.getType();
     if (type !== EventType.RoomMessage && type !== EventType.Reaction) return;
-    const content = ev.getContent();
+    const content = contentWithRelation(ev);
     const sender = ev.getSender()!;
     let line: string | undefined;
     if (type === EventType.RoomMessage) {
@@ -254,7 +376,7 @@ export class MatrixBot implements ChatPort {
 
   private async handleMessage(roomId: string, ev: MatrixEvent, line: string | undefined): Promise<void> {
     const sender = ev.getSender()!;
-    const content = ev.getContent();
+    const content = contentWithRelation(ev);
     const inReplyTo: string | undefined = content["m.relates_to"]?.["m.in_reply_to"]?.event_id;
     if (this.confirmations && await this.confirmations.onMessage(roomId, sender, ev.getId()!, content.body as string, inReplyTo)) return;
     if (line === undefined) return;
@@ -348,10 +470,14 @@ export class MatrixBot implements ChatPort {
       homeserver: this.client?.getHomeserverUrl() ?? this.cfg.matrix.homeserver,
       userId: this.client?.getUserId() ?? undefined,
       deviceId: this.client?.getDeviceId() ?? undefined,
-      encryption: !!this.client?.getCrypto(),
+      encryption: !!this.crypto?.crypto,
       rooms: rooms.length,
       encryptedRooms: rooms.filter((r) => r.encrypted).length,
     };
+  }
+
+  members(roomId: string): string[] {
+    return this.client?.getRoom(roomId)?.getJoinedMembers().map((m) => m.userId) ?? [];
   }
 
   aliasesOf(roomId: string): string[] {

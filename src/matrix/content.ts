@@ -67,8 +67,13 @@ export function fitParts(part: Part, opts: { budget?: number; maxParts?: number 
     const text = i === kept.length - 1 && droppedLines ? `${c}\n… ${droppedLines} more line${droppedLines === 1 ? "" : "s"} not shown (the reply was too long for one Matrix message)${label}` : `${c}${label ? `\n${label.trim()}` : ""}`;
     return { text, html: escapeHtml(text).replace(/\n/g, "<br/>") };
   });
+  // Escaping can make the HTML ~5x the text (every character & or '), so one cut to a fixed share may not be enough:
+  // cut until text and HTML together fit (with room for the rest of the content, as above).
   for (const p of parts) {
-    if (partBytes(p) > budget) { p.text = cutToBytes(p.text, Math.floor(budget / 4)) + " …"; p.html = escapeHtml(p.text).replace(/\n/g, "<br/>"); }
+    for (let max = Math.floor(budget / 4); partBytes(p) > budget - 512; max = Math.floor(max / 2)) {
+      p.text = cutToBytes(p.text, max) + " …";
+      p.html = escapeHtml(p.text).replace(/\n/g, "<br/>");
+    }
   }
   return parts;
 }

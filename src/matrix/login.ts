@@ -1,7 +1,10 @@
 import { createClient, MatrixError } from "matrix-js-sdk";
 import type { ConfigValues } from "../config/schema.js";
 import type { Log } from "../log/logger.js";
-import { loadSession, saveSession, type SavedSession } from "./session.js";
+import { rm } from "node:fs/promises";
+import { loadSession, saveSession, sessionPath, type SavedSession } from "./session.js";
+import { errorText } from "../log/logger.js";
+import { ssoLoginToken } from "./sso.js";
 
 export class LoginError extends Error {
   constructor(message: string, readonly retryable: boolean) { super(message); }
@@ -27,50 +30,140 @@ export function explainMatrixError(e: unknown, homeserver: string, what: string)
   return new LoginError(`${what}: ${err?.message ?? String(e)}`, false);
 }
 
+export type LoginSource = "config" | "saved" | "password" | "login_token" | "sso";
+
+export interface ObtainedSession extends SavedSession {
+  /** A login made just now: a new device, with no keys on the server yet. */
+  fresh: boolean;
+  /** Where the credentials came from. */
+  source: LoginSource;
+}
+
+export interface ObtainOptions {
+  /** Only a new login will do (the existing device cannot be used, e.g. its crypto store is gone). */
+  fresh?: boolean;
+  /** Asks the operator for an SSO login token (console or stdin). */
+  prompt?: LoginPrompter;
+  /** Registers secrets (login tokens) with the log redactor before anything could log them. */
+  redact?: (secret: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The operator side of an interactive login: show a URL, get back what they paste. */
+export interface LoginPrompter {
+  ask(req: { message: string; url: string }, signal: AbortSignal): Promise<string>;
+}
+
 /**
  * Resolves credentials in this order: a configured access token; the saved session if its token still works;
- * a password login (whose session is then saved, so the next start reuses the same device).
+ * a new login by [matrix] login_method (whose session is then saved, so the next start reuses the same device).
  */
-export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: string, log: Log): Promise<SavedSession & { fresh: boolean }> {
+export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: string, log: Log, opts: ObtainOptions = {}): Promise<ObtainedSession> {
   const homeserver = cfg.homeserver;
-  if (cfg.access_token) {
-    const probe = createClient({ baseUrl: homeserver, accessToken: cfg.access_token, userId: cfg.user_id });
-    let who: { user_id: string; device_id?: string };
-    try { who = await probe.whoami(); } catch (e) { throw explainMatrixError(e, homeserver, "Access token check failed"); }
-    if (cfg.user_id && who.user_id !== cfg.user_id) throw new LoginError(`The access token belongs to ${who.user_id}, not to [matrix] user_id ${cfg.user_id}. Fix one of them.`, false);
-    const deviceId = cfg.device_id || who.device_id;
-    if (!deviceId) throw new LoginError("The homeserver did not say which device the access token belongs to: set [matrix] device_id.", false);
-    return { homeserver, userId: who.user_id, deviceId, accessToken: cfg.access_token, savedAt: "", fresh: false };
+  const method = cfg.login_method;
+  if (method === "access_token" && !cfg.access_token) throw new LoginError("[matrix] login_method = access_token, but access_token (or access_token_file) is empty.", false);
+  if (cfg.access_token && (method === "auto" || method === "access_token")) {
+    if (opts.fresh) {
+      if (method === "access_token") throw new LoginError("A new device is needed, but [matrix] login_method = access_token allows no new login: give the access token of a new device.", false);
+    } else {
+      const probe = createClient({ baseUrl: homeserver, accessToken: cfg.access_token, userId: cfg.user_id });
+      let who: { user_id: string; device_id?: string };
+      try { who = await probe.whoami(); } catch (e) { throw explainMatrixError(e, homeserver, "Access token check failed"); }
+      if (cfg.user_id && who.user_id !== cfg.user_id) throw new LoginError(`The access token belongs to ${who.user_id}, not to [matrix] user_id ${cfg.user_id}. Fix one of them.`, false);
+      const deviceId = cfg.device_id || who.device_id;
+      if (!deviceId) throw new LoginError("The homeserver did not say which device the access token belongs to: set [matrix] device_id.", false);
+      if (cfg.device_id && who.device_id && cfg.device_id !== who.device_id) throw new LoginError(`The access token belongs to device ${who.device_id}, not to [matrix] device_id ${cfg.device_id}. Fix one of them.`, false);
+      log.info(`using the configured access token: ${who.user_id}, device ${deviceId}`);
+      return { homeserver, userId: who.user_id, deviceId, accessToken: cfg.access_token, savedAt: "", fresh: false, source: "config" };
+    }
   }
-  const saved = await loadSession(storeDir);
-  if (saved && saved.homeserver === homeserver && saved.userId === cfg.user_id && (!cfg.device_id || cfg.device_id === saved.deviceId)) {
+  const saved = opts.fresh ? undefined : await loadSession(storeDir);
+  if (saved && saved.homeserver === homeserver && (!cfg.user_id || saved.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === saved.deviceId)) {
     const probe = createClient({ baseUrl: homeserver, accessToken: saved.accessToken, userId: saved.userId, deviceId: saved.deviceId });
     try {
       await probe.whoami();
       log.info(`reusing saved session: device ${saved.deviceId}`);
-      return { ...saved, fresh: false };
+      return { ...saved, fresh: false, source: "saved" };
     } catch (e) {
       const err = explainMatrixError(e, homeserver, "Saved session check failed");
       if (err.retryable) throw err;
-      log.warn(`saved session for device ${saved.deviceId} is no longer valid (${err.message}); logging in again with the password`);
+      log.warn(`saved session for device ${saved.deviceId} is no longer valid (${err.message}); logging in again`);
     }
   }
-  if (!cfg.password) throw new LoginError("No usable session and no password: set [matrix] password (or password_file), or access_token.", false);
-  const client = createClient({ baseUrl: homeserver });
-  let res: { access_token: string; user_id: string; device_id: string };
-  try {
-    res = await client.loginRequest({
-      type: "m.login.password",
-      identifier: { type: "m.id.user", user: cfg.user_id },
-      password: cfg.password,
-      device_id: cfg.device_id || saved?.deviceId || undefined,
-      initial_device_display_name: cfg.device_name,
-    }) as typeof res;
-  } catch (e) {
-    throw explainMatrixError(e, homeserver, `Password login as ${cfg.user_id} failed`);
+  // A new device when asked for one; otherwise the configured or saved device, so a re-login keeps it.
+  const deviceId = opts.fresh ? undefined : cfg.device_id || saved?.deviceId || undefined;
+  let res: LoginResult;
+  let source: LoginSource;
+  if (method === "password" || (method === "auto" && cfg.password)) {
+    if (!cfg.password) throw new LoginError("[matrix] login_method = password, but password (or password_file) is empty.", false);
+    res = await login(homeserver, {
+      type: "m.login.password", identifier: { type: "m.id.user", user: cfg.user_id }, password: cfg.password, device_id: deviceId, initial_device_display_name: cfg.device_name,
+    }, `Password login as ${cfg.user_id} failed`);
+    source = "password";
+  } else if (cfg.login_token && (method === "auto" || method === "login_token" || method === "sso")) {
+    opts.redact?.(cfg.login_token);
+    res = await tokenLogin(homeserver, cfg.login_token, deviceId, cfg.device_name, "[matrix] login_token");
+    source = "login_token";
+  } else if (method === "sso") {
+    const token = await ssoLoginToken(cfg, log, opts);
+    res = await tokenLogin(homeserver, token, deviceId, cfg.device_name, "The SSO login token");
+    source = "sso";
+  } else if (method === "login_token") {
+    throw new LoginError(`No usable session${opts.fresh ? " (a new device is needed)" : ""} and [matrix] login_token is empty: get a new login token (SSO, or another session's "sign in another device"), or use a password.`, false);
+  } else {
+    throw new LoginError(`No usable session${opts.fresh ? " (a new device is needed)" : ""} and no password: set [matrix] password (or password_file)${opts.fresh ? "" : ", or access_token"}, or another login_method.`, false);
   }
+  if (cfg.user_id && res.user_id !== cfg.user_id) throw new LoginError(`Logged in as ${res.user_id}, but [matrix] user_id is ${cfg.user_id}: sign in as the bot's account, or fix user_id.`, false);
+  opts.redact?.(res.access_token);
   const session = { homeserver, userId: res.user_id, deviceId: res.device_id, accessToken: res.access_token };
   await saveSession(storeDir, session);
-  log.info(`logged in as ${res.user_id}, device ${res.device_id}; session saved`);
-  return { ...session, savedAt: new Date().toISOString(), fresh: true };
+  log.info(`logged in as ${res.user_id} (${source.replace("_", " ")}), device ${res.device_id}; session saved`);
+  return { ...session, savedAt: new Date().toISOString(), fresh: true, source };
+}
+
+interface LoginResult { access_token: string; user_id: string; device_id: string }
+
+async function login(homeserver: string, body: Record<string, unknown>, what: string): Promise<LoginResult> {
+  try {
+    return await createClient({ baseUrl: homeserver }).loginRequest(body as never) as LoginResult;
+  } catch (e) {
+    throw explainMatrixError(e, homeserver, what);
+  }
+}
+
+/** The login flows the homeserver offers, e.g. ["m.login.password", "m.login.token"]. */
+export async function loginFlows(homeserver: string): Promise<Array<{ type: string; identity_providers?: Array<{ id: string; name?: string }> }>> {
+  try {
+    return (await createClient({ baseUrl: homeserver }).loginFlows()).flows as never;
+  } catch (e) {
+    throw explainMatrixError(e, homeserver, "Asking the homeserver for its login methods failed");
+  }
+}
+
+/** m.login.token: a single-use token from an SSO redirect or from another session (login_via_existing_session). */
+async function tokenLogin(homeserver: string, token: string, deviceId: string | undefined, deviceName: string, what: string): Promise<LoginResult> {
+  const flows = await loginFlows(homeserver);
+  if (!flows.some((f) => f.type === "m.login.token")) throw new LoginError(`The homeserver does not offer token login (m.login.token); it offers ${flows.map((f) => f.type).join(", ") || "nothing"}. Use one of those.`, false);
+  try {
+    return await createClient({ baseUrl: homeserver }).loginRequest({ type: "m.login.token", token, device_id: deviceId, initial_device_display_name: deviceName } as never) as LoginResult;
+  } catch (e) {
+    if (e instanceof MatrixError && e.errcode === "M_FORBIDDEN") {
+      throw new LoginError(`${what} was refused (${e.errcode}: ${e.data?.error ?? ""}): login tokens work once and expire after a few minutes. Get a new one, or use another login method.`, false);
+    }
+    throw explainMatrixError(e, homeserver, "Token login failed");
+  }
+}
+
+/**
+ * Gives up a saved session that cannot be used any more: logs its token out (which removes the old device and its
+ * keys from the server, so members stop encrypting to it) and deletes session.json. Best effort.
+ */
+export async function discardSession(session: SavedSession, storeDir: string, log: Log): Promise<void> {
+  try {
+    await createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId }).logout();
+    log.info(`logged out the old device ${session.deviceId}`);
+  } catch (e) {
+    log.warn(`logging out the old device ${session.deviceId} failed: ${errorText(e)}`);
+  }
+  await rm(sessionPath(storeDir), { force: true });
 }

@@ -8,6 +8,15 @@ const MAX_BACKOFF_MS = 30_000;
  * retries connection errors and 5xx for as long as the outage lasts, so nothing is lost.
  */
 export function retryDelay(err: unknown, attempts: number): number {
+  const delay = computeRetryDelay(err, attempts);
+  if (delay >= 0) matrixRetries[(err as { isRateLimitError?: () => boolean })?.isRateLimitError?.() ? "rate_limited" : "transient"]++;
+  return delay;
+}
+
+/** Retries decided by retryDelay, process-wide (the scheduler's sends and the bot's joins/leaves), for /metrics. */
+export const matrixRetries = { rate_limited: 0, transient: 0 };
+
+function computeRetryDelay(err: unknown, attempts: number): number {
   if (err instanceof MatrixError || (err as { isRateLimitError?: () => boolean })?.isRateLimitError) {
     const m = err as MatrixError;
     if (m.isRateLimitError?.()) return m.getRetryAfterMs() ?? 1000;

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { MemoryStore, SyncAccumulator, type ISyncResponse, type IStoredClientOpts } from "matrix-js-sdk";
 import type { ISavedSync } from "matrix-js-sdk/lib/store/index.js";
-import { writeFileAtomic, writeFileAtomicSync } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 
 interface FileShape {
   version: 1;
@@ -9,6 +9,8 @@ interface FileShape {
   deviceId: string;
   sync: { nextBatch: string; roomsData: unknown; accountData: unknown[] };
   clientOptions?: IStoredClientOpts;
+  /** The generation of the crypto store written at the same save point (crypto first, then this file). */
+  cryptoGeneration?: string;
 }
 
 /**
@@ -22,6 +24,15 @@ export class FileSyncStore extends MemoryStore {
   private savedClientOptions?: IStoredClientOpts;
   /** True when startup() found a saved sync for this user and device. */
   resumed = false;
+  /** The crypto generation recorded by the last save (from the file at startup). */
+  cryptoGeneration?: string;
+  /**
+   * Runs at every save before the sync file is written, e.g. the crypto store snapshot, so both are saved at the
+   * same point. Returns the generation to record. If it fails, the sync file is not written either.
+   */
+  beforeSave?: () => Promise<string | undefined>;
+  /** Receives save failures (otherwise save() rejects). */
+  onSaveError?: (e: unknown) => void;
 
   constructor(private readonly file: string, private readonly userId: string, private readonly deviceId: string, private readonly saveEveryMs = 5000) {
     super();
@@ -33,6 +44,7 @@ export class FileSyncStore extends MemoryStore {
       if (data.version === 1 && data.userId === this.userId && data.deviceId === this.deviceId && data.sync?.nextBatch) {
         this.acc.accumulate({ next_batch: data.sync.nextBatch, rooms: data.sync.roomsData, account_data: { events: data.sync.accountData } } as unknown as ISyncResponse, true);
         this.savedClientOptions = data.clientOptions;
+        this.cryptoGeneration = data.cryptoGeneration;
         this.resumed = true;
       }
     } catch { /* no saved sync: a fresh initial sync */ }
@@ -57,11 +69,17 @@ export class FileSyncStore extends MemoryStore {
     if (!this.dirty && !force) return;
     this.dirty = false;
     this.lastSave = Date.now();
-    await writeFileAtomic(this.file, this.serialize());
+    // The SDK's sync loop awaits this without a catch, so a failure must not escape: it is reported, and the next
+    // save tries again.
+    try {
+      if (this.beforeSave) this.cryptoGeneration = await this.beforeSave();
+      await writeFileAtomic(this.file, this.serialize());
+    } catch (e) {
+      this.dirty = true;
+      if (this.onSaveError) this.onSaveError(e);
+      else throw e;
+    }
   }
-
-  /** For exit paths that cannot await. */
-  saveSync(): void { writeFileAtomicSync(this.file, this.serialize()); this.dirty = false; }
 
   override async getClientOptions(): Promise<IStoredClientOpts | undefined> { return this.savedClientOptions; }
   override async storeClientOptions(options: IStoredClientOpts): Promise<void> { this.savedClientOptions = options; this.dirty = true; }
@@ -70,7 +88,7 @@ export class FileSyncStore extends MemoryStore {
 
   private serialize(): string {
     const d = this.acc.getJSON(true);
-    const shape: FileShape = { version: 1, userId: this.userId, deviceId: this.deviceId, sync: { nextBatch: d.nextBatch, roomsData: d.roomsData, accountData: d.accountData }, clientOptions: this.savedClientOptions };
+    const shape: FileShape = { version: 1, userId: this.userId, deviceId: this.deviceId, sync: { nextBatch: d.nextBatch, roomsData: d.roomsData, accountData: d.accountData }, clientOptions: this.savedClientOptions, cryptoGeneration: this.cryptoGeneration };
     return JSON.stringify(shape);
   }
 }

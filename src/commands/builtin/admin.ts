@@ -39,8 +39,10 @@ export const rooms: CommandSpec = {
     if (sub === undefined) {
       const list = [...ctx.ops.store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
       if (list.length === 0) return plain("The bot is not in any room.");
-      const text = ["Rooms:", ...list.map((r) => `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? " · encrypted (the bot cannot read it)" : ""} · ${abilities(ctx, r.roomId)}`)].join("\n");
-      return { text, html: `<b>Rooms</b>${table(["Name", "Room ID", "Members", "Encrypted", "Allowed here"], list.map((r) => [r.name, r.roomId, r.members, r.encrypted ? "yes (cannot read)" : "no", abilities(ctx, r.roomId)]))}` };
+      const readable = ctx.ops.store.crypto.enabled;
+      const enc = (r: (typeof list)[number]) => (!r.encrypted ? "no" : !readable ? "yes (the bot cannot read it)" : r.trust ? `yes (${r.trust.verified} of ${r.trust.devices} devices verified)` : "yes");
+      const text = ["Rooms:", ...list.map((r) => `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? ` · encrypted: ${enc(r)}` : ""} · ${abilities(ctx, r.roomId)}`)].join("\n");
+      return { text, html: `<b>Rooms</b>${table(["Name", "Room ID", "Members", "Encrypted", "Allowed here"], list.map((r) => [r.name, r.roomId, r.members, enc(r), abilities(ctx, r.roomId)]))}` };
     }
     if (sub === "join") {
       if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms join <room id or alias>, e.g. ${ctx.prefix} rooms join #ops:example.org`);

@@ -1,9 +1,26 @@
 import { hostname, networkInterfaces, platform, arch } from "node:os";
 import type { CommandSpec } from "../types.js";
+import type { Store } from "../../core/store.js";
+import type { ChatInfo } from "../../core/operations.js";
 import { table } from "../format.js";
 import { VERSION } from "../../version.js";
 import { formatDuration } from "../../util/text.js";
 import { isTerminalStatus } from "../../semaphore/types.js";
+
+function encryptionSummary(store: Store, chat: ChatInfo): string {
+  const c = store.crypto;
+  const rooms = [...store.rooms.values()].filter((r) => r.encrypted);
+  const utd = `${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} still waiting for keys)` : ""}`;
+  if (!chat.encryption) return `not enabled${c.detail ? ` (${c.detail})` : ""}: the bot reads only unencrypted rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}; ${utd}`;
+  const devices = rooms.reduce((n, r) => n + (r.trust?.devices ?? 0), 0);
+  const verified = rooms.reduce((n, r) => n + (r.trust?.verified ?? 0), 0);
+  return [
+    `enabled (device ${c.deviceId ?? chat.deviceId ?? "?"}, fingerprint ${c.ed25519 ?? "?"})`,
+    `${rooms.length} encrypted room${rooms.length === 1 ? "" : "s"}; ${verified} of ${devices} member device${devices === 1 ? "" : "s"} verified`,
+    `cross-signing ${c.crossSigning ? "set up" : "not set up"}`,
+    utd,
+  ].join("; ");
+}
 
 export const info: CommandSpec = {
   name: "info",
@@ -23,7 +40,7 @@ export const info: CommandSpec = {
       ["Matrix", "Homeserver", chat?.homeserver ?? (ops.config.values.matrix.homeserver || "not configured")],
       ["Matrix", "User / device", chat ? `${chat.userId ?? "?"} / ${chat.deviceId ?? "?"}` : "-"],
       ["Matrix", "Connection", `${conn.matrix}${conn.matrixDetail ? ` (${conn.matrixDetail})` : ""}`],
-      ["Matrix", "Encryption", chat ? (chat.encryption ? "enabled" : `not enabled: the bot reads only unencrypted rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}`) : "-"],
+      ["Matrix", "Encryption", chat ? encryptionSummary(ops.store, chat) : "-"],
       ["Semaphore", "Version", conn.semaphoreVersion ?? "unknown"],
       ["Semaphore", "Reachable", ping.semaphore.ok ? `yes (${ping.semaphore.ms} ms)` : `no: ${ping.semaphore.error}`],
       ["Semaphore", "Updates", `${conn.semaphore}${conn.semaphoreDetail ? ` (${conn.semaphoreDetail})` : ""}`],

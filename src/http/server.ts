@@ -1,0 +1,72 @@
+// The health and metrics endpoint ([bot] http_listen): GET /healthz (JSON, 200 or 503) and GET /metrics
+// (Prometheus text). node:http only; no authentication, so it belongs on a loopback address.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { App } from "../app.js";
+import type { Log } from "../log/logger.js";
+import { errorText } from "../log/logger.js";
+import { collectMetrics } from "./collect.js";
+import { healthReport } from "./health.js";
+import { parseListen, formatHostPort } from "./listen.js";
+import { CONTENT_TYPE, renderPrometheus } from "./prometheus.js";
+
+export interface HttpEndpoint {
+  /** "http://127.0.0.1:9464", with the real port when 0 was asked for. */
+  url: string;
+  close(): Promise<void>;
+}
+
+type Source = Pick<App, "store" | "ops" | "matrix">;
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", ...extra });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+export function handle(app: Source, log: Log, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? "/").split("?")[0];
+  const known = path === "/healthz" || path === "/metrics" || path === "/";
+  if (!known) return send(req, res, 404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n");
+  if (req.method !== "GET" && req.method !== "HEAD") return send(req, res, 405, "text/plain; charset=utf-8", "method not allowed\n", { Allow: "GET, HEAD" });
+  try {
+    if (path === "/healthz") {
+      const h = healthReport(app);
+      return send(req, res, h.status === "ok" ? 200 : 503, "application/json; charset=utf-8", JSON.stringify(h, null, 1) + "\n");
+    }
+    if (path === "/metrics") return send(req, res, 200, CONTENT_TYPE, renderPrometheus(collectMetrics(app)));
+    return send(req, res, 200, "text/plain; charset=utf-8", "ChatrixCD\n/healthz  health (200 ok, 503 failing), JSON\n/metrics  Prometheus metrics\n");
+  } catch (e) {
+    log.error(`${path} failed: ${(e as Error)?.stack ?? errorText(e)}`);
+    return send(req, res, 500, "text/plain; charset=utf-8", "internal error\n");
+  }
+}
+
+/** Listens on `listen` (host:port). Rejects with a clear message when the address cannot be bound. */
+export async function startHttpEndpoint(app: Source, listen: string, log: Log): Promise<HttpEndpoint> {
+  const addr = parseListen(listen);
+  if ("error" in addr) throw new Error(`[bot] http_listen = ${JSON.stringify(listen)}: ${addr.error}`);
+  const server: Server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => handle(app, log, req, res));
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      reject(new Error(`cannot listen on ${formatHostPort(addr.host, addr.port)} ([bot] http_listen): ${e.code === "EADDRINUSE" ? "the address is already in use" : e.code === "EADDRNOTAVAIL" ? "no such address on this machine" : e.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : errorText(e)}`));
+    };
+    server.once("error", onError);
+    server.listen({ host: addr.host, port: addr.port }, () => { server.off("error", onError); resolve(); });
+  });
+  server.on("error", (e) => log.error(`health/metrics endpoint: ${errorText(e)}`));
+  const bound = server.address() as AddressInfo;
+  const url = `http://${formatHostPort(bound.address, bound.port)}`;
+  log.info(`health and metrics on ${url}/healthz and ${url}/metrics`);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
