@@ -116,6 +116,15 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   }
 
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void shutdown(0));
+  // SIGHUP re-reads the config (systemctl reload), as R does in the console.
+  process.on("SIGHUP", () => {
+    try {
+      const r = app.ops.reloadConfig({ kind: "console", user: "SIGHUP" });
+      for (const p of r.problems) logger.log(r.ok ? "warn" : "error", "config", p);
+    } catch (e) {
+      logger.log("error", "config", `reload failed: ${(e as Error).message}`);
+    }
+  });
   // SSO login headless: the operator pastes the login token (or the redirect URL) on stdin.
   const stopReading = cfg.values.matrix.login_method === "sso" ? readLoginAnswers(process.stdin, (line) => app.ops.answerLoginPrompt({ kind: "console" }, line)) : undefined;
   try {

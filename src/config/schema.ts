@@ -17,6 +17,8 @@ export interface KeyDef<T = unknown> {
   fileVariant?: boolean;
   /** Placeholder shown in the example file instead of the default. */
   example?: string;
+  /** A reload cannot apply it to the running bot (a connection or file opened at start): it needs a restart. */
+  restart?: boolean;
 }
 
 const str = (doc: string, def = "", extra: Partial<KeyDef<string>> = {}): KeyDef<string> => ({ kind: "string", default: def, doc, ...extra });
@@ -27,36 +29,37 @@ const int = (doc: string, def: number, min: number, max: number): KeyDef<number>
 const list = (doc: string, def: string[] = [], extra: Partial<KeyDef<string[]>> = {}): KeyDef<string[]> => ({ kind: "list", default: def, doc, ...extra });
 const oneOf = <V extends string>(doc: string, values: readonly V[], def: V): KeyDef<V> => ({ kind: "enum", default: def, doc, values });
 const secret = (doc: string): KeyDef<string> => ({ kind: "string", default: "", doc, secret: true, fileVariant: true });
+const atStart = <T>(def: KeyDef<T>): KeyDef<T> => ({ ...def, restart: true });
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export const SCHEMA = {
   matrix: {
-    homeserver: url("Base URL of the Matrix homeserver. Leave empty to run without Matrix (console only).", "", { example: "https://matrix.example.org" }),
-    user_id: { kind: "mxid", default: "", doc: "The bot's full Matrix ID.", example: "@chatrixcd:example.org" } as KeyDef<string>,
-    password: secret("Password for m.login.password. Use password_file to keep it out of this file."),
-    access_token: secret("An existing access token (then device_id is required). Use access_token_file to keep it out of this file."),
+    homeserver: atStart(url("Base URL of the Matrix homeserver. Leave empty to run without Matrix (console only).", "", { example: "https://matrix.example.org" })),
+    user_id: atStart({ kind: "mxid", default: "", doc: "The bot's full Matrix ID.", example: "@chatrixcd:example.org" } as KeyDef<string>),
+    password: atStart(secret("Password for m.login.password. Use password_file to keep it out of this file.")),
+    access_token: atStart(secret("An existing access token (then device_id is required). Use access_token_file to keep it out of this file.")),
     login_method: oneOf("How the bot logs in when it has no saved session: auto (access_token if set, else password, else login_token), password, access_token, login_token (a single-use m.login.token), or sso (prints the homeserver's SSO URL; the login token comes back through sso_callback_listen, or is pasted in the console or on stdin). The session is saved, so a restart does not log in again.", ["auto", "password", "access_token", "login_token", "sso"] as const, "auto"),
     login_token: secret("A single-use login token (m.login.token) from an SSO redirect or from another session (e.g. Synapse's login_via_existing_session). Used once, when there is no saved session; it expires within minutes. Use login_token_file to keep it out of this file."),
     sso_idp: str("With login_method = sso: the identity provider id to go straight to (the homeserver lists them). Empty: the homeserver's own choice page."),
     sso_callback_listen: { kind: "listen", default: "", doc: "With login_method = sso: host:port of a loopback HTTP listener that catches the browser's redirect with the login token (port 0 picks a free one). Empty: paste the token or the redirect URL in the console or on stdin.", example: "127.0.0.1:8765" } as KeyDef<string>,
-    device_id: str("Device ID to log in as. Empty: reuse the saved session's device, or let the server choose one."),
+    device_id: atStart(str("Device ID to log in as. Empty: reuse the saved session's device, or let the server choose one.")),
     device_name: str("Display name of the bot's device.", "ChatrixCD"),
-    store_path: path("Where the Matrix session and sync token are kept. Empty: <state_dir>/matrix."),
+    store_path: atStart(path("Where the Matrix session and sync token are kept. Empty: <state_dir>/matrix.")),
     max_command_age: int("Commands older than this many seconds are ignored (after downtime or a stale sync).", 300, 5, 86400),
-    encryption: bool("Take part in end-to-end encrypted rooms. The device's keys are kept in <store_path>/crypto-store.bin (mode 0600), saved with the sync token, so a restart keeps the same device and keys. Off: encrypted rooms are listed but cannot be read.", true),
-    storage_key: secret("Encrypts the crypto store at rest: 32 random bytes as base64 or hex (e.g. from `openssl rand -base64 32`); any other text is used as a passphrase (slower to open). Empty: the store is protected by its file mode only. It must not change for the life of the device. Use storage_key_file to keep it out of this file."),
+    encryption: atStart(bool("Take part in end-to-end encrypted rooms. The device's keys are kept in <store_path>/crypto-store.bin (mode 0600), saved with the sync token, so a restart keeps the same device and keys. Off: encrypted rooms are listed but cannot be read.", true)),
+    storage_key: atStart(secret("Encrypts the crypto store at rest: 32 random bytes as base64 or hex (e.g. from `openssl rand -base64 32`); any other text is used as a passphrase (slower to open). Empty: the store is protected by its file mode only. It must not change for the life of the device. Use storage_key_file to keep it out of this file.")),
     cross_signing: bool("On start, set up cross-signing for the bot's account if it has none, and sign this device with it (needs password, which the homeserver asks for again). Other users then verify the bot once, not each of its devices.", false),
   },
   semaphore: {
-    url: url("Base URL of Semaphore UI (the part before /api).", "", { example: "https://semaphore.example.org" }),
+    url: atStart(url("Base URL of Semaphore UI (the part before /api).", "", { example: "https://semaphore.example.org" })),
     api_token: secret("Semaphore API token (Bearer). Use api_token_file to keep it out of this file."),
-    ca_file: path("PEM file with extra CA certificates for Semaphore's TLS certificate."),
-    tls_verify: bool("Verify Semaphore's TLS certificate. Turn off only for testing.", true),
-    max_concurrent_requests: int("Requests to Semaphore in flight at once.", 4, 1, 64),
-    poll_interval: int("Seconds between polls when the websocket is unavailable.", 5, 1, 3600),
-    timeout: int("Seconds before a Semaphore request is abandoned.", 15, 1, 600),
+    ca_file: atStart(path("PEM file with extra CA certificates for Semaphore's TLS certificate.")),
+    tls_verify: atStart(bool("Verify Semaphore's TLS certificate. Turn off only for testing.", true)),
+    max_concurrent_requests: atStart(int("Requests to Semaphore in flight at once.", 4, 1, 64)),
+    poll_interval: atStart(int("Seconds between polls when the websocket is unavailable.", 5, 1, 3600)),
+    timeout: atStart(int("Seconds before a Semaphore request is abandoned.", 15, 1, 600)),
     web_url: url("Public URL of Semaphore's web UI, for the links on status cards. Empty: the url above.", "", { example: "https://semaphore.example.org" }),
   },
   bot: {
@@ -68,13 +71,13 @@ export const SCHEMA = {
     greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
     messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),
     aliases_file: path("JSON file with command aliases. Empty: <state_dir>/aliases.json. Reloaded on change."),
-    state_dir: path("Directory for state that must survive restarts (session, tracked tasks, audit log).", "./.chatrixcd-state"),
-    log_file: path("Log file (appended, mode 0600). Empty: no log file."),
+    state_dir: atStart(path("Directory for state that must survive restarts (session, tracked tasks, audit log).", "./.chatrixcd-state")),
+    log_file: atStart(path("Log file (appended, mode 0600). Empty: no log file.")),
     log_level: oneOf("Least severe level that is logged.", LOG_LEVELS, "info"),
     confirm_timeout: int("Seconds a run, stop or exit waits for the requester's yes/no (reply or 👍/👎 reaction) before it is cancelled.", 300, 10, 3600),
     show_host_info: bool("Let the info command show this machine's host name and IP addresses.", false),
     task_output_threads: bool("Post task output into the status card's thread in rooms that have not said `log on` or `log off`.", true),
-    http_listen: { kind: "listen", default: "", doc: "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).", example: "127.0.0.1:9464" } as KeyDef<string>,
+    http_listen: atStart({ kind: "listen", default: "", doc: "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).", example: "127.0.0.1:9464" } as KeyDef<string>),
   },
   console: {
     mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),

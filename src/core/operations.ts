@@ -1,4 +1,5 @@
 import type { Store, VerificationState } from "./store.js";
+import { SCHEMA, type KeyDef } from "../config/schema.js";
 import type { Logger, Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import type { LoadedConfig } from "../config/load.js";
@@ -261,11 +262,22 @@ export class Operations {
       this.log.error(`config reload refused, keeping the running config: ${problems.filter((p) => p.startsWith("error")).join("; ")}`);
       return { ok: false, problems };
     }
+    const before = this.config.values;
     this.config = next;
     this.permissions.update(next.values, next.rooms);
     this.logger.redactor.add(...next.secrets);
     this.logger.level = next.values.bot.log_level;
-    this.log.info(`config reloaded from ${next.path ?? "defaults"}`);
+    // A new Semaphore token (the old one was revoked) takes effect now; the connection itself needs a restart.
+    if (next.values.semaphore.api_token !== before.semaphore.api_token && this.semaphore) {
+      this.semaphore.setToken(next.values.semaphore.api_token);
+      this.tracker?.reconnect();
+      this.log.info("[semaphore] api_token changed: reconnecting with the new token");
+    }
+    const restartKeys = Object.entries(SCHEMA).flatMap(([section, keys]) => Object.entries(keys as Record<string, KeyDef>)
+      .filter(([key, def]) => def.restart && String((before as any)[section][key]) !== String((next.values as any)[section][key]))
+      .map(([key]) => [section, key] as const));
+    for (const [section, key] of restartKeys) problems.push(`warning: [${section}] ${key} changed; it takes effect after a restart`);
+    this.log.info(`config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`);
     return { ok: true, problems };
   }
 

@@ -4,7 +4,8 @@
 //  * at most `maxConcurrent` requests in flight (a small FIFO semaphore); the timeout runs per attempt, from the
 //    moment the request is sent until the whole body is read;
 //  * GET/HEAD are retried on unreachable / timeout / 5xx / not_json (not on TLS failures or redirects) with
-//    exponential back-off and jitter; POSTs are never retried (a timed-out POST may have been carried out);
+//    exponential back-off and jitter, all within one timeout's worth of time; POSTs are never retried (a timed-out
+//    POST may have been carried out);
 //  * redirects are not followed (a POST turned into a GET by a 301 would be silently wrong): they are reported;
 //  * an empty body with a JSON content-type is normal (204, most 4xx); an HTML page is reported as not_json.
 // The API token is only ever put in the Authorization header; errors, warnings and onRequest never carry it.
@@ -186,7 +187,7 @@ function isPositiveId(v: unknown): v is number {
 export class SemaphoreClient {
   /** Base URL as shown to people: origin + path prefix, no credentials, no trailing slash. */
   readonly baseUrl: string;
-  private readonly token: string;
+  private token: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
@@ -250,6 +251,11 @@ export class SemaphoreClient {
 
   async info(): Promise<Info> {
     return this.getJson("/api/info", normalizeInfo);
+  }
+
+  /** A new API token (config reload): later requests and websocket upgrades use it. */
+  setToken(token: string): void {
+    this.token = String(token ?? "").trim();
   }
 
   /** The user the token belongs to. */
@@ -499,6 +505,7 @@ export class SemaphoreClient {
 
   private async request(method: string, path: string, opts: RequestOpts): Promise<unknown> {
     const idempotent = method === "GET" || method === "HEAD";
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt(method, path, opts, attempt);
@@ -506,7 +513,11 @@ export class SemaphoreClient {
         if (e instanceof SemaphoreError && ["unreachable", "timeout", "server", "not_json"].includes(e.kind)) this.forgetServerVersion();
         if (!(idempotent && attempt < this.retries && e instanceof SemaphoreError && e.retryable)) throw e;
         const base = this.retryDelayMs * 2 ** attempt;
-        await sleep(base / 2 + Math.random() * base);
+        const delay = base / 2 + Math.random() * base;
+        // Retries fit in one timeout's worth of time, so someone waiting in chat hears back within about
+        // [semaphore] timeout: quick failures (refused, 502) are retried, a slow server is not asked again.
+        if (performance.now() - started + delay >= this.timeoutMs) throw e;
+        await sleep(delay);
       }
     }
   }

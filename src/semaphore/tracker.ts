@@ -95,6 +95,18 @@ export class TaskTracker {
     await this.save();
   }
 
+  /** Drops the websocket and connects again at once (e.g. with a new API token), then reconciles. */
+  reconnect(): void {
+    if (this.stopped) return;
+    for (const t of [this.wsRetryTimer, this.idleTimer]) if (t) clearTimeout(t);
+    const old = this.ws;
+    this.ws = undefined;
+    if (old) { old.removeAllListeners(); old.on("error", () => undefined); old.terminate(); }
+    this.wsFailures = 0;
+    this.connect();
+    void this.reconcile("reconnect");
+  }
+
   /** A task this bot started: followed and persisted until it finishes. */
   track(projectId: number, taskId: number, info: { origin?: Origin; templateName?: string } = {}): void {
     const key = taskKey(projectId, taskId);

@@ -56,7 +56,7 @@ export async function startTestBot(o: TestBotOptions): Promise<TestBot> {
   const cfg = loadConfig(path, { demo: o.demo ?? !o.semaphore, env: {} });
   if (!cfg.ok) throw new Error(`test bot config invalid:\n${cfg.issues.map(formatIssue).join("\n")}`);
   const logger = new Logger({ level: "debug", file: cfg.values.bot.log_file, echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
-  const app = new App(cfg, logger, { demo: o.demo ?? false });
+  const app = new App(cfg, logger, { demo: o.demo ?? false, reload: () => loadConfig(path, { demo: o.demo ?? !o.semaphore, env: {} }) });
   if (o.start !== false) {
     try { await app.start(); } catch (e) { await app.stop(); await logger.close(); throw e; }
   }
