@@ -18,6 +18,7 @@ export type InputMode = "command" | "filter" | "search";
 export const LOCAL_COMMANDS = [
   { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot)." },
   { name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off." },
+  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token)." },
 ];
 
 export interface CommandBarHost {

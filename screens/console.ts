@@ -1,15 +1,17 @@
 // The operator console: assembles the header, the four panels, the task view, the bottom bar and the dialogs,
 // routes keys (dialogs and the input bar first, then the keymap table) and the mouse, lays everything out for
 // the terminal's size, and owns the terminal: nothing else writes to it while the screen is up, and it is
-// restored on quit, on SIGTERM and on a crash.
+// restored on quit, on SIGTERM and on a crash. It also answers what the engine waits for from the operator:
+// SAS emoji comparisons (the verification dialog) and an SSO login token.
 import blessed from "blessed";
 import { join } from "node:path";
 import type { ConsoleContext } from "../src/cli/main.js";
-import type { TaskState } from "../src/core/store.js";
+import type { TaskState, VerificationState, LoginPromptState } from "../src/core/store.js";
 import { userMessage } from "../src/core/operations.js";
 import { isTerminalStatus } from "../src/semaphore/types.js";
 import { runCommandLine } from "../src/commands/dispatch.js";
 import { crashText } from "../src/log/logger.js";
+import { tokenFromPaste } from "../src/matrix/sso.js";
 import { commandList } from "../src/commands/registry.js";
 import type { Reply } from "../src/commands/types.js";
 import type { ApprovalRequest } from "../src/core/approvals.js";
@@ -28,7 +30,8 @@ import { LogPanel } from "./log-panel.js";
 import { ConfigPanel } from "./config-panel.js";
 import { TaskView } from "./task-view.js";
 import { BottomBar, LOCAL_COMMANDS, type InputMode } from "./command-bar.js";
-import { Modals, ConfirmDialog, PromptDialog, TextDialog, type Modal } from "./dialogs.js";
+import { Modals, ConfirmDialog, PromptDialog, SelectDialog, TextDialog, type Modal } from "./dialogs.js";
+import { VerificationDialog, consoleAnswers, ENDED_PHASES, type VerifyButton } from "./verify-dialog.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
 import { runWizard } from "./run-wizard.js";
 import { decidePending } from "./ops-adapter.js";
@@ -99,6 +102,17 @@ export class Console implements KeyActions {
   private sgrCache = new Map<string, string>();
   private readonly demo: boolean;
   private readonly onApprovals = () => { this.tasks.markDirty(); };
+  /** The open emoji comparison, if any (one at a time; others wait for V or for it to close). */
+  verifyDialog?: VerificationDialog;
+  /** Verifications the operator put off with Esc: they do not pop up again by themselves. */
+  private readonly laterIds = new Set<string>();
+  /** Verifications the console answers that it has seen: their outcome is announced once. */
+  private readonly watched = new Set<string>();
+  private readonly onVerification = (v: VerificationState) => this.verificationChanged(v);
+  loginDialog?: PromptDialog;
+  /** When the operator last sent a login answer: a prompt right after it means the answer was not accepted. */
+  private loginAnsweredAt = 0;
+  private readonly onLoginPrompt = (p: LoginPromptState | undefined) => this.loginPromptChanged(p);
 
   constructor(readonly app: ConsoleApp, private readonly opts: ConsoleOptions = {}) {
     const usingProcess = !opts.output || opts.output === process.stdout;
@@ -154,6 +168,8 @@ export class Console implements KeyActions {
         closed: (mode, kept) => this.inputClosed(mode, kept),
       }, historyFile || undefined);
       this.modals = new Modals(this.screen, this.ctx);
+      // A verification that reached its emoji while a dialog or the command bar had the keys waits for them.
+      this.modals.onRemoved = () => this.popWaitingVerification();
       // blessed redraws every element on every render (about a millisecond at 160x48). Panels that did not
       // change keep their cells from the last frame instead; anything that can overlap them forces a full redraw.
       for (const box of [this.header.box, this.tabs, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.bar.box]) this.renderOnlyWhenChanged(box);
@@ -162,12 +178,15 @@ export class Console implements KeyActions {
 
       this.tasks.onOpen = (t) => this.openTask(t);
       this.rooms.onActivate = (r) => this.showText(`Room ${sanitize(r.name)}`, [
-        `Name:        ${sanitize(r.name)}`, `Room ID:     ${r.roomId}`, `Encrypted:   ${r.encrypted ? "yes" : "no"}`,
+        `Name:        ${sanitize(r.name)}`, `Room ID:     ${r.roomId}`,
+        `Encrypted:   ${r.encrypted ? `yes${r.trust ? `; the bot verified ${r.trust.verified} of ${r.trust.devices} member devices (v verifies one)` : ""}` : "no"}`,
         `Members:     ${r.members}`, `Last active: ${ago(r.lastActivity, Date.now())}`, `May do:      ${sanitize(r.abilities ?? "-")}`,
       ]);
       this.config.onActivate = (row) => this.showText(row.heading ? `[${row.section}]` : `[${row.section}] ${row.key}`, ConfigPanel.describe(row, this.app.ops.config));
       const approvals = (app.ops as { approvals?: { on?: (e: string, f: () => void) => void } }).approvals;
       approvals?.on?.("changed", this.onApprovals);
+      app.store.on("verification", this.onVerification);
+      app.store.on("loginPrompt", this.onLoginPrompt);
 
       // Keys: this router sees every key first (dialogs and the input bar own them while open), then the
       // keymap's screen.key handlers run for keys the router left to them.
@@ -188,6 +207,9 @@ export class Console implements KeyActions {
       setMouse(this.screen, this.mouseOn);
       this.setFocus("tasks");
       this.layout();
+      // What the engine already waits for (the console can start after it).
+      for (const v of app.store.activeVerifications()) this.verificationChanged(v);
+      if (app.store.loginPrompt) this.loginPromptChanged(app.store.loginPrompt);
       const tickMs = opts.tickMs ?? 1000;
       if (tickMs > 0) this.ticker = setInterval(() => this.tick(), tickMs);
       this.scheduler.flush();
@@ -222,7 +244,8 @@ export class Console implements KeyActions {
     mark(this.taskView.box, this.taskView.update());
     mark(this.tabs, this.updateTabs());
     const top = this.modals.top;
-    this.bar.setHints(top ? ` ${tag(this.theme.text.dim, esc(top.hints()))}` : this.keymap.hintLine(this.screen.width as number, this.theme));
+    // The verification dialog's keys are in the keymap table (scope "verify"); other dialogs describe their own.
+    this.bar.setHints(top && top !== this.verifyDialog ? ` ${tag(this.theme.text.dim, esc(top.hints()))}` : this.keymap.hintLine(this.screen.width as number, this.theme));
     mark(this.bar.box, this.bar.update());
     // The completion popup sits over a panel: while it is shown, and once after it goes, draw everything.
     if (this.modals.open || !this.bar.popup.hidden || this.popupWasShown) this.fullRedraw = true;
@@ -318,6 +341,7 @@ export class Console implements KeyActions {
   // ---- focus, scopes ----
 
   private scopes(): Scope[] {
+    if (this.verifyDialog && this.modals.top === this.verifyDialog) return ["verify"];
     if (this.taskView.isOpen) return ["taskview", "lists", "global"];
     return [this.focus, "lists", "global"];
   }
@@ -353,7 +377,10 @@ export class Console implements KeyActions {
       return;
     }
     const top: Modal | undefined = this.modals.top;
-    if (top) {
+    if (top && top === this.verifyDialog) {
+      // Its keys are bindings of the table (scope "verify", the only scope in force while it is on top).
+      this.keymap.enabled = true;
+    } else if (top) {
       this.keymap.enabled = false;
       try { top.key(ch, key); } catch (e) { this.reportError(e); }
     } else if (this.bar.active) {
@@ -411,6 +438,7 @@ export class Console implements KeyActions {
       if (p.filterText) this.bar.say(`Filter /${p.filterText} kept · Esc clears it`);
     }
     this.filterTarget = undefined;
+    this.popWaitingVerification();
   }
 
   showHelp(): void {
@@ -588,6 +616,189 @@ export class Console implements KeyActions {
     });
   }
 
+  // ---- verification (SAS emoji) ----
+
+  private lastShownVerification?: string;
+
+  private verificationChanged(v: VerificationState): void {
+    if (this.destroyed || !consoleAnswers(v)) return;
+    const ended = ENDED_PHASES.includes(v.phase);
+    const d = this.verifyDialog;
+    if (d?.id === v.id) {
+      if (ended) { this.verifyDialog = undefined; d.done(); } else d.refresh();
+    }
+    if (ended) {
+      this.laterIds.delete(v.id);
+      if (this.watched.delete(v.id)) this.announceOutcome(v);
+      return;
+    }
+    if (!this.watched.has(v.id)) {
+      this.watched.add(v.id);
+      if (v.origin === "incoming" && v.phase !== "sas") this.bar.say(sanitize(`${v.otherUserId} ${v.otherDeviceId ?? ""} asks to verify the bot (${v.id}); its emoji show up here next.`));
+    }
+    if (v.phase === "sas" && d?.id !== v.id) this.popWaitingVerification(v);
+  }
+
+  /** Opens the emoji of a verification waiting for the console, unless the keys are busy or it was put off. */
+  private popWaitingVerification(prefer?: VerificationState): void {
+    if (this.destroyed || this.verifyDialog) return;
+    if (this.ctx.readOnly()) {
+      // A read-only console cannot answer: say so once, and let V show the emoji.
+      if (prefer) this.bar.say(sanitize(`Verification ${prefer.id} with ${prefer.otherUserId} waits for its emoji comparison (read-only here; V shows it).`), "warn", 15_000);
+      return;
+    }
+    const next = prefer ?? this.app.store.activeVerifications().find((v) => consoleAnswers(v) && v.phase === "sas" && !this.laterIds.has(v.id));
+    if (!next || this.laterIds.has(next.id)) return;
+    // Never under the operator's fingers: a y or n meant for a prompt must not answer the emoji.
+    if (this.modals.open || this.bar.active) {
+      this.bar.say(sanitize(`Verification ${next.id} with ${next.otherUserId}: its emoji show when this closes (or press V).`), "warn", 15_000);
+      return;
+    }
+    this.openVerification(next.id);
+  }
+
+  private openVerification(id: string): void {
+    const d = new VerificationDialog(this.modals, this.ctx, id, {
+      state: (x) => this.app.store.verifications.get(x),
+      readOnly: () => this.ctx.readOnly(),
+      press: (b) => this.pressVerify(b),
+    });
+    this.verifyDialog = d;
+    this.lastShownVerification = id;
+    this.laterIds.delete(id);
+    // Its keys replace the hint bar; an older message would hide them.
+    this.bar.clearMessage();
+    this.openDialog(d);
+  }
+
+  showVerification(): void {
+    if (this.verifyDialog) return;
+    const all = this.app.store.activeVerifications().filter((v) => consoleAnswers(v) && (v.phase === "sas" || v.phase === "confirmed"));
+    if (!all.length) {
+      const others = this.app.store.activeVerifications();
+      this.bar.say(others.length ? `No emoji to compare yet: ${others.map((v) => `${v.id} ${v.phase}${v.origin === "chat" ? " (answered in chat)" : ""}`).join(", ")}.` : "No verification is waiting for the console.", "warn");
+      return;
+    }
+    // Several waiting: each V shows the next one.
+    const i = all.findIndex((v) => v.id === this.lastShownVerification);
+    this.openVerification(all[(i + 1) % all.length]!.id);
+  }
+
+  private pressVerify(b: VerifyButton): void {
+    if (b === "later") this.laterVerification(); else this.answerVerification(b === "match");
+  }
+
+  answerVerification(match: boolean): void {
+    const d = this.verifyDialog;
+    if (!d || this.modals.top !== d || !d.armed || !d.answerable) return;
+    d.sending = match ? "match" : "mismatch";
+    d.error = undefined;
+    d.refresh();
+    this.app.ops.confirmVerification(CONSOLE_ACTOR, d.id, match).then(() => {
+      d.sending = undefined;
+      if (this.verifyDialog === d) d.refresh();
+      if (match && this.app.store.verifications.get(d.id)?.phase === "confirmed") this.bar.say(`Confirmed ${d.id}; waiting for the other device to confirm too.`, "ok", 15_000);
+    }, (e) => {
+      d.sending = undefined;
+      d.error = userMessage(e);
+      if (this.verifyDialog === d) d.refresh();
+    });
+  }
+
+  laterVerification(): void {
+    const d = this.verifyDialog;
+    if (!d) return;
+    this.verifyDialog = undefined;
+    const v = d.state;
+    if (v && !ENDED_PHASES.includes(v.phase)) {
+      this.laterIds.add(d.id);
+      this.bar.say(sanitize(`Verification ${d.id} with ${v.otherUserId} stays pending: V shows its emoji again.`), "info", 10_000);
+    }
+    d.done();
+  }
+
+  chooseButton(dir: 1 | -1): void { this.verifyDialog?.choose(dir); }
+
+  pressButton(): void {
+    const d = this.verifyDialog;
+    if (d && d.armed) this.pressVerify(d.chosen);
+  }
+
+  /** The end of a verification the console answers: in the status line and the log. */
+  private announceOutcome(v: VerificationState): void {
+    const who = `${v.otherUserId} ${v.otherDeviceId ?? ""}`.trim();
+    const detail = v.detail ? ` (${v.detail})` : "";
+    const [text, level] = v.phase === "done" ? [`✔ Verification ${v.id}: ${who} is verified.`, "ok" as const]
+      : v.phase === "mismatch" ? [`✖ Verification ${v.id} with ${who}: the emoji did not match${detail}; nothing is trusted.`, "error" as const]
+      : [`Verification ${v.id} with ${who} ended: cancelled${detail}; nothing is trusted.`, "warn" as const];
+    this.bar.say(sanitize(text), level, 20_000);
+    this.app.logger.log(level === "ok" ? "info" : "warn", "console", text);
+  }
+
+  verifyDevice(): void {
+    const r = this.rooms.selected;
+    if (!r) { this.bar.say(this.app.store.connection.matrix === "not_configured" ? "Matrix is not configured: there is nobody to verify." : "Select a room first.", "warn"); return; }
+    const members = this.app.ops.chat?.members?.(r.roomId) ?? [];
+    this.bar.say(sanitize(`Looking up the devices of ${r.name}'s members…`));
+    this.app.ops.verificationDevices(CONSOLE_ACTOR, members).then((devices) => {
+      const open = devices.filter((x) => !x.verified);
+      if (!open.length) { this.bar.say(devices.length ? `All ${devices.length} devices of ${sanitize(r.name)}'s members are verified.` : "The bot knows no devices of this room's members.", devices.length ? "ok" : "warn"); return; }
+      this.bar.clearMessage();
+      const d = this.openDialog(new SelectDialog(this.modals, this.ctx, {
+        title: `Verify a device in ${sanitize(r.name)}`,
+        intro: [`${devices.length - open.length} of ${devices.length} devices are verified. The bot asks the one you choose to verify; accept on that device, then compare the emoji here.`],
+        items: open,
+        key: (x) => `${x.userId} ${x.deviceId}`,
+        label: (x) => sanitize(`${x.userId}  ${x.deviceId}${x.displayName ? `  (${x.displayName})` : ""}`),
+      }));
+      void d.result.then(async (dev) => {
+        if (!dev) return;
+        try {
+          const v = await this.app.ops.startVerification(CONSOLE_ACTOR, dev.userId, dev.deviceId);
+          this.bar.say(sanitize(`Verification ${v.id} requested with ${dev.userId} ${dev.deviceId}: accept it on that device; the emoji show up here.`), "ok", 15_000);
+        } catch (e) { this.bar.say(`Could not start the verification: ${userMessage(e)}`, "error"); }
+      });
+    }, (e) => this.bar.say(userMessage(e), "error"));
+  }
+
+  // ---- SSO login ----
+
+  private loginPromptChanged(p: LoginPromptState | undefined): void {
+    if (this.destroyed) return;
+    if (!p) { const d = this.loginDialog; this.loginDialog = undefined; d?.cancel(); return; }
+    // Asked again right after an answer: the engine did not take it.
+    const retry = Date.now() - this.loginAnsweredAt < 10_000;
+    this.loginAnsweredAt = 0;
+    if (!this.loginDialog) this.openLoginPrompt(retry ? "That was not accepted: paste the login token, or the whole URL the browser ended on, again." : undefined);
+  }
+
+  private openLoginPrompt(error?: string): void {
+    const p = this.app.store.loginPrompt;
+    if (!p) { this.bar.say("No Matrix login is waiting.", "warn"); return; }
+    if (this.loginDialog) return;
+    const d = new PromptDialog(this.modals, this.ctx, {
+      title: "Matrix login (SSO)",
+      lines: [sanitize(p.message), "", sanitize(p.url), "", "m turns the mouse off so the terminal can select the URL (it is in the log too). What you paste is hidden."],
+      validate: (v) => (tokenFromPaste(v) ? undefined : "That is not a login token or a URL with loginToken=…: paste it again."),
+      secret: true,
+      error,
+    });
+    this.loginDialog = d;
+    this.openDialog(d);
+    void d.result.then((text) => {
+      if (this.loginDialog === d) this.loginDialog = undefined;
+      if (text === undefined) {
+        if (this.app.store.loginPrompt && !this.destroyed) this.bar.say("The Matrix login still waits: :login shows the prompt again.", "warn", 15_000);
+        return;
+      }
+      try {
+        this.loginAnsweredAt = Date.now();
+        const ok = this.app.ops.answerLoginPrompt(CONSOLE_ACTOR, text);
+        this.bar.say(ok ? "Login token sent; logging in…" : "No Matrix login is waiting any more.", ok ? "ok" : "warn");
+      } catch (e) { this.bar.say(userMessage(e), "error"); }
+    });
+  }
+
   // ---- config, mouse, zoom ----
 
   reloadConfig(): void {
@@ -633,6 +844,7 @@ export class Console implements KeyActions {
     const [word, ...rest] = line.split(/\s+/);
     const local = LOCAL_COMMANDS.find((c) => c.name === word || c.aliases.includes(word ?? ""));
     if (local?.name === "quit") { void this.shutdown(0); return; }
+    if (local?.name === "login") { this.openLoginPrompt(); return; }
     if (local?.name === "mouse") {
       const want = rest[0] === "on" ? true : rest[0] === "off" ? false : !this.mouseOn;
       if (want !== this.mouseOn) this.toggleMouse();
@@ -738,6 +950,8 @@ export class Console implements KeyActions {
     this.taskView.close();
     const approvals = (this.app.ops as { approvals?: { removeListener?: (e: string, f: () => void) => void } }).approvals;
     approvals?.removeListener?.("changed", this.onApprovals);
+    this.app.store.removeListener("verification", this.onVerification);
+    this.app.store.removeListener("loginPrompt", this.onLoginPrompt);
     restoreTerminal(this.screen, this.writeRaw, this.rawInput);
     this.detachInput?.();
     this.stdio?.release();

@@ -22,6 +22,8 @@ export interface Modal {
 
 export class Modals {
   readonly stack: Modal[] = [];
+  /** Called after a dialog closed (the console then shows what waited for the screen to be free). */
+  onRemoved?: () => void;
   constructor(readonly screen: blessed.Widgets.Screen, private readonly ctx: ViewContext) {}
 
   get top(): Modal | undefined { return this.stack[this.stack.length - 1]; }
@@ -39,6 +41,7 @@ export class Modals {
     if (i >= 0) this.stack.splice(i, 1);
     m.box.destroy();
     this.ctx.render(true);
+    this.onRemoved?.();
   }
 
   updateAll(): void { for (const m of this.stack) m.update(); }
@@ -180,6 +183,8 @@ export interface PromptOptions {
   /** Returns an error message to keep the dialog open. */
   validate?: (v: string) => string | undefined;
   secret?: boolean;
+  /** An error to show from the start (e.g. the last answer was not accepted). */
+  error?: string;
 }
 
 export class PromptDialog extends Dialog<string | undefined> {
@@ -190,6 +195,7 @@ export class PromptDialog extends Dialog<string | undefined> {
     super(modals, ctx, o.title, undefined);
     this.editor = new LineEditor(o.initial ?? "");
     this.editor.masked = !!o.secret;
+    this.error = o.error;
   }
 
   protected preferredWidth(): number { return Math.min(76, Math.max(60, ...this.o.lines.map((l) => strWidth(l)))); }

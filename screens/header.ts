@@ -1,4 +1,5 @@
-// The top line: what the bot is connected to, whether the console may change anything, and the time.
+// The top line: what the bot is connected to, whether it encrypts, whether the console may change anything, and
+// the time.
 import blessed from "blessed";
 import type { ViewContext } from "./context.js";
 import type { ConnectionState } from "../src/core/store.js";
@@ -36,6 +37,7 @@ export class Header {
     this.box = blessed.box({ parent, top: 0, left: 0, width: "100%", height: 1, tags: true, wrap: false, style: { fg: t.barFg, bg: t.barBg } });
     const mark = () => { this.dirty = true; ctx.render(); };
     ctx.app.store.on("connection", mark);
+    ctx.app.store.on("crypto", mark);
   }
 
   /** Called every second: only the clock moved. */
@@ -61,15 +63,23 @@ export class Header {
     if (this.ctx.readOnly()) flags.push({ plain: "READ-ONLY", styled: tag(t.text.warn, "{bold}READ-ONLY{/bold}") });
     if (st.demo) flags.push({ plain: "DEMO", styled: tag(t.text.accent, "DEMO") });
     if (st.paused) flags.push({ plain: "PAUSED", styled: tag(t.text.warn, "PAUSED") });
+    // Encryption, once Matrix is configured: on/off, and messages still waiting for their keys (details: Rooms).
+    const cr = this.ctx.app.store.crypto;
+    const e2e: Part[] = [];
+    if (c.matrix !== "not_configured") {
+      const on = cr.enabled ? "E2E on" : cr.detail ? "E2E off" : "";
+      const utd = cr.enabled && cr.undecryptable ? ` · ${cr.undecryptable} undecryptable` : "";
+      if (on) e2e.push({ plain: on + utd, styled: tag(cr.enabled ? t.text.ok : t.text.warn, on) + (utd ? tag(cr.waitingForKeys ? t.text.warn : t.text.dim, esc(utd)) : "") });
+    }
     const mouse: Part = { plain: st.mouse ? "mouse on" : "mouse off", styled: tag(t.text.dim, st.mouse ? "mouse on" : "mouse off") };
     const time = clock(new Date(this.ctx.now()));
     this.lastClock = time;
     const sep = " │ ";
     // The most complete variant that fits; the read-only flag is kept in all but the narrowest.
     const variants: Part[][] = [
-      [name, matrix("Matrix "), sema("Semaphore ", ver), ...flags, mouse],
-      [name, matrix("Matrix "), sema("Semaphore ", ""), ...flags, mouse],
-      [name, matrix("Matrix "), sema("Semaphore ", ""), ...flags],
+      [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ver), ...flags, mouse],
+      [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ""), ...flags, mouse],
+      [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ""), ...flags],
       [{ plain: "ChatrixCD", styled: tag(t.text.title, "ChatrixCD") }, matrix("Matrix "), sema("Semaphore ", ""), ...flags],
       [{ plain: "ChatrixCD", styled: tag(t.text.title, "ChatrixCD") }, matrix("M"), sema("S", ""), ...flags.slice(0, 1)],
       [matrix("M"), sema("S", "")],

@@ -7,7 +7,7 @@ import type { PanelName } from "./context.js";
 import { esc, fit, width as strWidth, wrapPlain } from "./text.js";
 import { tag, type Theme } from "./theme.js";
 
-export type Scope = "global" | "lists" | PanelName | "taskview";
+export type Scope = "global" | "lists" | PanelName | "taskview" | "verify";
 
 /** What bindings can do: implemented by the console. */
 export interface KeyActions {
@@ -34,6 +34,16 @@ export interface KeyActions {
   toggleTimestamps(): void;
   cycleLogLevel(): void;
   searchNext(dir: 1 | -1): void;
+  /** Opens the emoji comparison of a verification waiting for the console (one that was dismissed, too). */
+  showVerification(): void;
+  /** Starts a verification with a device of the selected room's members. */
+  verifyDevice(): void;
+  /** The verification dialog's answers: the emoji match, they do not, or later (it stays pending). */
+  answerVerification(match: boolean): void;
+  laterVerification(): void;
+  /** The verification dialog's buttons: move the choice, press the chosen one. */
+  chooseButton(dir: 1 | -1): void;
+  pressButton(): void;
 }
 
 export interface Binding {
@@ -64,6 +74,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
+  { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
   { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", handler: (a) => a.quit() },
 
   // Every list, the log and the task output
@@ -88,6 +99,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.say() },
   { keys: ["S-j"], description: "Join a room by ID or alias", hint: "join", scope: "rooms", mutating: true, handler: (a) => a.joinRoom() },
   { keys: ["S-l"], description: "Leave the selected room (asks first)", hint: "leave", scope: "rooms", mutating: true, handler: (a) => a.leaveRoom() },
+  { keys: ["v"], description: "Verify a device of the selected room's members: choose it, then compare emoji", hint: "verify", scope: "rooms", mutating: true, handler: (a) => a.verifyDevice() },
 
   // Logs
   { keys: ["f"], description: "Follow new lines on/off", hint: "follow", scope: "logs", handler: (a) => a.toggleFollow() },
@@ -113,6 +125,13 @@ export const KEYMAP: Binding[] = [
   { keys: ["S-s"], description: "Force-stop this task (asks first)", scope: "taskview", mutating: true, handler: (a) => a.stopTask(true) },
   { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },
   { keys: ["d"], description: "Reject this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(false) },
+
+  // The verification dialog (it pops up when a verification the console answers shows its emoji)
+  { keys: ["y"], description: "They match: confirm (the device is verified once the other side confirms too)", hint: "match", scope: "verify", mutating: true, handler: (a) => a.answerVerification(true) },
+  { keys: ["n"], description: "They don't match: cancel it as a mismatch; nothing is trusted", hint: "mismatch", scope: "verify", mutating: true, handler: (a) => a.answerVerification(false) },
+  { keys: ["escape"], description: "Later: close the dialog; the verification stays pending (V shows it again)", hint: "later", scope: "verify", handler: (a) => a.laterVerification() },
+  { keys: ["tab", "right", "S-tab", "left"], label: "Tab/←→", description: "Choose a button", scope: "verify", handler: (a, k) => a.chooseButton(k === "S-tab" || k === "left" ? -1 : 1) },
+  { keys: ["enter"], description: "Press the chosen button (Later unless you moved)", scope: "verify", handler: (a) => a.pressButton() },
 ];
 
 const KEY_NAMES: Record<string, string> = {
@@ -134,8 +153,9 @@ export function bindingLabel(b: Binding): string { return b.label ?? b.keys.map(
 const SCOPE_TITLES: Record<Scope, string> = {
   global: "Everywhere", lists: "Lists, the log and task output", rooms: "Rooms panel", tasks: "Tasks panel",
   logs: "Logs panel", config: "Config panel", taskview: "Task output (Enter on a task)",
+  verify: "Verification dialog (compare the emoji with the other device)",
 };
-const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "rooms", "logs", "config"];
+const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "rooms", "logs", "config", "verify"];
 
 export class Keymap {
   /** Which screen-level handler owns keys right now; bindings act only when the keymap does. */

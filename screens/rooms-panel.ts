@@ -1,11 +1,36 @@
-// Rooms: the Matrix rooms the bot is in, whether they are encrypted, their size, last activity, and what the
-// room's policy lets it do.
+// Rooms: the Matrix rooms the bot is in, whether they are encrypted and how many member devices the bot has
+// verified, their size, last activity, and what the room's policy lets it do. Above the list, one or two lines on
+// the bot's own encryption: on or off, its device, cross-signing, messages it could not decrypt.
 import type blessed from "blessed";
 import type { ViewContext } from "./context.js";
-import type { RoomState } from "../src/core/store.js";
+import type { CryptoState, RoomState } from "../src/core/store.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
 import { ListView } from "./list-view.js";
-import { ago, sanitize } from "./text.js";
+import { ago, esc, sanitize, truncate, width as strWidth } from "./text.js";
+import { tag, type Theme } from "./theme.js";
+
+/** "🔒 1/3" (verified of the members' devices), "🔒" before the bot knows, "no" for unencrypted rooms. */
+export function trustCell(r: RoomState): string {
+  if (!r.encrypted) return "no";
+  return r.trust ? `🔒 ${r.trust.verified}/${r.trust.devices}` : "🔒";
+}
+
+function trustStyle(r: RoomState, t: Theme): string {
+  if (!r.encrypted) return t.text.warn;
+  // Every device verified: green; some unverified (normal until someone compares emoji): plain.
+  return r.trust && r.trust.devices > 0 && r.trust.verified === r.trust.devices ? t.text.ok : t.text.info;
+}
+
+/** The bot's encryption as parts, most important first: [plain, style]. */
+export function cryptoParts(c: CryptoState, matrix: string): Array<[string, keyof Theme["text"]]> {
+  // Encryption is set up after the login: until then "off" would be wrong.
+  if (!c.enabled) return c.detail ? [[`E2E off: ${c.detail}`, "warn"]] : [[matrix === "starting" ? "E2E starting…" : "E2E off", matrix === "starting" ? "dim" : "warn"]];
+  const parts: Array<[string, keyof Theme["text"]]> = [["E2E on", "ok"]];
+  if (c.deviceId) parts.push([`device ${c.deviceId}`, "title"]);
+  if (c.crossSigning !== undefined) parts.push([c.crossSigning ? "cross-signing on" : "cross-signing off", c.crossSigning ? "ok" : "dim"]);
+  if (c.undecryptable > 0) parts.push([`${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} waiting for keys)` : ""}`, c.waitingForKeys ? "warn" : "dim"]);
+  return parts;
+}
 
 export class RoomsPanel extends Panel {
   readonly list: ListView<RoomState>;
@@ -18,7 +43,7 @@ export class RoomsPanel extends Panel {
       empty: () => this.emptyText(),
       columns: [
         { title: "Room", width: 12, flex: 3, priority: 9, value: (r) => sanitize(r.name || r.roomId) },
-        { title: "E2E", width: 3, priority: 6, value: (r) => (r.encrypted ? "yes" : "no"), style: (r, t) => (r.encrypted ? t.text.ok : t.text.warn) },
+        { title: "E2E", width: 7, priority: 6, value: trustCell, style: trustStyle },
         { title: "Users", width: 5, priority: 4, align: "right", value: (r) => String(r.members) },
         { title: "Active", width: 8, priority: 5, value: (r, now) => ago(r.lastActivity, now) },
         { title: "May do", width: 10, flex: 2, priority: 3, value: (r) => sanitize(r.abilities ?? "-"), style: (_r, t) => t.text.dim },
@@ -28,8 +53,37 @@ export class RoomsPanel extends Panel {
     const refresh = () => { this.refresh(); this.markDirty(); };
     store.on("room", refresh);
     store.on("roomRemoved", refresh);
-    store.on("connection", () => { if (store.rooms.size === 0) this.markDirty(); });
+    store.on("connection", () => this.markDirty());
+    store.on("crypto", () => this.markDirty());
     this.refresh();
+  }
+
+  /** Rows above the list (the bot's encryption), so mouse rows can be mapped to list rows. */
+  private infoRows = 0;
+
+  /** The bot's encryption packed into at most two lines of `width` cells. */
+  infoLines(width: number): string[] {
+    const store = this.ctx.app.store;
+    const m = store.connection.matrix;
+    if (m === "not_configured") return [];
+    const t = this.ctx.theme();
+    const sep = " · ";
+    const lines: string[] = [];
+    let line = "";
+    let used = 0;
+    for (const [plain, style] of cryptoParts(store.crypto, m)) {
+      const w = strWidth(plain);
+      if (used && used + sep.length + w > width) {
+        lines.push(line);
+        if (lines.length === 2) return lines;
+        line = ""; used = 0;
+      }
+      const text = truncate(plain, width - used - (used ? sep.length : 0));
+      line += (used ? tag(t.text.dim, sep) : "") + tag(t.text[style], esc(text));
+      used += (used ? sep.length : 0) + strWidth(text);
+    }
+    if (line) lines.push(line);
+    return lines.slice(0, 2);
   }
 
   private emptyText(): string {
@@ -53,7 +107,9 @@ export class RoomsPanel extends Panel {
   }
 
   protected draw(width: number, height: number): string[] {
-    return this.list.render(width, height, this.focused, this.ctx.theme(), this.ctx.now());
+    const info = height > 4 ? this.infoLines(width) : [];
+    this.infoRows = info.length;
+    return [...info, ...this.list.render(width, height - info.length, this.focused, this.ctx.theme(), this.ctx.now())];
   }
 
   /** Called every second: "last active" times move. */
@@ -64,7 +120,7 @@ export class RoomsPanel extends Panel {
   setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
 
   mouse(ev: MouseEvent, _x: number, y: number, double: boolean): boolean {
-    return listMouse(this.list, ev, y, double, () => this.activate?.()) && (this.markDirty(), true);
+    return listMouse(this.list, ev, y - this.infoRows, double, () => this.activate?.()) && (this.markDirty(), true);
   }
 
   onActivate?: (room: RoomState) => void;

@@ -81,7 +81,7 @@ synapseTest("!cd ping from a matrix-nio client (another implementation) is answe
     // Both timestamps are the homeserver's, so this is the bot's answer time independent of nio's sync cadence.
     const answerMs = reply.origin_server_ts! - cmd.origin_server_ts!;
     t.log(`bot answered a matrix-nio ping in ${answerMs} ms (server timestamps)`);
-    t.true(answerMs < 1000, `answered in ${answerMs} ms`);
+    // (Speed is a benchmark's job: F1 in `npm run bench`; a timed assertion here only measures the machine's load.)
     t.is(reply.msgtype, "m.notice");
     t.is((reply.relates_to as any)?.["m.in_reply_to"]?.event_id, cmdId);
     await sleep(1500);

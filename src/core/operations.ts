@@ -24,6 +24,11 @@ export type Actor =
   | { kind: "chat"; userId: string; roomId: string; eventId?: string }
   | { kind: "console"; user?: string };
 
+/** Chat-started verifications are answered only by the admin who started them; the others only at the console. */
+export function mayAnswerVerification(actor: Actor, v: Pick<VerificationState, "origin" | "owner">): boolean {
+  return v.origin === "chat" ? actor.kind === "chat" && actor.userId === v.owner : actor.kind === "console";
+}
+
 export const actorName = (a: Actor): string => (a.kind === "chat" ? a.userId : `console${a.user ? `:${a.user}` : ""}`);
 
 /** What the operations need from the Matrix side; the bot implements it, tests can fake it. */
@@ -316,8 +321,7 @@ export class Operations {
     const port = this.verificationPort();
     const v = port.get(id);
     if (!v) throw new OperationError(`There is no verification ${id}.`, "bad_input");
-    const mayAnswer = v.origin === "chat" ? actor.kind === "chat" && actor.userId === v.owner : actor.kind === "console";
-    if (!mayAnswer) {
+    if (!mayAnswerVerification(actor, v)) {
       const who = v.origin === "chat" ? `${v.owner}, who started it,` : "the operator at the console";
       void this.audit.record(actor, "verify confirm", "refused", { params: { id }, detail: `only ${who} may answer` });
       throw new OperationError(`Only ${who} can answer verification ${id}.`, "denied");
