@@ -195,6 +195,8 @@ export class VerificationManager implements VerificationPort {
       await entry.sas.confirm();
     } else {
       this.update(entry, { phase: "mismatch", detail: "the emoji did not match" });
+      // Logged here: onChange ignores the cancellation that follows, since the phase has already ended.
+      this.o.log.warn(`verification ${id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: the emoji did not match; cancelled, nothing trusted`);
       entry.sas.mismatch();
     }
   }
