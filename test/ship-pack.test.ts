@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { walk } from "./harness/files.js";
 
 const exec = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -30,15 +31,6 @@ async function sh(cmd: string, args: string[], cwd: string, env = cleanEnv()): P
   }
 }
 
-function walk(dir: string, base = dir): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p, base));
-    else out.push(relative(base, p).split("\\").join("/"));
-  }
-  return out;
-}
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolveP, reject) => {

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { loadConfig, formatIssue } from "../src/config/load.js";
 import { runCli } from "../src/cli/main.js";
 import { VERSION } from "../src/version.js";
+import { walk } from "./harness/files.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -26,15 +27,6 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function walk(dir: string, base = dir): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p, base));
-    else out.push(relative(base, p).split("\\").join("/"));
-  }
-  return out;
-}
 
 // ---- the npm package ------------------------------------------------------------------------------------------
 

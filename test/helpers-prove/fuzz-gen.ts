@@ -3,18 +3,10 @@
 // marks, emoji and lone surrogates, control characters and ANSI, huge numbers, 64 kB bodies, and plain noise.
 // Same seed, same messages: a failure is reproduced by its seed and index.
 import { CANARY } from "./html-check.js";
+import { mulberry32 } from "../../src/util/random.js";
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failure can be replayed with the same seed. */
+export const rng = mulberry32;
 
 export class Gen {
   readonly r: () => number;

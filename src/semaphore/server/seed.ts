@@ -10,6 +10,7 @@ import { blankTemplate } from "./routes/resources.js";
 import { Killed, runTask, type RunHost } from "./runner.js";
 import type { Store } from "./store.js";
 import type { ApiFlavor, EnvironmentRow, InventoryRow, KeyRow, RepositoryRow, Role, TaskRow, TemplateRow, ViewRow } from "./types.js";
+import { mulberry32 } from "../../util/random.js";
 
 export interface SeedUser {
   id: number;
@@ -234,20 +235,9 @@ interface HistoricRun {
   stopAfterUnits?: number;
 }
 
-/** mulberry32: deterministic jitter so seeded output timing looks human. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function runHistoric(store: Store, flavor: ApiFlavor, h: HistoricRun): Promise<void> {
-  const rand = prng(h.at % 100_000);
+  const rand = mulberry32(h.at % 100_000);
   let clock = h.at;
   let units = 0;
   const ts = (): string => formatMs(clock, Math.floor(rand() * 1_000_000));
