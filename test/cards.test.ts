@@ -290,6 +290,10 @@ test("confirmations: unrelated messages leave the prompt open; only the requeste
     t.is(cancelled, 1);
     t.regex(edits.at(-1)!.text, /Replaced by a newer request from @alice:test: B/);
     t.false(await conf.onReaction(OPS_ROOM, ALICE, pB, "👍"), "the replaced prompt no longer answers");
+    t.true(await conf.onMessage(OPS_ROOM, ALICE, "$late", "yes", pB), "a late yes to the replaced prompt is answered");
+    t.regex(out.at(-1)!.r.text, /That request was already replaced by a newer request \(B\); your "yes" changed nothing\. The open request is: C/);
+    t.is(confirmed, 1, "the late yes to B did not confirm C");
+    t.is(e.store.pending.length, 1, "C is still open");
     await sleep(300);
     t.is(cancelled, 2);
     t.regex(edits.at(-1)!.text, /⌛ Timed out \(no answer\): C/);

@@ -30,6 +30,8 @@ let seq = 0;
 
 export class Confirmations {
   private byKey = new Map<string, Pending>();
+  /** Prompts already answered, replaced or timed out (the last few hundred): a late "yes" to one must not confirm another. */
+  private closed = new Map<string, { outcome: string; summary: string }>();
 
   constructor(private readonly ops: Operations, private readonly ports: ConfirmPorts, private readonly log: Log) {}
 
@@ -61,8 +63,15 @@ export class Confirmations {
   /** A message from `userId`: true when it answered their pending prompt (and must not be treated as a command). */
   async onMessage(roomId: string, userId: string, eventId: string, body: string, inReplyTo: string | undefined): Promise<boolean> {
     const p = this.byKey.get(this.key(roomId, userId));
-    if (!p || p.settled) return false;
     const answer = textAnswer(body, this.ops.config.values.bot.command_prefix);
+    const old = inReplyTo ? this.closed.get(inReplyTo) : undefined;
+    if (answer && old && inReplyTo !== p?.promptId) {
+      // A yes/no in reply to a prompt that is no longer open (e.g. it crossed a newer request in a slow room).
+      const open = p && !p.settled ? ` The open request is: ${p.reply.confirm!.summary}; answer its prompt.` : "";
+      await this.ports.reply(roomId, eventId, { text: `That request was already ${old.outcome} (${old.summary}); your "${answer}" changed nothing.${open}` }, { kind: "chat", userId, roomId, eventId });
+      return true;
+    }
+    if (!p || p.settled) return false;
     if (!answer) {
       if (inReplyTo && inReplyTo === p.promptId) {
         await this.ports.reply(roomId, eventId, { text: `Please answer yes or no (or react 👍 / 👎 on the prompt). The request is still open: ${p.reply.confirm!.summary}.` }, p.actor);
@@ -100,7 +109,12 @@ export class Confirmations {
       yes: `✅ Confirmed by ${p.userId}: ${c.summary}`, no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
       timeout: `⌛ Timed out (no answer): ${c.summary}`, superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
     };
-    if (p.promptId) await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
+    if (p.promptId) {
+      const said: Record<typeof outcome, string> = { yes: "confirmed", no: "cancelled", timeout: "timed out", superseded: "replaced by a newer request" };
+      this.closed.set(p.promptId, { outcome: said[outcome], summary: c.summary });
+      if (this.closed.size > 500) this.closed.delete(this.closed.keys().next().value!);
+      await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
+    }
     if (outcome !== "yes") {
       try { await c.onCancel?.(); } catch (e) { this.log.warn(`cancel handler failed: ${errorText(e)}`); }
       if (outcome === "superseded") return;
