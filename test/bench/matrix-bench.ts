@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
 import { startSemaphoreServer } from "../../src/semaphore/server/index.js";
+import { JsPeer, type PeerEvent } from "../helpers-e2ee/js-peer.js";
+import { routeSdkLogging } from "../../src/log/sdk.js";
+import { Logger } from "../../src/log/logger.js";
 import { emit, median, pct, ms, sleep, type Figure } from "./figures.js";
 
 const quick = process.argv.includes("--quick");
@@ -99,6 +102,7 @@ async function stopProc(p: ChildProcess): Promise<void> {
 }
 
 export async function matrixBench(): Promise<Figure[]> {
+  routeSdkLogging(new Logger({ level: "error" })); // the js-sdk peer in this process would log every request
   let hs: SynapseHandle | undefined;
   const sem = await startSemaphoreServer({ seed: "demo", schedules: false });
   const procs: ChildProcess[] = [];
@@ -158,6 +162,44 @@ export async function matrixBench(): Promise<Figure[]> {
       baseline: `bare bot (logs in every start) ${ms(bareAgain.readyMs)}`,
       note: "includes Node start-up and module loading in both",
     });
+
+    // F1, encrypted room: the same (warm-restarted) bot, and on the other side a matrix-js-sdk client with Rust
+    // crypto that sends `!cd ping` in an encrypted room and in an unencrypted one, interleaved, so the only
+    // difference between the two figures is the encryption (Megolm encrypt/decrypt on both sides, key sharing).
+    const peer = await JsPeer.login(hs.url, alice.userId, PASSWORD, { deviceName: "bench e2ee peer" });
+    try {
+      const roomEnc = await peer.createRoom({ invite: [oursU.userId], encrypted: true, name: "bench encrypted" });
+      const roomPlain = await peer.createRoom({ invite: [oursU.userId], name: "bench plain" });
+      await peer.waitForJoin(roomEnc, oursU.userId, 30_000);
+      await peer.waitForJoin(roomPlain, oursU.userId, 30_000);
+      const peerPing = async (roomId: string, encrypted: boolean): Promise<number> => {
+        const t0 = performance.now();
+        const id = await peer.send(roomId, "!cd ping");
+        const reply = await peer.waitFor((e: PeerEvent) => e.relation?.["m.in_reply_to"]?.event_id === id, 30_000, "the pong");
+        // Honest rows: the encrypted figure must be an encrypted reply, the plain one must not be.
+        const want = encrypted ? "m.room.encrypted" : "m.room.message";
+        if (reply.wireType !== want) throw new Error(`F1 ${encrypted ? "encrypted" : "plain"} room: the reply went over the wire as ${reply.wireType}, not ${want}`);
+        return reply.seenAt - t0;
+      };
+      for (let i = 0; i < 3; i++) { await peerPing(roomEnc, true); await peerPing(roomPlain, false); } // warm-up (key sharing)
+      const rttEnc: number[] = [];
+      const rttPlain: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        if (i % 2) { rttEnc.push(await peerPing(roomEnc, true)); rttPlain.push(await peerPing(roomPlain, false)); }
+        else { rttPlain.push(await peerPing(roomPlain, false)); rttEnc.push(await peerPing(roomEnc, true)); }
+      }
+      peer.events.length = 0;
+      const me = median(rttEnc), mp = median(rttPlain), pe = pct(rttEnc, 95), pp = pct(rttPlain, 95);
+      figures.push({
+        id: "F1", name: `!cd ping round trip, encrypted room, Rust-crypto js-sdk client (n=${ROUNDS} each)`,
+        ours: `median ${ms(me)}, p95 ${ms(pe)} (${(me / mp).toFixed(2)}×, ${(pe / pp).toFixed(2)}×)`,
+        baseline: `same bot and client, unencrypted room: median ${ms(mp)}, p95 ${ms(pp)}`,
+        note: "interleaved pings; the client's time includes its own encrypt/decrypt; replies checked to be m.room.encrypted / m.room.message on the wire",
+        raw: { encrypted: rttEnc, plain: rttPlain },
+      });
+    } finally {
+      await peer.stop();
+    }
     return figures;
   } finally {
     for (const p of procs) await stopProc(p);

@@ -1,11 +1,23 @@
 // `npm run bench`: every figure beside its baseline measured in the same run, as a markdown table (and JSON with
 // --json). Each part runs in its own process so one part's memory and timers do not disturb another's.
 //   node dist/test/bench/run.js [--quick] [--json] [--only F1,F2,...]
+//   node dist/test/bench/run.js --soak [--minutes 30] [--interval S] [--tasks N] [--messages N] [--drain 120] [--json]
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { FIGURE_PREFIX, type Figure } from "./figures.js";
 
 const args = process.argv.slice(2);
+
+// `--soak [--minutes N] …`: the long-running soak (test/bench/soak.ts) instead of the figures; it prints its own
+// tables (or JSON with --json).
+if (args.includes("--soak")) {
+  const soak = fileURLToPath(new URL("./soak.js", import.meta.url));
+  const p = spawn(process.execPath, [soak, ...args.filter((a) => a !== "--soak")], { stdio: "inherit" });
+  // Ctrl-C reaches the soak too (same process group); wait for it to clean up rather than dying first.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => { if (sig === "SIGTERM") p.kill("SIGTERM"); });
+  const code = await new Promise<number>((r) => p.on("exit", (c, sig) => r(c ?? (sig ? 1 : 0))));
+  process.exit(code);
+}
 const json = args.includes("--json");
 const quick = args.includes("--quick");
 const onlyArg = args.find((a) => a.startsWith("--only="))?.slice(7) ?? (args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined);
