@@ -109,7 +109,7 @@ export class Console implements KeyActions {
   /** Verifications the console answers that it has seen: their outcome is announced once. */
   private readonly watched = new Set<string>();
   private readonly onVerification = (v: VerificationState) => this.verificationChanged(v);
-  loginDialog?: PromptDialog;
+  loginDialog?: PromptDialog | TextDialog;
   /** When the operator last sent a login answer: a prompt right after it means the answer was not accepted. */
   private loginAnsweredAt = 0;
   private readonly onLoginPrompt = (p: LoginPromptState | undefined) => this.loginPromptChanged(p);
@@ -776,6 +776,7 @@ export class Console implements KeyActions {
     const p = this.app.store.loginPrompt;
     if (!p) { this.bar.say("No Matrix login is waiting.", "warn"); return; }
     if (this.loginDialog) return;
+    if (p.code) { this.openDeviceLogin(p); return; }
     const d = new PromptDialog(this.modals, this.ctx, {
       title: "Matrix login (SSO)",
       lines: [sanitize(p.message), "", sanitize(p.url), "", "m turns the mouse off so the terminal can select the URL (it is in the log too). What you paste is hidden."],
@@ -796,6 +797,21 @@ export class Console implements KeyActions {
         const ok = this.app.ops.answerLoginPrompt(CONSOLE_ACTOR, text);
         this.bar.say(ok ? "Login token sent; logging in…" : "No Matrix login is waiting any more.", ok ? "ok" : "warn");
       } catch (e) { this.bar.say(userMessage(e), "error"); }
+    });
+  }
+
+  /** The OAuth device grant: nothing to paste; the operator approves the code in a browser and the prompt goes away. */
+  private openDeviceLogin(p: LoginPromptState): void {
+    const d = new TextDialog(this.modals, this.ctx, {
+      title: "Matrix login (device)",
+      lines: [sanitize(p.message), "", `Open: ${sanitize(p.url)}`, `Code: ${sanitize(p.code ?? "")}`, "", "This closes by itself once the login is approved. m turns the mouse off so the terminal can select the URL (it is in the log too)."],
+      plain: true,
+    });
+    this.loginDialog = d;
+    this.openDialog(d);
+    void d.result.then(() => {
+      if (this.loginDialog === d) this.loginDialog = undefined;
+      if (this.app.store.loginPrompt && !this.destroyed) this.bar.say("The Matrix login still waits for approval: :login shows the code again.", "warn", 15_000);
     });
   }
 

@@ -450,6 +450,29 @@ test.serial("SSO login: the prompt shows the URL, a wrong paste asks again, the 
   } finally { h.destroy(); }
 });
 
+test.serial("device login: the dialog shows the URL and the code, takes no input, and closes when the login is approved", async (t) => {
+  const h = await harness();
+  try {
+    const app = h.app;
+    app.store.setLoginPrompt({ message: "Matrix login: open the URL and enter the code.", url: "https://auth.example/device", code: "WDJB-MJHT", since: Date.now() });
+    await h.until(/Matrix login \(device\)/);
+    const text = screenText(h);
+    t.regex(text, /Open: https:\/\/auth\.example\/device/);
+    t.regex(text, /Code: WDJB-MJHT/);
+    t.regex(text, /closes by itself once the login is approved/);
+    // Esc hides it while the login waits; :login shows it again.
+    await h.keys(KEY.esc);
+    await h.until(() => !/Matrix login \(device\)/.test(screenText(h)));
+    t.regex(h.con.bar.currentMessage ?? "", /still waits for approval/);
+    await h.keys(":", ..."login", KEY.enter);
+    await h.until(/Code: WDJB-MJHT/);
+    // Approved in the browser: the engine withdraws the prompt and the dialog goes.
+    app.store.setLoginPrompt(undefined);
+    await h.until(() => !/Matrix login \(device\)/.test(screenText(h)));
+    t.falsy(h.con.loginDialog);
+  } finally { h.destroy(); }
+});
+
 test.serial("a login prompt already waiting when the console starts is shown at once", async (t) => {
   const app = fakeApp();
   app.ops.loginPromptHandler = () => undefined;

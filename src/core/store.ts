@@ -53,8 +53,11 @@ export interface CryptoState {
   lastUndecryptable?: { roomId: string; sender: string; eventId: string; reason: string; at: number };
 }
 
-/** An interactive login (SSO) waiting for the operator: open `url`, then paste the token or redirect URL. */
-export interface LoginPromptState { message: string; url: string; since: number }
+/**
+ * An interactive login waiting for the operator. SSO: open `url`, then paste the token or redirect URL. OAuth device
+ * grant (`code` set): open `url` and approve `code` there; nothing to paste, the prompt goes when the login ends.
+ */
+export interface LoginPromptState { message: string; url: string; since: number; code?: string }
 
 export type VerificationPhaseName = "requested" | "ready" | "started" | "sas" | "confirmed" | "done" | "cancelled" | "mismatch";
 
@@ -142,6 +145,8 @@ export class Store extends EventEmitter<StoreEvents> {
   readonly rooms = new Map<string, RoomState>();
   readonly tasks = new Map<string, TaskState>();
   private readonly outputs = new Map<string, Ring<OutputLine>>();
+  /** Lines ever appended per task (the ring keeps only the last ones): the absolute index of the next line. */
+  private readonly outputTotals = new Map<string, number>();
   private pendingList: PendingConfirmation[] = [];
   crypto: CryptoState = { enabled: false, undecryptable: 0, waitingForKeys: 0 };
   readonly verifications = new Map<string, VerificationState>();
@@ -212,12 +217,16 @@ export class Store extends EventEmitter<StoreEvents> {
     let ring = this.outputs.get(key);
     if (!ring) this.outputs.set(key, (ring = new Ring(this.outputLinesPerTask)));
     for (const l of lines) ring.push(l);
+    this.outputTotals.set(key, (this.outputTotals.get(key) ?? 0) + lines.length);
     const t = this.tasks.get(key);
     if (t) this.tasks.set(key, { ...t, outputLines: t.outputLines + lines.length });
     this.emit("output", key, lines);
   }
 
   output(key: string): OutputLine[] { return this.outputs.get(key)?.toArray() ?? []; }
+
+  /** How many lines were ever appended for this task: output(key) holds the last of them. */
+  outputCount(key: string): number { return this.outputTotals.get(key) ?? 0; }
 
   get pending(): readonly PendingConfirmation[] { return this.pendingList; }
 

@@ -5,7 +5,8 @@ import type { LogLevelName } from "../config/schema.js";
 // matrix-js-sdk logs through loglevel, and each child logger it creates is forced to DEBUG, so setLevel alone
 // does not hold. A methodFactory installed on the root and every existing logger is copied by later children;
 // it routes the SDK's lines into our logger, where the level filter and redaction apply.
-const NOISE = [/Adding default global override push rule/, /MatrixRTCSessionManager/, /^Got room state event for unknown room/];
+// "Missing or invalid property: errcode": every OAuth error response (RFC 6749, no errcode) is first tested as a Matrix error.
+const NOISE = [/Adding default global override push rule/, /MatrixRTCSessionManager/, /^Got room state event for unknown room/, /^Missing or invalid property: errcode$/];
 
 export function routeSdkLogging(logger: Logger): void {
   const factory: loglevel.MethodFactory = (methodName) => (...args: unknown[]) => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { rename } from "node:fs/promises";
 import {
-  createClient, ClientEvent, RoomEvent, SyncState, Filter, PendingEventOrdering, EventType, MsgType, KnownMembership,
+  createClient, ClientEvent, RoomEvent, SyncState, Filter, PendingEventOrdering, EventType, MsgType, KnownMembership, HttpApiEvent,
   type MatrixClient, type MatrixEvent, type Room, type IRoomTimelineData,
 } from "matrix-js-sdk";
 import { BotCrypto, findCryptoStore, deviceHasPublishedKeys, type StoreOnDisk } from "./crypto.js";
@@ -13,6 +13,7 @@ import { FileSyncStore } from "./sync-store.js";
 import { createSendScheduler, retryDelay } from "./send-scheduler.js";
 import { HandledEvents } from "./handled-events.js";
 import { obtainSession, explainMatrixError, LoginError, discardSession, type ObtainedSession, type LoginPrompter } from "./login.js";
+import { tokenRefreshOptions } from "./oauth.js";
 import { stripPrefix, runCommandLine } from "../commands/dispatch.js";
 import type { Reply } from "../commands/types.js";
 import type { Actor, ChatInfo } from "../core/operations.js";
@@ -62,6 +63,8 @@ export class MatrixBot implements ChatPort {
   private resumedFromSavedSync = false;
   private readonly processStartedAt = Date.now();
   private stopping = false;
+  /** Ends an interactive login (SSO, device grant) still waiting for the operator when the bot stops. */
+  private readonly loginAbort = new AbortController();
   /** Resolves when a sync from the network (not the saved cache) has completed. */
   private liveSyncDone!: () => void;
   private liveSync = new Promise<void>((r) => { this.liveSyncDone = r; });
@@ -83,7 +86,7 @@ export class MatrixBot implements ChatPort {
     for (let attempt = 1; ; attempt++) {
       try {
         return await obtainSession(this.cfg.matrix, this.opts.storeDir, log, {
-          ...opts, prompt: this.opts.prompt, redact: (secret) => this.ops.logger.redactor.add(secret),
+          ...opts, prompt: this.opts.prompt, redact: (secret) => this.ops.logger.redactor.add(secret), signal: this.loginAbort.signal,
         });
       } catch (e) {
         const err = e instanceof LoginError ? e : explainMatrixError(e, this.cfg.matrix.homeserver, "Login failed");
@@ -159,8 +162,18 @@ export class MatrixBot implements ChatPort {
       store: this.store,
       scheduler: createSendScheduler(),
       timelineSupport: false,
+      // OAuth sessions: the SDK renews the expiring access token with the refresh token (saved each time).
+      ...tokenRefreshOptions(session, this.opts.storeDir, this.ops.logger.child("oauth"), (secret) => this.ops.logger.redactor.add(secret)),
     });
     this.client = client;
+    let loggedOut = false;
+    client.on(HttpApiEvent.SessionLoggedOut, (e) => {
+      if (loggedOut || this.stopping) return;
+      loggedOut = true;
+      const why = `the homeserver no longer accepts the bot's access token (${e.errcode ?? e.httpStatus})${session.oauth ? ", and the authorization server refused to renew it" : ""}, so the session was revoked or signed out elsewhere. Restart the bot to log in again${this.cfg.matrix.login_method === "oauth_device" ? " (a new device authorization)" : ""}.`;
+      log.error(why);
+      this.ops.store.setConnection({ matrix: "error", matrixDetail: why });
+    });
     this.store.onSaveError = (e) => log.warn(`saving the sync state${encryption ? " and crypto store" : ""} failed (will retry): ${errorText(e)}`);
     if (encryption) {
       this.crypto = new BotCrypto({ client, ops: this.ops, log: this.ops.logger.child("crypto"), storeDir: this.opts.storeDir, storageKey: this.cfg.matrix.storage_key, userId: session.userId, deviceId: session.deviceId });
@@ -229,6 +242,7 @@ export class MatrixBot implements ChatPort {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.loginAbort.abort();
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 3000))]);
     await this.confirmations?.cancelAll();
     await this.verification?.close().catch(() => undefined);

@@ -5,6 +5,7 @@ import { rm } from "node:fs/promises";
 import { loadSession, saveSession, sessionPath, type SavedSession } from "./session.js";
 import { errorText } from "../log/logger.js";
 import { ssoLoginToken } from "./sso.js";
+import { deviceGrantLogin, newDeviceId, refreshDue, refreshSavedSession, RefreshRefused } from "./oauth.js";
 
 export class LoginError extends Error {
   constructor(message: string, readonly retryable: boolean) { super(message); }
@@ -30,7 +31,7 @@ export function explainMatrixError(e: unknown, homeserver: string, what: string)
   return new LoginError(`${what}: ${err?.message ?? String(e)}`, false);
 }
 
-export type LoginSource = "config" | "saved" | "password" | "login_token" | "sso";
+export type LoginSource = "config" | "saved" | "password" | "login_token" | "sso" | "oauth_device";
 
 export interface ObtainedSession extends SavedSession {
   /** A login made just now: a new device, with no keys on the server yet. */
@@ -49,9 +50,13 @@ export interface ObtainOptions {
   signal?: AbortSignal;
 }
 
-/** The operator side of an interactive login: show a URL, get back what they paste. */
+/**
+ * The operator side of an interactive login: show a URL, get back what they paste. With `code` (the OAuth device
+ * grant) there is nothing to paste: the operator approves `code` at `url`, and the prompt is withdrawn (signal) when
+ * the login ends.
+ */
 export interface LoginPrompter {
-  ask(req: { message: string; url: string }, signal: AbortSignal): Promise<string>;
+  ask(req: { message: string; url: string; code?: string }, signal: AbortSignal): Promise<string>;
 }
 
 /**
@@ -77,8 +82,26 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
       return { homeserver, userId: who.user_id, deviceId, accessToken: cfg.access_token, savedAt: "", fresh: false, source: "config" };
     }
   }
-  const saved = opts.fresh ? undefined : await loadSession(storeDir);
-  if (saved && saved.homeserver === homeserver && (!cfg.user_id || saved.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === saved.deviceId)) {
+  const usable = (s: SavedSession | undefined): s is SavedSession => !!s && s.homeserver === homeserver && (!cfg.user_id || s.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === s.deviceId);
+  let saved = opts.fresh ? undefined : await loadSession(storeDir);
+  // An OAuth access token lives minutes: an expired (or nearly expired) one is renewed before anything uses it.
+  if (usable(saved) && saved.oauth?.refreshToken && refreshDue(saved.oauth)) {
+    const old = saved;
+    const was = old.oauth!.expiresAt!;
+    try {
+      const renewed = await refreshSavedSession({ ...old, oauth: old.oauth! });
+      opts.redact?.(renewed.accessToken);
+      opts.redact?.(renewed.oauth.refreshToken);
+      await saveSession(storeDir, renewed);
+      log.info(`the saved access token of device ${old.deviceId} ${was <= Date.now() ? `expired ${Math.round((Date.now() - was) / 1000)} s ago` : `expires in ${Math.round((was - Date.now()) / 1000)} s`}; renewed it with the refresh token`);
+      saved = renewed;
+    } catch (e) {
+      if (!(e instanceof RefreshRefused)) throw e;
+      log.warn(`the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token (${e.message}), so it was revoked or signed out; logging in again${method === "oauth_device" ? " with a new device authorization" : ""}`);
+      saved = undefined;
+    }
+  }
+  if (usable(saved)) {
     const probe = createClient({ baseUrl: homeserver, accessToken: saved.accessToken, userId: saved.userId, deviceId: saved.deviceId });
     try {
       await probe.whoami();
@@ -94,7 +117,15 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
   const deviceId = opts.fresh ? undefined : cfg.device_id || saved?.deviceId || undefined;
   let res: LoginResult;
   let source: LoginSource;
-  if (method === "password" || (method === "auto" && cfg.password)) {
+  let oauth: SavedSession["oauth"];
+  if (method === "oauth_device") {
+    // Always a new device (or the configured one): a device grant asks for the device in its scope, and an old
+    // device's keys would be of no use to a new session.
+    const r = await deviceGrantLogin(cfg, (opts.fresh ? undefined : cfg.device_id) || newDeviceId(), log, opts);
+    res = { access_token: r.accessToken, user_id: r.userId, device_id: r.deviceId };
+    oauth = r.oauth.refreshToken ? r.oauth : undefined;
+    source = "oauth_device";
+  } else if (method === "password" || (method === "auto" && cfg.password)) {
     if (!cfg.password) throw new LoginError("[matrix] login_method = password, but password (or password_file) is empty.", false);
     res = await login(homeserver, {
       type: "m.login.password", identifier: { type: "m.id.user", user: cfg.user_id }, password: cfg.password, device_id: deviceId, initial_device_display_name: cfg.device_name,
@@ -115,7 +146,7 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
   }
   if (cfg.user_id && res.user_id !== cfg.user_id) throw new LoginError(`Logged in as ${res.user_id}, but [matrix] user_id is ${cfg.user_id}: sign in as the bot's account, or fix user_id.`, false);
   opts.redact?.(res.access_token);
-  const session = { homeserver, userId: res.user_id, deviceId: res.device_id, accessToken: res.access_token };
+  const session = { homeserver, userId: res.user_id, deviceId: res.device_id, accessToken: res.access_token, ...(oauth ? { oauth } : {}) };
   await saveSession(storeDir, session);
   log.info(`logged in as ${res.user_id} (${source.replace("_", " ")}), device ${res.device_id}; session saved`);
   return { ...session, savedAt: new Date().toISOString(), fresh: true, source };
@@ -160,7 +191,9 @@ async function tokenLogin(homeserver: string, token: string, deviceId: string | 
  */
 export async function discardSession(session: SavedSession, storeDir: string, log: Log): Promise<void> {
   try {
-    await createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId }).logout();
+    // An OAuth session is ended at the authorization server (both tokens revoked, which removes the device there).
+    const oauth = session.oauth?.refreshToken ? { refreshToken: session.oauth.refreshToken, oauthClientId: session.oauth.clientId } : {};
+    await createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, ...oauth }).logout();
     log.info(`logged out the old device ${session.deviceId}`);
   } catch (e) {
     log.warn(`logging out the old device ${session.deviceId} failed: ${errorText(e)}`);

@@ -40,6 +40,8 @@ export interface StartOptions {
   port?: number;
   /** Keep Synapse's default rate limits (for M_LIMIT_EXCEEDED tests). Default: relaxed. */
   realRateLimits?: boolean;
+  /** Top-level Synapse config keys, applied last (e.g. matrix_authentication_service). */
+  extraConfig?: Record<string, unknown>;
   /** Readiness timeout in ms (default 60 000). */
   startTimeoutMs?: number;
 }
@@ -214,7 +216,7 @@ function supportsLoginViaExistingSession(): boolean {
 }
 
 /** Writes the per-run config files. JSON is valid YAML; test.yaml shallowly overrides base.yaml. */
-function writeConfig(hostDir: string, chrootDir: string, port: number, secret: string, realRateLimits: boolean): void {
+function writeConfig(hostDir: string, chrootDir: string, port: number, secret: string, realRateLimits: boolean, extraConfig: Record<string, unknown> = {}): void {
   const tmpl = path.join(SYNAPSE_ROOT, "srv/chatrixcd-template");
   fs.copyFileSync(path.join(tmpl, "homeserver.yaml"), path.join(hostDir, "base.yaml"));
   fs.copyFileSync(path.join(tmpl, `${SERVER_NAME}.signing.key`), path.join(hostDir, "signing.key"));
@@ -253,6 +255,7 @@ function writeConfig(hostDir: string, chrootDir: string, port: number, secret: s
       ? { login_via_existing_session: { enabled: true, require_ui_auth: false } }
       : {}),
     ...(realRateLimits ? {} : RELAXED_RATE_LIMITS),
+    ...extraConfig,
   };
   fs.writeFileSync(path.join(hostDir, "test.yaml"), JSON.stringify(config, null, 2));
 }
@@ -466,7 +469,7 @@ export async function startSynapse(opts: StartOptions = {}): Promise<SynapseHand
     fs.rmSync(hostDir, { recursive: true, force: true });
     fs.mkdirSync(hostDir, { recursive: true });
     fs.writeFileSync(path.join(hostDir, "owner.pid"), String(process.pid));
-    writeConfig(hostDir, chrootDir, port, secret, opts.realRateLimits ?? false);
+    writeConfig(hostDir, chrootDir, port, secret, opts.realRateLimits ?? false, opts.extraConfig);
     const handle = new OwnedSynapse(port, hostDir, chrootDir, secret);
     try {
       await handle.launch(opts.startTimeoutMs ?? 60_000);
