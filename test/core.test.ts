@@ -86,6 +86,27 @@ test("store emits only real changes", (t) => {
   t.deepEqual(s.output("1:7").map((l) => l.text), ["a", "b"]);
 });
 
+test("store keeps output only for the newest finished tasks; running tasks keep theirs", (t) => {
+  const store = new Store(100, 2);
+  const line = (n: number) => [{ time: "2026-11-27T00:00:00Z", text: `line ${n}` }];
+  for (let id = 1; id <= 4; id++) {
+    store.upsertTask({ projectId: 1, taskId: id, status: "running" });
+    store.appendOutput(1, id, line(id));
+  }
+  store.upsertTask({ projectId: 1, taskId: 1, status: "success" });
+  store.upsertTask({ projectId: 1, taskId: 2, status: "error" });
+  t.is(store.output("1:1").length, 1, "two finished tasks fit");
+  store.upsertTask({ projectId: 1, taskId: 3, status: "stopped" });
+  t.deepEqual(store.output("1:1"), [], "the oldest finished task's output is dropped");
+  t.true(store.outputEvicted("1:1"));
+  t.false(store.outputEvicted("1:2"));
+  t.deepEqual(store.output("1:2").map((l) => l.text), ["line 2"]);
+  t.deepEqual(store.output("1:4").map((l) => l.text), ["line 4"], "a running task keeps its output whatever its age");
+  t.is(store.outputCount("1:1"), 1, "the count of lines ever seen stays (cards continue by index)");
+  store.appendOutput(1, 3, line(33));
+  t.deepEqual(store.output("1:3").map((l) => l.text), ["line 3", "line 33"], "a late line of a kept finished task is added");
+});
+
 test("permissions: admins everywhere, rooms without policy read-only, room policy lists", (t) => {
   const cfg = loadConfig(undefined, { demo: true, env: {} });
   cfg.values.bot.admin_users = ["@admin:x"];

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Ring } from "../log/logger.js";
+import { isTerminalStatus } from "../semaphore/types.js";
 
 // The one state store. Events come in (Matrix sync, Semaphore frames, keys), operations change the store, and
 // every front end renders from it. Each change emits a typed event so views redraw only what changed.
@@ -98,6 +99,8 @@ export interface TaskState {
   templateName?: string;
   projectName?: string;
   status: TaskStatus | string;
+  /** Known only from the tracker's saved state (after a restart), not yet from Semaphore: name, times are missing. */
+  fromSavedState?: boolean;
   created?: string;
   start?: string | null;
   end?: string | null;
@@ -152,7 +155,29 @@ export class Store extends EventEmitter<StoreEvents> {
   readonly verifications = new Map<string, VerificationState>();
   loginPrompt?: LoginPromptState;
 
-  constructor(private readonly outputLinesPerTask = 2000) { super(); this.setMaxListeners(50); }
+  /** Finished tasks that still have output here, oldest first (see keepFinishedOutputs). */
+  private readonly finishedWithOutput: string[] = [];
+  private readonly evictedOutputs = new Set<string>();
+
+  /**
+   * @param outputLinesPerTask the last lines kept per task
+   * @param keepFinishedOutputs output is kept for this many finished tasks (the newest); older ones are dropped, so a
+   *   bot that runs for months does not grow with every task it has seen (their output is fetched again on demand)
+   */
+  constructor(private readonly outputLinesPerTask = 2000, private readonly keepFinishedOutputs = 50) { super(); this.setMaxListeners(50); }
+
+  /** The output of this finished task was dropped from memory (keepFinishedOutputs): ask Semaphore for it. */
+  outputEvicted(key: string): boolean { return this.evictedOutputs.has(key) && !this.outputs.has(key); }
+
+  private noteFinished(key: string): void {
+    if (!this.outputs.has(key) || this.finishedWithOutput.includes(key)) return;
+    this.finishedWithOutput.push(key);
+    while (this.finishedWithOutput.length > this.keepFinishedOutputs) {
+      const old = this.finishedWithOutput.shift()!;
+      this.outputs.delete(old);
+      this.evictedOutputs.add(old);
+    }
+  }
 
   setConnection(patch: Partial<ConnectionState>): void {
     const next = { ...this.connection, ...patch };
@@ -207,7 +232,10 @@ export class Store extends EventEmitter<StoreEvents> {
     next.updatedAt = Date.now();
     this.tasks.set(key, next);
     this.emit("task", next, prev);
-    if (prev?.status !== next.status) this.emit("transition", next, prev?.status);
+    if (prev?.status !== next.status) {
+      if (isTerminalStatus(next.status)) this.noteFinished(key);
+      this.emit("transition", next, prev?.status);
+    }
     return next;
   }
 
@@ -219,6 +247,7 @@ export class Store extends EventEmitter<StoreEvents> {
     for (const l of lines) ring.push(l);
     this.outputTotals.set(key, (this.outputTotals.get(key) ?? 0) + lines.length);
     const t = this.tasks.get(key);
+    if (t && isTerminalStatus(t.status)) this.noteFinished(key);
     if (t) this.tasks.set(key, { ...t, outputLines: t.outputLines + lines.length });
     this.emit("output", key, lines);
   }

@@ -192,8 +192,11 @@ export class TaskOps {
       throw e;
     }
     const origin = actor.kind === "chat" ? { via: "chat" as const, user: actor.userId, roomId: actor.roomId } : { via: "console" as const, user: actorName(actor) };
+    // The reply shows the task as created ("waiting"); a websocket update that beat it here (starting, running) is
+    // newer and must not be undone, or the task would be seen going back from starting to waiting.
+    const pushed = this.ops.store.tasks.has(taskKey(run.project.id, task.id));
     this.ops.tracker?.track(run.project.id, task.id, { origin, templateName: run.template.name });
-    const state = this.ops.store.upsertTask({ projectId: run.project.id, taskId: task.id, templateId: run.template.id, templateName: run.template.name, projectName: run.project.name, status: task.status, created: task.created ?? undefined, origin });
+    const state = this.ops.store.upsertTask({ projectId: run.project.id, taskId: task.id, templateId: run.template.id, templateName: run.template.name, projectName: run.project.name, status: pushed ? undefined : task.status, created: task.created ?? undefined, origin });
     this.ops.rememberLastTask(actor, run.project.id, task.id);
     await this.ops.audit.record(actor, "run", "ok", { projectId: run.project.id, taskId: task.id, params, approvals: approval?.approvals });
     this.ops.logger.log("info", "ops", `${actorName(actor)} started task ${task.id}: ${run.summary}`);
@@ -260,6 +263,8 @@ export class TaskOps {
     this.ops.require(actor, "read", "read task output");
     this.ops.requireProject(actor, task.projectId);
     if (this.ops.store.output(task.key).length === 0) {
+      // An old finished task whose output the store let go of: read it from Semaphore, without keeping it.
+      if (this.ops.store.outputEvicted(task.key)) return (await this.client.taskOutput(task.projectId, task.taskId)).map((l) => ({ time: l.time, text: l.output }));
       if (this.ops.tracker) await this.ops.tracker.fetchOutput(task.projectId, task.taskId);
       else return (await this.client.taskOutput(task.projectId, task.taskId)).map((l) => ({ time: l.time, text: l.output }));
     }

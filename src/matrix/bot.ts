@@ -195,7 +195,7 @@ export class MatrixBot implements ChatPort {
     }, this.opts.log);
     this.cards = new CardManager({
       ops: this.ops, log: this.ops.logger.child("cards"), stateFile: join(this.opts.storeDir, "cards.json"),
-      ports: { send: (roomId, content) => this.send(roomId, content), roomName: (id) => this.ops.store.rooms.get(id)?.name },
+      ports: { send: (roomId, content, txnId) => this.send(roomId, content, txnId), roomName: (id) => this.ops.store.rooms.get(id)?.name },
     });
 
     const prepared = new Promise<void>((resolve, reject) => {
@@ -448,9 +448,9 @@ export class MatrixBot implements ChatPort {
     }
   }
 
-  private async send(roomId: string, content: Record<string, unknown>): Promise<string | undefined> {
+  private async send(roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string | undefined> {
     try {
-      const res = await this.client!.sendMessage(roomId, content as never);
+      const res = await this.client!.sendMessage(roomId, content as never, txnId);
       this.ops.counters.messagesSent++;
       return res.event_id;
     } catch (e) {

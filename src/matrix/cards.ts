@@ -4,6 +4,7 @@
 // mentioned (a new message, since edits do not notify) only when the task fails or waits for a confirmation.
 // Cards are saved in the Matrix store directory, so a restarted bot keeps editing the same messages.
 import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import type { Operations, Actor } from "../core/operations.js";
 import type { TaskState, OutputLine } from "../core/store.js";
 import { taskKey } from "../core/store.js";
@@ -24,7 +25,8 @@ import { noticeContent, editContent, fitOne, mentionHtml, EDIT_BUDGET, type Part
 import { reactionAnswer } from "./reactions.js";
 
 export interface CardPorts {
-  send(roomId: string, content: Record<string, unknown>): Promise<string | undefined>;
+  /** Sends with this transaction id (the homeserver answers a repeat of it with the event it already has). */
+  send(roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string | undefined>;
   roomName(roomId: string): string | undefined;
 }
 
@@ -57,17 +59,42 @@ interface CardRecord {
   threadBytes: number;
   threadMessages: number;
   threadClosed?: boolean;
+  /** How many of the task's output lines are in the thread (or were skipped): a restarted bot continues from here. */
+  threadLines?: number;
+  /** The message on its way out, saved before it is sent (see sendOnce). */
+  sending?: Sending;
   edits: number;
   lastText?: string;
   createdAt: number;
   finishedAt?: number;
 }
 
+/** A card message on its way out. */
+interface Sending {
+  kind: "post" | "edit" | "thread" | "mention";
+  txnId: string;
+  content: Record<string, unknown>;
+  /** post, edit: the card text it shows. */
+  text?: string;
+  /** thread: the output line index the thread reaches with it, and its text bytes. */
+  lines?: number;
+  bytes?: number;
+}
+
+/** A line waiting for the thread; `i` is its index in the task's output (absent for the excerpt of a failure). */
+interface Buffered { text: string; i?: number }
+
 interface Card {
   rec: CardRecord;
   editor: Coalescer;
   thread: Coalescer;
-  buffer: string[];
+  buffer: Buffered[];
+  /**
+   * Index of the next output line of the task to buffer; undefined until the card takes the task's output (posted).
+   * Lines are taken by index, from the store or from output events, so each line goes into the thread once, even
+   * when lines arrive while the card is being posted, or after a restart (when the store is refilled from line 0).
+   */
+  next?: number;
   unfollow?: () => void;
   posted: Promise<void>;
 }
@@ -82,6 +109,8 @@ export class CardManager {
   private saving: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly unsubs: Array<() => void> = [];
+  /** Per room: the card messages queued to go out, one at a time (see inLane). */
+  private readonly lanes = new Map<string, Promise<void>>();
   readonly o: Required<Omit<CardOptions, "stateFile">> & { stateFile?: string };
 
   constructor(opts: CardOptions) {
@@ -104,9 +133,25 @@ export class CardManager {
     this.ops.approvals.on("changed", onRequest);
     this.unsubs.push(() => store.off("task", onTask), () => store.off("transition", onTransition), () => store.off("output", onOutput), () => this.ops.approvals.off("changed", onRequest));
     for (const c of this.cards) {
+      const pending = c.rec.sending;
+      if (pending) void this.resend(c, pending);
+      if (!c.rec.eventId) continue; // its post is being resent; resend() attaches it
       const t = c.rec.taskKey ? store.tasks.get(c.rec.taskKey) : undefined;
       if (c.rec.taskKey && !c.rec.finishedAt) this.follow(c);
       if (t || c.rec.requestId) c.editor.poke();
+      // The thread continues after the lines already in it (the store may already hold the output again).
+      if (c.rec.taskKey && !c.rec.threadClosed && this.logOn(c.rec.roomId) && (!c.rec.subscription || c.rec.subscription === "all")) {
+        c.next = (pending?.kind === "thread" ? pending.lines : undefined) ?? c.rec.threadLines ?? (c.rec.threadMessages === 0 ? 0 : undefined);
+        this.fill(c);
+        // Ended shortly before the bot stopped: its last lines may not have reached the thread, and a finished task
+        // is not followed any more, so they are fetched once (the thread goes on from threadLines).
+        if (c.rec.finishedAt && c.next !== undefined && Date.now() - c.rec.finishedAt < 10 * 60_000 && this.ops.tracker) {
+          const [p, id] = c.rec.taskKey.split(":").map(Number);
+          void this.ops.tracker.fetchOutput(p!, id!).catch((e) => this.o.log.debug(`output of task ${id}: ${errorText(e)}`));
+        }
+      }
+      // A failure (or a wait for confirmation) seen before the cards were listening again still mentions, once.
+      if (t && (t.status === "error" || t.status === "waiting_confirmation")) void this.mentionIfNeeded(c, t);
     }
   }
 
@@ -182,21 +227,76 @@ export class CardManager {
     return card.rec.eventId;
   }
 
+  /**
+   * Card messages of a room go out one at a time, each rendered when its turn comes. Under the homeserver's rate
+   * limit (M_LIMIT_EXCEEDED, retried) a room's messages can wait for minutes: an edit rendered when it was queued
+   * went out showing a state long gone, and cost every card a second edit to show the final one.
+   */
+  private inLane<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.lanes.get(roomId) ?? Promise.resolve()).then(fn);
+    this.lanes.set(roomId, run.then(() => undefined, () => undefined));
+    return run;
+  }
+
+  /**
+   * Sends a card message exactly once, even across a crash: it is saved with its transaction id before it goes out,
+   * and a bot restarted before the outcome was saved sends it again with the same id (resend), which the homeserver
+   * answers with the event it already has. Without this, a bot killed right after a send posted that thread batch,
+   * mention or edit a second time (or lost its card). Call in the room's lane.
+   */
+  private async sendOnce(card: Card, s: Omit<Sending, "txnId">): Promise<string | undefined> {
+    const sending: Sending = { ...s, txnId: `cd${Date.now().toString(36)}${randomBytes(6).toString("hex")}` };
+    card.rec.sending = sending;
+    await this.save();
+    const id = await this.o.ports.send(card.rec.roomId, sending.content, sending.txnId);
+    this.sent(card, sending, id);
+    return id;
+  }
+
+  /** What a sent message changes in the card's record. */
+  private sent(card: Card, s: Sending, id: string | undefined): void {
+    if (card.rec.sending === s) card.rec.sending = undefined;
+    if (id && (s.kind === "post" || s.kind === "edit")) card.rec.lastText = s.text;
+    if (id && s.kind === "post") card.rec.eventId = id;
+    if (id && s.kind === "edit") card.rec.edits++;
+    if (id && s.kind === "thread") {
+      card.rec.threadLast = id;
+      card.rec.threadMessages++;
+      card.rec.threadBytes += s.bytes ?? 0;
+      if (s.lines !== undefined) card.rec.threadLines = s.lines;
+    }
+    this.queueSave(); // a crash before this save only makes resend() ask again with the same transaction id
+  }
+
+  /** After a restart: the message that was on its way out, again with its transaction id. */
+  private async resend(card: Card, s: Sending): Promise<void> {
+    let done = () => {};
+    if (s.kind === "post") card.posted = new Promise<void>((r) => { done = r; });
+    try {
+      await this.inLane(card.rec.roomId, async () => this.sent(card, s, await this.o.ports.send(card.rec.roomId, s.content, s.txnId)));
+    } finally {
+      done();
+    }
+    if (s.kind === "post" && card.rec.eventId && card.rec.taskKey) {
+      this.attachTask(card);
+      card.editor.poke();
+    }
+  }
+
   private async publish(card: Card, replyTo: string | undefined, mentions: string[]): Promise<void> {
     let done!: () => void;
     card.posted = new Promise<void>((r) => { done = r; });
     try {
-      const r = this.render(card);
-      let part: Part = r;
-      if (mentions.length) part = { text: `${r.text}\n${mentions.join(" ")}`, html: `${r.html}<br/>${mentions.map(mentionHtml).join(" ")}` };
-      part = fitOne(part);
-      const id = await this.o.ports.send(card.rec.roomId, noticeContent(part, { replyTo }, mentions));
+      const id = await this.inLane(card.rec.roomId, () => {
+        const r = this.render(card);
+        let part: Part = r;
+        if (mentions.length) part = { text: `${r.text}\n${mentions.join(" ")}`, html: `${r.html}<br/>${mentions.map(mentionHtml).join(" ")}` };
+        part = fitOne(part);
+        return this.sendOnce(card, { kind: "post", content: noticeContent(part, { replyTo }, mentions), text: r.text });
+      });
       card.editor.markSent();
-      card.rec.lastText = r.text;
-      card.rec.eventId = id;
       if (!id) { this.o.log.warn(`could not post a status card in ${card.rec.roomId}`); return; }
       if (card.rec.taskKey) this.attachTask(card);
-      this.queueSave();
     } finally {
       done();
     }
@@ -210,8 +310,8 @@ export class CardManager {
     if (t && isTerminalStatus(t.status)) card.rec.finishedAt ??= Date.now();
     if (!card.rec.finishedAt) this.follow(card);
     if (this.logOn(card.rec.roomId) && card.rec.threadMessages === 0 && !card.rec.subscription) {
-      const existing = this.ops.store.output(key).map((l) => l.text);
-      if (existing.length) { card.buffer.push(...existing); card.thread.poke(); }
+      card.next ??= 0;
+      this.fill(card);
     }
     if (t?.status === "waiting_confirmation" || (t && t.status === "error")) void this.mentionIfNeeded(card, t);
   }
@@ -225,13 +325,14 @@ export class CardManager {
   private async edit(card: Card): Promise<void> {
     await card.posted;
     if (!card.rec.eventId) return;
-    const r = this.render(card);
-    if (r.text === card.rec.lastText) return;
-    const id = await this.o.ports.send(card.rec.roomId, editContent(card.rec.eventId, fitOne(r, EDIT_BUDGET)));
-    if (!id) return;
-    card.rec.lastText = r.text;
-    card.rec.edits++;
-    this.queueSave();
+    await this.inLane(card.rec.roomId, async () => {
+      // Just restarted, Semaphore not asked yet: the saved state lacks the project name and times, and an edit
+      // from it made the card lose them until the next one. The answer from Semaphore pokes the card again.
+      if (card.rec.taskKey && this.ops.store.tasks.get(card.rec.taskKey)?.fromSavedState) return;
+      const r = this.render(card);
+      if (r.text === card.rec.lastText) return;
+      await this.sendOnce(card, { kind: "edit", content: editContent(card.rec.eventId!, fitOne(r, EDIT_BUDGET)), text: r.text });
+    });
   }
 
   // ---- store events ----
@@ -263,15 +364,15 @@ export class CardManager {
   private async seedSubscriptionThread(card: Card, t: TaskState): Promise<void> {
     if (!card.rec.eventId || !this.logOn(card.rec.roomId)) return;
     if (card.rec.subscription === "all") {
-      const existing = this.ops.store.output(t.key).map((l) => l.text);
-      if (existing.length) { card.buffer.unshift(...existing); card.thread.poke(); }
+      card.next ??= 0;
+      this.fill(card);
       return;
     }
     if (t.status !== "error") return;
     // A failure card: the end of the output, so people see why without opening Semaphore.
     if (this.ops.store.output(t.key).length === 0 && this.ops.tracker) await this.ops.tracker.fetchOutput(t.projectId, t.taskId).catch(() => undefined);
     const tail = this.ops.store.output(t.key).slice(-EXCERPT_LINES).map((l) => l.text);
-    if (tail.length) { card.buffer.push(`… last ${tail.length} lines:`, ...tail); card.thread.poke(); }
+    if (tail.length) { card.buffer.push({ text: `… last ${tail.length} lines:` }, ...tail.map((text) => ({ text }))); card.thread.poke(); }
   }
 
   private async onTransition(t: TaskState, _prev: string | undefined): Promise<void> {
@@ -291,8 +392,7 @@ export class CardManager {
       ? { text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`, html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}` }
       : { text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`, html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.` };
     const u = c.rec.initiator;
-    await this.o.ports.send(c.rec.roomId, noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]));
-    this.queueSave();
+    await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content: noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]) }));
   }
 
   private onRequest(r: ApprovalRequest): void {
@@ -310,27 +410,55 @@ export class CardManager {
 
   private onOutput(key: string, lines: OutputLine[]): void {
     if (this.stopped) return;
+    const end = this.ops.store.outputCount(key);
     for (const c of this.cards) {
       if (c.rec.taskKey !== key || c.rec.threadClosed || !this.logOn(c.rec.roomId)) continue;
       if (c.rec.subscription && c.rec.subscription !== "all") continue;
-      c.buffer.push(...lines.map((l) => l.text));
+      // Not posted yet: the lines are taken from the store once it is (taking them here too doubled them).
+      if (!c.rec.eventId) continue;
+      c.next ??= end - lines.length; // logs switched on for a posted card: from these lines on
+      const first = end - lines.length;
+      if (first > c.next) { this.fill(c); continue; }
+      const fresh = lines.slice(c.next - first);
+      if (fresh.length === 0) continue;
+      c.buffer.push(...fresh.map((l, n) => ({ text: l.text, i: c.next! + n })));
+      c.next = end;
       if (c.buffer.length > 5000) c.buffer.splice(0, c.buffer.length - 5000);
       c.thread.poke();
     }
   }
 
+  /** Buffers the task's output lines from the store that the card has not taken yet. */
+  private fill(c: Card): void {
+    if (!c.rec.taskKey || c.next === undefined) return;
+    const end = this.ops.store.outputCount(c.rec.taskKey);
+    if (end <= c.next) return;
+    const kept = this.ops.store.output(c.rec.taskKey);
+    const first = end - kept.length;
+    const from = Math.max(c.next, first);
+    c.buffer.push(...kept.slice(from - first).map((l, n) => ({ text: l.text, i: from + n })));
+    c.next = end;
+    if (c.buffer.length > 5000) c.buffer.splice(0, c.buffer.length - 5000);
+    c.thread.poke();
+  }
+
   private async flushThread(card: Card): Promise<void> {
     await card.posted;
+    await this.inLane(card.rec.roomId, () => this.sendThreadBatch(card));
+  }
+
+  private async sendThreadBatch(card: Card): Promise<void> {
     const root = card.rec.eventId;
     if (!root || card.buffer.length === 0 || card.rec.threadClosed) return;
     const lines: string[] = [];
+    const taken: Buffered[] = [];
     let bytes = 0;
     while (card.buffer.length && lines.length < this.o.threadChunkLines) {
-      let line = card.buffer[0]!;
+      let line = card.buffer[0]!.text;
       if (line.length > 2000) line = `${cutToBytes(line, 2000)} …`;
       const b = jsonBytes(line);
       if (lines.length && bytes + b > this.o.threadChunkBytes) break;
-      card.buffer.shift();
+      taken.push(card.buffer.shift()!);
       lines.push(line);
       bytes += b;
     }
@@ -346,17 +474,11 @@ export class CardManager {
     } else {
       part = { text: lines.map(stripControl).join("\n"), html: `<pre><code>${ansiLinesToHtml(lines).join("\n")}</code></pre>` };
     }
-    const id = await this.o.ports.send(card.rec.roomId, noticeContent(fitOne(part), { thread: { root, last: card.rec.threadLast } }));
-    if (id) {
-      card.rec.threadLast = id;
-      card.rec.threadMessages++;
-      card.rec.threadBytes += bytes;
-    } else if (!over) {
-      card.buffer.unshift(...lines); // not sent: try again with the next batch
-    }
+    const lastIndex = taken.reduce((m, l) => (l.i !== undefined ? Math.max(m, l.i) : m), -1);
+    const id = await this.sendOnce(card, { kind: "thread", content: noticeContent(fitOne(part), { thread: { root, last: card.rec.threadLast } }), lines: lastIndex >= 0 ? lastIndex + 1 : undefined, bytes });
+    if (!id && !over) card.buffer.unshift(...taken); // not sent: try again with the next batch
     if (card.rec.threadMessages === 1 || over) card.editor.poke(); // the footer mentions the thread
     if (card.buffer.length) card.thread.poke();
-    this.queueSave();
   }
 
   // ---- reactions on approval cards ----
@@ -392,7 +514,7 @@ export class CardManager {
       const data = JSON.parse(readFileSync(this.o.stateFile, "utf8")) as { version: number; cards: CardRecord[] };
       if (data.version !== 1 || !Array.isArray(data.cards)) return;
       for (const rec of data.cards) {
-        if (typeof rec?.roomId !== "string" || !rec.eventId) continue;
+        if (typeof rec?.roomId !== "string" || !(rec.eventId || rec.sending?.kind === "post")) continue;
         if (rec.finishedAt && Date.now() - rec.finishedAt > KEEP_MS) continue;
         const defaults: Partial<CardRecord> = { mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
         this.newCard({ ...defaults, ...rec } as CardRecord);
@@ -411,10 +533,9 @@ export class CardManager {
   private save(): Promise<void> {
     const file = this.o.stateFile;
     if (!file) return Promise.resolve();
-    const now = Date.now();
-    const keep = this.cards.filter((c) => c.rec.eventId && !(c.rec.finishedAt && now - c.rec.finishedAt > KEEP_MS)).map((c) => c.rec);
-    const text = JSON.stringify({ version: 1, cards: keep });
-    this.saving = this.saving.then(() => writeFileAtomic(file, text)).catch((e) => this.o.log.warn(`could not save ${file}: ${errorText(e)}`));
+    // The state is taken when the write starts, so a later write never puts back an older state.
+    const text = () => JSON.stringify({ version: 1, cards: this.cards.filter((c) => (c.rec.eventId || c.rec.sending?.kind === "post") && !(c.rec.finishedAt && Date.now() - c.rec.finishedAt > KEEP_MS)).map((c) => c.rec) });
+    this.saving = this.saving.then(() => writeFileAtomic(file, text())).catch((e) => this.o.log.warn(`could not save ${file}: ${errorText(e)}`));
     return this.saving;
   }
 }

@@ -64,6 +64,8 @@ export class TaskTracker {
   /** After a websocket gap, log frames of these tasks wait here until the REST catch-up has placed the missed lines. */
   private catchingUp = new Map<string, Array<{ time: string; text: string }>>();
   private finalFetched = new Set<string>();
+  /** Finished tasks whose last lines could not be fetched yet (polling). */
+  private finalPending = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
   private pollTimer?: NodeJS.Timeout;
   private wsRetryTimer?: NodeJS.Timeout;
@@ -325,6 +327,7 @@ export class TaskTracker {
       ...(stale ? {} : { status: task.status, start: task.start, end: task.end }),
       created: task.created ?? undefined, origin, templateName,
       projectName: this.knownProjects.get(task.project_id),
+      ...(existing?.fromSavedState ? { fromSavedState: false } : {}),
     });
     if (tracked && !stale && tracked.status !== task.status) {
       tracked.status = task.status;
@@ -395,14 +398,22 @@ export class TaskTracker {
     this.setMode("polling");
     const tick = async () => {
       this.stats.polls++;
+      // Taken before the poll: a task this poll sees finish is unfollowed at once (its card is final), but the lines
+      // it printed since the previous poll still have to be fetched.
+      const followed = [...this.followers.keys()];
       const ok = await this.pollProjects().catch(() => false);
       if (ok && this.mode !== "websocket") this.setMode("polling");
       // Followed tasks get their new lines; a finished one gets one last fetch for its final lines.
-      for (const key of this.followers.keys()) {
+      for (const key of new Set([...followed, ...this.followers.keys(), ...this.finalPending])) {
         const t = this.o.store.tasks.get(key);
         if (!t || this.finalFetched.has(key)) continue;
-        if (isTerminalStatus(t.status)) this.finalFetched.add(key);
-        await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
+        const last = isTerminalStatus(t.status);
+        try {
+          await this.catchUpOutput(t.projectId, t.taskId);
+          if (last) { this.finalFetched.add(key); this.finalPending.delete(key); }
+        } catch {
+          if (last) this.finalPending.add(key); // retried at the next poll
+        }
       }
       if (this.pollTimer) this.pollTimer = setTimeout(() => void tick(), this.o.pollIntervalMs);
     };
@@ -431,7 +442,7 @@ export class TaskTracker {
       for (const t of data.tasks ?? []) {
         if (typeof t.projectId !== "number" || typeof t.taskId !== "number") continue;
         this.tracked.set(taskKey(t.projectId, t.taskId), t);
-        this.o.store.upsertTask({ projectId: t.projectId, taskId: t.taskId, status: t.status ?? "waiting", origin: t.origin, templateName: t.templateName });
+        this.o.store.upsertTask({ projectId: t.projectId, taskId: t.taskId, status: t.status ?? "waiting", origin: t.origin, templateName: t.templateName, fromSavedState: true });
       }
       for (const p of data.projects ?? []) if (typeof p === "number") this.projects.add(p);
       this.o.log.info(`resuming tracking of ${this.tracked.size} task(s) and ${this.projects.size} subscribed project(s)`);

@@ -20,7 +20,11 @@ export function watchFile(file: string, onChange: () => void, opts: { debounceMs
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => { timer = undefined; onChange(); }, opts.debounceMs ?? 100);
   };
-  const w: FSWatcher = watch(dir, { depth: 0, ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+  // Only the file itself: chokidar otherwise sets up a watcher for every other file of the directory (the state
+  // directory is busy: tracked tasks, audit log, atomic-write temporaries), and one set up while close() runs was
+  // left open, keeping the process alive after close.
+  const ignored = (path: string) => { const p = resolve(path); return p !== dir && p !== full; };
+  const w: FSWatcher = watch(dir, { depth: 0, ignoreInitial: true, ignored, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
   w.on("add", fire).on("change", fire).on("unlink", fire).on("error", () => undefined);
   // A change made while the watcher was still scanning is not reported: read once more when it is ready.
   w.on("ready", () => fire(full));
