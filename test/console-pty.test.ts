@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import xterm from "@xterm/headless";
+import { modernTerminal } from "./harness/terminal.js";
 import type { IPty } from "node-pty";
 
 const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
@@ -37,7 +38,7 @@ function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN
     TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg"),
     CHATRIXCD_BOT_STATE_DIR: join(dir, "state"),
   });
-  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const term = modernTerminal(cols, rows);
   const p = pty.spawn(process.execPath, [script, ...args], { name: "xterm-256color", cols, rows, cwd: dir, env });
   let raw = "";
   p.onData((d) => { raw += d; term.write(d); });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import xterm from "@xterm/headless";
+import { modernTerminal } from "../harness/terminal.js";
 import type { IPty } from "node-pty";
 
 const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
@@ -34,7 +35,7 @@ export function startPty(args: string[], o: { cols?: number; rows?: number; wait
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
   Object.assign(env, { TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg") });
-  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const term = modernTerminal(cols, rows);
   const p = pty.spawn(process.execPath, [MAIN, ...args], { name: "xterm-256color", cols, rows, cwd: dir, env });
   p.onData((d) => term.write(d));
   term.onData((d) => p.write(d)); // answer terminal queries like a real emulator
