@@ -211,18 +211,28 @@ synapseTest("oauth_device: the access token expires and is renewed while running
   }
 });
 
-synapseTest("oauth_device: a saved session whose refresh token was revoked leads, on restart, to a new device login, and the log says why", async (t) => {
+/** A bot that logged in through the device grant on a fresh OAuth-delegating Synapse, and its saved session. */
+async function loggedInByDeviceGrant() {
   const { hs, provider } = await masHomeserver();
   const localpart = uniqueLocalpart("bot");
   const botUserId = `@${localpart}:localhost`;
   const name = `ChatrixCD ${localpart}`;
   const bot = await startTestBot(botOptions(hs, botUserId, name));
-  let again: TestBot | undefined;
   try {
     const started = bot.app.start();
     await answerPrompt(bot, provider, localpart);
     await started;
-    const old = readSession(bot.stateDir);
+  } catch (e) {
+    await bot.stop();
+    throw e;
+  }
+  return { hs, provider, localpart, botUserId, name, bot, old: readSession(bot.stateDir) };
+}
+
+synapseTest("oauth_device: a saved session whose refresh token was revoked leads, on restart, to a new device login, and the log says why", async (t) => {
+  const { hs, provider, localpart, botUserId, name, bot, old } = await loggedInByDeviceGrant();
+  let again: TestBot | undefined;
+  try {
     await bot.stop();
     t.is(await provider.revokeClientSessions(old.oauth!.clientId), 1, "an admin signs the bot's session out");
 
@@ -245,17 +255,9 @@ synapseTest("oauth_device: a saved session whose refresh token was revoked leads
 });
 
 synapseTest("oauth_device: without its crypto store the old device's OAuth session is revoked at the authorization server, and a new device is approved", async (t) => {
-  const { hs, provider } = await masHomeserver();
-  const localpart = uniqueLocalpart("bot");
-  const botUserId = `@${localpart}:localhost`;
-  const name = `ChatrixCD ${localpart}`;
-  const bot = await startTestBot(botOptions(hs, botUserId, name));
+  const { hs, provider, localpart, botUserId, name, bot, old } = await loggedInByDeviceGrant();
   let again: TestBot | undefined;
   try {
-    const started = bot.app.start();
-    await answerPrompt(bot, provider, localpart);
-    await started;
-    const old = readSession(bot.stateDir);
     // The device's keys must be on the server for the "no crypto store" rule to apply.
     await waitUntil("the device keys on the server", async () => {
       const r = await new RawClient(hs.url, readSession(bot.stateDir).accessToken, botUserId).call<{ device_keys: Record<string, Record<string, unknown>> }>("POST", "/keys/query", { device_keys: { [botUserId]: [] } });
