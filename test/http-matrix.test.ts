@@ -1,26 +1,14 @@
 // /healthz and /metrics with Matrix configured, against the real Synapse started by test/run-tests.ts: the sync
 // check, the outbox filling during a homeserver outage, retries, and recovery.
-import { request } from "node:http";
 import { synapseTest, requireSynapse, uniqueLocalpart } from "./harness/integration.js";
 import { RawClient } from "./harness/cs-client.js";
 import { startTestBot } from "./harness/bot.js";
 import { startTcpProxy } from "./harness/tcp-proxy.js";
+import { httpRequest } from "./harness/http-request.js";
 
 const PASSWORD = "correct horse battery staple";
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
+const get = (url: string) => httpRequest(url);
 
 /** One sample's value from exposition text (labels given in their rendered order). */
 function sample(text: string, series: string): number | undefined {

@@ -2,7 +2,8 @@
 // Semaphore, with a strict parser of the Prometheus text format.
 import test from "ava";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
+import { httpRequest } from "./harness/http-request.js";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,21 +119,7 @@ function value(fams: Map<string, ParsedFamily>, name: string, labels: Record<str
 
 // ---- HTTP helpers --------------------------------------------------------------------------------------------
 
-interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-
-function http(url: string, method = "GET"): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.end();
-  });
-}
+const http = httpRequest;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

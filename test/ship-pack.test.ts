@@ -5,12 +5,12 @@
 import test from "ava";
 import { execFile, spawn } from "node:child_process";
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { walk } from "./harness/files.js";
+import { httpRequest } from "./harness/http-request.js";
 
 const exec = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -32,19 +32,7 @@ async function sh(cmd: string, args: string[], cwd: string, env = cleanEnv()): P
 }
 
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolveP, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolveP({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
+const get = (url: string) => httpRequest(url);
 
 test("npm pack -> npx --help in an empty directory -> npm install -> --version and the demo headless", async (t) => {
   t.timeout(300_000);
