@@ -16,6 +16,7 @@ import { walk } from "./harness/files.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const NODE_LTS = readFileSync(join(root, ".node-version"), "utf8").trim();
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string; bin: Record<string, string>; files: string[]; engines: { node: string } };
 const UNIT = join(root, "src/deploy/chatrixcd.service");
 const DOCKERFILE = join(root, "src/deploy/Dockerfile");
@@ -309,9 +310,10 @@ function dockerfileProblems(text: string, ignoreText: string): string[] {
   if (froms.length === 0) problems.push("no FROM");
   const finalStart = ins.lastIndexOf(froms.at(-1)!);
   const final = ins.slice(finalStart);
+  // Every stage runs the Node that CI tests on (.node-version), so the image is what was tested.
   for (const f of froms) {
-    const major = /node:(\d+)/.exec(f.args)?.[1];
-    if (!major || Number(major) < Number(/\d+/.exec(pkg.engines.node)![0])) problems.push(`line ${f.line}: base image ${f.args} is not Node ${pkg.engines.node}`);
+    const version = /node:([\d.]+)/.exec(f.args)?.[1];
+    if (version !== NODE_LTS) problems.push(`line ${f.line}: base image ${f.args} is not the tested Node ${NODE_LTS} (.node-version)`);
   }
   for (const i of ins.filter((x) => x.op === "COPY" || x.op === "ADD")) {
     const { flags, words: w } = words(i.args);
@@ -352,6 +354,7 @@ test("Dockerfile: every COPY source is in the build context, it runs headless as
   t.regex(dockerfileProblems(text, ignore.replace(/^\*$/m, "")).join("\n"), /would include (node_modules|test\/)/);
   t.regex(dockerfileProblems(text.replace('VOLUME ["/data"]', ""), ignore).join("\n"), /not a VOLUME/);
   t.regex(dockerfileProblems(text.replace(/^USER node$/m, ""), ignore).join("\n"), /root/);
+  t.regex(dockerfileProblems(text.replace(`node:${NODE_LTS}-`, "node:20-"), ignore).join("\n"), /not the tested Node/);
 });
 
 test("Dockerfile: a simulated build of exactly what it copies compiles and runs --version", async (t) => {
