@@ -250,9 +250,27 @@ export class Console implements KeyActions {
     // The completion popup sits over a panel: while it is shown, and once after it goes, draw everything.
     if (this.modals.open || !this.bar.popup.hidden || this.popupWasShown) this.fullRedraw = true;
     this.popupWasShown = !this.bar.popup.hidden;
+    this.redrawAbove();
     if (changed) this.screen.render();
     this.changedBoxes.clear();
     this.fullRedraw = this.modals.open;
+  }
+
+  /**
+   * A box drawn after a changed box, over it, must be drawn again too: else the changed one shows through it
+   * (the live Tasks table over the task output view). Draw order is the screen's child order.
+   */
+  private redrawAbove(): void {
+    type Drawn = { lpos?: { xi: number; xl: number; yi: number; yl: number }; hidden: boolean };
+    const boxes = this.screen.children as unknown as Drawn[];
+    boxes.forEach((below, i) => {
+      const a = below.lpos;
+      if (!a || below.hidden || !this.changedBoxes.has(below)) return;
+      for (const above of boxes.slice(i + 1)) {
+        const b = above.lpos;
+        if (b && !above.hidden && a.xi < b.xl && b.xi < a.xl && a.yi < b.yl && b.yi < a.yl) this.changedBoxes.add(above);
+      }
+    });
   }
 
   private tick(): void {
