@@ -19,13 +19,14 @@ const TOKEN = "syt_secret_token_that_must_never_be_printed";
 
 // ---- 16: an unreadable session is an error, never a new device ----------------------------------------------
 
+const session = (fields: Record<string, unknown>) => JSON.stringify({ homeserver: "http://hs", userId: "@bot:hs", accessToken: TOKEN, ...fields });
 const unreadable: Array<[string, (file: string) => void, RegExp]> = [
   ["corrupt JSON", (f) => writeFileSync(f, `{"homeserver": "http://hs", "accessToken": "${TOKEN}", `), /not valid JSON/],
   ["an empty file", (f) => writeFileSync(f, ""), /empty/],
   ["not an object", (f) => writeFileSync(f, `["${TOKEN}"]`), /not a JSON object/],
-  ["fields missing", (f) => writeFileSync(f, JSON.stringify({ homeserver: "http://hs", userId: "@bot:hs", accessToken: TOKEN })), /deviceId/],
-  ["a field of the wrong type", (f) => writeFileSync(f, JSON.stringify({ homeserver: "http://hs", userId: "@bot:hs", deviceId: 7, accessToken: TOKEN })), /deviceId/],
-  ["a damaged oauth part", (f) => writeFileSync(f, JSON.stringify({ homeserver: "http://hs", userId: "@bot:hs", deviceId: "D", accessToken: TOKEN, oauth: { clientId: 1 } })), /oauth/],
+  ["fields missing", (f) => writeFileSync(f, session({})), /deviceId/],
+  ["a field of the wrong type", (f) => writeFileSync(f, session({ deviceId: 7 })), /deviceId/],
+  ["a damaged oauth part", (f) => writeFileSync(f, session({ deviceId: "D", oauth: { clientId: 1 } })), /oauth/],
   ["a read error (a directory in its place)", (f) => mkdirSync(f), /EISDIR/],
 ];
 
@@ -84,13 +85,17 @@ test("headless start with an unreadable session.json exits 1 naming the file, an
 function snapshotOf(userId: string, deviceId: string, value: string): CryptoSnapshotFile {
   return {
     format: "chatrixcd-crypto-snapshot", version: 1, userId, deviceId, generation: `gen-${deviceId}-${value}`, savedAt: new Date().toISOString(),
-    dbs: [{ name: "matrix-sdk-crypto", version: 1, stores: [{ name: "core", keyPath: null, autoIncrement: false, indexes: [], keys: ["k"], values: [value] }] }],
+    dbs: [{
+      name: "matrix-sdk-crypto", version: 1,
+      stores: [{ name: "core", keyPath: null, autoIncrement: false, indexes: [], keys: ["k"], values: [value] }],
+    }],
   };
 }
 
 function recordingLog(): Log & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, debug: (m) => lines.push(`debug ${m}`), info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+  const at = (level: string) => (m: string) => { lines.push(`${level} ${m}`); };
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A BotCrypto for device `deviceId` with a new (empty) crypto store, over a stand-in client; its databases hold one record. */

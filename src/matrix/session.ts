@@ -44,7 +44,7 @@ function shapeProblem(s: unknown): string | undefined {
   if (typeof s !== "object" || s === null || Array.isArray(s)) return "it is not a JSON object";
   const v = s as Record<string, unknown>;
   const bad = REQUIRED.filter((k) => typeof v[k] !== "string" || !v[k]);
-  if (bad.length) return `${bad.join(", ")} ${bad.length > 1 ? "are" : "is"} missing or not a text`;
+  if (bad.length) return `${bad.join(", ")} ${bad.length > 1 ? "are" : "is"} missing, empty or not a string`;
   if (v.oauth === undefined) return undefined;
   const o = v.oauth as Partial<SavedOAuth> | null;
   const oauthOk = typeof o === "object" && o !== null && typeof o.clientId === "string" && typeof o.refreshToken === "string"
