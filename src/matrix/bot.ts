@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { rename } from "node:fs/promises";
+import { renameDurable } from "../util/atomic-write.js";
 import {
   createClient, ClientEvent, RoomEvent, SyncState, Filter, PendingEventOrdering, EventType, MsgType, KnownMembership, HttpApiEvent,
   type MatrixClient, type MatrixEvent, type Room, type IRoomTimelineData,
@@ -144,7 +144,7 @@ export class MatrixBot implements ChatPort {
         // the old keys would never be uploaded again, so the store is put aside and the device starts afresh.
         const aside = `${join(this.opts.storeDir, "crypto-store.bin")}.stale-${Date.now()}`;
         log.warn(`the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; moved it to ${aside} and starting with new keys`);
-        await rename(join(this.opts.storeDir, "crypto-store.bin"), aside);
+        await renameDurable(join(this.opts.storeDir, "crypto-store.bin"), aside);
         cryptoStore = { kind: "absent", why: "stale store put aside" };
       }
     } else {

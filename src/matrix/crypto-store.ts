@@ -3,10 +3,11 @@
 // file (v8-serialized, so Uint8Arrays and other structured-clone values survive) and restoring them before
 // initRustCrypto. The file holds the device's private keys (encrypted with the storage key when one is configured),
 // so it is written atomically with mode 0600 and never logged.
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import v8 from "node:v8";
-import { writeFileAtomic, writeFileAtomicSync } from "../util/atomic-write.js";
+import { renameDurable, writeFileAtomic, writeFileAtomicSync } from "../util/atomic-write.js";
 
 // Minimal IndexedDB typings (the project compiles without the DOM lib).
 type IDBValidKey = number | string | Date | BufferSource | IDBValidKey[];
@@ -158,6 +159,33 @@ export async function writeCryptoSnapshot(file: string, snap: CryptoSnapshotFile
 
 export function writeCryptoSnapshotSync(file: string, snap: CryptoSnapshotFile): void {
   writeFileAtomicSync(file, v8.serialize(snap), 0o600);
+}
+
+/** Another device's store that was moved aside: whose it was (or why that is unknown) and where it went. */
+export interface SetAside { owner: string; backup: string }
+
+/**
+ * Before a device writes its first snapshot: when `file` holds another user's or device's store, or one that cannot be
+ * identified, it is renamed to `<name>.<its device>.<ISO time>.bin` next to it, so no device's keys are ever overwritten.
+ */
+export async function setAsideForeignSnapshot(file: string, userId: string, deviceId: string): Promise<SetAside | undefined> {
+  let owner: string, ownerDevice: string;
+  try {
+    const snap = await readCryptoSnapshot(file);
+    if (!snap || (snap.userId === userId && snap.deviceId === deviceId)) return undefined;
+    owner = `${snap.userId} device ${snap.deviceId}`;
+    ownerDevice = snap.deviceId;
+  } catch (e) {
+    owner = `an unidentified owner (${e instanceof Error ? e.message : String(e)})`;
+    ownerDevice = "unknown";
+  }
+  const stem = join(dirname(file), basename(file, ".bin"));
+  const stamp = new Date().toISOString().replace(/:/g, "-");
+  const safeDevice = ownerDevice.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "unknown";
+  let backup = `${stem}.${safeDevice}.${stamp}.bin`;
+  for (let n = 2; await access(backup).then(() => true, () => false); n++) backup = `${stem}.${safeDevice}.${stamp}.${n}.bin`;
+  await renameDurable(file, backup);
+  return { owner, backup };
 }
 
 /** Drops the client's databases from memory. Only after its client stopped: their connections are closed first. */

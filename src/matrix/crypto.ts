@@ -12,7 +12,7 @@ import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { LoginError } from "./login.js";
 import {
-  ensureIndexedDb, readCryptoSnapshot, restoreCryptoSnapshot, takeCryptoSnapshot, writeCryptoSnapshot, dropCryptoDatabases,
+  ensureIndexedDb, readCryptoSnapshot, restoreCryptoSnapshot, takeCryptoSnapshot, writeCryptoSnapshot, dropCryptoDatabases, setAsideForeignSnapshot,
   type CryptoSnapshotFile,
 } from "./crypto-store.js";
 
@@ -71,6 +71,8 @@ export class BotCrypto {
   private api?: CryptoApi;
   private generation?: string;
   private saving: Promise<string | undefined> = Promise.resolve(undefined);
+  /** Whether the file on disk is known to be this device's (restored from it, or written by it). */
+  private ownsFile = false;
   private stopped = false;
   private readonly waiting = new Map<string, Undecryptable>();
   private readonly trust = new Map<string, RoomTrust>();
@@ -92,6 +94,7 @@ export class BotCrypto {
     if (snapshot) {
       await restoreCryptoSnapshot(snapshot, this.prefix);
       this.generation = snapshot.generation;
+      this.ownsFile = snapshot.userId === this.o.userId && snapshot.deviceId === this.o.deviceId;
     }
     const key = storageKeyArgs(this.o.storageKey);
     try {
@@ -148,12 +151,22 @@ export class BotCrypto {
       if (!this.api && !this.generation) return undefined;
       const snap = await takeCryptoSnapshot(this.prefix, this.o.userId, this.o.deviceId);
       if (!snap.dbs.length) return this.generation;
+      if (!this.ownsFile) await this.keepForeignStore();
       await writeCryptoSnapshot(this.file, snap);
+      this.ownsFile = true;
       this.generation = snap.generation;
       return snap.generation;
     });
     this.saving = next;
     return next;
+  }
+
+  /** A new device never overwrites another device's keys: their store is moved to a dated backup first. */
+  private async keepForeignStore(): Promise<void> {
+    const moved = await setAsideForeignSnapshot(this.file, this.o.userId, this.o.deviceId);
+    if (!moved) return;
+    this.o.log.warn(`the crypto store ${this.file} belongs to ${moved.owner}, not to this device ${this.o.deviceId}: moved it to ${moved.backup} so its keys `
+      + `are kept, and this device's store is saved in its place. To use that device again, put the backup back as ${CRYPTO_FILE} with its session.json.`);
   }
 
   /** After the client stopped: frees the in-memory databases. Call save() first. */

@@ -2,7 +2,7 @@ import { createClient, MatrixError } from "matrix-js-sdk";
 import type { ConfigValues } from "../config/schema.js";
 import type { Log } from "../log/logger.js";
 import { rm } from "node:fs/promises";
-import { loadSession, saveSession, sessionPath, type SavedSession } from "./session.js";
+import { loadSession, saveSession, sessionPath, SessionUnreadable, type SavedSession } from "./session.js";
 import { errorText } from "../log/logger.js";
 import { ssoLoginToken } from "./sso.js";
 import { deviceGrantLogin, newDeviceId, refreshDue, refreshSavedSession, RefreshRefused } from "./oauth.js";
@@ -83,7 +83,7 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
     }
   }
   const usable = (s: SavedSession | undefined): s is SavedSession => !!s && s.homeserver === homeserver && (!cfg.user_id || s.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === s.deviceId);
-  let saved = opts.fresh ? undefined : await loadSession(storeDir);
+  let saved = opts.fresh ? undefined : await loadSavedSession(storeDir);
   // An OAuth access token lives minutes: an expired (or nearly expired) one is renewed before anything uses it.
   if (usable(saved) && saved.oauth?.refreshToken && refreshDue(saved.oauth)) {
     const old = saved;
@@ -150,6 +150,14 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
   await saveSession(storeDir, session);
   log.info(`logged in as ${res.user_id} (${source.replace("_", " ")}), device ${res.device_id}; session saved`);
   return { ...session, savedAt: new Date().toISOString(), fresh: true, source };
+}
+
+/** An unreadable session.json stops the start (not retried): a new login would silently make a new device. */
+async function loadSavedSession(storeDir: string): Promise<SavedSession | undefined> {
+  try { return await loadSession(storeDir); } catch (e) {
+    if (e instanceof SessionUnreadable) throw new LoginError(e.message, false);
+    throw e;
+  }
 }
 
 interface LoginResult { access_token: string; user_id: string; device_id: string }
