@@ -63,9 +63,12 @@ export class JsonArraySplitter {
       } else if (this.state === "after") {
         if (!isSpace(c)) throw new SyntaxError("text after the end of the JSON array");
       } else if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 0x5c /* \ */) this.escaped = true;
-        else if (c === 0x22 /* " */) this.inString = false;
+        if (this.escaped) { this.escaped = false; continue; }
+        QUOTE_OR_BACKSLASH.lastIndex = i; // jump over the string's plain characters (most of a log)
+        if (!QUOTE_OR_BACKSLASH.test(text)) break; // the string goes on in the next piece
+        i = QUOTE_OR_BACKSLASH.lastIndex - 1;
+        if (text.charCodeAt(i) === 0x5c /* \ */) this.escaped = true;
+        else this.inString = false;
       } else if (c === 0x22) {
         this.inString = true;
       } else if (c === 0x7b /* { */ || c === 0x5b) {
@@ -93,6 +96,8 @@ export class JsonArraySplitter {
     if (this.state !== "after" && !this.notArray) throw new SyntaxError("the JSON array is not closed");
   }
 }
+
+const QUOTE_OR_BACKSLASH = /["\\]/g;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
