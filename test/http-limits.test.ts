@@ -25,7 +25,9 @@ function quietLog(warnings: string[] = []) {
   return { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
 }
 
-async function endpoint(t: { teardown: (fn: () => unknown) => void }, limits: Partial<HttpLimits>, warnings: string[] = [], app = fakeApp().app): Promise<HttpEndpoint> {
+type Teardown = { teardown: (fn: () => unknown) => void };
+
+async function endpoint(t: Teardown, limits: Partial<HttpLimits>, warnings: string[] = [], app = fakeApp().app): Promise<HttpEndpoint> {
   const ep = await startHttpEndpoint(app, "127.0.0.1:0", quietLog(warnings), limits);
   t.teardown(() => ep.close());
   return ep;
@@ -98,7 +100,8 @@ test("idle, half-sent, trickling and kept-alive connections are all closed by th
 
 test("connections over the cap are refused at once, those under it are served, and the refusal is logged once", async (t) => {
   const warnings: string[] = [];
-  const ep = await endpoint(t, { maxConnections: 8, headersTimeoutMs: 30_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 }, warnings);
+  const patient = { headersTimeoutMs: 30_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 };
+  const ep = await endpoint(t, { maxConnections: 8, ...patient }, warnings);
   const sockets: net.Socket[] = [];
   t.teardown(() => { for (const s of sockets) s.destroy(); });
 
@@ -115,7 +118,8 @@ test("connections over the cap are refused at once, those under it are served, a
   t.regex(held[0]!.received(), /^HTTP\/1\.1 (200|503) /);
   // A slot is free again: a new client is served (the server may take a moment to see the close).
   let answered: Awaited<ReturnType<typeof httpRequest>> | undefined;
-  for (let i = 0; i < 100 && !answered; i++) answered = await httpRequest(`${ep.url}/healthz`).catch(() => new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 20)));
+  const pause = () => new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 20));
+  for (let i = 0; i < 100 && !answered; i++) answered = await httpRequest(`${ep.url}/healthz`).catch(pause);
   t.truthy(answered, "a new client is served once a slot is free");
 
   t.is(warnings.filter((w) => /refused/.test(w)).length, 1, `logged once: ${JSON.stringify(warnings)}`);

@@ -30,7 +30,8 @@ const stateSet = (states: string[], current: string, label = "state"): Sample[] 
 type Relabel = (labels: Record<string, string>) => Record<string, string>;
 const asIs: Relabel = (labels) => labels;
 const fromCounter = (c: LabeledCounter, relabel = asIs): Sample[] => c.entries().map((e) => ({ labels: relabel(e.labels), value: e.value }));
-const fromHistogram = (h: LabeledHistogram, relabel = asIs) => h.entries().map((e) => ({ labels: relabel(e.labels), bounds: h.bounds, counts: e.counts, sum: e.sum, count: e.count }));
+const fromHistogram = (h: LabeledHistogram, relabel = asIs) =>
+  h.entries().map((e) => ({ labels: relabel(e.labels), bounds: h.bounds, counts: e.counts, sum: e.sum, count: e.count }));
 
 export function collectMetrics(app: Pick<App, "store" | "ops" | "matrix">, now = Date.now()): Family[] {
   const { store, ops } = app;

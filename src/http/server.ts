@@ -78,7 +78,8 @@ export async function startHttpEndpoint(app: Source, listen: string, log: Log, l
     // One line a minute at most: a flood of connections must not become a flood of log lines.
     if (performance.now() - lastDropLog < 60_000) return;
     lastDropLog = performance.now();
-    log.warn(`the health and metrics endpoint refused a connection: ${l.maxConnections} are open, the most it keeps. A scraper that does not close its connections, or a flood? (logged once a minute)`);
+    log.warn(`the health and metrics endpoint refused a connection: ${l.maxConnections} are open, the most it keeps. `
+      + "A scraper that does not close its connections, or a flood? (logged once a minute)");
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {

@@ -254,7 +254,8 @@ export class SemaphoreClient {
     });
     this.onRequest = opts.onRequest;
     this.onWarning = opts.onWarning;
-    this.replyLimits = { json: Math.min(REPLY_LIMITS.json, opts.replyLimits?.json ?? Infinity), output: Math.min(REPLY_LIMITS.output, opts.replyLimits?.output ?? Infinity) };
+    const cap = (kind: ReplyKind) => Math.min(REPLY_LIMITS[kind], opts.replyLimits?.[kind] ?? Infinity);
+    this.replyLimits = { json: cap("json"), output: cap("output") };
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -163,7 +163,8 @@ export class SemaphoreError extends Error {
       case "too_large": {
         const cap = `larger than ${formatBytes(this.limitBytes)}; ChatrixCD stopped reading it`;
         if (/\/tasks\/\d+\/output$/.test(this.path)) return `Semaphore's reply to ${req} (the task's log) was ${cap}. Read this log in Semaphore's web UI.`;
-        return `Semaphore's reply to ${req} was ${cap}. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.`;
+        return `Semaphore's reply to ${req} was ${cap}. A reply that large is not normal: check that [semaphore] url is `
+          + "Semaphore's own address (not a proxy or file server), and see the Semaphore server log.";
       }
     }
   }
