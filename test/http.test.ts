@@ -243,18 +243,19 @@ test("task metrics: a run is observed once, when it reaches a final status from 
   const stop = m.watch(store);
   store.upsertTask({ projectId: 1, taskId: 1, status: "success", templateName: "Old", projectName: "P", start: "2024-01-01T00:00:00Z", end: "2024-01-01T00:01:00Z" });
   t.is(m.tasksFinished.entries().length, 0, "first seen finished: history, not counted");
-  store.upsertTask({ projectId: 1, taskId: 2, status: "running", templateName: "Deploy", projectName: "P", start: "2024-01-01T00:00:00Z" });
+  store.upsertTask({ projectId: 1, taskId: 2, status: "running", templateId: 2, templateName: "Deploy", projectName: "P", start: "2024-01-01T00:00:00Z" });
   store.upsertTask({ projectId: 1, taskId: 2, status: "success", end: "2024-01-01T00:00:42Z" });
   store.upsertTask({ projectId: 1, taskId: 2, status: "success", end: "2024-01-01T00:00:42Z" });
-  t.is(m.tasksFinished.get({ project: "P", template: "Deploy", status: "success" }), 1);
+  t.is(m.tasksFinished.get({ project_id: "1", template_id: "2", status: "success" }), 1);
+  t.deepEqual(m.withNames({ project_id: "1", template_id: "2" }), { project_id: "1", template_id: "2", project: "P", template: "Deploy" }, "names kept aside for metrics_names");
   const h = m.taskDuration.entries();
   t.is(h.length, 1);
   t.is(h[0]!.sum, 42);
   t.is(h[0]!.count, 1);
   // Semaphore sends the final status first and the end time in a later update.
-  store.upsertTask({ projectId: 1, taskId: 4, status: "running", templateName: "Deploy", projectName: "P", start: "2024-01-01T00:00:00Z" });
+  store.upsertTask({ projectId: 1, taskId: 4, status: "running", templateId: 2, templateName: "Deploy", projectName: "P", start: "2024-01-01T00:00:00Z" });
   store.upsertTask({ projectId: 1, taskId: 4, status: "success" });
-  t.is(m.tasksFinished.get({ project: "P", template: "Deploy", status: "success" }), 2);
+  t.is(m.tasksFinished.get({ project_id: "1", template_id: "2", status: "success" }), 2);
   t.is(m.taskDuration.entries()[0]!.count, 1, "no end yet, no duration yet");
   store.upsertTask({ projectId: 1, taskId: 4, end: "2024-01-01T00:00:08Z" });
   t.is(m.taskDuration.entries()[0]!.count, 2);
@@ -262,9 +263,9 @@ test("task metrics: a run is observed once, when it reaches a final status from 
   store.upsertTask({ projectId: 1, taskId: 4, end: "2024-01-01T00:00:09Z" });
   t.is(m.taskDuration.entries()[0]!.count, 2, "observed once");
   stop();
-  store.upsertTask({ projectId: 1, taskId: 3, status: "running", templateName: "Deploy", projectName: "P" });
+  store.upsertTask({ projectId: 1, taskId: 3, status: "running", templateId: 2, templateName: "Deploy", projectName: "P" });
   store.upsertTask({ projectId: 1, taskId: 3, status: "error" });
-  t.is(m.tasksFinished.get({ project: "P", template: "Deploy", status: "error" }), 0, "unwatched");
+  t.is(m.tasksFinished.get({ project_id: "1", template_id: "2", status: "error" }), 0, "unwatched");
 });
 
 test("outbox depth reads the Matrix send scheduler's queues; retries are counted by reason", (t) => {
@@ -286,7 +287,7 @@ test("outbox depth reads the Matrix send scheduler's queues; retries are counted
 // ---- over HTTP, from a running App ---------------------------------------------------------------------------
 
 test("/healthz and /metrics from a demo App: health 200, tasks by status and template, run durations, commands", async (t) => {
-  const app = await demoApp(t);
+  const app = await demoApp(t, { CHATRIXCD_BOT_METRICS_NAMES: "true" });
   t.regex(app.http!.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const health = await until("healthy", async () => { const r = await http(`${app.http!.url}/healthz`); return r.status === 200 ? r : undefined; });
   t.regex(String(health.headers["content-type"]), /^application\/json/);
@@ -321,7 +322,7 @@ test("/healthz and /metrics from a demo App: health 200, tasks by status and tem
   t.is(value(m, "chatrixcd_build_info", { version: VERSION }), 1);
   t.is(value(m, "chatrixcd_healthy"), 1);
 
-  const labels = { project: "Infrastructure", template: "Deploy web", status: final };
+  const labels = { project_id: String(run.project.id), template_id: String(run.template.id), project: "Infrastructure", template: "Deploy web", status: final };
   t.is(value(m, "chatrixcd_tasks_finished_total", labels), 1, "the run is counted once, by project, template and status");
   t.true((value(m, "chatrixcd_tasks", labels) ?? 0) >= 1, "and is among the known tasks with that status");
   t.is(value(m, "chatrixcd_task_duration_seconds_count", labels), 1);

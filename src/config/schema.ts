@@ -78,6 +78,7 @@ export const SCHEMA = {
     show_host_info: bool("Let the info command show this machine's host name and IP addresses.", false),
     task_output_threads: bool("Post task output into the status card's thread in rooms that have not said `log on` or `log off`.", true),
     http_listen: atStart({ kind: "listen", default: "", doc: "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).", example: "127.0.0.1:9464" } as KeyDef<string>),
+    metrics_names: bool("Put project and template names in /metrics labels (project, template) besides their ids (project_id, template_id). Off: ids only, so whoever can scrape the endpoint learns no names.", false),
   },
   console: {
     mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),

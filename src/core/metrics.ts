@@ -67,10 +67,25 @@ export class Metrics {
   /** Semaphore API attempts by method and outcome (HTTP status, or the error kind when no answer came). */
   readonly semaphoreRequests = new LabeledCounter<"method" | "outcome">();
   readonly semaphoreRequestSeconds = new LabeledHistogram<never>(REQUEST_DURATION_BUCKETS);
-  /** Runs seen finishing while the bot was watching, by final status. */
-  readonly tasksFinished = new LabeledCounter<"project" | "template" | "status">();
+  /** Runs seen finishing while the bot was watching, by project and template id and final status. */
+  readonly tasksFinished = new LabeledCounter<TaskLabel>();
   /** Start-to-end duration of those runs. */
-  readonly taskDuration = new LabeledHistogram<"project" | "template" | "status">(TASK_DURATION_BUCKETS);
+  readonly taskDuration = new LabeledHistogram<TaskLabel>(TASK_DURATION_BUCKETS);
+  /** The names last seen for project and template ids: exported only when [bot] metrics_names asks for them. */
+  private readonly projectNames = new Map<string, string>();
+  private readonly templateNames = new Map<string, string>();
+
+  /** The labels with the project's and template's names added (as last seen; the id when never seen). */
+  withNames<L extends Labels<"project_id" | "template_id">>(labels: L): L & Labels<"project" | "template"> {
+    const template = this.templateNames.get(labels.template_id) ?? `template ${labels.template_id}`;
+    return { ...labels, project: this.projectNames.get(labels.project_id) ?? labels.project_id, template };
+  }
+
+  private learnNames(t: TaskState): void {
+    const ids = taskLabels(t);
+    if (t.projectName) this.projectNames.set(ids.project_id, t.projectName);
+    if (t.templateName && t.templateId !== undefined) this.templateNames.set(ids.template_id, t.templateName);
+  }
 
   /** The SemaphoreClient's onRequest callback: one call per attempt. */
   onSemaphoreRequest(info: RequestInfo): void {
@@ -85,8 +100,8 @@ export class Metrics {
    * within END_WAIT_MS, the moment the final status was seen stands in for it.
    */
   watch(store: Store): () => void {
-    const awaitingEnd = new Map<string, { labels: Labels<"project" | "template" | "status">; seenAt: number }>();
-    const observe = (labels: Labels<"project" | "template" | "status">, startText: string | null | undefined, endMs: number) => {
+    const awaitingEnd = new Map<string, { labels: Labels<TaskLabel>; seenAt: number }>();
+    const observe = (labels: Labels<TaskLabel>, startText: string | null | undefined, endMs: number) => {
       const start = startText ? Date.parse(startText) : NaN;
       if (Number.isFinite(start) && Number.isFinite(endMs) && endMs >= start) this.taskDuration.observe(labels, (endMs - start) / 1000);
     };
@@ -99,12 +114,14 @@ export class Metrics {
     };
     const onTransition = (t: TaskState, prev: string | undefined) => {
       if (prev === undefined || isTerminalStatus(prev) || !isTerminalStatus(t.status)) return;
-      const labels = { project: taskProject(t), template: taskTemplate(t), status: String(t.status) };
+      this.learnNames(t);
+      const labels = { ...taskLabels(t), status: String(t.status) };
       this.tasksFinished.inc(labels);
       if (t.end) observe(labels, t.start, Date.parse(t.end));
       else awaitingEnd.set(t.key, { labels, seenAt: Date.now() });
     };
     const onTask = (t: TaskState) => {
+      this.learnNames(t);
       if (awaitingEnd.size === 0) return;
       const w = awaitingEnd.get(t.key);
       if (w && t.end) {
@@ -123,5 +140,9 @@ export class Metrics {
 const END_WAIT_MS = 60_000;
 const MAX_AWAITING_END = 1000;
 
-export const taskProject = (t: Pick<TaskState, "projectId" | "projectName">): string => t.projectName ?? String(t.projectId);
-export const taskTemplate = (t: Pick<TaskState, "templateId" | "templateName">): string => t.templateName ?? (t.templateId !== undefined ? `template ${t.templateId}` : "unknown");
+/** Tasks are labelled by ids: names (which a scraper should not learn by default) are added only on request. */
+type TaskLabel = "project_id" | "template_id" | "status";
+
+export const taskLabels = (t: Pick<TaskState, "projectId" | "templateId">): Labels<"project_id" | "template_id"> => ({
+  project_id: String(t.projectId), template_id: t.templateId !== undefined ? String(t.templateId) : "unknown",
+});

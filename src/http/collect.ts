@@ -2,7 +2,7 @@
 // the Matrix client. Names follow Prometheus conventions: chatrixcd_ prefix, _total counters, base units.
 import type { App } from "../app.js";
 import type { MatrixConnection, SemaphoreConnection } from "../core/store.js";
-import { taskProject, taskTemplate, type LabeledCounter, type LabeledHistogram } from "../core/metrics.js";
+import { taskLabels, type LabeledCounter, type LabeledHistogram } from "../core/metrics.js";
 import { matrixRetries } from "../matrix/send-scheduler.js";
 import { VERSION } from "../version.js";
 import { healthReport } from "./health.js";
@@ -27,18 +27,23 @@ const counter = (name: string, help: string, samples: Sample[]): Family => ({ na
 const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, help, type: "gauge", samples });
 const one = (value: number): Sample[] => [{ value }];
 const stateSet = (states: string[], current: string, label = "state"): Sample[] => states.map((s) => ({ labels: { [label]: s }, value: s === current ? 1 : 0 }));
-const fromCounter = (c: LabeledCounter): Sample[] => c.entries().map((e) => ({ labels: e.labels as Record<string, string>, value: e.value }));
-const fromHistogram = (h: LabeledHistogram) => h.entries().map((e) => ({ labels: e.labels as Record<string, string>, bounds: h.bounds, counts: e.counts, sum: e.sum, count: e.count }));
+type Relabel = (labels: Record<string, string>) => Record<string, string>;
+const asIs: Relabel = (labels) => labels;
+const fromCounter = (c: LabeledCounter, relabel = asIs): Sample[] => c.entries().map((e) => ({ labels: relabel(e.labels), value: e.value }));
+const fromHistogram = (h: LabeledHistogram, relabel = asIs) =>
+  h.entries().map((e) => ({ labels: relabel(e.labels), bounds: h.bounds, counts: e.counts, sum: e.sum, count: e.count }));
 
 export function collectMetrics(app: Pick<App, "store" | "ops" | "matrix">, now = Date.now()): Family[] {
   const { store, ops } = app;
   const m = ops.metrics;
   const c = store.connection;
   const tracker = ops.tracker;
+  // Project and template names say what the team deploys: only to scrapers the config trusts with them.
+  const named: Relabel = ops.config.values.bot.metrics_names ? (l) => m.withNames(l as Parameters<typeof m.withNames>[0]) : asIs;
 
   const tasks = new Map<string, Sample>();
   for (const t of store.tasks.values()) {
-    const labels = { project: taskProject(t), template: taskTemplate(t), status: String(t.status) };
+    const labels = named({ ...taskLabels(t), status: String(t.status) });
     const key = JSON.stringify(labels);
     const s = tasks.get(key);
     if (s) s.value++;
@@ -56,9 +61,9 @@ export function collectMetrics(app: Pick<App, "store" | "ops" | "matrix">, now =
     counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.", one((cpu.user + cpu.system) / 1e6)),
     gauge("chatrixcd_healthy", "1 when /healthz answers 200 (Matrix synced recently or not configured, Semaphore reachable), else 0.", one(health.status === "ok" ? 1 : 0)),
 
-    gauge("chatrixcd_tasks", "Semaphore tasks the bot currently knows about (active, tracked and recent), by project, template and status.", [...tasks.values()]),
-    counter("chatrixcd_tasks_finished_total", "Task runs seen reaching a final status while the bot was watching, by project, template and final status.", fromCounter(m.tasksFinished)),
-    { name: "chatrixcd_task_duration_seconds", help: "Start-to-end duration of the task runs counted in chatrixcd_tasks_finished_total.", type: "histogram", histograms: fromHistogram(m.taskDuration) },
+    gauge("chatrixcd_tasks", "Semaphore tasks the bot currently knows about (active, tracked and recent), by project and template id (names too with [bot] metrics_names) and status.", [...tasks.values()]),
+    counter("chatrixcd_tasks_finished_total", "Task runs seen reaching a final status while the bot was watching, by project and template id (names too with [bot] metrics_names) and final status.", fromCounter(m.tasksFinished, named)),
+    { name: "chatrixcd_task_duration_seconds", help: "Start-to-end duration of the task runs counted in chatrixcd_tasks_finished_total.", type: "histogram", histograms: fromHistogram(m.taskDuration, named) },
     gauge("chatrixcd_approvals_pending", "Approval requests waiting for approvers.", one(ops.approvals.pending().length)),
     gauge("chatrixcd_confirmations_pending", "Run, stop and exit requests waiting for the requester's yes or no.", one(store.pending.length)),
     counter("chatrixcd_commands_total", "Commands handled, by command name (unknown for names that are not commands), outcome (ok, refused, invalid, failed, unknown) and front end (chat, console).", fromCounter(m.commands)),

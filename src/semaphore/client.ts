@@ -7,7 +7,9 @@
 //    exponential back-off and jitter, all within one timeout's worth of time; POSTs are never retried (a timed-out
 //    POST may have been carried out);
 //  * redirects are not followed (a POST turned into a GET by a 301 would be silently wrong): they are reported;
-//  * an empty body with a JSON content-type is normal (204, most 4xx); an HTML page is reported as not_json.
+//  * an empty body with a JSON content-type is normal (204, most 4xx); an HTML page is reported as not_json;
+//  * every body is read as a stream with a cap by kind (REPLY_LIMITS); a declared or actual size over the cap stops the
+//    read at once and is a too_large error, never retried. Task output is split into lines as it streams.
 // The API token is only ever put in the Authorization header; errors, warnings and onRequest never carry it.
 
 import fs from "node:fs";
@@ -15,6 +17,8 @@ import http from "node:http";
 import https from "node:https";
 import tls from "node:tls";
 import fetch from "node-fetch";
+import type { Readable } from "node:stream";
+import { BodyTooLarge, JsonArraySplitter, readCapped, readCappedText, type Chunks } from "./body.js";
 import { NO_ROUTE, SemaphoreError, isTlsErrorCode, type SemaphoreErrorKind } from "./errors.js";
 import {
   normalizeEnvironment, normalizeInfo, normalizeInventory, normalizeList, normalizeProject, normalizeProjectRole,
@@ -38,6 +42,15 @@ export interface RequestInfo {
   attempt: number;
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * The most ChatrixCD reads of one Semaphore reply, by kind. A task list of 1000 tasks is about 2 MiB and a long
+ * Ansible log a few MiB, so these leave room for real servers while a runaway reply cannot exhaust memory.
+ */
+export const REPLY_LIMITS = { json: 16 * MiB, output: 64 * MiB } as const;
+export type ReplyKind = keyof typeof REPLY_LIMITS;
+
 export interface SemaphoreClientOptions {
   /** Base URL of Semaphore (the part before /api); may carry a path prefix and a trailing slash. */
   url: string;
@@ -58,6 +71,8 @@ export interface SemaphoreClientOptions {
   onRequest?: (info: RequestInfo) => void;
   /** Called with one-line warnings the operator should see (e.g. an unrecognised server version). */
   onWarning?: (message: string) => void;
+  /** Smaller caps than REPLY_LIMITS (tests). */
+  replyLimits?: Partial<Record<ReplyKind, number>>;
 }
 
 /** How the start-task body carries Ansible options: v2.10 flat fields, or the later `params` object. */
@@ -176,6 +191,10 @@ interface RequestOpts {
   body?: unknown;
   expect: Expect;
   auth?: boolean;
+  /** Which size cap applies to the reply. Default "json". */
+  reply?: ReplyKind;
+  /** A JSON list read element by element as it streams: each element goes through `item` (with `what[i]`). */
+  list?: { item: (raw: unknown, what: string) => unknown; what: string };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -198,6 +217,7 @@ export class SemaphoreClient {
   private readonly tlsVerify: boolean;
   private readonly onRequest: ((info: RequestInfo) => void) | undefined;
   private readonly onWarning: ((message: string) => void) | undefined;
+  private readonly replyLimits: Record<ReplyKind, number>;
   private shape: { shape: ApiShape; version: string } | undefined;
   private shapeProbe: Promise<ApiShape> | undefined;
   private warnedVersion = false;
@@ -234,6 +254,8 @@ export class SemaphoreClient {
     });
     this.onRequest = opts.onRequest;
     this.onWarning = opts.onWarning;
+    const cap = (kind: ReplyKind) => Math.min(REPLY_LIMITS[kind], opts.replyLimits?.[kind] ?? Infinity);
+    this.replyLimits = { json: cap("json"), output: cap("output") };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -326,9 +348,11 @@ export class SemaphoreClient {
     return this.getJson(`${this.p(projectId)}/tasks/${this.id(taskId, "task")}`, normalizeTask);
   }
 
-  /** The whole log, oldest line first. */
+  /** The whole log, oldest line first. Read line by line as it streams, up to REPLY_LIMITS.output. */
   async taskOutput(projectId: number, taskId: number): Promise<TaskOutput[]> {
-    return this.getJson(`${this.p(projectId)}/tasks/${this.id(taskId, "task")}/output`, (raw) => normalizeList(raw, normalizeTaskOutput, "output"));
+    const path = `${this.p(projectId)}/tasks/${this.id(taskId, "task")}/output`;
+    const list = { item: normalizeTaskOutput, what: "output" };
+    return (await this.request("GET", path, { expect: "json", reply: "output", list })) as TaskOutput[];
   }
 
   /**
@@ -537,19 +561,39 @@ export class SemaphoreClient {
         body = JSON.stringify(opts.body);
         headers["Content-Type"] = "application/json";
       }
-      let text: string;
       let res: Awaited<ReturnType<typeof fetch>>;
       try {
         res = await fetch(this.baseUrl + path, {
           method, headers, body, signal: ac.signal, redirect: "manual",
           agent: (u: URL) => (u.protocol === "https:" ? this.httpsAgent : this.httpAgent),
         });
-        status = res.status;
-        text = await res.text();
       } catch (e) {
         throw this.transportError(e, method, path, ac.signal.aborted);
       }
-      return this.interpret(method, path, res.status, res.headers.get("content-type") ?? "", res.headers.get("location"), text, opts.expect);
+      status = res.status;
+      const contentType = res.headers.get("content-type") ?? "";
+      const limit = this.replyLimits[opts.reply ?? "json"];
+      let read: { items: unknown[] } | { text: string };
+      try {
+        if (Number(res.headers.get("content-length")) > limit) throw new BodyTooLarge(limit);
+        const stream = res.body ?? [];
+        const streamList = opts.list && status >= 200 && status < 300 && !/html/i.test(contentType);
+        read = streamList ? await readList(stream, limit, opts.list!) : { text: await readCappedText(stream, limit) };
+      } catch (e) {
+        if (e instanceof BodyTooLarge || e instanceof SyntaxError || e instanceof SemaphoreError) {
+          (res.body as unknown as Readable | null)?.destroy(); // stop reading: the rest of the reply is never downloaded
+          ac.abort();
+        }
+        if (e instanceof BodyTooLarge) {
+          throw new SemaphoreError({ kind: "too_large", method, path, status, limitBytes: e.limitBytes, detail: `reply larger than ${e.limitBytes} bytes` });
+        }
+        if (e instanceof SyntaxError) throw new SemaphoreError({ kind: "not_json", method, path, status, detail: "invalid JSON" });
+        if (e instanceof SemaphoreError) throw e.path ? e : e.withRequest(method, path);
+        throw this.transportError(e, method, path, ac.signal.aborted);
+      }
+      if ("items" in read) return read.items;
+      const raw = this.interpret(method, path, status, contentType, res.headers.get("location"), read.text, opts.expect);
+      return opts.list ? this.decode(method, path, raw, (r) => normalizeList(r, opts.list!.item, opts.list!.what)) : raw;
     } catch (e) {
       failure = e instanceof SemaphoreError ? e.kind : "unreachable";
       throw e;
@@ -637,6 +681,24 @@ export class SemaphoreClient {
     const re = new RegExp(this.token.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
     return text.replace(re, "‹redacted›");
   }
+}
+
+/**
+ * A JSON list read element by element: each element is parsed and normalised as soon as its text is complete, so
+ * the raw text of the whole list is never held. A body that is not a JSON array comes back as text (interpret()
+ * then reports it as it would any other reply).
+ */
+async function readList(body: Chunks, limit: number, list: NonNullable<RequestOpts["list"]>): Promise<{ items: unknown[] } | { text: string }> {
+  const splitter = new JsonArraySplitter();
+  const items: unknown[] = [];
+  const rest: string[] = [];
+  await readCapped(body, limit, (text) => {
+    if (!splitter.notArray) for (const element of splitter.feed(text)) items.push(list.item(JSON.parse(element), `${list.what}[${items.length}]`));
+    if (splitter.notArray) rest.push(text);
+  });
+  if (splitter.notArray) return { text: rest.join("") };
+  splitter.end();
+  return { items };
 }
 
 function taskList(raw: unknown): TaskWithTpl[] {

@@ -13,11 +13,12 @@ export type SemaphoreErrorKind =
   | "server" // 5xx with a Semaphore (JSON/empty) body
   | "not_json" // an HTML page, a redirect, or unparseable text where JSON was expected (proxy, wrong URL)
   | "bad_reply" // valid JSON of the wrong shape
-  | "unsupported"; // the server version has no such feature (e.g. task reject on v2.10)
+  | "unsupported" // the server version has no such feature (e.g. task reject on v2.10)
+  | "too_large"; // the reply was larger than the client reads for its kind (JSON or task output): never retried
 
 export const SEMAPHORE_ERROR_KINDS: readonly SemaphoreErrorKind[] = [
   "unreachable", "timeout", "unauthorized", "forbidden", "not_found", "bad_request", "server", "not_json", "bad_reply",
-  "unsupported",
+  "unsupported", "too_large",
 ];
 
 export interface SemaphoreErrorInit {
@@ -34,6 +35,8 @@ export interface SemaphoreErrorInit {
   target?: string;
   /** Request timeout in ms, for timeout messages. */
   timeoutMs?: number;
+  /** The size cap a too_large reply passed, in bytes. */
+  limitBytes?: number;
   /** Whether repeating an idempotent request might help (used by the client's retry loop). */
   retryable?: boolean;
   /** Pre-built user message (used for "unsupported" and client-side validation). */
@@ -64,6 +67,7 @@ export class SemaphoreError extends Error {
   readonly detail?: string;
   readonly target?: string;
   readonly timeoutMs?: number;
+  readonly limitBytes?: number;
   readonly retryable: boolean;
   private readonly userText?: string;
 
@@ -78,6 +82,7 @@ export class SemaphoreError extends Error {
     if (init.detail !== undefined) this.detail = init.detail;
     if (init.target !== undefined) this.target = init.target;
     if (init.timeoutMs !== undefined) this.timeoutMs = init.timeoutMs;
+    if (init.limitBytes !== undefined) this.limitBytes = init.limitBytes;
     if (init.userText !== undefined) this.userText = init.userText;
     this.retryable = init.retryable ?? defaultRetryable(init.kind, init.status);
   }
@@ -94,6 +99,7 @@ export class SemaphoreError extends Error {
     if (this.detail !== undefined) i.detail = this.detail;
     if (this.target !== undefined) i.target = this.target;
     if (this.timeoutMs !== undefined) i.timeoutMs = this.timeoutMs;
+    if (this.limitBytes !== undefined) i.limitBytes = this.limitBytes;
     if (this.userText !== undefined) i.userText = this.userText;
     if (this.cause !== undefined) i.cause = this.cause;
     return i;
@@ -154,12 +160,26 @@ export class SemaphoreError extends Error {
         return `Semaphore's reply to ${req} didn't have the expected shape${this.detail ? ` (${this.detail})` : ""}. This Semaphore version may not be supported.`;
       case "unsupported":
         return `This Semaphore server doesn't support ${req}.`;
+      case "too_large": {
+        const cap = `larger than ${formatBytes(this.limitBytes)}; ChatrixCD stopped reading it`;
+        if (/\/tasks\/\d+\/output$/.test(this.path)) return `Semaphore's reply to ${req} (the task's log) was ${cap}. Read this log in Semaphore's web UI.`;
+        return `Semaphore's reply to ${req} was ${cap}. A reply that large is not normal: check that [semaphore] url is `
+          + "Semaphore's own address (not a proxy or file server), and see the Semaphore server log.";
+      }
     }
   }
 }
 
 export function isSemaphoreError(e: unknown, kind?: SemaphoreErrorKind): e is SemaphoreError {
   return e instanceof SemaphoreError && (kind === undefined || e.kind === kind);
+}
+
+/** "16 MiB", "512 KiB", "100 bytes". */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return "the size limit";
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
 
 function isTaskPath(path: string): boolean {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import WebSocket from "ws";
-import type { SemaphoreClient } from "./client.js";
+import { REPLY_LIMITS, type SemaphoreClient } from "./client.js";
+import { isSemaphoreError, type SemaphoreError } from "./errors.js";
 import type { Task, TaskWithTpl, WsFrame } from "./types.js";
 import { parseWsFrame, isTerminalStatus } from "./types.js";
 import type { Store, Origin, TaskState } from "../core/store.js";
@@ -64,6 +65,8 @@ export class TaskTracker {
   /** After a websocket gap, log frames of these tasks wait here until the REST catch-up has placed the missed lines. */
   private catchingUp = new Map<string, Array<{ time: string; text: string }>>();
   private finalFetched = new Set<string>();
+  /** Tasks whose log is over the size cap: reported once, then not downloaded again (the error is repeated). */
+  private outputTooLarge = new Map<string, SemaphoreError>();
   /** Finished tasks whose last lines could not be fetched yet (polling). */
   private finalPending = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
@@ -146,7 +149,7 @@ export class TaskTracker {
   private connect(): void {
     if (this.stopped) return;
     const c = this.o.client;
-    const ws = new WebSocket(c.websocketUrl(), { headers: c.authHeaders(), handshakeTimeout: 10_000, ...c.tlsOptions() });
+    const ws = new WebSocket(c.websocketUrl(), { headers: c.authHeaders(), handshakeTimeout: 10_000, maxPayload: REPLY_LIMITS.json, ...c.tlsOptions() });
     this.ws = ws;
     let opened = false;
     ws.on("open", () => {
@@ -360,10 +363,17 @@ export class TaskTracker {
    */
   private async catchUpOutput(projectId: number, taskId: number): Promise<void> {
     const key = taskKey(projectId, taskId);
+    const tooLarge = this.outputTooLarge.get(key);
+    if (tooLarge) throw tooLarge;
     let lines;
     try {
       lines = await this.o.client.taskOutput(projectId, taskId);
     } catch (e) {
+      if (isSemaphoreError(e, "too_large")) {
+        this.outputTooLarge.set(key, e);
+        if (this.outputTooLarge.size > 1000) this.outputTooLarge.delete(this.outputTooLarge.keys().next().value!);
+        this.o.log.warn(`task ${taskId} of project ${projectId}: ${e.userMessage()}`);
+      }
       this.flushBuffered(key, projectId, taskId, new Set());
       throw e;
     }
