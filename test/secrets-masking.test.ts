@@ -11,6 +11,7 @@ import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { leaks, readText, type Secret } from "./helpers-prove/secrets.js";
 import { isSecretKey, maskArgs, maskText, maskCommandLine, MASK } from "../src/core/mask.js";
 import { harness, fakeApp, KEY } from "./console-helpers.js";
+import { fieldsFor } from "../screens/run-wizard.js";
 import type { Template } from "../src/semaphore/types.js";
 
 const SECRETS: Secret[] = [
@@ -139,23 +140,23 @@ test.serial("console history: a run line keeps no secret (memory and file); the 
   const h = await harness({ app, opts: { historyFile } });
   try {
     await h.keys(":", ..."run 1 9 db_password=hunter2 --args \"-e api_key=k-123\"", KEY.enter);
-    await h.until(/Run Set DB password/);
+    await h.until(/Run Set DB password/, 10_000);
     await h.keys(KEY.tab, KEY.enter);
-    await h.until(() => app.semaphore.callsOf("startTask").length === 1);
+    await h.until(() => app.semaphore.callsOf("startTask").length === 1, 10_000);
     const req = app.semaphore.callsOf("startTask")[0]![1] as { environment: Record<string, string>; extraArgs: string[] };
     t.is(req.environment.db_password, "hunter2", "the value typed reaches Semaphore");
     t.deepEqual(req.extraArgs, ["-e", "api_key=k-123"]);
     const secrets: Secret[] = [{ name: "survey password", value: "hunter2" }, { name: "--args key", value: "k-123" }];
     t.deepEqual([...leaks(h.con.bar.history.entries.join("\n"), secrets, "history in memory"), ...leaks(readText(historyFile), secrets, "the history file")], []);
     t.regex(h.con.bar.history.entries.at(-1)!, /db_password=‹masked›/);
-    // Recalled and run again: refused with a clear message; nothing sent.
-    await h.until(/Launching Set DB password/);
+    await h.until(/Task \d+: Set DB password/, 10_000); // the reply, titled with the line as typed
     const shown = [...leaks(h.text(), secrets, "the screen (reply title, status line)"), ...leaks(app.logger.ring.toArray().map((x) => x.message).join("\n"), secrets, "the log")];
     t.deepEqual(shown, []);
+    // Recalled and run again: refused with a clear message; nothing sent.
     await h.keys(KEY.esc, ":", KEY.up);
     t.regex(h.con.bar.editor.value, /‹masked›/);
     await h.keys(KEY.enter);
-    await h.until(() => /placeholder/.test(h.con.bar.currentMessage ?? "") || /placeholder/.test(h.text()));
+    await h.until(() => /placeholder/.test(h.con.bar.currentMessage ?? "") || /placeholder/.test(h.text()), 10_000);
     t.regex(`${h.con.bar.currentMessage ?? ""} ${h.text()}`, /db_password holds ‹masked›.*placeholder.*Type the secret value again/s);
     t.is(app.semaphore.callsOf("startTask").length, 1, "the masked line started nothing");
   } finally { h.destroy(); }
@@ -171,4 +172,13 @@ test.serial("console history: secrets in a history file written by an older vers
     t.deepEqual([...h.con.bar.history.entries], ["ping", `run 1 2 db_password=${MASK}`]);
     t.false(readText(historyFile).includes("old-secret-1"), "the file was rewritten without it");
   } finally { h.destroy(); }
+});
+
+test("run wizard: a survey answer named like a secret is typed masked, like a secret-typed one", (t) => {
+  const tpl = { id: 9, project_id: 1, name: "x", survey_vars: [
+    { name: "db_password", title: "", required: true, type: "", description: "", values: null, default_value: null },
+    { name: "answer", title: "", required: true, type: "secret", description: "", values: null, default_value: null },
+    { name: "env", title: "", required: true, type: "", description: "", values: null, default_value: null },
+  ] } as unknown as Template;
+  t.deepEqual(fieldsFor(tpl).filter((f) => f.survey).map((f) => [f.name, !!f.editor?.masked]), [["db_password", true], ["answer", true], ["env", false]]);
 });
