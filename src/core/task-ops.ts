@@ -128,7 +128,10 @@ export class TaskOps {
     } else template = pick(templates, req.template, "template", `List them with: templates ${project.id}`);
     // A line recalled from history (or copied from a prompt) shows secrets as the mask: never send that as the value.
     const masked = findMasked(req.vars, req.args);
-    if (masked) throw new OperationError(`Cannot run ${template.name}: ${masked} holds ${MASK}, the placeholder shown instead of a secret (e.g. in a line recalled from history), not its value. Type the secret value again.`, "bad_input");
+    if (masked) {
+      const why = `${masked} holds ${MASK}, the placeholder shown instead of a secret (e.g. in a line recalled from history), not its value`;
+      throw new OperationError(`Cannot run ${template.name}: ${why}. Type the secret value again.`, "bad_input");
+    }
     const { env, problems } = validateSurvey(req.vars ?? {}, template.survey_vars);
     if (problems.length) throw new OperationError(`Cannot run ${template.name}: ${problems.join("; ")}.`, "bad_input");
     const origin = actor.kind === "chat" ? `${actor.userId} in ${actor.roomId}` : "the console";
