@@ -8,6 +8,7 @@ import { CONSOLE_ACTOR } from "./context.js";
 import { LineEditor, History, type KeyLike } from "./line-editor.js";
 import { commandList, findCommand } from "../src/commands/registry.js";
 import { tokenize } from "../src/commands/tokenize.js";
+import { maskCommandLine } from "../src/core/mask.js";
 import type { CommandContext } from "../src/commands/types.js";
 import { esc, truncate, width as strWidth } from "./text.js";
 import { tag } from "./theme.js";
@@ -20,6 +21,9 @@ export const LOCAL_COMMANDS = [
   { name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off." },
   { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token)." },
 ];
+
+/** A command line as the console shows it back (status line, reply title): secrets masked, as in the history. */
+export const shownLine = (line: string): string => maskCommandLine(line) ?? "(a command line naming a secret)";
 
 export interface CommandBarHost {
   /** Runs a command line (local or chat grammar). */
@@ -54,7 +58,10 @@ export class BottomBar {
     if (historyFile) {
       try { saved = readFileSync(historyFile, "utf8").split("\n").filter(Boolean); } catch { /* first run */ }
     }
-    this.history = new History(saved);
+    // History keeps no secret, in memory or on disk: a file written before lines were masked is cleaned now.
+    const masked = saved.map(maskCommandLine).filter((l): l is string => l !== undefined);
+    this.history = new History(masked);
+    if (masked.length !== saved.length || masked.some((l, i) => l !== saved[i])) this.saveHistory();
   }
 
   get active(): boolean { return this.mode !== undefined; }
@@ -102,7 +109,10 @@ export class BottomBar {
     if (k === "enter") {
       const line = this.editor.value;
       if (mode === "command") {
-        this.history.add(line);
+        // Kept masked; a recalled masked line is refused by the core (it never sends the mask as a value).
+        const kept = maskCommandLine(line);
+        if (kept !== undefined) this.history.add(kept);
+        else this.history.reset();
         this.saveHistory();
         this.close(true);
         if (line.trim()) this.host.runLine(line.trim());

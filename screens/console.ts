@@ -29,7 +29,7 @@ import { TasksPanel } from "./tasks-panel.js";
 import { LogPanel } from "./log-panel.js";
 import { ConfigPanel } from "./config-panel.js";
 import { TaskView } from "./task-view.js";
-import { BottomBar, LOCAL_COMMANDS, type InputMode } from "./command-bar.js";
+import { BottomBar, LOCAL_COMMANDS, shownLine, type InputMode } from "./command-bar.js";
 import { Modals, ConfirmDialog, PromptDialog, SelectDialog, TextDialog, type Modal } from "./dialogs.js";
 import { VerificationDialog, consoleAnswers, ENDED_PHASES, type VerifyButton } from "./verify-dialog.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
@@ -885,7 +885,7 @@ export class Console implements KeyActions {
       return;
     }
     const before = this.app.ops.lastTask(CONSOLE_ACTOR);
-    this.bar.say(`:${line} …`);
+    this.bar.say(`:${shownLine(line)} …`);
     const reply = await runCommandLine({ actor: CONSOLE_ACTOR, ops: this.app.ops, prefix: ":" }, line);
     await this.showReply(line, reply);
     const after = this.app.ops.lastTask(CONSOLE_ACTOR);
@@ -918,7 +918,7 @@ export class Console implements KeyActions {
     const lines = reply.text.split("\n").map((l) => sanitize(l));
     const level = /^(🚫|⚠|❓)/u.test(lines[0] ?? "") ? (lines[0]!.startsWith("🚫") ? "error" : "warn") : "info";
     if (lines.length === 1 && strWidth(lines[0]!) < (this.screen.width as number) - 4) this.bar.say(lines[0]!, level, 10_000);
-    else this.showText(`:${line}`, lines);
+    else this.showText(`:${shownLine(line)}`, lines);
   }
 
   // ---- mouse ----

@@ -7,6 +7,7 @@ import type { RunRequest, ResolvedRun } from "../src/core/task-ops.js";
 import type { TaskState } from "../src/core/store.js";
 import type { ApprovalRequest } from "../src/core/approvals.js";
 import { userMessage } from "../src/core/operations.js";
+import { isSecretVar } from "../src/core/mask.js";
 import { Dialog, Modals, SelectDialog, ConfirmDialog, wrapPlain } from "./dialogs.js";
 import { LineEditor, type KeyLike } from "./line-editor.js";
 import type { MouseEvent } from "./panel.js";
@@ -51,7 +52,7 @@ function surveyField(v: SurveyVar): Field {
     f.enumIdx = def >= 0 ? def : v.required ? 0 : -1;
   } else {
     f.editor = new LineEditor(v.default_value ?? "");
-    f.editor.masked = kind === "secret";
+    f.editor.masked = isSecretVar(v.name, [v]); // secret-typed, or named like a secret (db_password)
   }
   return f;
 }

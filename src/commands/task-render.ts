@@ -7,6 +7,7 @@ import { recapTotals } from "../semaphore/ansible.js";
 import { isTerminalStatus } from "../semaphore/types.js";
 import { escapeHtml, statusIcon, statusLabel, STATUS_COLOR, colored, elapsed, taskUrl, joinAnd } from "./format.js";
 import { formatDuration } from "../util/text.js";
+import { maskText } from "../core/mask.js";
 
 export interface CardInput {
   task?: TaskState;
@@ -64,7 +65,9 @@ export function renderTaskCard(input: CardInput): Rendered {
   if (el && status !== "waiting") where.push(isTerminalStatus(status) ? `took ${el}` : `${el} so far`);
   text.push(where.join(" · "));
   html.push(escapeHtml(where.join(" · ")));
-  if (input.params) { text.push(`Parameters: ${clip(input.params, 400)}`); html.push(`Parameters: <code>${escapeHtml(clip(input.params, 400))}</code>`); }
+  // Parameters come masked from the core; masked again here for cards saved by an older version.
+  const params = input.params && clip(maskText(input.params), 400);
+  if (params) { text.push(`Parameters: ${params}`); html.push(`Parameters: <code>${escapeHtml(params)}</code>`); }
   if (!isTerminalStatus(status) && (t.currentPlay || t.currentTask)) {
     const parts = [t.currentPlay ? `play ${clip(t.currentPlay, 120)}` : "", t.currentTask ? `task ${clip(t.currentTask, 120)}` : ""].filter(Boolean);
     text.push(`▶ ${parts.join(" › ")}`);
@@ -102,7 +105,8 @@ export function renderRequestCard(input: CardInput): Rendered {
   const html: string[] = [`${icon} <b>${escapeHtml(tpl)}</b> (request ${escapeHtml(r.id)}): ${escapeHtml(statusText[r.status] ?? r.status)}`];
   const line2 = `${clip(r.run.project.name)} · requested by ${r.requester}${r.roomId ? ` in ${input.roomName?.(r.roomId) ?? r.roomId}` : ""}`;
   text.push(line2); html.push(escapeHtml(line2));
-  text.push(`Run: ${clip(r.run.summary, 600)}`); html.push(`Run: <code>${escapeHtml(clip(r.run.summary, 600))}</code>`);
+  const summary = clip(maskText(r.run.summary), 600);
+  text.push(`Run: ${summary}`); html.push(`Run: <code>${escapeHtml(summary)}</code>`);
   if (r.approvals.length) { const a = `Approved by ${joinAnd(r.approvals.map((x) => x.user))}`; text.push(a); html.push(escapeHtml(a)); }
   if (r.status === "pending") {
     const waiting = input.waitingOn ?? [];

@@ -5,6 +5,7 @@ import { isTerminalStatus } from "../semaphore/types.js";
 import { buildStartTaskBody, type StartTaskRequest } from "../semaphore/client.js";
 import type { TaskState } from "./store.js";
 import { taskKey } from "./store.js";
+import { MASK, maskArgs, maskVars, findMasked } from "./mask.js";
 
 /** A run as asked for by a person, before it is resolved against Semaphore. */
 export interface RunRequest {
@@ -73,22 +74,14 @@ export function validateSurvey(vars: Record<string, string>, survey: SurveyVar[]
   return { env, problems };
 }
 
-const SECRET_NAME = /pass|secret|token|credential|private|api_?key/i;
+export { isSecretVar } from "./mask.js";
 
-/** Survey answers that must not be shown or logged: secret-typed variables, or names that look like secrets. */
-export function isSecretVar(name: string, survey: SurveyVar[] | null | undefined): boolean {
-  const def = (survey ?? []).find((v) => v.name === name);
-  return SECRET_NAME.test(name) || (!!def && /secret|password/i.test(def.type));
-}
-
-/** The run's parameters for the audit log, with survey answers that look secret masked. */
+/** The run's parameters for the audit log, with secrets (survey answers, --args values) masked. */
 export function maskedRunParams(run: ResolvedRun): Record<string, unknown> {
   const r = run.request;
-  const env = r.environment ? Object.fromEntries(Object.entries(r.environment).map(([k, v]) => [k, isSecretVar(k, run.template.survey_vars) ? "‹masked›" : v])) : undefined;
-  const args = r.extraArgs?.map((a) => (SECRET_NAME.test(a) && a.includes("=") ? a.replace(/=.*/, "=‹masked›") : a));
   return Object.fromEntries(Object.entries({
-    template: run.template.name, templateId: run.template.id, tags: r.tags, skipTags: r.skipTags, limit: r.limit, args, branch: r.gitBranch,
-    dryRun: r.dryRun, diff: r.diff, debug: r.debug, vars: env,
+    template: run.template.name, templateId: run.template.id, tags: r.tags, skipTags: r.skipTags, limit: r.limit, args: r.extraArgs && maskArgs(r.extraArgs),
+    branch: r.gitBranch, dryRun: r.dryRun, diff: r.diff, debug: r.debug, vars: r.environment && maskVars(r.environment, run.template.survey_vars),
   }).filter(([, v]) => v !== undefined));
 }
 
@@ -133,6 +126,12 @@ export class TaskOps {
       if (templates.length !== 1) throw new OperationError(templates.length === 0 ? `Project ${project.name} has no templates you may run.` : `Which template? ${templates.slice(0, 15).map((t) => `${t.name} (${t.id})`).join(", ")}`, "bad_input");
       template = templates[0]!;
     } else template = pick(templates, req.template, "template", `List them with: templates ${project.id}`);
+    // A line recalled from history (or copied from a prompt) shows secrets as the mask: never send that as the value.
+    const masked = findMasked(req.vars, req.args);
+    if (masked) {
+      const why = `${masked} holds ${MASK}, the placeholder shown instead of a secret (e.g. in a line recalled from history), not its value`;
+      throw new OperationError(`Cannot run ${template.name}: ${why}. Type the secret value again.`, "bad_input");
+    }
     const { env, problems } = validateSurvey(req.vars ?? {}, template.survey_vars);
     if (problems.length) throw new OperationError(`Cannot run ${template.name}: ${problems.join("; ")}.`, "bad_input");
     const origin = actor.kind === "chat" ? `${actor.userId} in ${actor.roomId}` : "the console";
@@ -162,8 +161,8 @@ export class TaskOps {
       req.tags?.length ? `tags ${req.tags.join(",")}` : "", req.skipTags?.length ? `skip-tags ${req.skipTags.join(",")}` : "",
       req.limit?.length ? `limit ${req.limit.join(",")}` : "", req.branch ? `branch ${req.branch}` : "",
       req.dryRun ? "dry run" : "", req.diff ? "diff" : "", req.debug ? "debug" : "",
-      req.args?.length ? `args ${req.args.join(" ")}` : "",
-      ...Object.entries(env).map(([k, v]) => `${k}=${isSecretVar(k, template.survey_vars) ? "‹masked›" : v}`),
+      req.args?.length ? `args ${maskArgs(req.args).join(" ")}` : "",
+      ...Object.entries(maskVars(env, template.survey_vars)).map(([k, v]) => `${k}=${v}`),
     ].filter(Boolean);
     return { project, template, request, params: opts.join(", "), summary: `${template.name} (template ${template.id}) in ${project.name} (project ${project.id})${opts.length ? ` with ${opts.join(", ")}` : ""}` };
   }
