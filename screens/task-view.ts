@@ -161,7 +161,7 @@ export class TaskView {
   private headerLines(t: TaskState, width: number): string[] {
     const th = this.ctx.theme();
     const now = this.ctx.now();
-    const status = tag(th.status[t.status] ?? "", esc(statusLabel(t.status)));
+    const status = tag(th.status[t.status] ?? "", esc(sanitize(statusLabel(t.status))));
     const name = sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`);
     const first = [
       `${tag(th.text.title, esc(`#${t.taskId}`))} ${tag(th.text.title, esc(name))}`,

@@ -33,6 +33,8 @@ const SEQUENCE = /(?:\x1b\[|\x9b)([0-?]*)([ -\/]*)([@-~]?)|(?:\x1b[\]PX^_]|[\x90
  * is not here: SEQUENCE consumed every ESC but the SGR sequences kept on purpose.
  */
 const UNSAFE = /[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Fast path: text without any of these needs no work (nearly every cell the console draws). */
+const SUSPECT = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
 export interface StripOptions {
   /** Keep line breaks (as "\n"); otherwise they become spaces. */
@@ -50,6 +52,7 @@ export interface StripOptions {
  * blessed's setContent in terminal.ts) is built on it.
  */
 export function stripControls(s: string, o: StripOptions = {}): string {
+  if (!SUSPECT.test(s)) return s;
   return s
     .replace(SEQUENCE, (m, params: string | undefined, inter: string, final: string) =>
       (o.sgr && final === "m" && !inter && m.charCodeAt(0) === 0x1b && /^[\d;]*$/.test(params!) ? m : ""))
@@ -58,13 +61,10 @@ export function stripControls(s: string, o: StripOptions = {}): string {
     .replace(UNSAFE, "");
 }
 
-/** Whether text holds anything stripControls drops (typed or pasted input is refused rather than cleaned). */
-export function hasControls(s: string): boolean {
-  return stripControls(s, { newlines: true, tab: "\t" }) !== s;
-}
-
 const ZWJ_SEQ = /\u200d\p{Extended_Pictographic}\ufe0f?/gu;
 const REGIONAL_PAIR = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/gu;
+/** Anything the emoji rules below change: zero-width characters, variation selectors, flags, skin tones. */
+const EMOJI_FIX = /[\u200b-\u200d\u2060-\u2064\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3FB}-\u{1F3FF}]/u;
 
 /**
  * Makes untrusted one-line text (room names, messages, task names) safe to draw: stripControls, newlines become
@@ -72,7 +72,10 @@ const REGIONAL_PAIR = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/gu;
  * become their letters, VS16 and skin tones are dropped).
  */
 export function sanitize(s: string): string {
-  return stripControls(s)
+  if (/^[\x20-\x7e]*$/.test(s)) return s;
+  const t = stripControls(s);
+  if (!EMOJI_FIX.test(t)) return t;
+  return t
     .replace(ZWJ_SEQ, "")
     .replace(/[\ufe0e\ufe0f\u200b-\u200d\u2060-\u2064]/g, "")
     .replace(/[\u{1F3FB}-\u{1F3FF}]/gu, "")

@@ -18,7 +18,7 @@ import { contentGuard } from "../screens/terminal.js";
 import blessed from "blessed";
 
 /** Each hostile piece, and where it came from; the printable text around it must survive. */
-export const HOSTILE: Array<[string, string]> = [
+const HOSTILE: Array<[string, string]> = [
   ["8-bit OSC 0 title, ST", "\u009d0;PWNED\u009c"],
   ["8-bit OSC 2 title, BEL", "\u009d2;PWNED\u0007"],
   ["8-bit OSC 52 clipboard", "\u009d52;c;ZXZpbA==\u009c"],
@@ -102,7 +102,7 @@ test.serial("in-process: hostile task output, names, room, log line and status m
     const tpl = app.semaphore.templateList[1]![0]!;
     tpl.name = `Deploy${HOSTILE[2]![1]}web`;
     tpl.description = `Rolls${HOSTILE[0]![1]} out${HOSTILE[2]![1]} the web tier.`;
-    addTask(app, 77, { templateName: `Evil${HOSTILE[0]![1]}Tpl`, projectName: `Proj${HOSTILE[2]![1]}X`, currentTask: `step${HOSTILE[1]![1]}one` });
+    addTask(app, 77, { templateName: `Evil${HOSTILE[0]![1]}Tpl`, projectName: `Proj${HOSTILE[2]![1]}X`, currentTask: `step${HOSTILE[1]![1]}one`, origin: { via: "semaphore", user: `Mallory${HOSTILE[5]![1]}Ops` } });
     app.store.upsertRoom({ roomId: "!evil:x", name: `Room${HOSTILE[0]![1]}Evil`, members: 2, encrypted: false, abilities: `run${HOSTILE[2]![1]}` });
     app.logger.log("warn", "test", `log${hostileAll("·")}line-end`);
     await h.until(/#77/);
@@ -116,6 +116,7 @@ test.serial("in-process: hostile task output, names, room, log line and status m
     await h.until(/Task output/);
     app.store.appendOutput(task.projectId, task.taskId, [{ time: new Date().toISOString(), text: `out-start${hostileAll("·")}out-end` }]);
     await h.until(/out-start·+out-end/);
+    t.regex(h.text(), /#77 EvilTpl · ProjX · ● running · by MalloryOps/);
     await h.keys(KEY.esc);
     // The run wizard: the template list with its description, then the form.
     await h.keys("r");
