@@ -10,7 +10,7 @@ import { commandList, findCommand } from "../src/commands/registry.js";
 import { tokenize } from "../src/commands/tokenize.js";
 import { maskCommandLine } from "../src/core/mask.js";
 import type { CommandContext } from "../src/commands/types.js";
-import { esc, truncate, width as strWidth } from "./text.js";
+import { esc, sanitize, truncate, width as strWidth } from "./text.js";
 import { tag } from "./theme.js";
 
 export type InputMode = "command" | "filter" | "search";
@@ -85,7 +85,8 @@ export class BottomBar {
 
   /** A short message in place of the hints for a few seconds. */
   say(text: string, level: "info" | "ok" | "warn" | "error" = "info", ms = 6000): void {
-    this.message = { text: text.replace(/\s*\n\s*/g, " · "), level, until: this.ctx.now() + ms };
+    // Messages name templates, rooms and users: sanitized here, so no caller can forget.
+    this.message = { text: sanitize(text.replace(/\s*\n\s*/g, " · ")), level, until: this.ctx.now() + ms };
     this.markDirty();
   }
 
@@ -222,7 +223,7 @@ export class BottomBar {
     let line = "";
     let used = 0;
     this.candidates.forEach((c, i) => {
-      const cell = ` ${c} `;
+      const cell = ` ${sanitize(c)} `;
       if (used + strWidth(cell) + 1 > w) return;
       used += strWidth(cell) + 1;
       line += (i === this.candidateIdx ? tag(t.text.selected, esc(cell)) : esc(cell)) + " ";

@@ -80,7 +80,7 @@ export class ConfigPanel extends Panel {
       filterText: (r) => (r.heading ? `[${r.section}]` : `${r.section}.${r.key} ${r.value} ${r.source}`),
       columns: [
         { title: "Key", width: 14, flex: 2, priority: 9, value: (r) => (r.heading ? `[${r.section}]` : this.filterText ? `${r.room ? `[${r.section}] ` : `${r.section}.`}${r.key}` : `  ${r.key}`), style: (r, t) => (r.heading ? t.text.heading : "") },
-        { title: "Value", width: 10, flex: 3, priority: 8, value: (r) => sanitize(r.value), style: (r, t) => (r.def?.secret ? t.text.accent : r.source === "default" ? t.text.dim : "") },
+        { title: "Value", width: 10, flex: 3, priority: 8, value: (r) => r.value, style: (r, t) => (r.def?.secret ? t.text.accent : r.source === "default" ? t.text.dim : "") },
         { title: "From", width: 11, priority: 5, value: (r) => r.source, style: (r, t) => (r.source === "default" ? t.text.dim : r.source.startsWith("env") ? t.text.warn : t.text.info) },
       ],
     });
@@ -111,18 +111,18 @@ export class ConfigPanel extends Panel {
     const cfg = this.cfg;
     const lines: string[] = [];
     const file = cfg.path ?? "no file (defaults and environment)";
-    lines.push(`${tag(t.text.dim, "file")} ${esc(fit(file, width - 5))}`);
+    lines.push(`${tag(t.text.dim, "file")} ${esc(fit(sanitize(file), width - 5))}`);
     const issues = cfg.issues.length;
     let state: string;
     if (this.reload) {
       state = this.reload.ok
         ? tag(t.text.ok, esc(fit(`reloaded ${clock(new Date(this.reload.time))}`, width - 7)))
-        : tag(t.text.bad, esc(fit(`reload refused ${clock(new Date(this.reload.time))}: ${this.reload.message}`, width - 7)));
+        : tag(t.text.bad, esc(fit(sanitize(`reload refused ${clock(new Date(this.reload.time))}: ${this.reload.message}`), width - 7)));
     } else state = tag(t.text.dim, cfg.path ? "loaded at start" : "nothing to reload");
     lines.push(`${tag(t.text.dim, "state")} ${state}`);
     if (issues) {
       const last = cfg.issues.find((i) => i.severity === "error") ?? cfg.issues[cfg.issues.length - 1]!;
-      lines.push(`${tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`, width)))}`);
+      lines.push(`${tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(sanitize(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`), width)))}`);
     }
     return lines;
   }

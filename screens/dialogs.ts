@@ -5,7 +5,7 @@ import type { ViewContext } from "./context.js";
 import type { MouseEvent } from "./panel.js";
 import { LineEditor, type KeyLike } from "./line-editor.js";
 import { ListView } from "./list-view.js";
-import { esc, fit, width as strWidth, truncate, wrapPlain } from "./text.js";
+import { esc, fit, sanitize, width as strWidth, truncate, wrapPlain } from "./text.js";
 import { tag } from "./theme.js";
 
 export type Box = blessed.Widgets.BoxElement;
@@ -66,7 +66,7 @@ export abstract class Dialog<R> implements Modal {
       parent: modals.screen,
       top: "center", left: "center", width: 40, height: 8,
       tags: true, wrap: false, border: { type: "line" }, shadow: false,
-      label: ` ${tag(t.text.title, esc(title))} `,
+      label: ` ${tag(t.text.title, esc(sanitize(title)))} `,
       style: { border: { fg: t.borderFocus }, bg: t.name === "light" ? "#eeeeee" : t.name === "mono" ? "default" : "#121212" },
     });
     this.result = new Promise<R>((r) => { this.resolve = r; });
@@ -130,8 +130,12 @@ export class ConfirmDialog extends Dialog<boolean> {
   private buttons: Array<{ from: number; to: number }> = [];
   private buttonRow = -1;
 
-  constructor(modals: Modals, ctx: ViewContext, private readonly o: ConfirmOptions) {
+  private readonly o: ConfirmOptions;
+
+  constructor(modals: Modals, ctx: ViewContext, o: ConfirmOptions) {
     super(modals, ctx, o.title, false);
+    // Targets are named from untrusted text (template, room and task names): sanitized once, here.
+    this.o = { ...o, lines: o.lines.map(sanitize), yes: sanitize(o.yes), no: o.no === undefined ? undefined : sanitize(o.no) };
   }
 
   protected preferredWidth(): number {
@@ -191,8 +195,11 @@ export class PromptDialog extends Dialog<string | undefined> {
   readonly editor: LineEditor;
   private error?: string;
 
-  constructor(modals: Modals, ctx: ViewContext, private readonly o: PromptOptions) {
+  private readonly o: PromptOptions;
+
+  constructor(modals: Modals, ctx: ViewContext, o: PromptOptions) {
     super(modals, ctx, o.title, undefined);
+    this.o = { ...o, lines: o.lines.map(sanitize) };
     this.editor = new LineEditor(o.initial ?? "");
     this.editor.masked = !!o.secret;
     this.error = o.error;
@@ -206,7 +213,7 @@ export class PromptDialog extends Dialog<string | undefined> {
     for (const l of this.o.lines) for (const w of wrapPlain(l, width)) out.push(esc(w));
     out.push("");
     out.push(`${tag(t.text.key, "›")} ${this.editor.render(width - 2)}`);
-    out.push(this.error ? tag(t.text.bad, esc(fit(this.error, width))) : tag(t.text.dim, esc(fit("Enter accept · Esc cancel", width))));
+    out.push(this.error ? tag(t.text.bad, esc(fit(sanitize(this.error), width))) : tag(t.text.dim, esc(fit("Enter accept · Esc cancel", width))));
     return out;
   }
 
@@ -245,9 +252,14 @@ export class SelectDialog<T> extends Dialog<T | undefined> {
   private readonly filter = new LineEditor();
   private listTop = 0;
 
-  constructor(modals: Modals, ctx: ViewContext, private readonly o: SelectOptions<T>) {
+  private readonly o: SelectOptions<T>;
+
+  constructor(modals: Modals, ctx: ViewContext, o: SelectOptions<T>) {
     super(modals, ctx, o.title, undefined);
-    this.list = new ListView<T>({ key: o.key, noHeader: true, filterText: o.label, columns: [{ title: "", width: 10, flex: 1, value: (i) => o.label(i) }], empty: "Nothing to choose from." });
+    // Labels and details come from Semaphore and Matrix: sanitized here (the list sanitizes its cells too).
+    const detail = o.detail;
+    this.o = { ...o, intro: o.intro?.map(sanitize), label: (i) => sanitize(o.label(i)), detail: detail && ((i) => sanitize(detail(i))) };
+    this.list = new ListView<T>({ key: o.key, noHeader: true, filterText: this.o.label, columns: [{ title: "", width: 10, flex: 1, value: this.o.label }], empty: "Nothing to choose from." });
     this.list.setRows(o.items);
     this.list.select(0);
   }
@@ -341,7 +353,7 @@ export class TextDialog extends Dialog<void> {
 
   private allLines(width: number): string[] {
     if (!this.o.plain) return this.o.lines;
-    return this.o.lines.flatMap((l) => wrapPlain(l, width).map(esc));
+    return this.o.lines.flatMap((l) => wrapPlain(sanitize(l), width).map(esc));
   }
 
   protected lines(width: number, maxHeight: number): string[] {

@@ -4,7 +4,7 @@ import blessed from "blessed";
 import type { ViewContext } from "./context.js";
 import type { ConnectionState } from "../src/core/store.js";
 import { VERSION } from "../src/version.js";
-import { clock, esc, width } from "./text.js";
+import { clock, esc, sanitize, width } from "./text.js";
 import { tag, type Theme } from "./theme.js";
 
 const MATRIX_TEXT: Record<string, string> = {
@@ -55,7 +55,7 @@ export class Header {
     type Part = { plain: string; styled: string };
     const m = MATRIX_TEXT[c.matrix] ?? c.matrix;
     const sv = c.semaphore === "not_configured" ? "not configured" : c.semaphore;
-    const ver = c.semaphoreVersion ? ` ${c.semaphoreVersion.replace(/^v?/, "v")}` : "";
+    const ver = c.semaphoreVersion ? ` ${sanitize(c.semaphoreVersion).replace(/^v?/, "v")}` : "";
     const name: Part = { plain: `ChatrixCD ${VERSION}`, styled: tag(t.text.title, esc(`ChatrixCD ${VERSION}`)) };
     const matrix = (label: string): Part => ({ plain: `${label}${dot} ${m}`, styled: `${label}${tag(matrixStyle(t, c.matrix), `${dot} ${esc(m)}`)}` });
     const sema = (label: string, v: string): Part => ({ plain: `${label}${dot} ${sv}${v}`, styled: `${label}${tag(semaphoreStyle(t, c.semaphore), `${dot} ${esc(sv)}`)}${tag(t.text.dim, esc(v))}` });

@@ -1,6 +1,6 @@
 // A one-line text editor: the state behind the `:` command bar, the `/` filter and the dialogs' text fields.
 // Pure logic (no blessed), so it is tested directly; `render()` draws it with a visible cursor.
-import { esc } from "./text.js";
+import { esc, stripControls } from "./text.js";
 
 export interface KeyLike {
   name?: string;
@@ -60,7 +60,8 @@ export class LineEditor {
   }
 
   insert(text: string): void {
-    const clean = text.replace(/[\x00-\x1f\x7f]/g, "");
+    // Typed or pasted: no control characters, escape sequences or bidi overrides (tabs and line breaks: spaces).
+    const clean = stripControls(text);
     this.value = this.value.slice(0, this.cursor) + clean + this.value.slice(this.cursor);
     this.cursor += clean.length;
   }
@@ -73,8 +74,10 @@ export class LineEditor {
     const before = shown.slice(start, this.cursor);
     const at = shown[this.cursor] ?? " ";
     const after = shown.slice(this.cursor + 1, start + cols);
-    if (!cursorVisible) return esc(shown.slice(start, start + cols));
-    return `${esc(before)}{inverse}${esc(at)}{/inverse}${esc(after)}`;
+    // A value set from outside (a survey default, the history file) is shown sanitized; it is kept as it is.
+    const show = (s: string) => esc(stripControls(s));
+    if (!cursorVisible) return show(shown.slice(start, start + cols));
+    return `${show(before)}{inverse}${show(at) || " "}{/inverse}${show(after)}`;
   }
 }
 

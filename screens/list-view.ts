@@ -1,7 +1,7 @@
 // The one list/table behaviour every list in the console shares: columns that fit the width, a filter, a
 // selection that follows its row (not its index) when rows move, scrolling, and the row under the mouse.
 // It renders only the visible rows, so a frame costs the same with 50 rows or 5000.
-import { esc, fit, makeFilter, wrapPlain, type Filter } from "./text.js";
+import { esc, fit, makeFilter, sanitize, wrapPlain, type Filter } from "./text.js";
 import { tag, type Theme } from "./theme.js";
 
 export interface Column<T> {
@@ -13,7 +13,7 @@ export interface Column<T> {
   /** Columns with a lower priority are dropped first when the panel is narrow. */
   priority?: number;
   align?: "left" | "right";
-  /** Plain text of the cell (escaped and fitted by the list). */
+  /** Plain text of the cell (sanitized, escaped and fitted by the list: columns may return untrusted text as is). */
   value(row: T, now: number): string;
   /** Opening tag for the cell's colour. */
   style?(row: T, theme: Theme): string;
@@ -170,7 +170,8 @@ export class ListView<T> {
       const msg = this.all.length === 0
         ? (typeof this.o.empty === "function" ? this.o.empty() : this.o.empty ?? "Nothing here yet.")
         : `No row matches the filter /${this.filter.text}  (Esc in the filter clears it)`;
-      for (const l of wrapPlain(msg.replace(/\n(?!\n)/g, " "), width)) lines.push(tag(theme.text.dim, esc(fit(l, width))));
+      const paras = msg.replace(/\n(?!\n)/g, " ").split("\n").map(sanitize).join("\n");
+      for (const l of wrapPlain(paras, width)) lines.push(tag(theme.text.dim, esc(fit(l, width))));
       return lines;
     }
     const sel = this.selectedIndex;
@@ -179,7 +180,7 @@ export class ListView<T> {
       const row = this.visible[i]!;
       const isSel = i === sel;
       const cells = cols.map(({ col, w }) => {
-        const text = esc(fit(col.value(row, now), w, col.align));
+        const text = esc(fit(sanitize(col.value(row, now)), w, col.align));
         const style = col.style?.(row, theme);
         return style && !(isSel && theme.name === "mono") ? tag(style, text) : text;
       });

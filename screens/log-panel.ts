@@ -74,7 +74,7 @@ export class LogPanel extends Panel {
     const dim = this.ctx.sgr(t.text.dim);
     const reset = lvl || dim ? "\x1b[0m" : "";
     const msg = e.message.split("\n").map((l) => sanitize(l)).join(" ⏎ ");
-    const line = `${dim}${ts}${reset}${lvl}${e.level.toUpperCase().padEnd(5)}${reset} ${dim}${e.source}${reset} ${e.level === "error" ? lvl : ""}${msg}${e.level === "error" ? reset : ""}`;
+    const line = `${dim}${ts}${reset}${lvl}${e.level.toUpperCase().padEnd(5)}${reset} ${dim}${sanitize(e.source)}${reset} ${e.level === "error" ? lvl : ""}${msg}${e.level === "error" ? reset : ""}`;
     if (this.formatted.size > 2000) this.formatted.clear();
     this.formatted.set(e.seq, line);
     return line;

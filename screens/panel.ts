@@ -3,7 +3,7 @@
 import blessed from "blessed";
 import type { ViewContext, PanelName } from "./context.js";
 import { PANEL_TITLES, PANELS } from "./context.js";
-import { esc } from "./text.js";
+import { esc, sanitize } from "./text.js";
 import { tag } from "./theme.js";
 
 export type Box = blessed.Widgets.BoxElement;
@@ -74,9 +74,10 @@ export abstract class Panel {
       this.box.setContent(content);
       changed = true;
     }
-    const filter = this.filterText ? `  ${tag(theme.text.match, esc(`/${this.filterText}`))}` : "";
+    const filter = this.filterText ? `  ${tag(theme.text.match, esc(sanitize(`/${this.filterText}`)))}` : "";
     const num = tag(this.focused ? theme.text.key : theme.text.dim, String(this.number));
-    const label = ` ${num} ${tag(theme.text.title, PANEL_TITLES[this.name])}${this.summary() ? ` ${tag(theme.text.dim, esc(this.summary()))}` : ""}${filter} `;
+    const summary = sanitize(this.summary());
+    const label = ` ${num} ${tag(theme.text.title, PANEL_TITLES[this.name])}${summary ? ` ${tag(theme.text.dim, esc(summary))}` : ""}${filter} `;
     if (label !== this.lastLabel) {
       this.lastLabel = label;
       this.box.setLabel(label);

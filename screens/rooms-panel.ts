@@ -42,11 +42,11 @@ export class RoomsPanel extends Panel {
       filterText: (r) => `${r.name} ${r.roomId} ${r.abilities ?? ""}`,
       empty: () => this.emptyText(),
       columns: [
-        { title: "Room", width: 12, flex: 3, priority: 9, value: (r) => sanitize(r.name || r.roomId) },
+        { title: "Room", width: 12, flex: 3, priority: 9, value: (r) => r.name || r.roomId },
         { title: "E2E", width: 7, priority: 6, value: trustCell, style: trustStyle },
         { title: "Users", width: 5, priority: 4, align: "right", value: (r) => String(r.members) },
         { title: "Active", width: 8, priority: 5, value: (r, now) => ago(r.lastActivity, now) },
-        { title: "May do", width: 10, flex: 2, priority: 3, value: (r) => sanitize(r.abilities ?? "-"), style: (_r, t) => t.text.dim },
+        { title: "May do", width: 10, flex: 2, priority: 3, value: (r) => r.abilities ?? "-", style: (_r, t) => t.text.dim },
       ],
     });
     const store = ctx.app.store;
@@ -71,7 +71,8 @@ export class RoomsPanel extends Panel {
     const lines: string[] = [];
     let line = "";
     let used = 0;
-    for (const [plain, style] of cryptoParts(store.crypto, m)) {
+    for (const [part, style] of cryptoParts(store.crypto, m)) {
+      const plain = sanitize(part); // details and device ids come from the homeserver
       const w = strWidth(plain);
       if (used && used + sep.length + w > width) {
         lines.push(line);

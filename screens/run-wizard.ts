@@ -45,7 +45,8 @@ export function fieldsFor(t: Template): Field[] {
 
 function surveyField(v: SurveyVar): Field {
   const kind = v.type === "int" ? "int" : v.type === "enum" ? "enum" : v.type === "secret" ? "secret" : "text";
-  const f: Field = { name: v.name, label: v.title || v.name, kind, required: v.required, help: v.description || undefined, survey: true };
+  // Titles, descriptions and choices come from Semaphore: sanitized for display (values are sent as they are).
+  const f: Field = { name: v.name, label: sanitize(v.title || v.name), kind, required: v.required, help: v.description ? sanitize(v.description) : undefined, survey: true };
   if (kind === "enum") {
     f.values = v.values ?? [];
     const def = f.values.findIndex((x) => x.value === v.default_value);
@@ -114,7 +115,7 @@ export class FormDialog extends Dialog<FormResult> {
       if (f.kind === "bool") value = esc(f.bool ? "[x]" : "[ ]");
       else if (f.kind === "enum") {
         const cur = f.enumIdx !== undefined && f.enumIdx >= 0 ? f.values![f.enumIdx]!.name || f.values![f.enumIdx]!.value : "(none)";
-        value = `${on ? "‹ " : "  "}${esc(truncate(cur, valueW - 4))}${on ? " ›" : ""}`;
+        value = `${on ? "‹ " : "  "}${esc(truncate(sanitize(cur), valueW - 4))}${on ? " ›" : ""}`;
       } else value = on ? f.editor!.render(valueW) : esc(truncate(f.editor!.masked ? "•".repeat(f.editor!.value.length) : f.editor!.value, valueW)) || tag(t.text.dim, "·");
       this.rowOf[i] = out.length;
       out.push(`${on ? tag(t.text.key, "›") : " "} ${on ? tag(t.text.title, esc(label)) : esc(label)} ${value}`);
@@ -122,7 +123,7 @@ export class FormDialog extends Dialog<FormResult> {
     const f = this.fields[this.focus];
     out.push("");
     out.push(tag(t.text.dim, esc(fit(f?.help ?? "", width))));
-    if (this.error) for (const l of wrapPlain(this.error, width).slice(0, 4)) out.push(tag(t.text.bad, esc(l)));
+    if (this.error) for (const l of wrapPlain(sanitize(this.error), width).slice(0, 4)) out.push(tag(t.text.bad, esc(l)));
     out.push(tag(t.text.dim, esc(fit(this.checking ? "Checking…" : "↑↓/Tab field · Space toggles · ←→ choose · Enter continue · Esc back", width))));
     // Keep the focused row visible on short screens: drop description lines first.
     while (out.length > maxHeight && desc && out[0] !== undefined && !out[0].includes("Survey") && !out[0].includes("Run parameters")) { out.shift(); this.rowOf = this.rowOf.map((r) => r - 1); }

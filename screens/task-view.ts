@@ -161,13 +161,13 @@ export class TaskView {
   private headerLines(t: TaskState, width: number): string[] {
     const th = this.ctx.theme();
     const now = this.ctx.now();
-    const status = tag(th.status[t.status] ?? "", esc(statusLabel(t.status)));
+    const status = tag(th.status[t.status] ?? "", esc(sanitize(statusLabel(t.status))));
     const name = sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`);
     const first = [
       `${tag(th.text.title, esc(`#${t.taskId}`))} ${tag(th.text.title, esc(name))}`,
       esc(sanitize(t.projectName ?? `project ${t.projectId}`)),
       status,
-      `${tag(th.text.dim, "by")} ${esc(startedBy(t))}`,
+      `${tag(th.text.dim, "by")} ${esc(sanitize(startedBy(t)))}`,
       `${tag(th.text.dim, "elapsed")} ${esc(elapsed(t, now))}`,
     ].join(tag(th.text.dim, " · "));
     let second: string;
@@ -176,7 +176,8 @@ export class TaskView {
       second = Object.entries(r).map(([k, v]) => `${k}=${v}`).join(" ");
       second = `${tag(th.text.dim, "recap")} ${tag(r.failed || r.unreachable ? th.text.bad : th.text.ok, esc(fit(second, width - 6)))}`;
     } else if (t.currentPlay || t.currentTask) {
-      second = `${tag(th.text.dim, "play")} ${esc(sanitize(t.currentPlay ?? "-"))}  ${tag(th.text.dim, "task")} ${esc(fit(sanitize(t.currentTask ?? "-"), Math.max(4, width - 20 - (t.currentPlay ?? "").length)))}`;
+      const play = sanitize(t.currentPlay ?? "-");
+      second = `${tag(th.text.dim, "play")} ${esc(play)}  ${tag(th.text.dim, "task")} ${esc(fit(sanitize(t.currentTask ?? "-"), Math.max(4, width - 20 - play.length)))}`;
     } else {
       second = tag(th.text.dim, esc(t.status === "waiting_confirmation" ? "Waiting for confirmation: a confirms, d rejects." : isTerminalStatus(t.status) ? "Finished." : "Waiting for output…"));
     }
@@ -196,7 +197,7 @@ export class TaskView {
     else {
       const head = this.headerLines(t, width);
       let body: string[];
-      if (this.lines.length === 0) body = [tag(this.loadError ? th.text.bad : th.text.dim, esc(this.loadError ? `Could not load the output: ${this.loadError}` : this.loading ? "Loading output…" : "No output yet."))];
+      if (this.lines.length === 0) body = [tag(this.loadError ? th.text.bad : th.text.dim, esc(sanitize(this.loadError ? `Could not load the output: ${this.loadError}` : this.loading ? "Loading output…" : "No output yet.")))];
       else body = this.view.render(width, Math.max(1, height - head.length));
       lines = [...head, ...body];
     }
@@ -204,7 +205,7 @@ export class TaskView {
     let changed = false;
     if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); changed = true; }
     const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
-    const search = this.search ? `  ${tag(th.text.match, esc(`/${this.search}`))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
+    const search = this.search ? `  ${tag(th.text.match, esc(sanitize(`/${this.search}`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
     const label = ` ${tag(th.text.title, "Task output")} ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")}`))}${search} ${tag(th.text.dim, "Esc back")} `;
     if (label !== this.lastLabel) { this.lastLabel = label; this.box.setLabel(label); changed = true; }
     return changed;

@@ -9,7 +9,7 @@ import { recapTotals } from "../src/semaphore/ansible.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
 import { ListView } from "./list-view.js";
 import { navList, listMouse } from "./rooms-panel.js";
-import { duration, sanitize } from "./text.js";
+import { duration } from "./text.js";
 
 export type TaskRow = { kind: "task"; key: string; task: TaskState } | { kind: "approval"; key: string; request: ApprovalRequest };
 
@@ -47,7 +47,7 @@ export function progress(t: TaskState): string {
     const r = recapTotals(t.recap);
     return ["ok", "changed", "failed", "unreachable"].filter((k) => r[k]).map((k) => `${k}=${r[k]}`).join(" ") || "-";
   }
-  return sanitize(t.currentTask ?? t.currentPlay ?? "");
+  return t.currentTask ?? t.currentPlay ?? "";
 }
 
 export class TasksPanel extends Panel {
@@ -64,14 +64,14 @@ export class TasksPanel extends Panel {
       empty: () => this.emptyText(),
       columns: [
         { title: "ID", width: 6, priority: 10, value: (r) => (r.kind === "task" ? `#${r.task.taskId}` : r.request.id) },
-        { title: "Project", width: 10, flex: 1, priority: 3, value: (r) => (r.kind === "task" ? sanitize(r.task.projectName ?? String(r.task.projectId)) : sanitize(r.request.run.project.name)) },
-        { title: "Template", width: 12, flex: 2, priority: 8, value: (r) => (r.kind === "task" ? sanitize(r.task.templateName ?? (r.task.templateId ? `template ${r.task.templateId}` : "?")) : sanitize(r.request.run.template.name)) },
+        { title: "Project", width: 10, flex: 1, priority: 3, value: (r) => (r.kind === "task" ? r.task.projectName ?? String(r.task.projectId) : r.request.run.project.name) },
+        { title: "Template", width: 12, flex: 2, priority: 8, value: (r) => (r.kind === "task" ? r.task.templateName ?? (r.task.templateId ? `template ${r.task.templateId}` : "?") : r.request.run.template.name) },
         {
           title: "Status", width: 12, priority: 9,
           value: (r) => (r.kind === "task" ? statusLabel(r.task.status) : "? approval"),
           style: (r, t) => (r.kind === "task" ? t.status[r.task.status] ?? "" : t.status.approval ?? ""),
         },
-        { title: "Started by", width: 10, flex: 1, priority: 4, value: (r) => (r.kind === "task" ? startedBy(r.task) : sanitize(r.request.requester.replace(/:.*$/, ""))) },
+        { title: "Started by", width: 10, flex: 1, priority: 4, value: (r) => (r.kind === "task" ? startedBy(r.task) : r.request.requester.replace(/:.*$/, "")) },
         { title: "Elapsed", width: 7, priority: 7, align: "right", value: (r, now) => (r.kind === "task" ? elapsed(r.task, now) : duration(now - r.request.createdAt)) },
         { title: "Progress", width: 10, flex: 2, priority: 2, value: (r, now) => (r.kind === "task" ? progress(r.task) : `${r.request.approvals.length}/${r.request.needed} approvals · expires in ${duration(r.request.expiresAt - now)}${r.request.run.params ? ` · ${r.request.run.params}` : ""}`), style: (_r, t) => t.text.dim },
       ],

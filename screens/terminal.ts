@@ -1,9 +1,11 @@
 // The compat layer between blessed 0.1.81 and real terminals (see /work/shared/reference/console.md §1.4):
 // terminal name fallbacks, a quiet screen constructor, mouse chunk splitting and SGR mode, emoji widths,
-// render coalescing, keeping stray writes off the screen, and restoring the terminal on every way out.
+// a sanitizing guard on every element's content, render coalescing, keeping stray writes off the screen, and
+// restoring the terminal on every way out.
 import blessed from "blessed";
 import { PassThrough } from "node:stream";
 import { format } from "node:util";
+import { stripControls } from "./text.js";
 
 export type Screen = blessed.Widgets.Screen;
 
@@ -120,6 +122,29 @@ export function patchSurrogateClipping(): void {
   };
 }
 
+// ---- nothing hostile reaches the terminal ----
+
+/**
+ * The last line of defence behind the widgets' own sanitizing: whatever any element is given to draw (content,
+ * labels, list items: all go through setContent) passes the one sanitizer, keeping only newlines, tabs and SGR.
+ * blessed itself drops C0 and lone ESC but passes C1 (8-bit CSI/OSC), so task output could set the title or
+ * write the clipboard. Idempotent.
+ */
+/** How often the guard had to change what a widget drew (each widget sanitizes its own text; tests expect 0). */
+export const contentGuard = { caught: 0, last: "" };
+
+export function patchContentGuard(): void {
+  const proto = (blessed as unknown as { Element: { prototype: Record<string, unknown> } }).Element.prototype;
+  if (proto.__contentGuarded) return;
+  proto.__contentGuarded = true;
+  const orig = proto.setContent as (this: unknown, content: unknown, ...rest: unknown[]) => unknown;
+  proto.setContent = function (this: unknown, content: unknown, ...rest: unknown[]) {
+    const safe = typeof content === "string" ? stripControls(content, { newlines: true, sgr: true, tab: "\t" }) : content;
+    if (safe !== content) { contentGuard.caught++; contentGuard.last = JSON.stringify(content).slice(0, 200); }
+    return orig.call(this, safe, ...rest);
+  };
+}
+
 // ---- mouse input ----
 
 /**
@@ -205,6 +230,7 @@ export interface CreateScreenOptions {
 export function createScreen(o: CreateScreenOptions): Screen {
   patchEmojiWidth();
   patchSurrogateClipping();
+  patchContentGuard();
   const terminal = pickTerminal(o.terminal ?? process.env.TERM, process.env.COLORTERM);
   // Unicode box lines instead of the DEC alternate character set on UTF-8 terminals (tmux captures, PuTTY).
   const acsWas = process.env.NCURSES_NO_UTF8_ACS;

@@ -20,21 +20,64 @@ export function esc(s: string): string {
   return s.replace(/[{}]/g, (c) => (c === "{" ? "{open}" : "{close}"));
 }
 
-const ZWJ_SEQ = /\u200d\p{Extended_Pictographic}\ufe0f?/gu;
-const REGIONAL_PAIR = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/gu;
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+// ---- the one sanitizer: nothing hostile reaches the terminal ----
 
 /**
- * Makes untrusted one-line text (room names, messages, task names) safe to draw: no control characters, and
- * no emoji sequences whose width terminals disagree on (ZWJ sequences keep their first emoji, flags become
- * their letters, VS16 and skin tones are dropped). Newlines become spaces.
+ * Escape sequences as a terminal parses them (ECMA-48), in 7-bit (ESC …) and 8-bit (C1) form: CSI up to its final
+ * byte (captured, so SGR can be kept); OSC, DCS, SOS, PM and APC strings up to BEL or ST, or, unterminated, up to
+ * the end of the line (a terminal would swallow that text too); any other ESC sequence; a lone ESC.
+ */
+const SEQUENCE = /(?:\x1b\[|\x9b)([0-?]*)([ -\/]*)([@-~]?)|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x9c|\x1b\\)?|\x1b[ -\/]*[0-~]?/g;
+/**
+ * What is left after the sequences: C0 controls (tab and newline were replaced before), DEL, C1, bidi controls. ESC
+ * is not here: SEQUENCE consumed every ESC but the SGR sequences kept on purpose.
+ */
+const UNSAFE = /[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Fast path: text without any of these needs no work (nearly every cell the console draws). */
+const SUSPECT = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+export interface StripOptions {
+  /** Keep line breaks (as "\n"); otherwise they become spaces. */
+  newlines?: boolean;
+  /** Keep SGR colour sequences in the form blessed understands (ESC [ digits ; m). */
+  sgr?: boolean;
+  /** What a tab becomes (default one space). */
+  tab?: string;
+}
+
+/**
+ * The one sanitizer for everything the console draws: drops every escape sequence (but SGR when asked), every
+ * control character and bidi override, so untrusted text can neither drive the terminal (titles, clipboard,
+ * cursor) nor reorder what the operator reads. Everything else (sanitize, cleanAnsi, stripAnsi and the guard on
+ * blessed's setContent in terminal.ts) is built on it.
+ */
+export function stripControls(s: string, o: StripOptions = {}): string {
+  if (!SUSPECT.test(s)) return s;
+  return s
+    .replace(SEQUENCE, (m, params: string | undefined, inter: string, final: string) =>
+      (o.sgr && final === "m" && !inter && m.charCodeAt(0) === 0x1b && /^[\d;]*$/.test(params!) ? m : ""))
+    .replace(/\r\n?|\n|[\u2028\u2029]/g, o.newlines ? "\n" : " ")
+    .replace(/\t/g, o.tab ?? " ")
+    .replace(UNSAFE, "");
+}
+
+const ZWJ_SEQ = /\u200d\p{Extended_Pictographic}\ufe0f?/gu;
+const REGIONAL_PAIR = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/gu;
+/** Anything the emoji rules below change: zero-width characters, variation selectors, flags, skin tones. */
+const EMOJI_FIX = /[\u200b-\u200d\u2060-\u2064\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3FB}-\u{1F3FF}]/u;
+
+/**
+ * Makes untrusted one-line text (room names, messages, task names) safe to draw: stripControls, newlines become
+ * spaces, and no emoji sequences whose width terminals disagree on (ZWJ sequences keep their first emoji, flags
+ * become their letters, VS16 and skin tones are dropped).
  */
 export function sanitize(s: string): string {
-  return s
-    .replace(/\r\n|\r|\n|\t/g, " ")
-    .replace(CONTROL, "")
+  if (/^[\x20-\x7e]*$/.test(s)) return s;
+  const t = stripControls(s);
+  if (!EMOJI_FIX.test(t)) return t;
+  return t
     .replace(ZWJ_SEQ, "")
-    .replace(/[\ufe0e\ufe0f\u200b-\u200f\u2028-\u202e\u2060-\u2064]/g, "")
+    .replace(/[\ufe0e\ufe0f\u200b-\u200d\u2060-\u2064]/g, "")
     .replace(/[\u{1F3FB}-\u{1F3FF}]/gu, "")
     .replace(REGIONAL_PAIR, (_m, a: string, b: string) => `[${String.fromCharCode(a.codePointAt(0)! - 0x1f1e6 + 65)}${String.fromCharCode(b.codePointAt(0)! - 0x1f1e6 + 65)}]`)
     .replace(/[\u{1F1E6}-\u{1F1FF}]/gu, "");
@@ -70,18 +113,17 @@ export function padEnd(s: string, cols: number): string {
 // ---- ANSI (task output) ----
 
 const SGR = /\x1b\[[0-9;:]*m/y;
-/** Every escape sequence that is not SGR (cursor moves, OSC titles, ...), and control characters. */
-const NON_SGR = /\x1b\[[0-9;?:]*[A-Za-ln-z@`]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()][0-9A-Za-z]|\x1b[=>78NOMDEHc]|[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]/g;
 
-export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;:]*m/g, "").replace(NON_SGR, "");
+/** Plain text of a line: every escape sequence (colours too) and control character dropped; newlines and tabs kept. */
+export const stripAnsi = (s: string): string => stripControls(s, { newlines: true, tab: "\t" });
 
-/** Keeps colour (SGR) sequences, drops everything else that could move the cursor; tabs become spaces. */
+/** Task output: keeps colour (SGR) sequences, drops everything else (stripControls); tabs become spaces. */
 export function cleanAnsi(s: string): string {
   let out = s.replace(/\r\n/g, "\n");
   // A carriage return overwrites the line: keep what is after the last one (progress bars).
   const cr = out.lastIndexOf("\r");
   if (cr >= 0) out = out.slice(cr + 1);
-  return out.replace(NON_SGR, "").replace(/\t/g, "    ");
+  return stripControls(out, { newlines: true, sgr: true, tab: "    " });
 }
 
 /** A piece of an ANSI line: either an SGR code or visible text. */

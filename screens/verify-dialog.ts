@@ -101,7 +101,7 @@ export class VerificationDialog extends Dialog<void> {
     const t = this.ctx.theme();
     const v = this.state;
     const out: string[] = [];
-    const para = (s: string, style?: string) => { for (const l of wrapPlain(s, width)) out.push(style ? tag(style, esc(l)) : esc(l)); };
+    const para = (s: string, style?: string) => { for (const l of wrapPlain(sanitize(s), width)) out.push(style ? tag(style, esc(l)) : esc(l)); };
     if (!v) { para("This verification is gone."); return out; }
     out.push(`${tag(t.text.title, esc(truncate(sanitize(v.otherUserId), Math.max(10, width - 24))))}${tag(t.text.dim, " · device ")}${tag(t.text.key, esc(sanitize(v.otherDeviceId ?? "?")))}`);
     para(v.origin === "console" ? `Started at the console (${v.id}).` : `The other device asked to verify the bot (${v.id}).`, t.text.dim);
@@ -119,7 +119,7 @@ export class VerificationDialog extends Dialog<void> {
     if (v.phase === "confirmed") para("✔ You confirmed. Waiting for the other device to confirm too…", t.text.ok);
     else if (this.sending) para(this.sending === "match" ? "Confirming…" : "Reporting the mismatch…", t.text.dim);
     else if (this.host.readOnly() && v.phase === "sas") para("Read-only console: answer with a console that may change things.", t.text.warn);
-    else if (v.phase !== "sas") para(`This verification is ${v.phase}${v.detail ? ` (${sanitize(v.detail)})` : ""}.`, t.text.dim);
+    else if (v.phase !== "sas") para(`This verification is ${v.phase}${v.detail ? ` (${v.detail})` : ""}.`, t.text.dim);
     if (this.error) para(this.error, t.text.bad);
     if (out[out.length - 1] !== "") out.push("");
     // Buttons: the chosen one inverse; "they don't match" in the danger colour.
