@@ -211,3 +211,17 @@ test("RefusalLimiter stays bounded: when full of fresh entries it answers nobody
   t.true(limiter.shouldAnswer("d"), "expired entries make room again");
   t.true(limiter.size <= 3);
 });
+
+test("status of a task started in another room does not name that room to a non-admin", async (t) => {
+  const r = await rig(LIMITED, `${OPS_LIMITED_TO_TOOLS}\n[room "!secret:test"]\nprojects = *\nrun = ${ALICE}\n`);
+  try {
+    r.ops.store.upsertRoom({ roomId: "!secret:test", name: "Board of directors", encrypted: false, members: 3 });
+    r.ops.store.upsertTask({ projectId: 2, taskId: 9001, templateId: 6, templateName: "Rebuild search index", projectName: "Internal tools", status: "running",
+      start: new Date().toISOString(), origin: { via: "chat", user: ADMIN, roomId: "!secret:test" } });
+    const mine = said(r.m, await r.m.message(OPS, ALICE, "!cd status 9001"));
+    t.regex(mine, /Rebuild search index/);
+    t.notRegex(mine, /Board of directors|!secret:test/);
+    t.regex(mine, /in another room/);
+    t.regex(said(r.m, await r.m.message(OPS, ADMIN, "!cd status 9001")), /Board of directors/, "admins see where it came from");
+  } finally { await r.close(); }
+});
