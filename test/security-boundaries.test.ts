@@ -35,7 +35,8 @@ async function rig(bot: string, rest = "", directory: Record<string, string> = {
   const config = loadConfig(path, { env: {} });
   if (!config.ok) throw new Error(config.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug" });
-  const ops = new Operations({ store: new Store(), logger, config, auditFile: join(stateDir, "audit.jsonl"), stateDir, reload: () => loadConfig(path, { env: {} }) });
+  const reload = () => loadConfig(path, { env: {} });
+  const ops = new Operations({ store: new Store(), logger, config, auditFile: join(stateDir, "audit.jsonl"), stateDir, reload });
   ops.semaphore = new SemaphoreClient({ url: server.url, token: server.adminToken, timeoutMs: 5000, retries: 0 });
   ops.startServices();
   const m = fakeMatrix(ops, stateDir);
@@ -45,11 +46,15 @@ async function rig(bot: string, rest = "", directory: Record<string, string> = {
     if (!id) throw Object.assign(new Error(`M_NOT_FOUND: Room alias ${alias} not found`), { errcode: "M_NOT_FOUND", httpStatus: 404 });
     return { room_id: id, servers: ["test"] };
   };
-  return { ops, m, logger, stateDir, client, async close() { await m.stop(); await ops.stopServices(); ops.semaphore?.close(); await server.stop(); await logger.close(); } };
+  const close = async () => { await m.stop(); await ops.stopServices(); ops.semaphore?.close(); await server.stop(); await logger.close(); };
+  return { ops, m, logger, stateDir, client, close };
 }
 
 const said = (m: FakeMatrix, eventId: string) => m.repliesTo(eventId).map((s) => String(s.content.body)).join("\n");
-const audit = (r: Rig) => (existsSync(join(r.stateDir, "audit.jsonl")) ? readFileSync(join(r.stateDir, "audit.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+const audit = (r: Rig) => {
+  const file = join(r.stateDir, "audit.jsonl");
+  return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+};
 
 /** Delivers an invite from `inviter` to `roomId`; returns whether the bot joined (true) or rejected it (false). */
 async function invite(r: Rig, roomId: string, inviter: string): Promise<boolean> {

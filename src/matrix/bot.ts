@@ -406,7 +406,8 @@ export class MatrixBot implements ChatPort {
     const sender = ev.getSender()!;
     if (!this.ops.permissions.isAllowedUser(sender)) {
       if (this.ops.refuseStranger({ kind: "chat", userId: sender, roomId }, line.split(/\s+/)[0] || "help")) {
-        await this.reply(roomId, ev.getId()!, { text: "🚫 Sorry, you are not on this bot's list of allowed users. Ask an admin of this bot to add you to [bot] allowed_users." });
+        const text = "🚫 Sorry, you are not on this bot's list of allowed users. Ask an admin of this bot to add you to [bot] allowed_users.";
+        await this.reply(roomId, ev.getId()!, { text });
       }
       return;
     }
