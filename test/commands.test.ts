@@ -148,7 +148,11 @@ test("permissions: unconfigured rooms are read-only, refusals say why and are au
   try {
     const r1 = await e.cmd("run 1 Deploy", { room: OTHER_ROOM });
     t.regex(r1.text, /🚫 Not allowed to use run: this room has no \[room "!other:test"\] section, so only read-only commands are allowed here/);
-    t.regex((await e.cmd("projects", { room: OTHER_ROOM })).text, /Infrastructure/);
+    // A room without a section sees no project unless [bot] default_room_projects grants some (issue 12 item 3).
+    const unconfigured = (await e.cmd("projects", { room: OTHER_ROOM })).text;
+    t.notRegex(unconfigured, /Infrastructure/);
+    t.regex(unconfigured, /default_room_projects/);
+    t.regex((await e.cmd("ping", { room: OTHER_ROOM })).text, /Pong/i, "read-only commands still work there");
     const r2 = await e.cmd("run 1 Deploy", { user: CAROL });
     t.regex(r2.text, /@carol:test is not in run for this room/);
     t.regex((await e.cmd("rooms join #x:test")).text, /only admin_users may do this/);

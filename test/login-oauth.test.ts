@@ -57,9 +57,8 @@ test.after.always(async () => {
 interface Session { homeserver: string; userId: string; deviceId: string; accessToken: string; oauth?: { clientId: string; refreshToken: string; expiresAt?: number } }
 const readSession = (stateDir: string): Session => JSON.parse(readFileSync(join(stateDir, "matrix", "session.json"), "utf8")) as Session;
 
-/** A chat partner signed in through the OAuth server (a token it issued), in a room with the bot. */
-async function partnerWithBot(hs: SynapseHandle, provider: OAuthProvider, botUserId: string): Promise<{ alice: RawClient; roomId: string }> {
-  const a = await provider.issueUserToken(uniqueLocalpart("alice"));
+/** A chat partner signed in through the OAuth server (a token it issued; the bot must list them), in a room with the bot. */
+async function partnerWithBot(hs: SynapseHandle, botUserId: string, a: { accessToken: string; userId: string }): Promise<{ alice: RawClient; roomId: string }> {
   const alice = new RawClient(hs.url, a.accessToken, a.userId);
   const roomId = await alice.createRoom({ invite: [botUserId] });
   await alice.waitForMembership(roomId, botUserId, "join");
@@ -236,7 +235,9 @@ synapseTest("oauth_device: a saved session whose refresh token was revoked leads
     await bot.stop();
     t.is(await provider.revokeClientSessions(old.oauth!.clientId), 1, "an admin signs the bot's session out");
 
-    again = await startTestBot(botOptions(hs, botUserId, name, [], bot.stateDir));
+    // The partner must be an allowed user (empty lists mean nobody), so they are known before the bot starts.
+    const partner = await provider.issueUserToken(uniqueLocalpart("alice"));
+    again = await startTestBot(botOptions(hs, botUserId, name, [partner.userId], bot.stateDir));
     const restarted = again.app.start();
     await answerPrompt(again, provider, localpart);
     await restarted;
@@ -246,7 +247,7 @@ synapseTest("oauth_device: a saved session whose refresh token was revoked leads
     t.is(again.app.matrix!.client!.getDeviceId(), now.deviceId);
     const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
     t.regex(log, new RegExp(`the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token \\(invalid_grant: [^)]*\\), so it was revoked or signed out; logging in again with a new device authorization`));
-    const { alice, roomId } = await partnerWithBot(hs, provider, botUserId);
+    const { alice, roomId } = await partnerWithBot(hs, botUserId, partner);
     await ping(alice, roomId, "pong from the new device");
   } finally {
     await again?.stop();

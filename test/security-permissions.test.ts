@@ -61,7 +61,8 @@ function may(u: string, r: string, p: Perm): boolean {
   if (!pol) return p === "read" && POLICY.defaultRoomAccess === "read";
   return listed(pol.read, u) && listed(pol[p], u);
 }
-const sees = (u: string, r: string, project: string) => POLICY.admins.includes(u) || !POLICY.rooms[r] || listed(POLICY.rooms[r]!.projects, project);
+/** A room without a section sees no project ([bot] default_room_projects is empty here); admins see all. */
+const sees = (u: string, r: string, project: string) => POLICY.admins.includes(u) || (!!POLICY.rooms[r] && listed(POLICY.rooms[r]!.projects, project));
 
 interface Action {
   name: string;
@@ -95,8 +96,9 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
   const alice = { kind: "chat" as const, userId: ALICE, roomId: OPS_ROOM };
 
   const actions: Action[] = [
-    { name: "read: projects", oracle: (u, r) => may(u, r, "read"),
-      async prepare(u, r) { let reply = ""; return { line: "projects", executed: async () => { reply = m.sent.at(-1)?.content.body ?? ""; return /Infrastructure|Internal tools/.test(reply); } }; } },
+    { name: "read: projects", oracle: (u, r) => may(u, r, "read") && (sees(u, r, "Infrastructure") || sees(u, r, "Internal tools")),
+      // Only what was sent for this command counts: a stranger refused earlier now gets silence, not a new reply.
+      async prepare() { const before = m.sent.length; return { line: "projects", executed: async () => /Infrastructure|Internal tools/.test(m.sent.slice(before).map((s) => s.content.body ?? "").join("\n")) }; } },
     ...[[1, "Infrastructure", "1 1"], [2, "Internal tools", "2 6"]].map(([pid, pname, args]) => ({
       name: `run in ${pname}`, oracle: (u: string, r: string) => may(u, r, "run") && sees(u, r, pname as string),
       async prepare(u: string, r: string) { const before = await started(u, r, pid as number); return { line: `run ${args}`, executed: async () => (await started(u, r, pid as number)) > before }; },

@@ -35,7 +35,7 @@ export function exampleConfig(): string {
       out.push("");
     }
   }
-  out.push(...wrap('Per-room permissions: one section per room, named [room "<room id or alias>"]. Rooms without a section may only use read-only commands; admin_users may do everything everywhere.'));
+  out.push(...wrap('Per-room permissions: one section per room, named [room "<room id or alias>"] (an alias counts once the homeserver directory resolves it). Rooms without a section get [bot] default_room_access (none by default) and see only [bot] default_room_projects (none by default); admin_users may do everything everywhere.'));
   out.push(';[room "!abcdefghijklmnop:example.org"]');
   for (const [key, def] of Object.entries(ROOM_SCHEMA as Record<string, KeyDef>)) {
     out.push(...wrap(`${def.doc} Comma-separated.`));

@@ -65,9 +65,10 @@ export const SCHEMA = {
   bot: {
     command_prefix: str("Prefix that marks a chat message as a command.", "!cd"),
     admin_users: list("Matrix IDs with every permission in every room.", [], { example: "@alice:example.org, @bob:example.org" }),
-    allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users."),
-    default_room_access: oneOf("What allowed users may do in rooms without a [room] section: none (denied; admins only), or read (status, logs, tasks, ...).", ["none", "read"] as const, "none"),
-    allowed_rooms: list("Room IDs or aliases the bot answers in. Empty: every room it has joined."),
+    allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users (both empty: nobody, only the console)."),
+    default_room_access: oneOf("What allowed users may do in rooms without a [room] section (a new room, a DM): none (denied; admins only), or read (status, logs, tasks, ...) within default_room_projects.", ["none", "read"] as const, "none"),
+    default_room_projects: list("Projects (id or name, `*` for all) that rooms without a [room] section may see. Empty: none, so inviting the bot to a new room or a DM shows no project to non-admins."),
+    allowed_rooms: list("Room IDs or aliases the bot answers in and accepts invites to. Aliases count once the homeserver's directory resolves them (at start and on reload). Empty: every room it has joined."),
     greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
     messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),
     aliases_file: path("JSON file with command aliases. Empty: <state_dir>/aliases.json. Reloaded on change."),
@@ -89,7 +90,7 @@ export const SCHEMA = {
 
 /** Keys allowed in a `[room "<room id or alias>"]` section: who may do what in that room. */
 export const ROOM_SCHEMA = {
-  projects: list("Projects (id or name) this room may see and run. `*` means all.", ["*"]),
+  projects: list("Projects (id or name) this room may see and run. `*` means all. Empty: none.", ["*"]),
   templates: list("Templates (id or name) this room may run. `*` means all.", ["*"]),
   run: list("Users who may run tasks here. `*` means every member.", []),
   stop: list("Users who may stop tasks here. `*` means every member.", []),

@@ -1,10 +1,10 @@
-import type { Store, VerificationState } from "./store.js";
+import type { Store, VerificationState, RoomState } from "./store.js";
 import { SCHEMA, type KeyDef } from "../config/schema.js";
 import type { Logger, Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import type { LoadedConfig } from "../config/load.js";
 import { formatIssue } from "../config/load.js";
-import { Permissions, type Decision } from "./permissions.js";
+import { Permissions, RefusalLimiter, type Decision } from "./permissions.js";
 import type { Permission } from "../commands/types.js";
 import type { SemaphoreClient } from "../semaphore/client.js";
 import type { TaskTracker } from "../semaphore/tracker.js";
@@ -36,7 +36,10 @@ export interface ChatPort {
   say(roomId: string, text: string, html?: string): Promise<string | undefined>;
   join(roomIdOrAlias: string): Promise<string>;
   leave(roomId: string): Promise<void>;
+  /** The aliases a room's own state claims (canonical_alias, alt_aliases): display only, never trusted for access. */
   aliasesOf(roomId: string): string[];
+  /** The room an alias points to in the homeserver's directory; undefined when the directory does not know it. */
+  resolveAlias?(alias: string): Promise<string | undefined>;
   /** Facts for `info`. */
   describe?(): ChatInfo;
   /** Present when the bot can verify devices (encryption on). */
@@ -66,6 +69,8 @@ export interface ChatInfo {
   rooms: number;
   encryptedRooms: number;
 }
+
+export interface AliasResolution { unresolved: string[] }
 
 export class OperationError extends Error {
   constructor(message: string, readonly code: "denied" | "bad_input" | "unavailable" | "failed") { super(message); }
@@ -110,6 +115,11 @@ export class Operations {
   /** The last task started per room (and for the console), for commands given without a task id. */
   private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
+  /** Commands from users the bot does not serve are answered (and audited) once per user per window. */
+  readonly strangerRefusals = new RefusalLimiter();
+  /** The latest resolution of the config's room aliases (start, reload); tests and the bot's start wait for it. */
+  roomAliasesResolved: Promise<AliasResolution> = Promise.resolve({ unresolved: [] });
+  private aliasGeneration = 0;
   /** Labelled counters and histograms for /metrics (src/http). */
   readonly metrics = new Metrics();
   private readonly log: Log;
@@ -156,22 +166,82 @@ export class Operations {
     await this.messages.close();
   }
 
-  private roomPolicy(actor: Actor) {
+  /**
+   * The projects or templates a chat actor's room is granted (its section, else the defaults for rooms without one).
+   * Undefined means unrestricted: the console and admins see everything everywhere.
+   */
+  private roomGrant(actor: Actor, kind: "projects" | "templates"): readonly string[] | undefined {
     if (actor.kind !== "chat" || this.permissions.isAdmin(actor.userId)) return undefined;
-    return this.permissions.policy(actor.roomId, this.chat?.aliasesOf(actor.roomId) ?? []);
+    return kind === "projects" ? this.permissions.roomProjects(actor.roomId) : this.permissions.roomTemplates(actor.roomId);
   }
 
   mayUseProject(actor: Actor, p: Pick<Project, "id" | "name">): boolean {
-    return this.permissions.allows(this.roomPolicy(actor)?.projects, p.id, p.name);
+    return this.permissions.allows(this.roomGrant(actor, "projects"), p.id, p.name);
   }
 
   mayUseProjectId(actor: Actor, projectId: number): boolean {
     const name = [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
-    return this.permissions.allows(this.roomPolicy(actor)?.projects, projectId, name);
+    return this.permissions.allows(this.roomGrant(actor, "projects"), projectId, name);
   }
 
   mayUseTemplate(actor: Actor, t: Pick<Template, "id" | "name">): boolean {
-    return this.permissions.allows(this.roomPolicy(actor)?.templates, t.id, t.name);
+    return this.permissions.allows(this.roomGrant(actor, "templates"), t.id, t.name);
+  }
+
+  /** The rooms an actor may know about: a non-admin in chat only their own room; admins and the console all. */
+  visibleRooms(actor: Actor): RoomState[] {
+    this.require(actor, "read", "list rooms");
+    const all = [...this.store.rooms.values()];
+    return actor.kind === "console" || this.permissions.isAdmin(actor.userId) ? all : all.filter((r) => r.roomId === actor.roomId);
+  }
+
+  /** A room's name as this actor may see it: other rooms stay unnamed to non-admins in chat. */
+  roomNameFor(actor: Actor, roomId: string): string {
+    const mayKnow = actor.kind === "console" || this.permissions.isAdmin(actor.userId) || actor.roomId === roomId;
+    return mayKnow ? this.store.rooms.get(roomId)?.name ?? roomId : "another room";
+  }
+
+  /**
+   * Resolves the config's room aliases through the homeserver directory (a room's own alias state can be forged).
+   * Until an alias resolves it grants nothing; an alias that does not resolve is a warning. The newest call wins.
+   */
+  resolveRoomAliases(): Promise<AliasResolution> {
+    const generation = ++this.aliasGeneration;
+    const aliases = this.permissions.configuredAliases();
+    const chat = this.chat;
+    const run = async (): Promise<AliasResolution> => {
+      const resolved = new Map<string, string>();
+      const unresolved: string[] = [];
+      await Promise.all(aliases.map(async (alias) => {
+        let why = chat?.resolveAlias ? "the homeserver's room directory does not know it" : "Matrix is not configured";
+        let id: string | undefined;
+        try { id = await chat?.resolveAlias?.(alias); } catch (e) { why = `looking it up failed (${userMessage(e)})`; }
+        if (id) { resolved.set(alias, id); return; }
+        unresolved.push(alias);
+        this.log.warn(`room alias ${alias} in the config grants nothing: ${why}. Check the alias, or name the room by its id (!…:server), then reload`);
+      }));
+      if (generation === this.aliasGeneration) {
+        this.permissions.setResolvedAliases(resolved);
+        if (resolved.size) this.log.info(`room aliases resolved: ${[...resolved].map(([a, id]) => `${a} → ${id}`).join(", ")}`);
+      }
+      return { unresolved: unresolved.sort() };
+    };
+    this.roomAliasesResolved = run();
+    return this.roomAliasesResolved;
+  }
+
+  /**
+   * A command from a user who is neither admin nor allowed. Every one is counted; only the first per user per window
+   * is logged, audited and answered (returns true), so a flood cannot make the bot write or send a line for each.
+   */
+  refuseStranger(actor: Extract<Actor, { kind: "chat" }>, what: string): boolean {
+    this.counters.refused++;
+    this.metrics.commands.inc({ command: "unknown", outcome: "refused", via: "chat" });
+    if (!this.strangerRefusals.shouldAnswer(actor.userId)) return false;
+    const detail = `${actor.userId} is not in [bot] allowed_users or admin_users`;
+    this.log.warn(`refused a command from ${actor.userId} in ${actor.roomId}: ${detail} (answered once per user per 5 minutes)`);
+    void this.audit.record(actor, what.slice(0, 50), "refused", { detail });
+    return true;
   }
 
   requireProject(actor: Actor, projectId: number): void {
@@ -192,7 +262,7 @@ export class Operations {
       if (permission !== "read" && this.config.values.console.read_only) return { allowed: false, reason: "the console is read-only ([console] read_only or --read-only)" };
       return { allowed: true, reason: "console operator" };
     }
-    return this.permissions.check(actor.userId, actor.roomId, permission, this.chat?.aliasesOf(actor.roomId) ?? []);
+    return this.permissions.check(actor.userId, actor.roomId, permission);
   }
 
   require(actor: Actor, permission: Permission, what: string): void {
@@ -270,6 +340,7 @@ export class Operations {
     const before = this.config.values;
     this.config = next;
     this.permissions.update(next.values, next.rooms);
+    if (this.chat) void this.resolveRoomAliases();
     this.logger.redactor.add(...next.secrets);
     this.logger.level = next.values.bot.log_level;
     // A new Semaphore token (the old one was revoked) takes effect now; the connection itself needs a restart.

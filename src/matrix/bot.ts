@@ -236,6 +236,8 @@ export class MatrixBot implements ChatPort {
       account_data: { not_types: ["*"] },
       room: { ephemeral: { not_types: ["*"] }, account_data: { not_types: ["*"] }, state: { lazy_load_members: true }, timeline: { limit: 20, lazy_load_members: true } },
     });
+    // Policies and allowed_rooms keyed by alias count only through the directory; resolved before any invite or command.
+    await this.ops.resolveRoomAliases();
     await client.startClient({ initialSyncLimit: 0, lazyLoadMembers: true, filter, disablePresence: true, threadSupport: false, pendingEventOrdering: PendingEventOrdering.Chronological });
     await prepared;
   }
@@ -287,13 +289,16 @@ export class MatrixBot implements ChatPort {
     if (!rooms.length || !this.client) return;
     const text = this.ops.messages.pick(kind);
     await Promise.all(rooms.map(async (ref) => {
-      const id = ref.startsWith("!") ? ref : [...this.ops.store.rooms.keys()].find((r) => this.aliasesOf(r).includes(ref));
-      if (!id) { this.opts.log.warn(`greeting room ${ref} skipped: the bot is not in a room with that alias`); return; }
+      const id = this.ops.permissions.roomIdOf(ref);
+      if (!id) { this.opts.log.warn(`greeting room ${ref} skipped: the homeserver's directory did not resolve that alias`); return; }
       await this.send(id, noticeContent({ text }));
     }));
   }
 
-  /** Invites are accepted only from allowed users; others are rejected so they do not linger. */
+  /**
+   * Invites are accepted only from admins and allowed users, and only to allowed rooms; others are rejected so they
+   * do not linger. A room joined this way without a [room] section gets only the defaults for such rooms.
+   */
   private async onMembership(room: Room, membership: string): Promise<void> {
     const log = this.opts.log;
     if (membership === KnownMembership.Join) { this.publishRoom(room); return; }
@@ -373,7 +378,7 @@ export class MatrixBot implements ChatPort {
       this.opts.log.info(`ignoring stale ${type === EventType.Reaction ? "reaction" : "command"} ${id} in ${room.roomId} (${Math.round(age / 1000)} s old)`);
       return;
     }
-    if (!this.ops.permissions.isAllowedRoom(room.roomId, this.aliasesOf(room.roomId))) return;
+    if (!this.ops.permissions.isAllowedRoom(room.roomId)) return;
     if (type === EventType.Reaction && !this.ops.permissions.isAllowedUser(sender)) return;
     if (!this.handled.claim(id)) return;
     const work = type === EventType.Reaction
@@ -400,9 +405,10 @@ export class MatrixBot implements ChatPort {
   private async handleCommand(roomId: string, ev: MatrixEvent, line: string): Promise<void> {
     const sender = ev.getSender()!;
     if (!this.ops.permissions.isAllowedUser(sender)) {
-      this.opts.log.warn(`ignoring command from ${sender} in ${roomId}: not an allowed user`);
-      await this.ops.audit.record({ kind: "chat", userId: sender, roomId }, line.split(/\s+/)[0] || "help", "refused", { detail: `${sender} is not in [bot] allowed_users or admin_users` });
-      await this.reply(roomId, ev.getId()!, { text: "🚫 Sorry, you are not on this bot's list of allowed users." });
+      if (this.ops.refuseStranger({ kind: "chat", userId: sender, roomId }, line.split(/\s+/)[0] || "help")) {
+        const text = "🚫 Sorry, you are not on this bot's list of allowed users. Ask an admin of this bot to add you to [bot] allowed_users.";
+        await this.reply(roomId, ev.getId()!, { text });
+      }
       return;
     }
     const actor: Actor = { kind: "chat", userId: sender, roomId, eventId: ev.getId() };
@@ -492,6 +498,17 @@ export class MatrixBot implements ChatPort {
 
   members(roomId: string): string[] {
     return this.client?.getRoom(roomId)?.getJoinedMembers().map((m) => m.userId) ?? [];
+  }
+
+  async resolveAlias(alias: string): Promise<string | undefined> {
+    if (!this.client) throw new Error("Matrix is not connected yet");
+    try {
+      return (await this.withRetry(() => this.client!.getRoomIdForAlias(alias), `resolve ${alias}`)).room_id;
+    } catch (e) {
+      const { errcode, httpStatus } = e as { errcode?: string; httpStatus?: number };
+      if (errcode === "M_NOT_FOUND" || httpStatus === 404) return undefined;
+      throw e;
+    }
   }
 
   aliasesOf(roomId: string): string[] {

@@ -14,17 +14,23 @@ export const admins: CommandSpec = {
 };
 
 function abilities(ctx: CommandContext, roomId: string): string {
-  const policy = ctx.ops.permissions.policy(roomId, ctx.ops.chat?.aliasesOf(roomId) ?? []);
-  if (!policy) return ctx.ops.config.values.bot.default_room_access === "read" ? "read-only (no [room] section)" : "nothing (no [room] section)";
+  const perms = ctx.ops.permissions;
+  const policy = perms.policy(roomId);
+  const projects = (l: readonly string[]) => (l.length ? l.join(", ") : "none");
+  if (!policy) {
+    const access = ctx.ops.config.values.bot.default_room_access === "read" ? "read-only" : "nothing";
+    return `${access} (no [room] section); projects: ${projects(perms.roomProjects(roomId))}`;
+  }
   const who = (l: string[]) => (l.includes("*") ? "everyone" : l.length ? `${l.length} user${l.length === 1 ? "" : "s"}` : "nobody");
-  return `run: ${who(policy.run)}; stop: ${who(policy.stop)}; approve: ${who(policy.approve)}; projects: ${policy.projects.join(", ")}`;
+  return `run: ${who(policy.run)}; stop: ${who(policy.stop)}; approve: ${who(policy.approve)}; projects: ${projects(policy.projects)}`;
 }
 
-function resolveRoom(ctx: CommandContext, ref: string): string | undefined {
+/** A room to leave: `here`, an id, or an alias as the homeserver directory resolves it (a room's own alias state can lie). */
+async function resolveRoom(ctx: CommandContext, ref: string): Promise<string | undefined> {
   if (ref.toLowerCase() === "here" && ctx.actor.kind === "chat") return ctx.actor.roomId;
   if (ref.startsWith("!")) return ref;
-  for (const id of ctx.ops.store.rooms.keys()) if ((ctx.ops.chat?.aliasesOf(id) ?? []).includes(ref)) return id;
-  return undefined;
+  if (!ref.startsWith("#")) return undefined;
+  return ctx.ops.permissions.roomIdOf(ref) ?? await ctx.ops.chat?.resolveAlias?.(ref).catch(() => undefined);
 }
 
 export const rooms: CommandSpec = {
@@ -37,7 +43,7 @@ export const rooms: CommandSpec = {
   async run(ctx, args) {
     const sub = args[0]?.toLowerCase();
     if (sub === undefined) {
-      const list = [...ctx.ops.store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
+      const list = ctx.ops.visibleRooms(ctx.actor).sort((a, b) => a.name.localeCompare(b.name));
       if (list.length === 0) return plain("The bot is not in any room.");
       const readable = ctx.ops.store.crypto.enabled;
       const enc = (r: (typeof list)[number]) => (!r.encrypted ? "no" : !readable ? "yes (the bot cannot read it)" : r.trust ? `yes (${r.trust.verified} of ${r.trust.devices} devices verified)` : "yes");
@@ -52,7 +58,7 @@ export const rooms: CommandSpec = {
     if (sub === "part" || sub === "leave") {
       if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms part <room id, alias or here>`);
       ctx.ops.require(ctx.actor, "admin", "leave rooms");
-      const id = resolveRoom(ctx, args[1]!);
+      const id = await resolveRoom(ctx, args[1]!);
       if (!id) return plain(`⚠️ The bot is not in a room called ${JSON.stringify(args[1]!.slice(0, 80))}. See ${ctx.prefix} rooms.`);
       if (!ctx.ops.store.rooms.has(id)) return plain(`⚠️ The bot is not in ${id}. See ${ctx.prefix} rooms.`);
       await ctx.ops.leaveRoom(ctx.actor, id);

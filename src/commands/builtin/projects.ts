@@ -9,7 +9,10 @@ export const projects: CommandSpec = {
   async run(ctx, args) {
     if (args.length) return plain(`⚠️ projects takes no arguments (did you mean ${ctx.prefix} templates ${args[0]}?).`);
     const list = await ctx.ops.tasks.projects(ctx.actor);
-    if (list.length === 0) return plain("No projects are visible here. Either Semaphore has none for the bot's API token, or this room's [room] section does not list any.");
+    if (list.length === 0) {
+      return plain("No projects are visible here. Either Semaphore has none for the bot's API token, or no policy grants this room any: "
+        + "its [room] section's projects, or [bot] default_room_projects for rooms without a section. An admin can grant some in the config.");
+    }
     const text = ["Projects:", ...list.map((p) => `  ${p.id}  ${p.name}`), `Templates of one: ${ctx.prefix} templates <project>`].join("\n");
     return { text, html: `<b>Projects</b>${table(["ID", "Name"], list.map((p) => [p.id, p.name]))}Templates of one: <code>${escapeHtml(ctx.prefix)} templates &lt;project&gt;</code>` };
   },

@@ -17,7 +17,7 @@ export const status: CommandSpec = {
   async run(ctx, args) {
     if (args.length > 1) return plain(`⚠️ status takes one task id, not ${args.length} words.`);
     const task = await ctx.ops.tasks.find(ctx.actor, args[0]);
-    const r = renderTaskCard({ task, webUrl: webUrlOf(ctx.ops), prefix: ctx.prefix, roomName: (id) => ctx.ops.store.rooms.get(id)?.name });
+    const r = renderTaskCard({ task, webUrl: webUrlOf(ctx.ops), prefix: ctx.prefix, roomName: (id) => ctx.ops.roomNameFor(ctx.actor, id) });
     return r;
   },
 };
