@@ -28,8 +28,12 @@ const OPS_SECRETS = [/Deploy web/, new RegExp(ALICE), /r1\b/, new RegExp(CAROL)]
 test("approve/deny of another room's request: answered as unknown, nothing of it named; that room's own list only", async (t) => {
   const e = fakeEngine({ users: [ALICE, BOB, CAROL, DAVE], ini: INI });
   try {
-    const inOps = await e.ops.approvals.create(e.actor(ALICE), await e.ops.tasks.resolveRun(e.actor(ALICE), { project: "1", template: "Deploy web" }));
-    const inOther = await e.ops.approvals.create(e.actor(DAVE, OTHER_ROOM), await e.ops.tasks.resolveRun(e.actor(DAVE, OTHER_ROOM), { project: "1", template: "Deploy web" }));
+    const ask = async (who: string, room: string) => {
+      const run = await e.ops.tasks.resolveRun(e.actor(who, room), { project: "1", template: "Deploy web" });
+      return e.ops.approvals.create(e.actor(who, room), run);
+    };
+    const inOps = await ask(ALICE, OPS_ROOM);
+    const inOther = await ask(DAVE, OTHER_ROOM);
     t.deepEqual([inOps.id, inOther.id], ["r1", "r2"]);
 
     for (const line of ["approve r1", "deny r1", "deny r1 no reason", "approve r9", "deny r9"]) {
@@ -47,7 +51,8 @@ test("approve/deny of another room's request: answered as unknown, nothing of it
     t.regex((await e.cmd("approve r9", BOB)).text, /There is no approval request "r9" in this room\. Pending here: r1\./);
     t.regex((await e.cmd("approve r1", BOB)).text, /Approved r1 \(1\/1\); Deploy web started as task \d+/);
     // Direct calls (cards, other front ends) hold the same line.
-    await t.throwsAsync(() => e.ops.approvals.deny(e.actor(CAROL, OPS_ROOM), e.ops.approvals.get("r2")!), { message: /There is no approval request "r2" in this room/ });
+    const r2 = e.ops.approvals.get("r2")!;
+    await t.throwsAsync(() => e.ops.approvals.deny(e.actor(CAROL, OPS_ROOM), r2), { message: /There is no approval request "r2" in this room/ });
     // Admins and the console see every room's requests.
     t.regex((await e.cmd("approve r9", ADMIN, OTHER_ROOM)).text, /There is no approval request "r9"\. Pending ones: r2\./);
     t.regex((await e.cmd("approve r9", ADMIN, "!elsewhere:test")).text, /Pending ones: r2\./);

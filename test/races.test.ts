@@ -26,11 +26,13 @@ function parkAudit(e: FakeEngine, s: Scheduler): Array<{ who: string; action: st
 function approvalEngine(needed: number): FakeEngine {
   return fakeEngine({
     users: [ALICE, ...APPROVERS],
-    ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\n\n[template "Infrastructure/Deploy web"]\napprovals_required = ${needed}\napprovers = ${APPROVERS.join(", ")}\napproval_expiry = 600\n`,
+    ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\n\n[template "Infrastructure/Deploy web"]\napprovals_required = ${needed}\n`
+      + `approvers = ${APPROVERS.join(", ")}\napproval_expiry = 600\n`,
   });
 }
 
 test("approval quorum under 10 concurrent approvers and deniers (50 seeded interleavings): one start or none, every actor told the truth", async (t) => {
+  const seen = new Set<string>();
   for (const seed of SEEDS) {
     const rnd = mulberry32(seed * 7919);
     const needed = 1 + Math.floor(rnd() * 3);
@@ -65,8 +67,16 @@ test("approval quorum under 10 concurrent approvers and deniers (50 seeded inter
         if (after.status === "denied") t.true(saysWillNotRun.length >= 1, why);
       }
       t.is(replies.length, actors.length, why);
+      seen.add(starts ? "started" : after.status);
+      for (const r of replies) {
+        if (/was recorded, but it was denied/.test(r.text)) seen.add("approval overtaken by a deny");
+        if (/already approved and starting/.test(r.text)) seen.add("refused while starting");
+        if (/has all its approvals and starts unless denied first/.test(r.text)) seen.add("refused while approved");
+      }
     } finally { await e.close(); }
   }
+  // The seeds must reach the interesting interleavings, or the test proves little.
+  t.deepEqual([...seen].sort(), ["approval overtaken by a deny", "denied", "refused while approved", "refused while starting", "started"]);
 });
 
 test("a deny while the quorum approval is still being written down wins: no start, the approver is told", async (t) => {
@@ -115,12 +125,13 @@ test("an approval or a deny after the start was sent is refused: already startin
 
 const TASK_INI = `[room "${OPS_ROOM}"]\nstop = *\napprove = *\n`;
 const ACTORS = [ALICE, BOB, CAROL, ...APPROVERS.slice(0, 5)];
+const TASK = { projectId: 1, taskId: 100, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure" };
 
 test("confirm and reject racing on one task waiting for confirmation (50 seeds): one request to Semaphore, the others told who won", async (t) => {
   for (const seed of SEEDS) {
     const e = fakeEngine({ users: ACTORS, ini: TASK_INI });
     try {
-      e.ops.store.upsertTask({ projectId: 1, taskId: 100, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure", status: "waiting_confirmation" });
+      e.ops.store.upsertTask({ ...TASK, status: "waiting_confirmation" });
       const s = new Scheduler(seed);
       parkAudit(e, s);
       e.semaphore.confirmTask = s.delayed("confirmTask reply", e.semaphore.confirmTask.bind(e.semaphore));
@@ -147,7 +158,7 @@ test("two stops at once send one stop request; the second is told it is already 
   for (const seed of SEEDS.slice(0, 20)) {
     const e = fakeEngine({ users: ACTORS, ini: TASK_INI });
     try {
-      const task = e.ops.store.upsertTask({ projectId: 1, taskId: 100, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure", status: "running" });
+      const task = e.ops.store.upsertTask({ ...TASK, status: "running" });
       const s = new Scheduler(seed);
       parkAudit(e, s);
       e.semaphore.stopTask = s.delayed("stopTask reply", e.semaphore.stopTask.bind(e.semaphore));
@@ -219,7 +230,8 @@ test("two prompts offered at once to one requester: the older is replaced, exact
       t.is(open.summary, e.ops.store.pending[0]!.summary, why);
       const other = open.summary === "B" ? "C" : "B";
       const posted = replies.some((r) => r.text === `Run ${other}? Reply yes or no.`);
-      t.is(edits.some((x) => x.text.includes(`Replaced by a newer request from ${ALICE}: ${other}`)), posted, `the other prompt, if it was posted, is marked replaced; ${why}`);
+      const marked = edits.some((x) => x.text.includes(`Replaced by a newer request from ${ALICE}: ${other}`));
+      t.is(marked, posted, `the other prompt, if it was posted, is marked replaced; ${why}`);
       s.stopParking();
       t.true(await conf.onMessage(OPS_ROOM, ALICE, "$yes", "yes", undefined));
       t.is(confirmed(), 1);

@@ -98,7 +98,8 @@ export function renderRequestCard(input: CardInput): Rendered {
     denied: `denied by ${r.deniedBy}${r.reason ? `: ${clip(r.reason)}` : ""}`, expired: `expired with ${count}; nothing ran`,
     failed: `approved, but starting it failed: ${clip(r.error ?? "unknown error", 300)}`,
   };
-  const icon = r.status === "pending" ? "🗳️" : r.status === "started" || r.status === "starting" || r.status === "approved" ? "🚀" : r.status === "denied" ? "🚫" : r.status === "expired" ? "⌛" : "❌";
+  const going = r.status === "started" || r.status === "starting" || r.status === "approved";
+  const icon = r.status === "pending" ? "🗳️" : going ? "🚀" : r.status === "denied" ? "🚫" : r.status === "expired" ? "⌛" : "❌";
   const text: string[] = [`${icon} ${tpl} (request ${r.id}): ${statusText[r.status]}`];
   const html: string[] = [`${icon} <b>${escapeHtml(tpl)}</b> (request ${escapeHtml(r.id)}): ${escapeHtml(statusText[r.status] ?? r.status)}`];
   const line2 = `${clip(r.run.project.name)} · requested by ${r.requester}${r.roomId ? ` in ${input.roomName?.(r.roomId) ?? r.roomId}` : ""}`;

@@ -139,7 +139,8 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
   private unknown(actor: Actor, ref: string): OperationError {
     const ids = this.pendingFor(actor).map((p) => p.id).join(", ") || "none";
     const here = actor.kind === "chat" && !this.ops.permissions.isAdmin(actor.userId);
-    return new OperationError(here ? `There is no approval request ${JSON.stringify(ref)} in this room. Pending here: ${ids}.` : `There is no approval request ${JSON.stringify(ref)}. Pending ones: ${ids}.`, "bad_input");
+    const no = `There is no approval request ${JSON.stringify(ref)}`;
+    return new OperationError(here ? `${no} in this room. Pending here: ${ids}.` : `${no}. Pending ones: ${ids}.`, "bad_input");
   }
 
   /** Opens a request for a confirmed run that needs approval. */
@@ -157,8 +158,10 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     this.arm(req);
     await this.ops.audit.record(actor, "run requested", "ok", { projectId: run.project.id, params: { template: run.template.name, request: req.id, approvals_required: req.needed, ...this.ops.tasks.auditParams(run) } });
     this.ops.logger.log("info", "approvals", `${req.requester} asked to run ${run.summary}; request ${req.id} needs ${req.needed} approval(s)`);
-    if (this.file && !this.storageKey() && secretParts(run).env.length + secretParts(run).args.length > 0) {
-      this.ops.logger.log("info", "approvals", `request ${req.id} holds secret answers in memory only (no [matrix] storage_key): a restart before it is approved loses them`);
+    const secrets = secretParts(run);
+    if (this.file && !this.storageKey() && secrets.env.length + secrets.args.length > 0) {
+      const why = "no [matrix] storage_key: a restart before it is approved loses them";
+      this.ops.logger.log("info", "approvals", `request ${req.id} holds secret answers in memory only (${why})`);
     }
     await this.save();
     this.emit("changed", req);
@@ -242,7 +245,8 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     if (lost) {
       req.status = "failed";
       req.error = lost.why;
-      await this.ops.audit.record(req.requesterActor, "run", "failed", { projectId: req.run.project.id, params: { request: req.id, template: req.run.template.name }, approvals, detail: lost.why });
+      const params = { request: req.id, template: req.run.template.name };
+      await this.ops.audit.record(req.requesterActor, "run", "failed", { projectId: req.run.project.id, params, approvals, detail: lost.why });
     } else {
       try {
         task = await this.ops.tasks.start(req.requesterActor, req.run, { request: req.id, approvals });
@@ -260,8 +264,9 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
 
   /** Refuses the run: by an eligible approver, or withdrawn by the requester. Wins over a start not sent yet. */
   async deny(actor: Actor, req: ApprovalRequest, reason?: string): Promise<ApprovalRequest> {
-    const startedAs = req.taskId !== undefined ? `stop task ${req.taskId} instead` : "stop the task once it has started";
-    this.assertOpen(actor, req, ["pending", "approved"], req.status === "starting" || req.status === "started" ? `it can no longer be denied; ${startedAs}` : "nothing to do");
+    const stopInstead = req.taskId !== undefined ? `stop task ${req.taskId} instead` : "stop the task once it has started";
+    const sent = req.status === "starting" || req.status === "started";
+    this.assertOpen(actor, req, ["pending", "approved"], sent ? `it can no longer be denied; ${stopInstead}` : "nothing to do");
     const who = actorName(actor);
     if (who !== req.requester) {
       const ok = this.eligible(actor, req);
@@ -312,12 +317,14 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
       const data = JSON.parse(readFileSync(this.file, "utf8")) as Persisted;
       if (data.version !== 1 || !Array.isArray(data.requests)) throw new Error("unknown format");
       this.next = Math.max(this.next, Number(data.next) || 1);
-      for (const { secrets, ...r } of data.requests) {
-        if (typeof r?.id !== "string" || !r.run?.project || !r.run?.template) continue;
+      for (const item of data.requests) {
+        if (typeof item?.id !== "string" || !item.run?.project || !item.run?.template) continue;
+        const { secrets, ...r } = item;
         this.requests.set(r.id, r);
         if (r.status === "approved" || r.status === "starting") {
           // Stopped between the quorum and Semaphore's answer: whether the task started is unknown here.
-          r.error = r.status === "approved" ? "the bot restarted before starting it; ask again" : "the bot restarted while starting it; check Semaphore for the task before asking again";
+          r.error = r.status === "approved" ? "the bot restarted before starting it; ask again"
+            : "the bot restarted while starting it; check Semaphore for the task before asking again";
           r.status = "failed";
         }
         if (r.status !== "pending") continue;

@@ -250,10 +250,11 @@ export class TaskOps {
     if (isTerminalStatus(task.status)) throw new OperationError(`Task ${task.taskId} already finished (${task.status}); nothing to stop.`, "bad_input");
     this.forgetSettled();
     const prior = this.stops.get(task.key);
-    // A force-stop may follow a plain stop (escalation); anything else would only repeat a request already made.
-    if (prior && (prior.force || !force)) {
+    // A force-stop may follow a plain stop (escalation) or repeat an answered one (a stuck task); a plain stop after
+    // any stop, or anything while a force-stop is in flight, would only repeat a request already made.
+    if (prior && (!force || (prior.force && !prior.sent))) {
       const how = `${prior.force ? "force-" : ""}stopped (asked by ${prior.by}${prior.sent ? "" : ", Semaphore has not answered yet"})`;
-      throw new OperationError(`Task ${task.taskId} is already being ${how}.${prior.force ? "" : " To kill it at once, stop it with --force."}`, "bad_input");
+      throw new OperationError(`Task ${task.taskId} is already being ${how}.${force ? "" : " To kill it at once, stop it with --force."}`, "bad_input");
     }
     const mark = { by: actorName(actor), force, sent: false };
     this.stops.set(task.key, mark);
@@ -278,7 +279,8 @@ export class TaskOps {
     const prior = this.decisions.get(task.key);
     if (prior) {
       const what = prior.accept ? "confirmed" : "rejected";
-      throw new OperationError(prior.sent ? `Task ${task.taskId} was already ${what} by ${prior.by}; Semaphore ${prior.accept ? "continues it" : "ends it"}.` : `Task ${task.taskId} is already being ${what} by ${prior.by}.`, "bad_input");
+      const then = prior.accept ? "continues it" : "ends it";
+      throw new OperationError(prior.sent ? `Task ${task.taskId} was already ${what} by ${prior.by}; Semaphore ${then}.` : `Task ${task.taskId} is already being ${what} by ${prior.by}.`, "bad_input");
     }
     const mark = { by: actorName(actor), accept, sent: false };
     this.decisions.set(task.key, mark);

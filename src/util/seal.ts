@@ -60,7 +60,8 @@ export function sealText(keyText: string, plain: string, context: string): Seale
 export function openSealed(keyText: string, s: Sealed, context: string): string {
   if (s?.alg !== "aes-256-gcm") throw new Error(`unknown sealing ${JSON.stringify(s?.alg)}`);
   if ((s.kdf === "raw") !== !!rawKey(keyText)) throw new Error(`sealed with a ${s.kdf === "raw" ? "32-byte key" : "passphrase"}, but the key given is not one`);
-  const decipher = createDecipheriv("aes-256-gcm", keyFor(keyText, s.salt ? Buffer.from(s.salt, "base64") : undefined), Buffer.from(s.iv, "base64"), { authTagLength: 16 });
+  const key = keyFor(keyText, s.salt ? Buffer.from(s.salt, "base64") : undefined);
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(s.iv, "base64"), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(Buffer.from(s.tag, "base64"));
   return Buffer.concat([decipher.update(Buffer.from(s.data, "base64")), decipher.final()]).toString("utf8");

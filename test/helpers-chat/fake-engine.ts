@@ -1,6 +1,6 @@
 // An Operations engine over the in-memory FakeSemaphore (no network, no Matrix), for race and approval tests that
 // must control every await themselves. The config is a real file read by the real loader.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Operations, type Actor } from "../../src/core/operations.js";
@@ -56,6 +56,10 @@ ${o.ini}
     ops, semaphore, stateDir, actor,
     cmd: (line, user, room) => runCommandLine({ actor: actor(user, room), ops, prefix: "!cd" }, line),
     restart: () => fakeEngine({ ...o, stateDir }),
-    async close() { await ops.stopServices(); await logger.close(); },
+    async close() {
+      await ops.stopServices();
+      await logger.close();
+      if (!o.stateDir && !o.persist) rmSync(stateDir, { recursive: true, force: true }); // a persisted one may be restarted
+    },
   };
 }
