@@ -96,11 +96,13 @@ export function renderRequestCard(input: CardInput): Rendered {
   const tpl = clip(r.run.template.name);
   const count = `${r.approvals.length}/${r.needed} approval${r.needed === 1 ? "" : "s"}`;
   const statusText: Record<string, string> = {
-    pending: `waiting for approval (${count})`, started: `approved (${count}), started as task ${r.taskId}`,
+    pending: `waiting for approval (${count})`, approved: `approved (${count}), about to start`, starting: `approved (${count}), starting`,
+    started: `approved (${count}), started as task ${r.taskId}`,
     denied: `denied by ${r.deniedBy}${r.reason ? `: ${clip(r.reason)}` : ""}`, expired: `expired with ${count}; nothing ran`,
     failed: `approved, but starting it failed: ${clip(r.error ?? "unknown error", 300)}`,
   };
-  const icon = r.status === "pending" ? "🗳️" : r.status === "started" ? "🚀" : r.status === "denied" ? "🚫" : r.status === "expired" ? "⌛" : "❌";
+  const going = r.status === "started" || r.status === "starting" || r.status === "approved";
+  const icon = r.status === "pending" ? "🗳️" : going ? "🚀" : r.status === "denied" ? "🚫" : r.status === "expired" ? "⌛" : "❌";
   const text: string[] = [`${icon} ${tpl} (request ${r.id}): ${statusText[r.status]}`];
   const html: string[] = [`${icon} <b>${escapeHtml(tpl)}</b> (request ${escapeHtml(r.id)}): ${escapeHtml(statusText[r.status] ?? r.status)}`];
   const line2 = `${clip(r.run.project.name)} · requested by ${r.requester}${r.roomId ? ` in ${input.roomName?.(r.roomId) ?? r.roomId}` : ""}`;

@@ -228,13 +228,40 @@ export class TaskOps {
     throw new OperationError(`Task ${id} was not found in any project visible here.`, "bad_input");
   }
 
+  /**
+   * Stops and confirm/reject decisions sent (or being sent) per task key, so two actors at once send one request:
+   * set before the first await, kept while the task has not moved on, forgotten when a request fails.
+   */
+  private readonly stops = new Map<string, { by: string; force: boolean; sent: boolean }>();
+  private readonly decisions = new Map<string, { by: string; accept: boolean; sent: boolean }>();
+
+  /** Forgets the marks of tasks that finished or moved past waiting_confirmation. */
+  private forgetSettled(): void {
+    const status = (key: string) => this.ops.store.tasks.get(key)?.status ?? "waiting";
+    for (const key of this.stops.keys()) if (isTerminalStatus(status(key))) this.stops.delete(key);
+    for (const key of this.decisions.keys()) if (status(key) !== "waiting_confirmation") this.decisions.delete(key);
+  }
+
   async stop(actor: Actor, task: TaskState, force = false): Promise<void> {
     this.ops.require(actor, "stop", "stop tasks");
     this.ops.requireProject(actor, task.projectId);
+    task = this.ops.store.tasks.get(task.key) ?? task;
     if (isTerminalStatus(task.status)) throw new OperationError(`Task ${task.taskId} already finished (${task.status}); nothing to stop.`, "bad_input");
+    this.forgetSettled();
+    const prior = this.stops.get(task.key);
+    // A force-stop may follow a plain stop (escalation) or repeat an answered one (a stuck task); a plain stop after
+    // any stop, or anything while a force-stop is in flight, would only repeat a request already made.
+    if (prior && (!force || (prior.force && !prior.sent))) {
+      const how = `${prior.force ? "force-" : ""}stopped (asked by ${prior.by}${prior.sent ? "" : ", Semaphore has not answered yet"})`;
+      throw new OperationError(`Task ${task.taskId} is already being ${how}.${force ? "" : " To kill it at once, stop it with --force."}`, "bad_input");
+    }
+    const mark = { by: actorName(actor), force, sent: false };
+    this.stops.set(task.key, mark);
     try {
       await this.client.stopTask(task.projectId, task.taskId, force);
+      mark.sent = true;
     } catch (e) {
+      if (this.stops.get(task.key) === mark) this.stops.delete(task.key);
       await this.ops.audit.record(actor, force ? "stop --force" : "stop", "failed", { projectId: task.projectId, taskId: task.taskId, detail: (e as Error).message });
       throw e;
     }
@@ -245,12 +272,24 @@ export class TaskOps {
   async confirm(actor: Actor, task: TaskState, accept: boolean): Promise<void> {
     this.ops.require(actor, "approve", accept ? "confirm tasks" : "reject tasks");
     this.ops.requireProject(actor, task.projectId);
+    task = this.ops.store.tasks.get(task.key) ?? task;
     if (task.status !== "waiting_confirmation") throw new OperationError(`Task ${task.taskId} is ${task.status}, not waiting for confirmation.`, "bad_input");
+    this.forgetSettled();
+    const prior = this.decisions.get(task.key);
+    if (prior) {
+      const what = prior.accept ? "confirmed" : "rejected";
+      const then = prior.accept ? "continues it" : "ends it";
+      throw new OperationError(prior.sent ? `Task ${task.taskId} was already ${what} by ${prior.by}; Semaphore ${then}.` : `Task ${task.taskId} is already being ${what} by ${prior.by}.`, "bad_input");
+    }
+    const mark = { by: actorName(actor), accept, sent: false };
+    this.decisions.set(task.key, mark);
     const action = accept ? "confirm" : "reject";
     try {
       if (accept) await this.client.confirmTask(task.projectId, task.taskId);
       else await this.client.rejectTask(task.projectId, task.taskId);
+      mark.sent = true;
     } catch (e) {
+      if (this.decisions.get(task.key) === mark) this.decisions.delete(task.key);
       await this.ops.audit.record(actor, action, "failed", { projectId: task.projectId, taskId: task.taskId, detail: (e as Error).message });
       throw e;
     }

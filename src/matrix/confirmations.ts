@@ -24,7 +24,11 @@ interface Pending {
   reply: Reply;
   timer?: NodeJS.Timeout;
   settled: boolean;
+  /** How it was settled; a prompt settled while still being posted is marked once its event id is known. */
+  outcome?: Outcome;
 }
+
+type Outcome = "yes" | "no" | "timeout" | "superseded";
 
 let seq = 0;
 
@@ -49,12 +53,14 @@ export class Confirmations {
     const c = reply.confirm!;
     const key = this.key(roomId, userId);
     const older = this.byKey.get(key);
-    if (older) await this.settle(older, "superseded");
+    // The new prompt takes the place before any await, so a third offer at the same time replaces this one.
     const p: Pending = { id: `confirm-${++seq}`, roomId, userId, actor: { kind: "chat", userId, roomId, eventId: commandEventId }, reply, settled: false };
     this.byKey.set(key, p);
+    if (older) await this.settle(older, "superseded");
+    if (p.settled) return;
     const promptReply: Reply = { text: reply.text, html: reply.html };
     p.promptId = await this.ports.reply(roomId, commandEventId, promptReply, p.actor);
-    if (p.settled) return;
+    if (p.settled) { await this.markClosed(p); return; }
     const timeoutMs = c.timeoutMs ?? this.ops.config.values.bot.confirm_timeout * 1000;
     p.timer = setTimeout(() => void this.settle(p, "timeout"), timeoutMs);
     this.ops.store.addPending({ id: p.id, kind: c.kind, requester: userId, roomId, createdAt: Date.now(), expiresAt: Date.now() + timeoutMs, summary: c.summary });
@@ -98,23 +104,30 @@ export class Confirmations {
     return true;
   }
 
-  private async settle(p: Pending, outcome: "yes" | "no" | "timeout" | "superseded", answerEventId?: string): Promise<void> {
+  /** Edits the posted prompt to say how it ended, and remembers it for late answers. */
+  private async markClosed(p: Pending): Promise<void> {
+    const c = p.reply.confirm!;
+    const outcome = p.outcome;
+    if (!p.promptId || !outcome) return;
+    const mark: Record<Outcome, string> = {
+      yes: `✅ Confirmed by ${p.userId}: ${c.summary}`, no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
+      timeout: `⌛ Timed out (no answer): ${c.summary}`, superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
+    };
+    const said: Record<Outcome, string> = { yes: "confirmed", no: "cancelled", timeout: "timed out", superseded: "replaced by a newer request" };
+    this.closed.set(p.promptId, { outcome: said[outcome], summary: c.summary });
+    if (this.closed.size > 500) this.closed.delete(this.closed.keys().next().value!);
+    await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
+  }
+
+  private async settle(p: Pending, outcome: Outcome, answerEventId?: string): Promise<void> {
     if (p.settled) return;
     p.settled = true;
+    p.outcome = outcome;
     if (p.timer) clearTimeout(p.timer);
     if (this.byKey.get(this.key(p.roomId, p.userId)) === p) this.byKey.delete(this.key(p.roomId, p.userId));
     this.ops.store.removePending(p.id);
     const c = p.reply.confirm!;
-    const mark: Record<typeof outcome, string> = {
-      yes: `✅ Confirmed by ${p.userId}: ${c.summary}`, no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
-      timeout: `⌛ Timed out (no answer): ${c.summary}`, superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
-    };
-    if (p.promptId) {
-      const said: Record<typeof outcome, string> = { yes: "confirmed", no: "cancelled", timeout: "timed out", superseded: "replaced by a newer request" };
-      this.closed.set(p.promptId, { outcome: said[outcome], summary: c.summary });
-      if (this.closed.size > 500) this.closed.delete(this.closed.keys().next().value!);
-      await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
-    }
+    await this.markClosed(p);
     if (outcome !== "yes") {
       try { await c.onCancel?.(); } catch (e) { this.log.warn(`cancel handler failed: ${errorText(e)}`); }
       if (outcome === "superseded") return;

@@ -3,6 +3,7 @@ import { plain, taskName, joinAnd } from "../format.js";
 import { waitingConfirmation } from "./tasks.js";
 import { OperationError } from "../../core/operations.js";
 import type { TaskState } from "../../core/store.js";
+import { requestState } from "../../core/approvals.js";
 
 const REQUEST_REF = /^#?r\d+$/i;
 
@@ -41,6 +42,7 @@ export const approve: CommandSpec = {
     const { req: after, task } = await ctx.ops.approvals.approve(ctx.actor, req);
     if (after.status === "started" && task) return plain(`✅ Approved ${after.id} (${after.approvals.length}/${after.needed}); ${after.run.template.name} started as task ${task.taskId}.`);
     if (after.status === "failed") return plain(`⚠️ Approved ${after.id}, but starting ${after.run.template.name} failed: ${after.error}`);
+    if (after.status !== "pending") return plain(`👍 Approved ${after.id} (${after.approvals.length}/${after.needed}); it ${requestState(after)}.`);
     const waiting = ctx.ops.approvals.waitingOn(after);
     return plain(`👍 Approved ${after.id}: ${after.approvals.length}/${after.needed}${waiting.length ? `, waiting on ${joinAnd(waiting)}` : ""}.`);
   },

@@ -30,7 +30,7 @@ export const tasks: CommandSpec = {
   async run(ctx, args) {
     if (args.length) return plain(`⚠️ tasks takes no arguments; for one task use ${ctx.prefix} status <task>.`);
     const active = ctx.ops.tasks.active(ctx.actor);
-    const reqs = ctx.ops.approvals.pending().filter((r) => ctx.ops.mayUseProject(ctx.actor, r.run.project));
+    const reqs = ctx.ops.approvals.pendingFor(ctx.actor).filter((r) => ctx.ops.mayUseProject(ctx.actor, r.run.project));
     if (active.length === 0 && reqs.length === 0) return plain("No active tasks and no pending approval requests.");
     const text: string[] = [];
     let html = "";
