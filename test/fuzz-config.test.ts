@@ -21,6 +21,8 @@ interface Mutation {
   line: string;
   /** The key the error must name (default: the line's key). */
   key?: string;
+  /** Part of a secret that must appear in no message. */
+  hidden?: string;
 }
 
 const emptyFile = join(dir, "empty-secret");
@@ -70,6 +72,19 @@ const MUTATIONS: Mutation[] = [
   { name: "template approvals_required too many", section: 'template "Infrastructure/Deploy"', line: "approvals_required = 11" },
   { name: "template approvers bare name", section: 'template "Infrastructure/Deploy"', line: "approvers = lead" },
   { name: "template approval_expiry too short", section: 'template "Infrastructure/Deploy"', line: "approval_expiry = 59" },
+  // issue 12: keys that name Object.prototype members, misspelt policy keys, values cut at an unquoted ; or #.
+  { name: "matrix key constructor", section: "matrix", line: "constructor = 1" },
+  { name: "semaphore key toString", section: "semaphore", line: "toString = x" },
+  { name: "bot key hasOwnProperty", section: "bot", line: "hasOwnProperty = yes" },
+  { name: "console key valueOf", section: "console", line: "valueOf = 3" },
+  { name: "room key __proto__", section: 'room "!ops:example.org"', line: "__proto__ = *" },
+  { name: "template key constructor", section: 'template "Infrastructure/Deploy"', line: "constructor = 2" },
+  { name: "room key project (typo of projects)", section: 'room "!ops:example.org"', line: "project = Infrastructure" },
+  { name: "template key approver (typo of approvers)", section: 'template "Infrastructure/Deploy"', line: "approver = @lead:example.org" },
+  { name: "bot key admin_user (typo of admin_users)", section: "bot", line: "admin_user = @eve:example.org" },
+  { name: "api_token cut at ;", section: "semaphore", line: "api_token = abcdefghijkl;mnopqrstuvwxyz", hidden: "mnopqrstuvwxyz" },
+  { name: "password cut at #", section: "matrix", line: "password = correct-horse#stapler-secret", hidden: "stapler-secret" },
+  { name: "web_url cut at ;", section: "semaphore", line: "web_url = https://semaphore.example.org;8443" },
 ];
 
 /** A tripwire: the URLs point here; any connection means something started. */
@@ -117,6 +132,7 @@ test(`${MUTATIONS.length} malformed INI files: each error names the file, line a
     if (cfg.ok) failures.push(`${m.name}: accepted (${cfg.issues.map(formatIssue).join(" | ") || "no issue at all"})`);
     else if (!hit) failures.push(`${m.name}: no error naming ${key} at line ${line}; got: ${cfg.issues.map(formatIssue).join(" | ")}`);
     else if (!formatIssue(hit).includes(`${path}:${line}`) || !formatIssue(hit).includes(key)) failures.push(`${m.name}: the message does not say where: ${formatIssue(hit)}`);
+    if (m.hidden && cfg.issues.some((x) => formatIssue(x).includes(m.hidden!))) failures.push(`${m.name}: a message shows the secret`);
   }
   t.deepEqual(failures, []);
 });
@@ -141,7 +157,7 @@ test("nothing starts on a malformed file: exit 2, no state directory, no log fil
       if (!said.includes(`${path}:${line}`) || !said.includes(key)) failures.push(`${m.name}: output does not name ${key} at line ${line}: ${said.slice(0, 300)}`);
       if (!/not starting/.test(said)) failures.push(`${m.name}: no "not starting": ${said.slice(0, 200)}`);
       if (existsSync(stateDir)) failures.push(`${m.name}: the state directory was created`);
-      if (said.includes("correct-horse-battery")) failures.push(`${m.name}: the password is in the output`);
+      if (said.includes("correct-horse-battery") || (m.hidden && said.includes(m.hidden))) failures.push(`${m.name}: a secret is in the output`);
     }
     await new Promise((r) => setTimeout(r, 200));
     t.deepEqual(failures, []);

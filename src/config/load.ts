@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve, isAbsolute } from "node:path";
 import ini from "ini";
-import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type ConfigValues, type RoomPolicy, type TemplatePolicy } from "./schema.js";
+import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type SectionName, type ConfigValues, type RoomPolicy, type TemplatePolicy } from "./schema.js";
 import { closest } from "../util/text.js";
 import { parseListen, isLoopback } from "../http/listen.js";
 
@@ -38,66 +38,82 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-interface RawEntry { value: string; line: number }
+interface RawEntry { value: string; line: number; cut?: CommentCut }
 interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
+/** Where ini cut an unquoted value at an unescaped `;` or `#`; glued when no space came before (so not meant as a comment). */
+interface CommentCut { char: string; glued: boolean }
 
-const ROOM_HEADER = /^room\s+"(.+)"$/;
+const ROOM_HEADER = /^room\s+"(.*)"$/;
 /** Room section keys that list users. */
 const USER_LIST_KEYS = new Set(["run", "stop", "approve", "read"]);
 const TEMPLATE_HEADER = /^template\s+"(.*)"$/;
+/** A room id (v12 ids have no server part) or an alias. */
+const ROOM_REF = /^(!\S+|#[^:\s]+:\S+)$/;
+/** What may be echoed as a key name: a typed key is short and plain; anything else could be a pasted secret. */
+const KEY_LIKE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
 export function maskSecret(value: string): string {
   if (!value) return "";
   return value.length <= 4 ? "****" : `${value.slice(0, 2)}****${value.slice(-2)} (${value.length} chars)`;
 }
 
+/** Every key name the file may use, so an unreadable line can be named by its key without showing its value. */
+function knownKeyNames(): Set<string> {
+  const out = new Set<string>([...Object.keys(ROOM_SCHEMA), ...Object.keys(TEMPLATE_SCHEMA)]);
+  for (const s of sectionNames()) {
+    for (const [k, d] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) { out.add(k); if (d.fileVariant) out.add(`${k}_file`); }
+  }
+  return out;
+}
+
+/** Mirrors ini's value reading: an unquoted value ends at the first `;` or `#` not escaped by a backslash. */
+function commentCut(raw: string): CommentCut | undefined {
+  if (/^(".*"|'.*')$/s.test(raw)) return undefined;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === "\\") { i++; continue; }
+    if (c === ";" || c === "#") return { char: c, glued: i > 0 && !/\s/.test(raw[i - 1]!) };
+  }
+  return undefined;
+}
+
 /**
- * Splits INI text into sections with line numbers. Values are decoded by the `ini` package line by line, so
- * quoting and comment rules are ini's; sections are ours, because ini would split room names on dots.
+ * Splits INI text into sections with line numbers. Values are decoded by the `ini` package (quoting, escapes and
+ * comments are ini's); sections and keys are ours, because ini would split room names on dots and drop `__proto__`.
  */
 function scan(text: string, file: string | undefined, issues: ConfigIssue[]): RawSection[] {
   const sections: RawSection[] = [{ name: "", line: 0, entries: new Map() }];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((rawLine, i) => {
+  const keyNames = knownKeyNames();
+  text.split(/\r?\n/).forEach((rawLine, i) => {
     const line = i + 1;
     const trimmed = rawLine.trim();
     if (!trimmed || trimmed.startsWith(";") || trimmed.startsWith("#")) return;
     if (trimmed.startsWith("[")) {
       const m = /^\[([^\]]*)\]$/.exec(trimmed);
       if (!m) {
-        issues.push({ severity: "error", file, line, message: `malformed section header ${JSON.stringify(trimmed)}: expected [name] or [room "<room id>"]` });
+        issues.push({ severity: "error", file, line, message: `malformed section header ${JSON.stringify(trimmed.slice(0, 60))}: expected [name] or [room "<room id>"]` });
         return;
       }
-      const name = m[1]!.trim();
-      const existing = sections.find((s) => s.name === name && s.name !== "");
-      if (existing) {
-        issues.push({ severity: "warning", file, line, section: name, message: `section [${name}] appears again (first at line ${existing.line}); its keys are merged` });
-        sections.push(existing);
-        return;
-      }
-      sections.push({ name, line, entries: new Map() });
+      sections.push({ name: m[1]!.trim(), line, entries: new Map() });
       return;
     }
-    const eq = trimmed.indexOf("=");
-    if (eq <= 0) {
-      issues.push({ severity: "error", file, line, section: sections.at(-1)!.name || undefined, message: `cannot read ${JSON.stringify(trimmed.slice(0, 60))}: expected key = value` });
-      return;
-    }
-    const decoded = ini.decode(trimmed) as Record<string, unknown>;
-    const keys = Object.keys(decoded);
-    const key = keys[0]?.trim();
-    if (!key) {
-      issues.push({ severity: "error", file, line, message: `cannot read ${JSON.stringify(trimmed.slice(0, 60))}: expected key = value` });
-      return;
-    }
-    const v = decoded[keys[0]!];
-    const value = Array.isArray(v) ? v.map(String).join(",") : typeof v === "object" && v !== null ? "" : String(v);
     const section = sections.at(-1)!;
+    const eq = trimmed.indexOf("=");
+    const key = eq > 0 ? ini.unsafe(trimmed.slice(0, eq)) : "";
+    if (!key) {
+      // The line may be a secret pasted without its key: name the key only when it is one of ours, never the rest.
+      const prefix = /^[A-Za-z0-9_]+/.exec(trimmed)?.[0];
+      const named = prefix !== undefined && keyNames.has(prefix) ? prefix : undefined;
+      issues.push({ severity: "error", file, line, section: section.name || undefined, key: named, message: "cannot read this line: expected key = value (its text is not shown, as it may hold a secret)" });
+      return;
+    }
+    const rawValue = trimmed.slice(eq + 1).trim();
     const prev = section.entries.get(key);
     if (prev) {
-      issues.push({ severity: "warning", file, line, section: section.name, key, message: `key set again (first at line ${prev.line}); the later value wins` });
+      issues.push({ severity: "error", file, line, section: section.name || undefined, key: KEY_LIKE.test(key) ? key : undefined, message: `set twice, at line ${prev.line} and at line ${line}: keep one` });
+      return;
     }
-    section.entries.set(key, { value, line });
+    section.entries.set(key, { value: ini.unsafe(rawValue), line, cut: commentCut(rawValue) });
   });
   return sections;
 }
@@ -200,30 +216,69 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     sources[`${section}.${key}`] = where;
   };
 
-  const fileRefs: Record<string, { path: string; line?: number; source: "file" | "env" }> = {};
+  const fileRefs = new Map<string, { section: string; key: string; path: string; line?: number; source: "file" | "env" }>();
+  /** A section's identity (rooms and templates as the permission code matches them) → the line it first appeared at. */
+  const seen = new Map<string, number>();
+  const unknownKey = (sec: RawSection, key: string, line: number, where: string, known: string[]) => {
+    const hint = closest(key, known);
+    const shown = KEY_LIKE.test(key) ? key : undefined;
+    const what = shown ? "unknown key" : "unknown key (not shown: it may be a secret)";
+    issues.push({ severity: "error", file: path, line, section: sec.name, key: shown, message: `${what}${where}${shown && hint ? `; did you mean ${hint}?` : `; known keys: ${known.join(", ")}`}` });
+  };
+  const cutValue = (sec: RawSection, key: string, e: RawEntry, def: KeyDef) => {
+    if (!e.cut) return;
+    const fatal = def.secret || (def.kind === "url" && e.cut.glued);
+    if (!fatal && !e.cut.glued) return;
+    issues.push({
+      severity: fatal ? "error" : "warning", file: path, line: e.line, section: sec.name, key,
+      message: `the value was cut at ${JSON.stringify(e.cut.char)}, which starts a comment in INI files${def.secret ? ", so the secret read would be wrong" : ""}: ` +
+        `if ${JSON.stringify(e.cut.char)} belongs to the value, quote the whole value (${key} = "…") or escape it as \\${e.cut.char}; if it starts a comment, put the comment on its own line`,
+    });
+  };
+  /** Checks a `[room]` or `[template]` section's keys against its schema; returns the typed values to set. */
+  const policyKeys = (sec: RawSection, schema: Record<string, KeyDef>, what: string, userKeys: ReadonlySet<string>, allowStar: boolean) => {
+    const out = new Map<string, unknown>();
+    for (const [key, e] of sec.entries) {
+      const def = Object.hasOwn(schema, key) ? schema[key]! : undefined;
+      if (!def) { unknownKey(sec, key, e.line, ` in a ${what} section`, Object.keys(schema)); continue; }
+      cutValue(sec, key, e, def);
+      const r = coerce(def, e.value);
+      if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
+      // User lists take full Matrix IDs (or * where allowed): a bare name would silently never match anyone.
+      const bad = userKeys.has(key) ? (r.value as string[]).filter((u) => !(allowStar && u === "*") && !/^@[^:\s]+:\S+$/.test(u)) : [];
+      if (bad.length) {
+        const list = `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"}`;
+        issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${list} like @alice:example.org${allowStar ? " (or * for everyone)" : ""}` });
+        continue;
+      }
+      out.set(key, r.value);
+    }
+    return out;
+  };
+  /** False (and an error naming both lines) when a section with the same identity came before. */
+  const firstOfItsName = (sec: RawSection, identity: string): boolean => {
+    const first = seen.get(identity);
+    if (first === undefined) { seen.set(identity, sec.line); return true; }
+    issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: `section appears twice, at line ${first} and at line ${sec.line}: keep one and move the keys of the other into it` });
+    return false;
+  };
+
   for (const sec of scan(text, path, issues)) {
     if (sec.name === "") {
-      for (const [key, e] of sec.entries) issues.push({ severity: "error", file: path, line: e.line, key, message: "key outside any section: put it under [matrix], [semaphore], [bot] or [console]" });
+      for (const [key, e] of sec.entries) {
+        issues.push({ severity: "error", file: path, line: e.line, key: KEY_LIKE.test(key) ? key : undefined, message: "key outside any section: put it under [matrix], [semaphore], [bot] or [console]" });
+      }
       continue;
     }
     const roomMatch = ROOM_HEADER.exec(sec.name);
     if (roomMatch) {
-      const policy = roomDefaults(roomMatch[1]!);
-      for (const [key, e] of sec.entries) {
-        const def = (ROOM_SCHEMA as Record<string, KeyDef>)[key];
-        if (!def) {
-          const hint = closest(key, Object.keys(ROOM_SCHEMA));
-          issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key in a room section${hint ? `; did you mean ${hint}?` : `; known keys: ${Object.keys(ROOM_SCHEMA).join(", ")}`}` });
-          continue;
-        }
-        const r = coerce(def, e.value);
-        if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
-        // User lists take full Matrix IDs or *: a bare name would silently never match anyone.
-        const bad = USER_LIST_KEYS.has(key) ? (r.value as string[]).filter((u) => u !== "*" && !/^@[^:\s]+:\S+$/.test(u)) : [];
-        if (bad.length) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"} like @alice:example.org (or * for everyone)` }); continue; }
-        (policy as unknown as Record<string, unknown>)[key] = r.value;
+      const room = roomMatch[1]!.trim();
+      if (!ROOM_REF.test(room)) {
+        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: 'expected [room "<room id or alias>"], e.g. [room "!abcdefghijklmnop:example.org"] or [room "#ops:example.org"]' });
       }
-      rooms.push(policy);
+      const first = firstOfItsName(sec, `room ${room}`);
+      const keys = policyKeys(sec, ROOM_SCHEMA, "room", USER_LIST_KEYS, true);
+      if (first) rooms.push(Object.assign(roomDefaults(room), Object.fromEntries(keys)));
       continue;
     }
     const templateMatch = TEMPLATE_HEADER.exec(sec.name);
@@ -236,45 +291,36 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
         issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: 'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template "Infrastructure/Deploy production"]' });
         continue;
       }
-      const policy = templateDefaults(project, template);
-      for (const [key, e] of sec.entries) {
-        const def = (TEMPLATE_SCHEMA as Record<string, KeyDef>)[key];
-        if (!def) {
-          const hint = closest(key, Object.keys(TEMPLATE_SCHEMA));
-          issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key in a template section${hint ? `; did you mean ${hint}?` : `; known keys: ${Object.keys(TEMPLATE_SCHEMA).join(", ")}`}` });
-          continue;
-        }
-        const r = coerce(def, e.value);
-        if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
-        if (key === "approvers") {
-          const bad = (r.value as string[]).filter((u) => !/^@[^:\s]+:\S+$/.test(u));
-          if (bad.length) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"} like @alice:example.org` }); continue; }
-        }
-        (policy as unknown as Record<string, unknown>)[key] = r.value;
-      }
+      // Names match case-insensitively (src/core/approvals.ts), so "Infra/Deploy" and "infra/deploy" are one policy.
+      const first = firstOfItsName(sec, `template ${project.toLowerCase()}/${template.toLowerCase()}`);
+      const policy = Object.assign(templateDefaults(project, template), Object.fromEntries(policyKeys(sec, TEMPLATE_SCHEMA, "template", new Set(["approvers"]), false)));
       if (policy.approvals_required > 0 && policy.approvers.length > 0 && policy.approvers.length < policy.approvals_required) {
         issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, key: "approvals_required", message: `${policy.approvals_required} approvals are required but only ${policy.approvers.length} approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required` });
       }
-      templates.push(policy);
+      if (first) templates.push(policy);
       continue;
     }
-    if (!(sec.name in SCHEMA)) {
-      const hint = closest(sec.name, [...sectionNames(), "room", "template"]);
-      issues.push({ severity: "warning", file: path, line: sec.line, section: sec.name, message: `unknown section [${sec.name}] is ignored${hint ? `; did you mean [${hint === "room" ? 'room "<room id>"' : hint === "template" ? 'template "<project>/<template>"' : hint}]?` : ""}` });
+    if (!Object.hasOwn(SCHEMA, sec.name)) {
+      // An error, not a warning: a misspelt [template] or [room] would silently drop an approval rule or a limit.
+      // `[rooom "!x:y"]`: the hint compares the word before the quoted name.
+      const hint = closest(/^(\S+)\s+".*"$/.exec(sec.name)?.[1] ?? sec.name, [...sectionNames(), "room", "template"]);
+      const shown = hint === "room" ? 'room "<room id>"' : hint === "template" ? 'template "<project>/<template>"' : hint;
+      issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: `unknown section${shown ? `; did you mean [${shown}]?` : `; known sections: ${sectionNames().map((n) => `[${n}]`).join(", ")}, [room "<room id>"], [template "<project>/<template>"]`}` });
       continue;
     }
+    firstOfItsName(sec, sec.name);
+    const known = Object.entries(SCHEMA[sec.name as SectionName] as Record<string, KeyDef>).flatMap(([k, d]) => (d.fileVariant ? [k, `${k}_file`] : [k]));
     for (const [key, e] of sec.entries) {
       const base = key.endsWith("_file") ? key.slice(0, -5) : undefined;
-      if (base && keyDef(sec.name, base)?.fileVariant) {
-        fileRefs[`${sec.name}.${base}`] = { path: e.value.trim(), line: e.line, source: "file" };
+      const baseDef = base ? keyDef(sec.name, base) : undefined;
+      if (base && baseDef?.fileVariant) {
+        cutValue(sec, key, e, { ...baseDef, kind: "path", secret: false });
+        fileRefs.set(`${sec.name}.${base}`, { section: sec.name, key: base, path: e.value.trim(), line: e.line, source: "file" });
         continue;
       }
-      if (!keyDef(sec.name, key)) {
-        const known = Object.entries(SCHEMA[sec.name as keyof typeof SCHEMA] as Record<string, KeyDef>).flatMap(([k, d]) => (d.fileVariant ? [k, `${k}_file`] : [k]));
-        const hint = closest(key, known);
-        issues.push({ severity: "warning", file: path, line: e.line, section: sec.name, key, message: `unknown key is ignored${hint ? `; did you mean ${hint}?` : ""}` });
-        continue;
-      }
+      const def = keyDef(sec.name, key);
+      if (!def) { unknownKey(sec, key, e.line, "", known); continue; }
+      cutValue(sec, key, e, def);
       apply(sec.name, key, e.value, { source: "file", line: e.line });
     }
   }
@@ -282,18 +328,16 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
   // Environment overrides win over the file.
   for (const s of sectionNames()) {
     for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
-      const v = env[envName(s, key)];
+      const v = Object.hasOwn(env, envName(s, key)) ? env[envName(s, key)] : undefined;
       if (v !== undefined) apply(s, key, v, { source: "env" });
-      if (def.fileVariant) {
-        const fv = env[envName(s, `${key}_file`)];
-        if (fv !== undefined) fileRefs[`${s}.${key}`] = { path: fv, source: "env" };
-      }
+      const fileVar = envName(s, `${key}_file`);
+      if (def.fileVariant && Object.hasOwn(env, fileVar) && env[fileVar] !== undefined) fileRefs.set(`${s}.${key}`, { section: s, key, path: env[fileVar]!, source: "env" });
     }
   }
 
   // `<secret>_file` keys: the file's content is the secret. An inline value and a file for the same secret conflict.
-  for (const [id, ref] of Object.entries(fileRefs)) {
-    const [section, key] = id.split(".") as [string, string];
+  for (const [id, ref] of fileRefs) {
+    const { section, key } = ref;
     if (!ref.path) continue;
     if (values[section]![key]) {
       issues.push({ severity: "error", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, message: `both ${key} and ${key}_file are set: keep only one` });
@@ -353,6 +397,9 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
     else if (m.login_method === "access_token" && !m.access_token) issues.push({ severity: "error", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = access_token needs access_token (or access_token_file)" });
     else if (m.login_method === "login_token" && !m.login_token) issues.push({ severity: "warning", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = login_token without login_token: works only while the saved session is valid" });
     if (m.access_token && !m.device_id) issues.push({ severity: "warning", ...at("matrix", "access_token"), message: "access_token without device_id: the device will be looked up with whoami" });
+    if (!v.bot.admin_users.length && !v.bot.allowed_users.length && !bad("bot", "admin_users") && !bad("bot", "allowed_users")) {
+      issues.push({ severity: "warning", ...at("bot", "admin_users"), message: "admin_users and allowed_users are both empty, so nobody can use the bot from Matrix (every invite and command is refused): add your Matrix ID to admin_users" });
+    }
   } else if ((m.user_id || m.password || m.access_token) && !bad("matrix", "homeserver")) {
     issues.push({ severity: "error", ...at("matrix", "homeserver"), file, message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)" });
   }

@@ -120,8 +120,10 @@ export function sectionNames(): SectionName[] {
   return Object.keys(SCHEMA) as SectionName[];
 }
 
+/** The definition of `[section] key`. Own properties only: a user's key such as `constructor` must not find Object's. */
 export function keyDef(section: string, key: string): KeyDef | undefined {
-  return (SCHEMA as Record<string, Record<string, KeyDef>>)[section]?.[key];
+  const keys: Record<string, KeyDef> | undefined = Object.hasOwn(SCHEMA, section) ? (SCHEMA as Record<string, Record<string, KeyDef>>)[section] : undefined;
+  return keys && Object.hasOwn(keys, key) ? keys[key] : undefined;
 }
 
 /** Name of the environment variable that overrides a key. */

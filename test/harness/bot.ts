@@ -6,6 +6,7 @@ import "../../src/polyfill.js";
 import { App } from "../../src/app.js";
 import { Logger } from "../../src/log/logger.js";
 import { loadConfig, formatIssue } from "../../src/config/load.js";
+import { mergeIni } from "./ini.js";
 
 export interface TestBot {
   app: App;
@@ -33,7 +34,7 @@ export interface TestBotOptions {
 export function writeBotConfig(o: TestBotOptions): { path: string; stateDir: string } {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), "chatrixcd-bot-"));
   const path = join(stateDir, "chatrixcd.ini");
-  writeFileSync(path, `[matrix]
+  writeFileSync(path, mergeIni(`[matrix]
 homeserver = ${o.homeserver}
 user_id = ${o.userId}
 password = ${o.password}
@@ -46,8 +47,7 @@ log_level = debug
 admin_users = ${(o.admins ?? []).join(", ")}
 allowed_users = ${(o.allowed ?? []).join(", ")}
 ${o.semaphore ? `\n[semaphore]\nurl = ${o.semaphore.url}\napi_token = ${o.semaphore.token}\n` : ""}
-${o.extra ?? ""}
-`, { mode: 0o600 });
+`, o.extra ?? ""), { mode: 0o600 });
   return { path, stateDir };
 }
 

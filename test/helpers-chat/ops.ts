@@ -9,6 +9,7 @@ import { Operations, type Actor } from "../../src/core/operations.js";
 import { Store } from "../../src/core/store.js";
 import { Logger } from "../../src/log/logger.js";
 import { loadConfig, formatIssue } from "../../src/config/load.js";
+import { mergeIni } from "../harness/ini.js";
 import { runCommandLine } from "../../src/commands/dispatch.js";
 import "../../src/commands/registry.js";
 import type { Reply } from "../../src/commands/types.js";
@@ -48,7 +49,7 @@ export async function startEngine(opts: { ini?: string; tracker?: boolean; serve
   const server = opts.server ?? await startSemaphoreServer({ tickMs: 30, lineDelayMs: 3, seed: "demo" });
   const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-cmd-"));
   const configPath = join(stateDir, "chatrixcd.ini");
-  writeFileSync(configPath, `[semaphore]
+  writeFileSync(configPath, mergeIni(`[semaphore]
 url = ${server.url}
 api_token = ${opts.token ?? server.tokens["runner"]}
 
@@ -58,8 +59,7 @@ admin_users = ${ADMIN}
 allowed_users = ${ALICE}, ${BOB}, ${CAROL}
 confirm_timeout = 30
 default_room_access = read
-${opts.ini ?? DEFAULT_INI}
-`);
+`, opts.ini ?? DEFAULT_INI));
   const config = loadConfig(configPath, { env: {} });
   if (!config.ok) throw new Error(config.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
