@@ -308,6 +308,21 @@ test("issue 12.10: a URL cut at an unquoted ; or # is an error; a comment after 
   t.is(comment.values.semaphore.url, "https://semaphore.example.org");
 });
 
+test("issue 12.10: an unquoted room alias in a list is an error, not a comment that empties the allow-list", async (t) => {
+  // `allowed_rooms = #ops:x` would read as an empty list, which means every room.
+  const bare = await checkConfig(`${VALID}allowed_rooms = #ops:example.org\n`);
+  t.is(bare.code, 2, bare.out);
+  t.regex(bare.out, /^error: .*:13 \[bot\] allowed_rooms: .*cut at "#".*quote the whole value/m);
+  const later = await checkConfig(`${VALID}allowed_rooms = !abc:example.org, #ops:example.org\n`);
+  t.is(later.code, 2, later.out);
+  const quoted = loadConfig(file(`${VALID}allowed_rooms = "!abc:example.org, #ops:example.org"\n`), { env: {} });
+  t.true(quoted.ok, quoted.issues.map(formatIssue).join("\n"));
+  t.deepEqual(quoted.values.bot.allowed_rooms, ["!abc:example.org", "#ops:example.org"]);
+  // A comment that is not an alias stays a comment.
+  const comment = loadConfig(file(`${VALID}allowed_rooms = !abc:example.org  # the ops room\n`), { env: {} });
+  t.true(comment.ok, comment.issues.map(formatIssue).join("\n"));
+});
+
 test("issue 12.10: a line that cannot be read is never echoed: only a known key name is shown", async (t) => {
   const secretLine = await checkConfig(VALID.replace(/api_token = .*/, "api_token SuperSecretValue123"));
   t.is(secretLine.code, 2);

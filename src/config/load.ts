@@ -41,7 +41,7 @@ export interface LoadOptions {
 interface RawEntry { value: string; line: number; cut?: CommentCut }
 interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
 /** Where ini cut an unquoted value at an unescaped `;` or `#`; glued when no space came before (so not meant as a comment). */
-interface CommentCut { char: string; glued: boolean }
+interface CommentCut { char: string; glued: boolean; rest: string }
 
 const ROOM_HEADER = /^room\s+"(.*)"$/;
 /** Room section keys that list users. */
@@ -72,7 +72,7 @@ function commentCut(raw: string): CommentCut | undefined {
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
     if (c === "\\") { i++; continue; }
-    if (c === ";" || c === "#") return { char: c, glued: i > 0 && !/\s/.test(raw[i - 1]!) };
+    if (c === ";" || c === "#") return { char: c, glued: i > 0 && !/\s/.test(raw[i - 1]!), rest: raw.slice(i) };
   }
   return undefined;
 }
@@ -227,7 +227,10 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
   };
   const cutValue = (sec: RawSection, key: string, e: RawEntry, def: KeyDef) => {
     if (!e.cut) return;
-    const fatal = def.secret || (def.kind === "url" && e.cut.glued);
+    // An unquoted room alias in a list (`allowed_rooms = #ops:example.org`) reads as a comment: the list would lose it,
+    // and an emptied allow-list can mean a wider grant. Never a comment, always an error.
+    const aliasInList = def.kind === "list" && e.cut.char === "#" && /^#[^\s:;#]+:\S/.test(e.cut.rest);
+    const fatal = def.secret || (def.kind === "url" && e.cut.glued) || aliasInList;
     if (!fatal && !e.cut.glued) return;
     issues.push({
       severity: fatal ? "error" : "warning", file: path, line: e.line, section: sec.name, key,
