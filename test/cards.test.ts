@@ -351,3 +351,61 @@ test("a task waiting for Semaphore's confirmation mentions its initiator once; c
     t.is(sent.filter((s) => s.content["m.mentions"]?.user_ids?.length).length, 1, "mentioned once");
   } finally { await cards.stop(); await e.close(); }
 });
+
+// ---- final states are never held by the edit throttle (issue 15 §1) ----
+
+test("coalescer: an urgent poke runs at once inside a closed interval, and right after a run in flight", async (t) => {
+  let state = "posted";
+  const seen: string[] = [];
+  let release!: () => void;
+  let hold = false;
+  const c = new Coalescer(3_600_000, async () => { seen.push(state); if (hold) await new Promise<void>((r) => { release = r; }); });
+  c.markSent(); // the interval is closed for an hour from here
+  state = "running"; c.poke();
+  state = "step 2"; c.poke();
+  t.deepEqual(seen, [], "intermediate states wait for the interval");
+  hold = true;
+  state = "success"; c.poke(true);
+  await waitUntil(() => seen.length === 1, 5000, "the urgent run");
+  t.deepEqual(seen, ["success"], "one run, with the newest state");
+  state = "success + recap"; c.poke(); // an intermediate change while the run is in flight: throttled again
+  state = "stopped"; c.poke(true);
+  hold = false;
+  release();
+  await waitUntil(() => seen.length === 2, 5000, "the urgent run after the one in flight");
+  t.deepEqual(seen, ["success", "stopped"]);
+  c.close();
+});
+
+test("final states skip the edit throttle: success, waiting for confirmation and a decided approval are edited at once", async (t) => {
+  const e = await startEngine({ tracker: false, ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\napprove = ${BOB}\n[template "1/Deploy web"]\napprovals_required = 1\n` });
+  const { sent, ports } = fakePorts();
+  // An hour between edits: every edit below is sent while the throttle window is still closed.
+  const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 3_600_000, threadIntervalMs: 3_600_000 });
+  cards.start();
+  const task = (taskId: number, patch: Partial<TaskState> = {}) => e.store.upsertTask({
+    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", status: "running", start: new Date().toISOString(),
+    origin: { via: "chat", user: ALICE, roomId: OPS_ROOM }, ...patch,
+  });
+  try {
+    task(7);
+    const done = (await cards.post(OPS_ROOM, "$cmd7", { taskKey: "1:7" }, { text: "" }, e.actor()))!;
+    task(7, { currentTask: "restart app" }); // intermediate: held by the throttle
+    task(7, { status: "success", end: new Date().toISOString() });
+    await waitUntil(() => editsOf(sent, done).length > 0, 10_000, "the success edit");
+    t.is(editsOf(sent, done).length, 1, "the intermediate state was coalesced into the final edit");
+    t.regex(editsOf(sent, done)[0]!.content["m.new_content"].body, /✅ Deploy web #7: success/);
+
+    task(8);
+    const waits = (await cards.post(OPS_ROOM, "$cmd8", { taskKey: "1:8" }, { text: "" }, e.actor()))!;
+    task(8, { status: "waiting_confirmation" });
+    await waitUntil(() => editsOf(sent, waits).length > 0, 10_000, "the waiting-for-confirmation edit");
+    t.regex(editsOf(sent, waits)[0]!.content["m.new_content"].body, /waiting confirmation[\s\S]*!cd confirm 8 or !cd reject 8/);
+
+    const asked = await (await e.cmd("run 1 Deploy")).confirm!.onConfirm();
+    const req = (await cards.post(OPS_ROOM, "$cmd9", asked.card!, asked, e.actor()))!;
+    await e.ops.approvals.deny(e.actor(BOB), e.ops.approvals.get("r1")!);
+    await waitUntil(() => editsOf(sent, req).length > 0, 10_000, "the denied edit");
+    t.regex(editsOf(sent, req)[0]!.content["m.new_content"].body, /denied/i);
+  } finally { await cards.stop(); await e.close(); }
+});

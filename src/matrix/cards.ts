@@ -339,8 +339,10 @@ export class CardManager {
 
   private onTask(t: TaskState, prev: TaskState | undefined): void {
     if (this.stopped) return;
+    // A final state (or a wait for a confirmation) goes out at once; only intermediate states wait for the interval.
+    const decisive = t.status !== prev?.status && (isTerminalStatus(t.status) || t.status === "waiting_confirmation");
     for (const c of this.cards) if (c.rec.taskKey === t.key) {
-      c.editor.poke();
+      c.editor.poke(decisive);
       if (isTerminalStatus(t.status) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
     }
     const firstSight = !this.seen.has(t.key);
@@ -403,7 +405,7 @@ export class CardManager {
         this.seen.add(c.rec.taskKey);
         if (c.rec.eventId) this.attachTask(c);
       }
-      c.editor.poke();
+      c.editor.poke(r.status !== "pending"); // decided (started, denied, expired, failed): at once
       this.queueSave();
     }
   }
