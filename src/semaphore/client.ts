@@ -176,6 +176,8 @@ interface RequestOpts {
   body?: unknown;
   expect: Expect;
   auth?: boolean;
+  /** Instead of [semaphore] timeout (a short liveness probe). */
+  timeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -240,9 +242,9 @@ export class SemaphoreClient {
   // System
 
   /** GET /api/ping (no auth). Resolves with the round-trip time in ms; throws if the answer isn't "pong". */
-  async ping(): Promise<number> {
+  async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
     const t0 = performance.now();
-    const text = (await this.request("GET", "/api/ping", { expect: "text", auth: false })) as string;
+    const text = (await this.request("GET", "/api/ping", { expect: "text", auth: false, timeoutMs: opts.timeoutMs })) as string;
     if (text.trim().toLowerCase() !== "pong") {
       throw new SemaphoreError({ kind: "bad_reply", method: "GET", path: "/api/ping", detail: `expected "pong"`, serverMessage: this.scrub(text.trim().slice(0, 60)) });
     }
@@ -516,7 +518,7 @@ export class SemaphoreClient {
         const delay = base / 2 + Math.random() * base;
         // Retries fit in one timeout's worth of time, so someone waiting in chat hears back within about
         // [semaphore] timeout: quick failures (refused, 502) are retried, a slow server is not asked again.
-        if (performance.now() - started + delay >= this.timeoutMs) throw e;
+        if (performance.now() - started + delay >= (opts.timeoutMs ?? this.timeoutMs)) throw e;
         await sleep(delay);
       }
     }
@@ -528,7 +530,8 @@ export class SemaphoreClient {
     let status: number | undefined;
     let failure: SemaphoreErrorKind | undefined;
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
     try {
       const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "ChatrixCD" };
       if (opts.auth !== false) headers.Authorization = `Bearer ${this.token}`;
@@ -547,7 +550,7 @@ export class SemaphoreClient {
         status = res.status;
         text = await res.text();
       } catch (e) {
-        throw this.transportError(e, method, path, ac.signal.aborted);
+        throw this.transportError(e, method, path, ac.signal.aborted, timeoutMs);
       }
       return this.interpret(method, path, res.status, res.headers.get("content-type") ?? "", res.headers.get("location"), text, opts.expect);
     } catch (e) {
@@ -569,10 +572,10 @@ export class SemaphoreClient {
     }
   }
 
-  private transportError(e: unknown, method: string, path: string, aborted: boolean): SemaphoreError {
+  private transportError(e: unknown, method: string, path: string, aborted: boolean, timeoutMs = this.timeoutMs): SemaphoreError {
     const err = e as { name?: string; code?: string; errno?: string; message?: string; cause?: { code?: string } };
     if (aborted || err?.name === "AbortError") {
-      return new SemaphoreError({ kind: "timeout", method, path, timeoutMs: this.timeoutMs, target: this.baseUrl });
+      return new SemaphoreError({ kind: "timeout", method, path, timeoutMs, target: this.baseUrl });
     }
     const code = err?.code ?? err?.cause?.code ?? (typeof err?.errno === "string" ? err.errno : undefined);
     const reason = /reason: (.*)$/.exec(err?.message ?? "")?.[1];
