@@ -383,18 +383,23 @@ test("final states skip the edit throttle: success, waiting for confirmation and
   // An hour between edits: every edit below is sent while the throttle window is still closed.
   const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 3_600_000, threadIntervalMs: 3_600_000 });
   cards.start();
+  const start = new Date(Date.now() - 65_000).toISOString();
   const task = (taskId: number, patch: Partial<TaskState> = {}) => e.store.upsertTask({
-    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", status: "running", start: new Date().toISOString(),
+    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", status: "running", start,
     origin: { via: "chat", user: ALICE, roomId: OPS_ROOM }, ...patch,
   });
   try {
     task(7);
     const done = (await cards.post(OPS_ROOM, "$cmd7", { taskKey: "1:7" }, { text: "" }, e.actor()))!;
     task(7, { currentTask: "restart app" }); // intermediate: held by the throttle
-    task(7, { status: "success", end: new Date().toISOString() });
+    task(7, { status: "success" });
     await waitUntil(() => editsOf(sent, done).length > 0, 10_000, "the success edit");
     t.is(editsOf(sent, done).length, 1, "the intermediate state was coalesced into the final edit");
     t.regex(editsOf(sent, done)[0]!.content["m.new_content"].body, /✅ Deploy web #7: success/);
+    // Semaphore sends the end time in a second update: the exact duration is part of the final state too.
+    task(7, { status: "success", end: new Date(Date.parse(start) + 90_000).toISOString() });
+    await waitUntil(() => editsOf(sent, done).length > 1, 10_000, "the edit with the end time");
+    t.regex(editsOf(sent, done)[1]!.content["m.new_content"].body, /took 1m30s/);
 
     task(8);
     const waits = (await cards.post(OPS_ROOM, "$cmd8", { taskKey: "1:8" }, { text: "" }, e.actor()))!;

@@ -339,8 +339,9 @@ export class CardManager {
 
   private onTask(t: TaskState, prev: TaskState | undefined): void {
     if (this.stopped) return;
-    // A final state (or a wait for a confirmation) goes out at once; only intermediate states wait for the interval.
-    const decisive = t.status !== prev?.status && (isTerminalStatus(t.status) || t.status === "waiting_confirmation");
+    // The final state (and its details arriving after it: end time, recap) or a wait for a confirmation goes out at
+    // once; only intermediate states wait for the interval.
+    const decisive = isTerminalStatus(t.status) || (t.status === "waiting_confirmation" && prev?.status !== t.status);
     for (const c of this.cards) if (c.rec.taskKey === t.key) {
       c.editor.poke(decisive);
       if (isTerminalStatus(t.status) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
