@@ -220,9 +220,7 @@ export class TaskTracker {
       this.livenessTimer = setTimeout(() => setImmediate(() => {
         if (this.ws !== ws) return;
         if ((this.lastHeardAt ?? 0) >= sentAt) { this.pingLater(ws); return; }
-        const why = `no answer to a websocket ping within ${timeoutMs / 1000} s`;
-        this.o.log.warn(`Semaphore gave ${why}: treating it as down and reconnecting`);
-        this.setMode("down", why);
+        this.setMode("down", `no answer to a websocket ping within ${timeoutMs / 1000} s`); // logged as unreachable
         ws.terminate();
       }), timeoutMs);
     }, Math.max(0, (this.o.wsPingMs ?? 5000) - timeoutMs));
