@@ -414,3 +414,42 @@ test("final states skip the edit throttle: success, waiting for confirmation and
     t.regex(editsOf(sent, req)[0]!.content["m.new_content"].body, /denied/i);
   } finally { await cards.stop(); await e.close(); }
 });
+
+test("a room's lane: a final-state edit and the card answering a command go before other cards' queued thread output", async (t) => {
+  const e = await startEngine({ tracker: false, ini: `[room "${OPS_ROOM}"]\nrun = *\n` });
+  const sent: Sent[] = [];
+  let n = 0;
+  let gate: (() => void) | undefined;
+  const ports = {
+    roomName: () => "Ops",
+    send: async (roomId: string, content: any) => {
+      // The first thread message hangs (a slow homeserver) until released: everything else queues behind it.
+      if (content["m.relates_to"]?.rel_type === "m.thread" && !sent.some((s) => s.content["m.relates_to"]?.rel_type === "m.thread")) await new Promise<void>((r) => { gate = r; });
+      const id = `$e${++n}`;
+      sent.push({ roomId, content, id });
+      return id;
+    },
+  };
+  const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 3_600_000, threadIntervalMs: 10 });
+  cards.start();
+  const task = (taskId: number, patch: Partial<TaskState> = {}) => e.store.upsertTask({ projectId: 1, taskId, templateId: 1, templateName: `Job ${taskId}`, status: "running", ...patch });
+  try {
+    const ids: Record<number, string> = {};
+    for (const id of [1, 2, 3]) { task(id); ids[id] = (await cards.post(OPS_ROOM, `$cmd${id}`, { taskKey: `1:${id}` }, { text: "" }, e.actor()))!; }
+    e.store.appendOutput(1, 1, [{ time: "t", text: "output of job 1" }]);
+    await waitUntil(() => gate, 5000, "job 1's thread message on its way out");
+    e.store.appendOutput(1, 2, [{ time: "t", text: "output of job 2" }]);
+    await waitUntil(() => cards.queued(OPS_ROOM) === 1, 5000, "job 2's thread message queued");
+    task(3, { status: "success" });
+    await waitUntil(() => cards.queued(OPS_ROOM) === 2, 5000, "job 3's final edit queued");
+    task(4);
+    const answer = cards.post(OPS_ROOM, "$cmd4", { taskKey: "1:4" }, { text: "" }, e.actor());
+    await waitUntil(() => cards.queued(OPS_ROOM) === 3, 5000, "job 4's card queued");
+    gate!();
+    ids[4] = (await answer)!;
+    await waitUntil(() => sent.some((s) => s.content.body === "output of job 2"), 5000, "job 2's thread message");
+    const label = (s: Sent) => s.content["m.relates_to"]?.rel_type === "m.replace" ? `edit ${s.content["m.relates_to"].event_id}`
+      : s.content["m.relates_to"]?.rel_type === "m.thread" ? s.content.body : `card ${/Job \d+/.exec(s.content.body)?.[0]}`;
+    t.deepEqual(sent.map(label), ["card Job 1", "card Job 2", "card Job 3", "output of job 1", `edit ${ids[3]}`, "card Job 4", "output of job 2"]);
+  } finally { await cards.stop(); await e.close(); }
+});
