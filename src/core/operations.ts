@@ -230,9 +230,11 @@ export class Operations {
       clearTimeout(timer);
     }
     const known = this.tracker?.describe();
-    if (failure !== "late" && (failure as { kind?: string }).kind !== "timeout") return { semaphore: { ok: false, error: `${userMessage(failure)}${known ? ` (${known})` : ""}` } };
-    const error = `Semaphore at ${this.semaphore.baseUrl} gave no answer to GET /api/ping within ${PING_PROBE_MS / 1000} s${known ? `; ${known}` : ""}. Check that it is running and not overloaded.`;
-    return { semaphore: { ok: false, error } };
+    if (failure !== "late" && (failure as { kind?: string }).kind !== "timeout") {
+      return { semaphore: { ok: false, error: `${userMessage(failure)}${known ? ` (${known})` : ""}` } };
+    }
+    const what = `Semaphore at ${this.semaphore.baseUrl} gave no answer to GET /api/ping within ${PING_PROBE_MS / 1000} s`;
+    return { semaphore: { ok: false, error: `${what}${known ? `; ${known}` : ""}. Check that it is running and not overloaded.` } };
   }
 
   async say(actor: Actor, roomId: string, text: string): Promise<string | undefined> {

@@ -425,7 +425,8 @@ export class CardManager {
       ? { text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`, html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}` }
       : { text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`, html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.` };
     const u = c.rec.initiator;
-    await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content: noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]) }), true);
+    const content = noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]);
+    await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content }), true);
   }
 
   private onRequest(r: ApprovalRequest): void {

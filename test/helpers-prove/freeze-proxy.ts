@@ -19,7 +19,11 @@ export async function startFreezeProxy(target: string): Promise<FreezeProxy> {
   };
   const server = net.createServer((client) => {
     const up = net.connect(Number(t.port), t.hostname);
-    for (const s of [client, up]) { sockets.add(s); s.on("error", () => undefined); s.on("close", () => { sockets.delete(s); client.destroy(); up.destroy(); }); }
+    for (const s of [client, up]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => { sockets.delete(s); client.destroy(); up.destroy(); });
+    }
     forward(client, up);
     forward(up, client);
   });
