@@ -351,3 +351,105 @@ test("a task waiting for Semaphore's confirmation mentions its initiator once; c
     t.is(sent.filter((s) => s.content["m.mentions"]?.user_ids?.length).length, 1, "mentioned once");
   } finally { await cards.stop(); await e.close(); }
 });
+
+// ---- final states are never held by the edit throttle (issue 15 §1) ----
+
+test("coalescer: an urgent poke runs at once inside a closed interval, and right after a run in flight", async (t) => {
+  let state = "posted";
+  const seen: string[] = [];
+  let release!: () => void;
+  let hold = false;
+  const c = new Coalescer(3_600_000, async () => { seen.push(state); if (hold) await new Promise<void>((r) => { release = r; }); });
+  c.markSent(); // the interval is closed for an hour from here
+  state = "running"; c.poke();
+  state = "step 2"; c.poke();
+  t.deepEqual(seen, [], "intermediate states wait for the interval");
+  hold = true;
+  state = "success"; c.poke(true);
+  await waitUntil(() => seen.length === 1, 5000, "the urgent run");
+  t.deepEqual(seen, ["success"], "one run, with the newest state");
+  state = "success + recap"; c.poke(); // an intermediate change while the run is in flight: throttled again
+  state = "stopped"; c.poke(true);
+  hold = false;
+  release();
+  await waitUntil(() => seen.length === 2, 5000, "the urgent run after the one in flight");
+  t.deepEqual(seen, ["success", "stopped"]);
+  c.close();
+});
+
+test("final states skip the edit throttle: success, waiting for confirmation and a decided approval are edited at once", async (t) => {
+  const e = await startEngine({ tracker: false, ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\napprove = ${BOB}\n[template "1/Deploy web"]\napprovals_required = 1\n` });
+  const { sent, ports } = fakePorts();
+  // An hour between edits: every edit below is sent while the throttle window is still closed.
+  const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 3_600_000, threadIntervalMs: 3_600_000 });
+  cards.start();
+  const start = new Date(Date.now() - 65_000).toISOString();
+  const task = (taskId: number, patch: Partial<TaskState> = {}) => e.store.upsertTask({
+    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", status: "running", start,
+    origin: { via: "chat", user: ALICE, roomId: OPS_ROOM }, ...patch,
+  });
+  try {
+    task(7);
+    const done = (await cards.post(OPS_ROOM, "$cmd7", { taskKey: "1:7" }, { text: "" }, e.actor()))!;
+    task(7, { currentTask: "restart app" }); // intermediate: held by the throttle
+    task(7, { status: "success" });
+    await waitUntil(() => editsOf(sent, done).length > 0, 10_000, "the success edit");
+    t.is(editsOf(sent, done).length, 1, "the intermediate state was coalesced into the final edit");
+    t.regex(editsOf(sent, done)[0]!.content["m.new_content"].body, /✅ Deploy web #7: success/);
+    // Semaphore sends the end time in a second update: the exact duration is part of the final state too.
+    task(7, { status: "success", end: new Date(Date.parse(start) + 90_000).toISOString() });
+    await waitUntil(() => editsOf(sent, done).length > 1, 10_000, "the edit with the end time");
+    t.regex(editsOf(sent, done)[1]!.content["m.new_content"].body, /took 1m30s/);
+
+    task(8);
+    const waits = (await cards.post(OPS_ROOM, "$cmd8", { taskKey: "1:8" }, { text: "" }, e.actor()))!;
+    task(8, { status: "waiting_confirmation" });
+    await waitUntil(() => editsOf(sent, waits).length > 0, 10_000, "the waiting-for-confirmation edit");
+    t.regex(editsOf(sent, waits)[0]!.content["m.new_content"].body, /waiting confirmation[\s\S]*!cd confirm 8 or !cd reject 8/);
+
+    const asked = await (await e.cmd("run 1 Deploy")).confirm!.onConfirm();
+    const req = (await cards.post(OPS_ROOM, "$cmd9", asked.card!, asked, e.actor()))!;
+    await e.ops.approvals.deny(e.actor(BOB), e.ops.approvals.get("r1")!);
+    await waitUntil(() => editsOf(sent, req).length > 0, 10_000, "the denied edit");
+    t.regex(editsOf(sent, req)[0]!.content["m.new_content"].body, /denied/i);
+  } finally { await cards.stop(); await e.close(); }
+});
+
+test("a room's lane: a final-state edit and the card answering a command go before other cards' queued thread output", async (t) => {
+  const e = await startEngine({ tracker: false, ini: `[room "${OPS_ROOM}"]\nrun = *\n` });
+  const sent: Sent[] = [];
+  let n = 0;
+  let gate: (() => void) | undefined;
+  const ports = {
+    roomName: () => "Ops",
+    send: async (roomId: string, content: any) => {
+      // The first thread message hangs (a slow homeserver) until released: everything else queues behind it.
+      if (content["m.relates_to"]?.rel_type === "m.thread" && !sent.some((s) => s.content["m.relates_to"]?.rel_type === "m.thread")) await new Promise<void>((r) => { gate = r; });
+      const id = `$e${++n}`;
+      sent.push({ roomId, content, id });
+      return id;
+    },
+  };
+  const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 3_600_000, threadIntervalMs: 10 });
+  cards.start();
+  const task = (taskId: number, patch: Partial<TaskState> = {}) => e.store.upsertTask({ projectId: 1, taskId, templateId: 1, templateName: `Job ${taskId}`, status: "running", ...patch });
+  try {
+    const ids: Record<number, string> = {};
+    for (const id of [1, 2, 3]) { task(id); ids[id] = (await cards.post(OPS_ROOM, `$cmd${id}`, { taskKey: `1:${id}` }, { text: "" }, e.actor()))!; }
+    e.store.appendOutput(1, 1, [{ time: "t", text: "output of job 1" }]);
+    await waitUntil(() => gate, 5000, "job 1's thread message on its way out");
+    e.store.appendOutput(1, 2, [{ time: "t", text: "output of job 2" }]);
+    await waitUntil(() => cards.queued(OPS_ROOM) === 1, 5000, "job 2's thread message queued");
+    task(3, { status: "success" });
+    await waitUntil(() => cards.queued(OPS_ROOM) === 2, 5000, "job 3's final edit queued");
+    task(4);
+    const answer = cards.post(OPS_ROOM, "$cmd4", { taskKey: "1:4" }, { text: "" }, e.actor());
+    await waitUntil(() => cards.queued(OPS_ROOM) === 3, 5000, "job 4's card queued");
+    gate!();
+    ids[4] = (await answer)!;
+    await waitUntil(() => sent.some((s) => s.content.body === "output of job 2"), 5000, "job 2's thread message");
+    const label = (s: Sent) => s.content["m.relates_to"]?.rel_type === "m.replace" ? `edit ${s.content["m.relates_to"].event_id}`
+      : s.content["m.relates_to"]?.rel_type === "m.thread" ? s.content.body : `card ${/Job \d+/.exec(s.content.body)?.[0]}`;
+    t.deepEqual(sent.map(label), ["card Job 1", "card Job 2", "card Job 3", "output of job 1", `edit ${ids[3]}`, "card Job 4", "output of job 2"]);
+  } finally { await cards.stop(); await e.close(); }
+});

@@ -47,12 +47,16 @@ synapseTest("run confirmed by a reply: the card is one notice edited in place (t
     const span = (final.origin_server_ts - card.origin_server_ts) / 1000;
     t.log(`${edits.length} edits over ${span.toFixed(1)} s`);
     t.true(edits.length >= 2, "the card moved through states");
-    t.true(edits.length <= Math.ceil(span / 2) + 2, `${edits.length} edits in ${span} s exceeds one per 2 s`);
-    for (let i = 1; i < edits.length; i++) t.true(edits[i]!.origin_server_ts - edits[i - 1]!.origin_server_ts >= 1900, "edits at least 2 s apart");
+    // The throttle spaces the intermediate states; the final state goes out at once (issue 15), then at most one more
+    // edit when Semaphore's second update brings the end time.
+    const fi = edits.findIndex((e) => e.event_id === final.event_id);
+    t.true(fi <= Math.ceil(span / 2) + 1, `${fi} intermediate edits in ${span} s exceeds one per 2 s`);
+    for (let i = 1; i < fi; i++) t.true(edits[i]!.origin_server_ts - edits[i - 1]!.origin_server_ts >= 1900, "intermediate edits at least 2 s apart");
+    t.true(edits.length - fi <= 2, `${edits.length - fi} edits from the final state on`);
     const now = currentBody(events, card.event_id);
     t.regex(now.body, /✅ Slow rollout #\d+: success\nInfrastructure · started by .* · took \d+s\nParameters: tags web/);
     t.regex(now.html!, /href="http:\/\/127\.0\.0\.1:\d+\/project\/1\/history\?t=\d+"/);
-    t.is(edits.at(-1)!.event_id, final.event_id, "nothing after the final state");
+    t.true(edits.slice(fi).every((e) => /: success/.test(e.content["m.new_content"]?.body ?? "")), "nothing but the final state after it");
     const thread = events.filter(inThreadOf(card.event_id));
     t.true(thread.length >= 2, "output arrives in batches");
     t.true(thread.length < 24, "batched, not one message per line");

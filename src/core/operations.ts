@@ -19,6 +19,9 @@ import { join } from "node:path";
 import { commandNamesKnown } from "./command-names.js";
 import { Metrics } from "./metrics.js";
 
+/** How long `ping` (and `info`) wait for Semaphore's answer before saying what the tracker knows instead. */
+const PING_PROBE_MS = 1000;
+
 /** Who asked: a Matrix user in a room, or the operator at the console. */
 export type Actor =
   | { kind: "chat"; userId: string; roomId: string; eventId?: string }
@@ -275,17 +278,33 @@ export class Operations {
     }
   }
 
-  /** Liveness of the bot and reachability of Semaphore, with the round-trip time. */
+  /**
+   * Liveness of the bot and reachability of Semaphore, with the round-trip time. Answers within about a second even
+   * when Semaphore hangs: a short probe, and on failure what the tracker knows (websocket up or down, since when).
+   */
   async ping(actor: Actor): Promise<{ semaphore: { ok: boolean; ms?: number; error?: string } }> {
     this.require(actor, "read", "ping");
     if (!this.semaphore) return { semaphore: { ok: false, error: "Semaphore is not configured" } };
     const t0 = performance.now();
+    const probe = this.semaphore.ping({ timeoutMs: PING_PROBE_MS });
+    let timer: NodeJS.Timeout | undefined;
+    // The race also covers a wait for a free request slot (all taken by requests stuck on a hung server).
+    const late = new Promise<"late">((r) => { timer = setTimeout(() => r("late"), PING_PROBE_MS); });
+    let failure: unknown = "late";
     try {
-      await this.semaphore.ping();
-      return { semaphore: { ok: true, ms: Math.round(performance.now() - t0) } };
+      if (await Promise.race([probe, late]) !== "late") return { semaphore: { ok: true, ms: Math.round(performance.now() - t0) } };
+      probe.catch(() => undefined);
     } catch (e) {
-      return { semaphore: { ok: false, error: userMessage(e) } };
+      failure = e;
+    } finally {
+      clearTimeout(timer);
     }
+    const known = this.tracker?.describe();
+    if (failure !== "late" && (failure as { kind?: string }).kind !== "timeout") {
+      return { semaphore: { ok: false, error: `${userMessage(failure)}${known ? ` (${known})` : ""}` } };
+    }
+    const what = `Semaphore at ${this.semaphore.baseUrl} gave no answer to GET /api/ping within ${PING_PROBE_MS / 1000} s`;
+    return { semaphore: { ok: false, error: `${what}${known ? `; ${known}` : ""}. Check that it is running and not overloaded.` } };
   }
 
   async say(actor: Actor, roomId: string, text: string): Promise<string | undefined> {

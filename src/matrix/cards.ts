@@ -81,6 +81,9 @@ interface Sending {
   bytes?: number;
 }
 
+/** A room's card messages waiting to go out, one at a time. */
+interface Lane { busy: boolean; jobs: Array<{ first: boolean; run: () => Promise<void> }> }
+
 /** A line waiting for the thread; `i` is its index in the task's output (absent for the excerpt of a failure). */
 interface Buffered { text: string; i?: number }
 
@@ -110,7 +113,7 @@ export class CardManager {
   private stopped = false;
   private readonly unsubs: Array<() => void> = [];
   /** Per room: the card messages queued to go out, one at a time (see inLane). */
-  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly lanes = new Map<string, Lane>();
   readonly o: Required<Omit<CardOptions, "stateFile">> & { stateFile?: string };
 
   constructor(opts: CardOptions) {
@@ -168,6 +171,9 @@ export class CardManager {
     await this.save();
   }
 
+  /** Card messages waiting in a room's lane behind the one on its way out (tests). */
+  queued(roomId: string): number { return this.lanes.get(roomId)?.jobs.length ?? 0; }
+
   /** Cards in a room (tests, console). */
   list(roomId?: string): ReadonlyArray<Readonly<CardRecord>> { return this.cards.filter((c) => !roomId || c.rec.roomId === roomId).map((c) => c.rec); }
 
@@ -223,7 +229,7 @@ export class CardManager {
       rec = { roomId, requestId: spec.requestId, params: req?.run.params, initiator, mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
     }
     const card = this.newCard(rec);
-    await this.publish(card, replyTo, reply.mentions ?? []);
+    await this.publish(card, replyTo, reply.mentions ?? [], true);
     return card.rec.eventId;
   }
 
@@ -231,11 +237,35 @@ export class CardManager {
    * Card messages of a room go out one at a time, each rendered when its turn comes. Under the homeserver's rate
    * limit (M_LIMIT_EXCEEDED, retried) a room's messages can wait for minutes: an edit rendered when it was queued
    * went out showing a state long gone, and cost every card a second edit to show the final one.
+   * `first`: a final state, a failure mention, or the card answering a command goes ahead of what waits (thread
+   * output, intermediate edits), behind earlier `first` ones, so only the homeserver's rate limit delays it.
    */
-  private inLane<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.lanes.get(roomId) ?? Promise.resolve()).then(fn);
-    this.lanes.set(roomId, run.then(() => undefined, () => undefined));
-    return run;
+  private inLane<T>(roomId: string, fn: () => Promise<T>, first = false): Promise<T> {
+    let lane = this.lanes.get(roomId);
+    if (!lane) this.lanes.set(roomId, (lane = { busy: false, jobs: [] }));
+    const jobs = lane.jobs;
+    const done = new Promise<T>((resolve, reject) => {
+      const job = { first, run: () => Promise.resolve().then(fn).then(resolve, reject) };
+      const at = first ? jobs.findIndex((j) => !j.first) : -1;
+      if (at >= 0) jobs.splice(at, 0, job); else jobs.push(job);
+    });
+    void this.drain(roomId, lane);
+    return done;
+  }
+
+  private async drain(roomId: string, lane: Lane): Promise<void> {
+    if (lane.busy) return;
+    lane.busy = true;
+    for (let job = lane.jobs.shift(); job; job = lane.jobs.shift()) await job.run();
+    this.lanes.delete(roomId);
+  }
+
+  /** A final state (or a wait on someone): its edit goes first in the room's lane. */
+  private isFinal(card: Card): boolean {
+    const task = card.rec.taskKey ? this.ops.store.tasks.get(card.rec.taskKey) : undefined;
+    if (task) return isTerminalStatus(task.status) || task.status === "waiting_confirmation";
+    const req = card.rec.requestId ? this.ops.approvals.get(card.rec.requestId) : undefined;
+    return !!req && req.status !== "pending";
   }
 
   /**
@@ -283,7 +313,7 @@ export class CardManager {
     }
   }
 
-  private async publish(card: Card, replyTo: string | undefined, mentions: string[]): Promise<void> {
+  private async publish(card: Card, replyTo: string | undefined, mentions: string[], first = false): Promise<void> {
     let done!: () => void;
     card.posted = new Promise<void>((r) => { done = r; });
     try {
@@ -293,7 +323,7 @@ export class CardManager {
         if (mentions.length) part = { text: `${r.text}\n${mentions.join(" ")}`, html: `${r.html}<br/>${mentions.map(mentionHtml).join(" ")}` };
         part = fitOne(part);
         return this.sendOnce(card, { kind: "post", content: noticeContent(part, { replyTo }, mentions), text: r.text });
-      });
+      }, first);
       card.editor.markSent();
       if (!id) { this.o.log.warn(`could not post a status card in ${card.rec.roomId}`); return; }
       if (card.rec.taskKey) this.attachTask(card);
@@ -332,15 +362,18 @@ export class CardManager {
       const r = this.render(card);
       if (r.text === card.rec.lastText) return;
       await this.sendOnce(card, { kind: "edit", content: editContent(card.rec.eventId!, fitOne(r, EDIT_BUDGET)), text: r.text });
-    });
+    }, this.isFinal(card));
   }
 
   // ---- store events ----
 
   private onTask(t: TaskState, prev: TaskState | undefined): void {
     if (this.stopped) return;
+    // The final state (and its details arriving after it: end time, recap) or a wait for a confirmation goes out at
+    // once; only intermediate states wait for the interval.
+    const decisive = isTerminalStatus(t.status) || (t.status === "waiting_confirmation" && prev?.status !== t.status);
     for (const c of this.cards) if (c.rec.taskKey === t.key) {
-      c.editor.poke();
+      c.editor.poke(decisive);
       if (isTerminalStatus(t.status) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
     }
     const firstSight = !this.seen.has(t.key);
@@ -392,7 +425,8 @@ export class CardManager {
       ? { text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`, html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}` }
       : { text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`, html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.` };
     const u = c.rec.initiator;
-    await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content: noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]) }));
+    const content = noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]);
+    await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content }), true);
   }
 
   private onRequest(r: ApprovalRequest): void {
@@ -403,7 +437,7 @@ export class CardManager {
         this.seen.add(c.rec.taskKey);
         if (c.rec.eventId) this.attachTask(c);
       }
-      c.editor.poke();
+      c.editor.poke(r.status !== "pending"); // decided (started, denied, expired, failed): at once
       this.queueSave();
     }
   }

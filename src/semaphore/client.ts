@@ -195,6 +195,8 @@ interface RequestOpts {
   reply?: ReplyKind;
   /** A JSON list read element by element as it streams: each element goes through `item` (with `what[i]`). */
   list?: { item: (raw: unknown, what: string) => unknown; what: string };
+  /** Instead of [semaphore] timeout (a short liveness probe). */
+  timeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -262,9 +264,9 @@ export class SemaphoreClient {
   // System
 
   /** GET /api/ping (no auth). Resolves with the round-trip time in ms; throws if the answer isn't "pong". */
-  async ping(): Promise<number> {
+  async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
     const t0 = performance.now();
-    const text = (await this.request("GET", "/api/ping", { expect: "text", auth: false })) as string;
+    const text = (await this.request("GET", "/api/ping", { expect: "text", auth: false, timeoutMs: opts.timeoutMs })) as string;
     if (text.trim().toLowerCase() !== "pong") {
       throw new SemaphoreError({ kind: "bad_reply", method: "GET", path: "/api/ping", detail: `expected "pong"`, serverMessage: this.scrub(text.trim().slice(0, 60)) });
     }
@@ -540,7 +542,7 @@ export class SemaphoreClient {
         const delay = base / 2 + Math.random() * base;
         // Retries fit in one timeout's worth of time, so someone waiting in chat hears back within about
         // [semaphore] timeout: quick failures (refused, 502) are retried, a slow server is not asked again.
-        if (performance.now() - started + delay >= this.timeoutMs) throw e;
+        if (performance.now() - started + delay >= (opts.timeoutMs ?? this.timeoutMs)) throw e;
         await sleep(delay);
       }
     }
@@ -552,7 +554,8 @@ export class SemaphoreClient {
     let status: number | undefined;
     let failure: SemaphoreErrorKind | undefined;
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
     try {
       const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "ChatrixCD" };
       if (opts.auth !== false) headers.Authorization = `Bearer ${this.token}`;
@@ -568,7 +571,7 @@ export class SemaphoreClient {
           agent: (u: URL) => (u.protocol === "https:" ? this.httpsAgent : this.httpAgent),
         });
       } catch (e) {
-        throw this.transportError(e, method, path, ac.signal.aborted);
+        throw this.transportError(e, method, path, ac.signal.aborted, timeoutMs);
       }
       status = res.status;
       const contentType = res.headers.get("content-type") ?? "";
@@ -613,10 +616,10 @@ export class SemaphoreClient {
     }
   }
 
-  private transportError(e: unknown, method: string, path: string, aborted: boolean): SemaphoreError {
+  private transportError(e: unknown, method: string, path: string, aborted: boolean, timeoutMs = this.timeoutMs): SemaphoreError {
     const err = e as { name?: string; code?: string; errno?: string; message?: string; cause?: { code?: string } };
     if (aborted || err?.name === "AbortError") {
-      return new SemaphoreError({ kind: "timeout", method, path, timeoutMs: this.timeoutMs, target: this.baseUrl });
+      return new SemaphoreError({ kind: "timeout", method, path, timeoutMs, target: this.baseUrl });
     }
     const code = err?.code ?? err?.cause?.code ?? (typeof err?.errno === "string" ? err.errno : undefined);
     const reason = /reason: (.*)$/.exec(err?.message ?? "")?.[1];

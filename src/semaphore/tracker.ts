@@ -10,6 +10,7 @@ import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { foldAnsible } from "./ansible.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { formatDuration } from "../util/text.js";
 
 export interface TrackedTask {
   projectId: number;
@@ -36,8 +37,12 @@ export interface TrackerOptions {
   wsRetryMs?: number;
   /** Safety reconcile while the websocket is up. Default 5 min. */
   safetyReconcileMs?: number;
-  /** A websocket silent for this long is presumed dead (Semaphore pings every 54 s). Default 130 s. */
-  wsIdleMs?: number;
+  /**
+   * Our own websocket pings: one every wsPingMs (default 5 s); no answer (or any frame) within wsPongTimeoutMs
+   * (default 5 s) and Semaphore counts as down: a frozen server keeps the socket open and would otherwise go unnoticed.
+   */
+  wsPingMs?: number;
+  wsPongTimeoutMs?: number;
 }
 
 const RECENT_PER_PROJECT = 20;
@@ -73,13 +78,16 @@ export class TaskTracker {
   private pollTimer?: NodeJS.Timeout;
   private wsRetryTimer?: NodeJS.Timeout;
   private safetyTimer?: NodeJS.Timeout;
-  private idleTimer?: NodeJS.Timeout;
+  private livenessTimer?: NodeJS.Timeout;
   private stopped = false;
   private wsFailures = 0;
   private reconciling?: Promise<void>;
   private saveQueued = false;
   mode: "connecting" | "websocket" | "polling" | "down" = "connecting";
-  readonly stats = { wsFrames: 0, reconciles: 0, polls: 0, wsConnects: 0 };
+  /** Epoch ms: when the mode last changed, and when the websocket last showed Semaphore alive (pong or frame). */
+  modeSince = Date.now();
+  lastHeardAt?: number;
+  readonly stats = { wsFrames: 0, reconciles: 0, polls: 0, wsConnects: 0, wsPongs: 0 };
 
   constructor(private readonly o: TrackerOptions) {}
 
@@ -92,7 +100,7 @@ export class TaskTracker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of [this.pollTimer, this.wsRetryTimer, this.safetyTimer, this.idleTimer, ...this.timers]) if (t) clearTimeout(t);
+    for (const t of [this.pollTimer, this.wsRetryTimer, this.safetyTimer, this.livenessTimer, ...this.timers]) if (t) clearTimeout(t);
     this.ws?.removeAllListeners();
     this.ws?.on("error", () => undefined);
     this.ws?.terminate();
@@ -103,7 +111,7 @@ export class TaskTracker {
   /** Drops the websocket and connects again at once (e.g. with a new API token), then reconciles. */
   reconnect(): void {
     if (this.stopped) return;
-    for (const t of [this.wsRetryTimer, this.idleTimer]) if (t) clearTimeout(t);
+    for (const t of [this.wsRetryTimer, this.livenessTimer]) if (t) clearTimeout(t);
     const old = this.ws;
     this.ws = undefined;
     if (old) { old.removeAllListeners(); old.on("error", () => undefined); old.terminate(); }
@@ -158,7 +166,8 @@ export class TaskTracker {
       this.stats.wsConnects++;
       this.setMode("websocket");
       this.stopPolling();
-      this.bumpIdle();
+      this.lastHeardAt = Date.now();
+      this.pingLater(ws);
       this.o.log.info("Semaphore websocket connected");
       // Lines pushed while disconnected were lost; hold new frames of active tasks until REST fills the gap.
       for (const t of this.o.store.tasks.values()) {
@@ -168,12 +177,13 @@ export class TaskTracker {
       this.scheduleSafetyReconcile();
     });
     ws.on("message", (data) => {
-      this.bumpIdle();
+      this.lastHeardAt = Date.now();
       let frame: WsFrame | null;
       try { frame = parseWsFrame(data as Buffer); } catch (e) { this.o.log.warn(`ignoring a malformed websocket frame from Semaphore: ${errorText(e)}`); return; }
       this.onFrame(frame);
     });
-    ws.on("ping", () => this.bumpIdle());
+    ws.on("ping", () => { this.lastHeardAt = Date.now(); });
+    ws.on("pong", () => { this.lastHeardAt = Date.now(); this.stats.wsPongs++; });
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
@@ -186,7 +196,7 @@ export class TaskTracker {
     ws.on("close", () => {
       if (this.ws !== ws || this.stopped) return;
       this.ws = undefined;
-      if (this.idleTimer) clearTimeout(this.idleTimer);
+      if (this.livenessTimer) clearTimeout(this.livenessTimer);
       if (this.safetyTimer) clearTimeout(this.safetyTimer);
       if (opened) this.o.log.warn("Semaphore websocket closed; reconnecting");
       this.wsFailures++;
@@ -199,9 +209,34 @@ export class TaskTracker {
     });
   }
 
-  private bumpIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => { this.o.log.warn("Semaphore websocket silent for too long; reconnecting"); this.ws?.terminate(); }, this.o.wsIdleMs ?? 130_000);
+  /**
+   * Liveness: a ping, then a check that Semaphore answered (or sent anything) since. Silence means down: the socket
+   * is dropped and the usual reconnect, polling fallback and reconcile follow.
+   */
+  private pingLater(ws: WebSocket): void {
+    const timeoutMs = this.o.wsPongTimeoutMs ?? 5000;
+    this.livenessTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+      const sentAt = Date.now();
+      ws.ping();
+      // setImmediate: an answer that arrived while this process was busy is read (poll phase) before the verdict.
+      this.livenessTimer = setTimeout(() => setImmediate(() => {
+        if (this.ws !== ws) return;
+        if ((this.lastHeardAt ?? 0) >= sentAt) { this.pingLater(ws); return; }
+        this.setMode("down", `no answer to a websocket ping within ${timeoutMs / 1000} s`); // logged as unreachable
+        ws.terminate();
+      }), timeoutMs);
+    }, Math.max(0, (this.o.wsPingMs ?? 5000) - timeoutMs));
+  }
+
+  /** What the tracker knows of Semaphore's health, for liveness answers (`ping`, `info`) that must not wait. */
+  describe(now = Date.now()): string {
+    const since = `since ${new Date(this.modeSince).toISOString().slice(11, 19)} UTC`;
+    const detail = this.o.store.connection.semaphoreDetail;
+    if (this.mode === "down") return `websocket down ${since}${detail ? ` (${detail})` : ""}`;
+    if (this.mode === "websocket") return `websocket up, last heard from ${formatDuration(now - (this.lastHeardAt ?? now))} ago`;
+    if (this.mode === "polling") return `polling every ${Math.round(this.o.pollIntervalMs / 1000)} s (no websocket) ${since}`;
+    return `connecting ${since}`;
   }
 
   private scheduleSafetyReconcile(): void {
@@ -405,7 +440,7 @@ export class TaskTracker {
 
   private startPolling(): void {
     if (this.pollTimer || this.stopped) return;
-    this.setMode("polling");
+    if (this.mode !== "down") this.setMode("polling"); // a hung Semaphore stays down until a poll gets an answer
     const tick = async () => {
       this.stats.polls++;
       // Taken before the poll: a task this poll sees finish is unfollowed at once (its card is final), but the lines
@@ -438,6 +473,7 @@ export class TaskTracker {
   private setMode(mode: TaskTracker["mode"], detail?: string): void {
     if (this.mode === mode) return;
     this.mode = mode;
+    this.modeSince = Date.now();
     this.o.store.setConnection({ semaphore: mode, semaphoreDetail: detail });
     if (mode === "down") this.o.log.warn(`Semaphore is unreachable${detail ? `: ${detail}` : ""}`);
   }

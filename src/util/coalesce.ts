@@ -2,22 +2,27 @@
  * Runs `send` at most once per interval, always with the newest state: pokes inside the interval are coalesced
  * into one later run, and the last poke is never lost (a run is always scheduled after it). Runs never overlap, and
  * the interval counts from the end of the previous run, so a send delayed in a queue cannot bunch up with the next.
+ * An urgent poke (a final state) does not wait for the interval: it runs at once, or right after the run in flight.
  */
 export class Coalescer {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private dirty = false;
+  private urgent = false;
   private lastStart = -Infinity;
   private closed = false;
   runs = 0;
 
   constructor(private readonly intervalMs: number, private readonly send: () => Promise<void>, private readonly now: () => number = Date.now) {}
 
-  /** Something changed: make sure a run happens (now, or when the interval allows). */
-  poke(): void {
+  /** Something changed: make sure a run happens (now, or when the interval allows; urgent: as soon as possible). */
+  poke(urgent = false): void {
     if (this.closed) return;
     this.dirty = true;
-    if (this.timer || this.running) return;
+    this.urgent ||= urgent;
+    if (this.running) return; // run() schedules the next one when it ends
+    if (this.timer && !urgent) return;
+    if (this.timer) clearTimeout(this.timer);
     this.schedule();
   }
 
@@ -25,13 +30,14 @@ export class Coalescer {
   markSent(): void { this.lastStart = this.now(); }
 
   private schedule(): void {
-    const delay = Math.max(0, this.lastStart + this.intervalMs - this.now());
+    const delay = this.urgent ? 0 : Math.max(0, this.lastStart + this.intervalMs - this.now());
     this.timer = setTimeout(() => { this.timer = undefined; void this.run(); }, delay);
   }
 
   private async run(): Promise<void> {
     if (!this.dirty || this.running) return;
     this.dirty = false;
+    this.urgent = false;
     this.lastStart = this.now();
     this.runs++;
     this.running = this.send().catch(() => undefined);
