@@ -59,6 +59,7 @@ for (const part of PARTS) {
   process.stderr.write(`bench: ${part.what}…\n`);
   all.push(...(await runPart(part.file)).filter((f) => !only || only.has(f.id) || f.id === "ERR"));
 }
+if (!only || only.has("F8")) all.push({ id: "F8", name: "30-minute soak (RSS growth, answers, loop delay)", ours: "not part of this run: npm run bench -- --soak", baseline: "bare js-sdk bot in the soak's own run" });
 all.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 
 if (json) {

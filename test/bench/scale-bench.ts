@@ -20,13 +20,13 @@ import { ReplyLedger, summarizeProbe, p50p95, slope, type ProbeSummary, type Rep
 import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
 
 const quick = process.argv.includes("--quick");
-const ROOMS = quick ? 50 : 200;
-const SUBSCRIBED_ROOMS = quick ? 12 : 50;
+const ROOMS = quick ? 30 : 200;
+const SUBSCRIBED_ROOMS = quick ? 8 : 50;
 const USERS = 20;
 const RATE = 10; // commands per second, all users together
-const LOAD_S = quick ? 20 : 60;
-const STEP_S = quick ? 6 : 15;
-const IDLE_COMMANDS = quick ? 16 : 32;
+const LOAD_S = quick ? 10 : 60;
+const STEP_S = quick ? 4 : 15;
+const IDLE_COMMANDS = quick ? 12 : 32;
 const SCALE_STEPS = [1, 50, 500, 2000];
 const F9_TASKS = 500;
 const PASSWORD = "bench password 1234";

@@ -24,7 +24,7 @@ export interface ProbeSample {
   elu: number;
   /** monitorEventLoopDelay over the interval. It times a `resolutionMs` timer, so an idle loop reads ≈ resolutionMs. */
   lag: { count: number; min: number; p50: number; p99: number; max: number; mean: number; resolutionMs: number };
-  /** With $SOAK_PROBE_HEAP (a path prefix): the heap snapshot written after the sample was taken. */
+  /** With $SOAK_PROBE_HEAP (a path prefix) and $SOAK_PROBE_HEAP_AT (a seq): the heap snapshot written after that sample. */
   heapSnapshot?: string;
 }
 
@@ -53,7 +53,8 @@ export function installProbe(file: string): void {
         : { count: 0, min: NaN, p50: NaN, p99: NaN, max: NaN, mean: NaN, resolutionMs: PROBE_RESOLUTION_MS },
     };
     // Memory first, then the snapshot (which itself takes memory); the line goes out when the snapshot is on disk.
-    if (process.env.SOAK_PROBE_HEAP) sample.heapSnapshot = writeHeapSnapshot(`${process.env.SOAK_PROBE_HEAP}-${sample.seq}.heapsnapshot`);
+    // Only once: a snapshot inflates RSS for a while, which would distort the samples after it.
+    if (process.env.SOAK_PROBE_HEAP && String(sample.seq) === process.env.SOAK_PROBE_HEAP_AT) sample.heapSnapshot = writeHeapSnapshot(`${process.env.SOAK_PROBE_HEAP}-${sample.seq}.heapsnapshot`);
     appendFileSync(file, JSON.stringify(sample) + "\n");
     h.reset();
     since = now;
