@@ -2,8 +2,9 @@
 // The program entry. It lives in screens/ because it is where the console front end meets the engine:
 // screens/ may import src/, never the other way round.
 import "../src/polyfill.js";
-import { runCli } from "../src/cli/main.js";
-import { runConsole } from "./console.js";
+import { runCli, type ConsoleFrontEnd } from "../src/cli/main.js";
 
+// Loaded only when the console really starts: headless and one-shot commands never load blessed and the panels.
+const runConsole: ConsoleFrontEnd = async (app, ctx) => (await import("./console.js")).runConsole(app, ctx);
 const code = await runCli(process.argv.slice(2), { console: runConsole });
 process.exit(code);

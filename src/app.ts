@@ -7,7 +7,8 @@ import type { LoadedConfig } from "./config/load.js";
 import { MatrixBot } from "./matrix/bot.js";
 import type { LoginPrompter } from "./matrix/login.js";
 import { SemaphoreClient } from "./semaphore/client.js";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "./semaphore/server/index.js";
+// Types only: the embedded server is loaded on demand (--demo), so a real deployment never loads it.
+import type { SemaphoreServer, SemaphoreServerOptions } from "./semaphore/server/index.js";
 import { TaskTracker } from "./semaphore/tracker.js";
 import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 
@@ -45,6 +46,7 @@ export class App {
     let url = v.semaphore.url;
     let token = v.semaphore.api_token;
     if (this.opts.demo && !url) {
+      const { startSemaphoreServer } = await import("./semaphore/server/index.js");
       this.demoServer = await startSemaphoreServer({ seed: "demo", ...this.opts.demoServer });
       url = this.demoServer.url;
       token = this.demoServer.adminToken;

@@ -13,6 +13,9 @@ import { JsPeer, type PeerEvent } from "../helpers-e2ee/js-peer.js";
 import { routeSdkLogging } from "../../src/log/sdk.js";
 import { Logger } from "../../src/log/logger.js";
 import { emit, median, pct, ms, sleep, type Figure } from "./figures.js";
+import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
+import { summarizeHeap, type HeapSnapshot } from "./stats.js";
+import type { ProbeSample } from "./soak-probe.js";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 20 : 60;
@@ -101,6 +104,30 @@ async function stopProc(p: ChildProcess): Promise<void> {
   if (p.exitCode === null) p.kill("SIGKILL");
 }
 
+const mib = (b: number) => (b / 1048576).toFixed(0);
+const memText = (m: ProbeSample) => `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers and WASM ${mib(m.arrayBuffers)})`;
+
+/** F5: idle and after-pings memory of the headless bot with encryption on, by kind, and the heap by constructor. */
+function memoryFigures(idle: ProbeSample, after: ProbeSample, pings: number, bare: { idle: number; after: number }): Figure[] {
+  const heapTop = (m: ProbeSample) => {
+    if (!m.heapSnapshot) return "";
+    const top = summarizeHeap(JSON.parse(readFileSync(m.heapSnapshot, "utf8")) as HeapSnapshot, 8);
+    return top.map((x) => `${x.what} ${(x.bytes / 1048576).toFixed(1)}`).join(", ");
+  };
+  const afterTop = heapTop(after);
+  process.stdout.write(`F5 heap by constructor (self MiB), after ${pings} pings: ${afterTop}\n`);
+  return [
+    {
+      id: "F5", name: "memory idle, headless, encryption on", ours: memText(idle), baseline: `bare bot (no crypto, no store) RSS ${bare.idle.toFixed(0)} MiB`,
+      goal: "RSS ≤ 100 MiB", met: idle.rss / 1048576 <= 100, note: "the rest of RSS is code, Node itself and the Rust crypto's WASM memory",
+    },
+    {
+      id: "F5", name: `memory after ${pings} pings`, ours: memText(after), baseline: `bare bot RSS ${bare.after.toFixed(0)} MiB`,
+      note: `heap by constructor (self MiB): ${afterTop}`,
+    },
+  ];
+}
+
 export async function matrixBench(): Promise<Figure[]> {
   routeSdkLogging(new Logger({ level: "error" })); // the js-sdk peer in this process would log every request
   let hs: SynapseHandle | undefined;
@@ -113,8 +140,11 @@ export async function matrixBench(): Promise<Figure[]> {
     const ini = join(state, "chatrixcd.ini");
     writeFileSync(ini, `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`, { mode: 0o600 });
 
-    const coldOurs = await spawnAndWait([entry, "--headless", "--config", ini], /sync ready/);
+    // Ours with the probe preloaded: memory by kind (and a heap snapshot) on SIGUSR2.
+    const probeFile = join(state, "probe.jsonl");
+    const coldOurs = await spawnAndWait(["--import", PROBE_URL, entry, "--headless", "--config", ini], /sync ready/, { SOAK_PROBE_FILE: probeFile, SOAK_PROBE_HEAP: join(state, "heap"), SOAK_PROBE_HEAP_AT: "1" });
     procs.push(coldOurs.proc);
+    const probed: Probed = { proc: coldOurs.proc, file: probeFile, samples: 0 };
     const bare = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);
     procs.push(bare.proc);
 
@@ -124,6 +154,9 @@ export async function matrixBench(): Promise<Figure[]> {
     const roomBare = (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [bareU.userId] })).room_id as string;
     await a.waitJoin(roomOurs, oursU.userId);
     await a.waitJoin(roomBare, bareU.userId);
+    await sleep(3000); // settle: the first sync's follow-ups (keys upload, cross-signing, saves)
+    const idleBareRss = rssMiB(bare.proc.pid!);
+    const [idleMem] = await takeSamples([probed], 60_000);
     for (let i = 0; i < 3; i++) { await a.ping(roomOurs); await a.ping(roomBare); } // warm-up
     const rttOurs: number[] = [];
     const rttBare: number[] = [];
@@ -141,12 +174,8 @@ export async function matrixBench(): Promise<Figure[]> {
       goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot", met: mo <= 1.15 * mb && po <= 1.3 * pb,
       note: "ours also pings Semaphore inside the command", raw: { ours: rttOurs, bare: rttBare },
     });
-    figures.push({
-      id: "F5", name: `memory after ${ROUNDS + 3} pings (RSS now / peak)`,
-      ours: `${rssMiB(coldOurs.proc.pid!).toFixed(0)} / ${rssMiB(coldOurs.proc.pid!, "VmHWM").toFixed(0)} MiB`,
-      baseline: `bare bot ${rssMiB(bare.proc.pid!).toFixed(0)} / ${rssMiB(bare.proc.pid!, "VmHWM").toFixed(0)} MiB`,
-      note: "ours includes the Semaphore client, task tracker websocket and the log ring",
-    });
+    const [afterMem] = await takeSamples([probed], 60_000);
+    figures.push(...memoryFigures(idleMem!, afterMem!, ROUNDS + 3, { idle: idleBareRss, after: rssMiB(bare.proc.pid!) }));
     a.stop();
 
     // F7: warm restart (saved session and sync) versus starts that log in afresh.

@@ -27,6 +27,7 @@ const PARTS: Array<{ file: string; figures: string[]; what: string }> = [
   { file: "semaphore-bench.js", figures: ["F2", "F3", "F4"], what: "Semaphore tracking (our server, three instances per step)" },
   { file: "matrix-bench.js", figures: ["F1", "F5", "F7"], what: "Matrix bot against a bare js-sdk bot (private Synapse)" },
   { file: "console-bench.js", figures: ["F6"], what: "console render, key latency, idle CPU" },
+  { file: "scale-bench.js", figures: ["F9"], what: "scale: 500 tasks, 200 rooms, 10 commands/s beside a bare js-sdk bot (private Synapse)" },
 ];
 
 function runPart(file: string): Promise<Figure[]> {
@@ -58,6 +59,7 @@ for (const part of PARTS) {
   process.stderr.write(`bench: ${part.what}…\n`);
   all.push(...(await runPart(part.file)).filter((f) => !only || only.has(f.id) || f.id === "ERR"));
 }
+if (!only || only.has("F8")) all.push({ id: "F8", name: "30-minute soak (RSS growth, answers, loop delay)", ours: "not part of this run: npm run bench -- --soak", baseline: "bare js-sdk bot in the soak's own run" });
 all.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 
 if (json) {

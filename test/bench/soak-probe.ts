@@ -5,6 +5,7 @@
 // Without SOAK_PROBE_FILE it does nothing.
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { appendFileSync } from "node:fs";
+import { writeHeapSnapshot } from "node:v8";
 
 /** One interval as the probe reports it. Delays in ms, memory in bytes. */
 export interface ProbeSample {
@@ -23,6 +24,8 @@ export interface ProbeSample {
   elu: number;
   /** monitorEventLoopDelay over the interval. It times a `resolutionMs` timer, so an idle loop reads ≈ resolutionMs. */
   lag: { count: number; min: number; p50: number; p99: number; max: number; mean: number; resolutionMs: number };
+  /** With $SOAK_PROBE_HEAP (a path prefix) and $SOAK_PROBE_HEAP_AT (a seq): the heap snapshot written after that sample. */
+  heapSnapshot?: string;
 }
 
 export const PROBE_RESOLUTION_MS = 10;
@@ -49,6 +52,9 @@ export function installProbe(file: string): void {
         ? { count: n, min: ms(h.min), p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), resolutionMs: PROBE_RESOLUTION_MS }
         : { count: 0, min: NaN, p50: NaN, p99: NaN, max: NaN, mean: NaN, resolutionMs: PROBE_RESOLUTION_MS },
     };
+    // Memory first, then the snapshot (which itself takes memory); the line goes out when the snapshot is on disk.
+    // Only once: a snapshot inflates RSS for a while, which would distort the samples after it.
+    if (process.env.SOAK_PROBE_HEAP && String(sample.seq) === process.env.SOAK_PROBE_HEAP_AT) sample.heapSnapshot = writeHeapSnapshot(`${process.env.SOAK_PROBE_HEAP}-${sample.seq}.heapsnapshot`);
     appendFileSync(file, JSON.stringify(sample) + "\n");
     h.reset();
     since = now;
