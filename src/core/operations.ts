@@ -18,6 +18,7 @@ import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
 import { commandNamesKnown } from "./command-names.js";
 import { Metrics } from "./metrics.js";
+import { TaskHistory } from "./history.js";
 
 /** Who asked: a Matrix user in a room, or the operator at the console. */
 export type Actor =
@@ -122,6 +123,8 @@ export class Operations {
   private aliasGeneration = 0;
   /** Labelled counters and histograms for /metrics (src/http). */
   readonly metrics = new Metrics();
+  /** Run history per template and activity per minute (the console's History view). */
+  readonly history: TaskHistory;
   private readonly log: Log;
 
   constructor(private readonly deps: OperationsDeps) {
@@ -140,6 +143,7 @@ export class Operations {
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
     this.metrics.watch(this.store);
+    this.history = new TaskHistory(this);
   }
 
   /**
