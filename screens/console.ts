@@ -244,7 +244,8 @@ export class Console implements KeyActions {
     this.forceRender = false;
     const mark = (box: unknown, did: boolean) => { if (did) { changed = true; this.changedBoxes.add(box); } };
     mark(this.header.box, this.header.update());
-    for (const name of PANELS) mark(this.panels[name].box, this.panels[name].update());
+    // issue 14.11: the History view covers the panels; they stay dirty and are drawn when it closes (layout()).
+    if (!this.historyView.isOpen) for (const name of PANELS) mark(this.panels[name].box, this.panels[name].update());
     mark(this.taskView.box, this.taskView.update());
     mark(this.historyView.box, this.historyView.update()); // issue 14.11
     mark(this.tabs, this.updateTabs());

@@ -2,69 +2,15 @@
 // cached, read again after a task finishes), the per-day stacks, the activity sparklines, keys and mouse, Esc back.
 import test from "ava";
 import "../src/polyfill.js";
-import { harness, fakeApp, FakeSemaphore, KEY, click, type FakeApp } from "./console-helpers.js";
-import type { TaskWithTpl } from "../src/semaphore/types.js";
+import { harness, KEY, click } from "./console-helpers.js";
+import { historyApp, run, deployWeb, today } from "./helpers-history.js";
 import { summarize, percentile } from "../src/core/history.js";
 import { Activity } from "../src/core/activity.js";
 import { sparkline, stackedColumns, verticalBars } from "../screens/widgets/sparkline.js";
 import { mulberry32 } from "../src/util/random.js";
-
-/** A fake Semaphore that also answers the task list, from a known history. */
-class HistorySemaphore extends FakeSemaphore {
-  readonly lists = new Map<number, TaskWithTpl[]>();
-  /** Held task-list requests wait for this (to interleave requests with task transitions). */
-  hold?: Promise<void>;
-  async taskList(projectId: number): Promise<TaskWithTpl[]> {
-    this.calls.push({ method: "tasks", args: [projectId] });
-    const list = [...(this.lists.get(projectId) ?? [])];
-    if (this.hold) await this.hold;
-    return list;
-  }
-}
-
-/** The client's `tasks(projectId)` is the fake's taskList (its `tasks` is the map of started tasks). */
-const asClient = (sem: HistorySemaphore) => new Proxy(sem, {
-  get(target, prop) {
-    if (prop === "tasks") return (p: number) => target.taskList(p);
-    const v = Reflect.get(target, prop) as unknown;
-    return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-  },
-});
-
-const today = new Date();
-/** Noon `daysAgo` local days back, plus `minute` minutes: the same local day in every time zone. */
-const at = (daysAgo: number, minute: number) => new Date(today.getFullYear(), today.getMonth(), today.getDate() - daysAgo, 12, minute);
-
-function run(id: number, templateId: number, name: string, status: string, end: Date, seconds: number): TaskWithTpl {
-  return {
-    id, template_id: templateId, project_id: 1, status, tpl_alias: name, created: end.toISOString(),
-    start: new Date(end.getTime() - seconds * 1000).toISOString(), end: end.toISOString(),
-  } as unknown as TaskWithTpl;
-}
-
-/**
- * Deploy web: 22 finished runs. The two oldest (20 days ago, failed, 1000 s) fall outside the last 20. Runs 2..21
- * last (i-1)*10 s, two a day from 9 days ago to today; run 5 failed, run 9 was stopped, the rest succeeded.
- */
-function deployWeb(): TaskWithTpl[] {
-  const out: TaskWithTpl[] = [run(1000, 1, "Deploy web", "error", at(20, 0), 1000), run(1001, 1, "Deploy web", "error", at(20, 1), 1000)];
-  for (let i = 2; i <= 21; i++) out.push(run(1000 + i, 1, "Deploy web", i === 5 ? "error" : i === 9 ? "stopped" : "success", at((21 - i) >> 1, i), (i - 1) * 10));
-  return out.reverse(); // Semaphore lists newest first
-}
-
-function historyApp(): FakeApp & { semaphore: HistorySemaphore } {
-  const app = fakeApp();
-  const sem = new HistorySemaphore();
-  sem.lists.set(1, [
-    ...deployWeb(),
-    run(2000, 3, "Full backup", "success", at(1, 0), 120),
-    { ...run(2001, 3, "Full backup", "running", at(0, 0), 0), end: null } as TaskWithTpl,
-  ]);
-  sem.lists.set(2, [{ ...run(3000, 7, "Rebuild search index", "running", at(0, 0), 0), project_id: 2, end: null } as TaskWithTpl]);
-  app.semaphore = sem;
-  app.ops.semaphore = asClient(sem) as never;
-  return app as FakeApp & { semaphore: HistorySemaphore };
-}
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startPty } from "./helpers-console-e2ee/pty.js";
 
 /** Per day, oldest first, over the last 14 days: [success, failed, stopped], worked out by hand from deployWeb(). */
 const EXPECTED_DAYS: Array<[number, number, number]> = [
@@ -260,4 +206,39 @@ test("mono theme: the charts carry their meaning without colour", async (t) => {
     t.regex(h.text(), /✔ success\s+✖ failed\s+■ stopped/);
     t.regex(h.text(), /█ success\s+▒ failed\s+░ stopped/);
   } finally { h.destroy(); }
+});
+
+// ---- the real program in a pty: the capture for screens/README-capture.txt ----
+
+const CAPTURE_FILE = fileURLToPath(new URL("../../screens/README-capture.txt", import.meta.url));
+const CAPTURE_HEADING = "History view (h or :history)";
+
+test("pty: the History view of the demo, captured for screens/README-capture.txt", async (t) => {
+  const s = startPty(["--demo"], { cols: 120, rows: 36 });
+  try {
+    await s.until(/#7 /);
+    s.send("h");
+    await s.until(/success rate \d+%/);
+    await s.until(/Activity per minute/);
+    const screen = s.text().split("\n").map((l) => l.trimEnd()).join("\n");
+    t.regex(screen, /History runs per template/);
+    t.regex(screen, /Outcomes per day, last 14 days/);
+    t.regex(screen, /p50 \S+  ·  p95 \S+/);
+    const section = `${CAPTURE_HEADING}, 120x36, \`npm start\` with no config file: the demo's task history per template\n` +
+      "(durations of the last runs with their outcome marks, outcomes per day), and activity per minute. Esc returns.\n\n" +
+      `${screen}\n`;
+    const file = readFileSync(CAPTURE_FILE, "utf8");
+    const at = file.indexOf(CAPTURE_HEADING);
+    if (process.env.UPDATE_CAPTURE) writeFileSync(CAPTURE_FILE, `${at >= 0 ? file.slice(0, at) : `${file.trimEnd()}\n\n`}${section}`);
+    else {
+      // The committed capture is this view: same frame title and the same templates (times and dates move).
+      t.true(at >= 0, "screens/README-capture.txt has the History view section (UPDATE_CAPTURE=1 writes it)");
+      const kept = file.slice(at);
+      const names = (x: string) => [...x.matchAll(/^│ (\S[^│]*?)\s+(?:\d+%|-) │/gm)].map((m) => m[1]);
+      t.deepEqual(names(kept), names(screen));
+      t.regex(kept, /History runs per template/);
+    }
+    s.send("\x1b");
+    await s.until(() => !/History runs per template/.test(s.text()));
+  } finally { s.cleanup(); }
 });

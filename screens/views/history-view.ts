@@ -174,17 +174,17 @@ export class HistoryView {
 
   private activityLines(th: Theme, width: number): string[] {
     const s = this.series;
-    const minutes = s.started.length;
-    const cols = width >= 120 ? 2 : 1;
-    const colW = Math.floor(width / cols);
+    // Two series a row; as many recent minutes as fit beside the label and the count.
+    const colW = Math.floor((width - 1) / 2);
+    const minutes = Math.max(5, Math.min(s.started.length, colW - 19 - 9));
     const items = ACTIVITY_SERIES.map((k) => {
-      const now = s[k][minutes - 1] ?? 0;
-      const label = fit(SERIES_LABEL[k], 19);
-      return `${tag(th.text.dim, esc(label))}${tag(th.text.info, sparkline(s[k]))} ${fit(`${now}/min`, Math.max(6, colW - 19 - minutes - 2))}`;
+      const v = s[k].slice(-minutes);
+      return `${tag(th.text.dim, esc(fit(SERIES_LABEL[k], 19)))}${tag(th.text.info, sparkline(v))} ${fit(`${v[v.length - 1] ?? 0}/min`, colW - 19 - minutes - 1)}`;
     });
-    const lines = [tag(th.text.dim, esc(fit(`Activity per minute, last ${minutes} minutes (the rightmost column is this minute)`, width)))];
-    for (let i = 0; i < items.length; i += cols) lines.push(items.slice(i, i + cols).join(" "));
-    return lines.slice(0, ACTIVITY_ROWS);
+    return [
+      tag(th.text.dim, esc(fit(`Activity per minute, last ${minutes} minutes (the rightmost column is this minute)`, width))),
+      `${items[0]} ${items[1]}`, `${items[2]} ${items[3]}`,
+    ];
   }
 
   update(): boolean {
