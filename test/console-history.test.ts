@@ -242,3 +242,18 @@ test("pty: the History view of the demo, captured for screens/README-capture.txt
     await s.until(() => !/History runs per template/.test(s.text()));
   } finally { s.cleanup(); }
 });
+
+test("80x24: the History view fits, statistics and all four activity series included", async (t) => {
+  const h = await harness({ app: historyApp(), cols: 80, rows: 24 });
+  try {
+    await h.keys("h");
+    await h.until(/success rate 90%/);
+    const text = h.text();
+    if (process.env.SHOW_SCREEN) console.log(text);
+    t.regex(text, /p95 3m10s/);
+    for (const s of ["tasks started", "tasks finished", "Matrix commands", "Semaphore requests"]) t.true(text.includes(s), s);
+    t.true(h.rows().every((r) => r.length <= 80));
+    await h.keys("2");
+    await h.until(() => !h.con.historyView.isOpen && /Tasks/.test(h.text()));
+  } finally { h.destroy(); }
+});

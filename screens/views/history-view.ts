@@ -9,7 +9,7 @@ import { ACTIVITY_SERIES, type ActivitySeries } from "../../src/core/activity.js
 import { userMessage } from "../../src/core/operations.js";
 import { formatDuration } from "../../src/util/text.js";
 import type { MouseEvent } from "../panel.js";
-import { esc, fit, sanitize } from "../text.js";
+import { esc, fit, sanitize, width as strWidth } from "../text.js";
 import { tag, type Theme } from "../theme.js";
 import { sparkline, stackedColumns, verticalBars } from "../widgets/sparkline.js";
 
@@ -23,6 +23,18 @@ const SERIES_LABEL: Record<ActivitySeries, string> = {
   started: "tasks started", finished: "tasks finished", commands: "Matrix commands", requests: "Semaphore requests",
 };
 const ACTIVITY_ROWS = 3;
+
+/** Tagged parts joined by `sep` on as few lines as fit `width` (a part is never split). */
+function flow(parts: string[], width: number, sep: string): string[] {
+  const w = (x: string) => strWidth(x.replace(/\{[^{}]*\}/g, ""));
+  const lines: string[] = [];
+  for (const p of parts) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && w(last) + sep.length + w(p) <= width) lines[lines.length - 1] = last + sep + p;
+    else lines.push(p);
+  }
+  return lines;
+}
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const secs = (s: number | undefined) => (s === undefined ? "-" : formatDuration(s * 1000));
@@ -144,32 +156,35 @@ export class HistoryView {
   }
 
   private details(th: Theme, t: TemplateHistory, width: number, height: number): string[] {
-    const out: string[] = [];
-    out.push(tag(th.text.title, esc(fit(`${sanitize(t.projectName)} › ${sanitize(t.templateName)}`, width))));
-    if (!t.runs.length) { out.push(tag(th.text.dim, "No finished runs in Semaphore's task list yet.")); return out; }
+    const title = tag(th.text.title, esc(fit(`${sanitize(t.projectName)} › ${sanitize(t.templateName)}`, width)));
+    if (!t.runs.length) return [title, tag(th.text.dim, "No finished runs in Semaphore's task list yet.")];
     const n = t.runs.length;
-    out.push(`Last ${n} runs: success rate ${tag(th.text.title, pct(t.successRate))} (${t.succeeded} of ${n})  ·  p50 ${tag(th.text.title, secs(t.p50))}  ·  p95 ${tag(th.text.title, secs(t.p95))}`);
-    out.push("");
-    const legend = (glyph: (o: Outcome) => string) => (["success", "failed", "stopped"] as Outcome[])
-      .map((o) => `${tag(th.status[OUTCOME[o].status] ?? "", glyph(o))} ${OUTCOME[o].label}`).join("  ");
-    const rest = Math.max(4, height - 9);
+    const b = (x: string) => tag(th.text.title, x);
+    const stats = flow([`Last ${n} runs: success rate ${b(pct(t.successRate))} (${t.succeeded} of ${n})`, `p50 ${b(secs(t.p50))}`, `p95 ${b(secs(t.p95))}`], width, "  ·  ");
+    const style = (o: Outcome) => th.status[OUTCOME[o].status] ?? "";
+    const legend = (glyph: (o: Outcome) => string) => (["success", "failed", "stopped"] as Outcome[]).map((o) => `${tag(style(o), glyph(o))} ${OUTCOME[o].label}`).join("  ");
+    const longest = Math.max(0, ...t.runs.map((r) => r.seconds ?? 0));
+    const barsHead = flow([`${tag(th.text.heading, "Duration of each run")}, oldest first, tallest ${secs(longest)}`, legend((o) => OUTCOME[o].mark)], width, "   ");
+    const days = t.perDay;
+    const daysHead = flow([tag(th.text.heading, `Outcomes per day, last ${days.length} days`), legend((o) => OUTCOME[o].glyph)], width, "   ");
+    // What is left after the text rows (title, stats, blank, heading, marks, blank, heading, totals, days) is the charts'.
+    const rest = Math.max(4, height - 6 - stats.length - barsHead.length - daysHead.length);
     const barsH = Math.min(10, Math.max(2, Math.floor(rest / 2)));
     const daysH = Math.min(10, Math.max(2, rest - barsH));
-    const longest = Math.max(0, ...t.runs.map((r) => r.seconds ?? 0));
-    out.push(`${tag(th.text.heading, "Duration of each run")}, oldest first, tallest ${secs(longest)}   ${legend((o) => OUTCOME[o].mark)}`);
     const bw = Math.max(1, Math.min(4, Math.floor(width / n) - 1));
-    const style = (o: Outcome) => th.status[OUTCOME[o].status] ?? "";
-    out.push(...verticalBars(t.runs.map((r) => ({ value: r.seconds ?? 0, style: style(r.outcome) })), barsH, bw));
-    out.push(t.runs.map((r) => tag(style(r.outcome), OUTCOME[r.outcome].mark) + " ".repeat(bw)).join(""));
-    out.push("");
-    const days = t.perDay;
-    out.push(`${tag(th.text.heading, `Outcomes per day, last ${days.length} days`)}   ${legend((o) => OUTCOME[o].glyph)}`);
     const dw = Math.max(2, Math.min(5, Math.floor(width / days.length) - 1));
-    out.push(...stackedColumns(days.map((d) => (["success", "failed", "stopped"] as Outcome[]).map((o) => ({ count: d[o], style: style(o), glyph: OUTCOME[o].glyph }))), daysH, dw));
-    const cell = (s: string) => fit(s, dw, "right") + " ";
-    out.push(tag(th.text.dim, esc(days.map((d) => cell(String(d.success + d.failed + d.stopped || ""))).join(""))));
-    out.push(tag(th.text.dim, esc(days.map((d) => cell(String(new Date(d.day).getDate()).padStart(2, "0"))).join(""))));
-    return out;
+    const cell = (x: string) => fit(x, dw, "right") + " ";
+    return [
+      title, ...stats, "",
+      ...barsHead,
+      ...verticalBars(t.runs.map((r) => ({ value: r.seconds ?? 0, style: style(r.outcome) })), barsH, bw),
+      t.runs.map((r) => tag(style(r.outcome), OUTCOME[r.outcome].mark) + " ".repeat(bw)).join(""),
+      "",
+      ...daysHead,
+      ...stackedColumns(days.map((d) => (["success", "failed", "stopped"] as Outcome[]).map((o) => ({ count: d[o], style: style(o), glyph: OUTCOME[o].glyph }))), daysH, dw),
+      tag(th.text.dim, esc(days.map((d) => cell(String(d.success + d.failed + d.stopped || ""))).join(""))),
+      tag(th.text.dim, esc(days.map((d) => cell(String(new Date(d.day).getDate()).padStart(2, "0"))).join(""))),
+    ];
   }
 
   private activityLines(th: Theme, width: number): string[] {
