@@ -19,6 +19,7 @@ export type InputMode = "command" | "filter" | "search";
 export const LOCAL_COMMANDS = [
   { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot)." },
   { name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off." },
+  { name: "history", aliases: [], usage: ":history", summary: "The History view: runs per template, success rate, p50/p95, outcomes per day, activity." }, // issue 14.11
   { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token)." },
 ];
 

@@ -29,6 +29,7 @@ import { TasksPanel } from "./tasks-panel.js";
 import { LogPanel } from "./log-panel.js";
 import { ConfigPanel } from "./config-panel.js";
 import { TaskView } from "./task-view.js";
+import { HistoryView } from "./views/history-view.js"; // issue 14.11
 import { BottomBar, LOCAL_COMMANDS, shownLine, type InputMode } from "./command-bar.js";
 import { Modals, ConfirmDialog, PromptDialog, SelectDialog, TextDialog, type Modal } from "./dialogs.js";
 import { VerificationDialog, consoleAnswers, ENDED_PHASES, type VerifyButton } from "./verify-dialog.js";
@@ -72,6 +73,7 @@ export class Console implements KeyActions {
   readonly logs: LogPanel;
   readonly config: ConfigPanel;
   readonly taskView: TaskView;
+  readonly historyView: HistoryView; // issue 14.11
   readonly bar: BottomBar;
   readonly modals: Modals;
   readonly keymap: Keymap;
@@ -153,7 +155,8 @@ export class Console implements KeyActions {
         sgr: (open: string) => this.sgr(open),
       };
 
-      this.header = new Header(this.ctx, this.screen, () => ({ mouse: this.mouseOn, demo: this.demo }));
+      // issue 14.11: activity sparklines in the header.
+      this.header = new Header(this.ctx, this.screen, () => ({ mouse: this.mouseOn, demo: this.demo, activity: this.app.ops.history.activitySeries(CONSOLE_ACTOR, Date.now()) }));
       this.tabs = blessed.box({ parent: this.screen, top: 1, left: 0, width: "100%", height: 1, tags: true, wrap: false, hidden: true });
       this.rooms = new RoomsPanel(this.ctx, this.screen);
       this.tasks = new TasksPanel(this.ctx, this.screen);
@@ -161,6 +164,7 @@ export class Console implements KeyActions {
       this.config = new ConfigPanel(this.ctx, this.screen);
       this.panels = { rooms: this.rooms, tasks: this.tasks, logs: this.logs, config: this.config };
       this.taskView = new TaskView(this.ctx, this.screen);
+      this.historyView = new HistoryView(this.ctx, this.screen); // issue 14.11
       const historyFile = opts.historyFile ?? join(app.ops.config.values.bot.state_dir, "console-history");
       this.bar = new BottomBar(this.ctx, this.screen, {
         runLine: (line) => void this.runLine(line).catch((e) => this.reportError(e)),
@@ -172,7 +176,7 @@ export class Console implements KeyActions {
       this.modals.onRemoved = () => this.popWaitingVerification();
       // blessed redraws every element on every render (about a millisecond at 160x48). Panels that did not
       // change keep their cells from the last frame instead; anything that can overlap them forces a full redraw.
-      for (const box of [this.header.box, this.tabs, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.bar.box]) this.renderOnlyWhenChanged(box);
+      for (const box of [this.header.box, this.tabs, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.historyView.box, this.bar.box]) this.renderOnlyWhenChanged(box);
       const alloc = this.screen.alloc.bind(this.screen);
       (this.screen as unknown as { alloc: () => void }).alloc = () => { this.fullRedraw = true; alloc(); };
 
@@ -240,8 +244,10 @@ export class Console implements KeyActions {
     this.forceRender = false;
     const mark = (box: unknown, did: boolean) => { if (did) { changed = true; this.changedBoxes.add(box); } };
     mark(this.header.box, this.header.update());
-    for (const name of PANELS) mark(this.panels[name].box, this.panels[name].update());
+    // issue 14.11: the History view covers the panels; they stay dirty and are drawn when it closes (layout()).
+    if (!this.historyView.isOpen) for (const name of PANELS) mark(this.panels[name].box, this.panels[name].update());
     mark(this.taskView.box, this.taskView.update());
+    mark(this.historyView.box, this.historyView.update()); // issue 14.11
     mark(this.tabs, this.updateTabs());
     const top = this.modals.top;
     // The verification dialog's keys are in the keymap table (scope "verify"); other dialogs describe their own.
@@ -278,6 +284,7 @@ export class Console implements KeyActions {
     this.tasks.tick();
     this.rooms.tick();
     this.taskView.tick();
+    this.historyView.tick(); // issue 14.11
     this.bar.tick();
     if (this.header.dirty) this.scheduler.later();
   }
@@ -327,6 +334,8 @@ export class Console implements KeyActions {
     const tv = this.taskView.box;
     tv.left = 0; tv.top = top; tv.width = cols; tv.height = areaH;
     this.taskView.invalidate();
+    Object.assign(this.historyView.box, { left: 0, top, width: cols, height: areaH }); // issue 14.11
+    this.historyView.invalidate();
     this.header.dirty = true;
     this.bar.dirty = true;
     this.lastTabs = "";
@@ -360,6 +369,7 @@ export class Console implements KeyActions {
 
   private scopes(): Scope[] {
     if (this.verifyDialog && this.modals.top === this.verifyDialog) return ["verify"];
+    if (this.historyView.isOpen) return ["history", "global"]; // issue 14.11
     if (this.taskView.isOpen) return ["taskview", "lists", "global"];
     return [this.focus, "lists", "global"];
   }
@@ -374,6 +384,7 @@ export class Console implements KeyActions {
   focusPanel(n: number): void {
     const name = PANELS[n - 1];
     if (!name) return;
+    if (this.historyView.isOpen) this.closeHistory(); // issue 14.11
     if (this.taskView.isOpen) this.closeTask();
     this.setFocus(name);
   }
@@ -518,6 +529,7 @@ export class Console implements KeyActions {
 
   private showStarted(task: TaskState): void {
     if (this.taskView.isOpen) this.taskView.close();
+    this.historyView.close(); // issue 14.11
     this.setFocus("tasks");
     this.tasks.selectTask(task.key);
     this.openTask(task);
@@ -864,6 +876,23 @@ export class Console implements KeyActions {
     this.layout();
   }
 
+  // ---- the History view (issue 14.11) ----
+
+  openHistory(): void {
+    if (this.taskView.isOpen) this.closeTask();
+    this.historyView.open();
+    this.fullRedraw = true;
+    this.forceRender = true;
+    this.scheduler.soon();
+  }
+
+  closeHistory(): void {
+    this.historyView.close();
+    this.layout();
+  }
+
+  pickHistory(to: number | "first" | "last"): void { this.historyView.pick(to); }
+
   // ---- logs and the task view ----
 
   toggleFollow(): void { if (this.taskView.isOpen) this.taskView.toggleFollow(); else this.logs.toggleFollow(); }
@@ -879,6 +908,7 @@ export class Console implements KeyActions {
     const local = LOCAL_COMMANDS.find((c) => c.name === word || c.aliases.includes(word ?? ""));
     if (local?.name === "quit") { void this.shutdown(0); return; }
     if (local?.name === "login") { this.openLoginPrompt(); return; }
+    if (local?.name === "history") { this.openHistory(); return; } // issue 14.11
     if (local?.name === "mouse") {
       const want = rest[0] === "on" ? true : rest[0] === "off" ? false : !this.mouseOn;
       if (want !== this.mouseOn) this.toggleMouse();
@@ -945,6 +975,7 @@ export class Console implements KeyActions {
       this.scheduler.soon();
       return;
     }
+    if (this.historyView.isOpen) { this.historyView.mouse(ev); this.scheduler.soon(); return; } // issue 14.11
     if (this.taskView.isOpen) {
       this.taskView.mouse(ev);
       this.scheduler.soon();
@@ -982,6 +1013,7 @@ export class Console implements KeyActions {
     this.scheduler.stop();
     if (this.ticker) clearInterval(this.ticker);
     this.taskView.close();
+    this.historyView.close(); // issue 14.11
     const approvals = (this.app.ops as { approvals?: { removeListener?: (e: string, f: () => void) => void } }).approvals;
     approvals?.removeListener?.("changed", this.onApprovals);
     this.app.store.removeListener("verification", this.onVerification);

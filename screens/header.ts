@@ -6,6 +6,7 @@ import type { ConnectionState } from "../src/core/store.js";
 import { VERSION } from "../src/version.js";
 import { clock, esc, sanitize, width } from "./text.js";
 import { tag, type Theme } from "./theme.js";
+import { sparkline } from "./widgets/sparkline.js"; // issue 14.11
 
 const MATRIX_TEXT: Record<string, string> = {
   not_configured: "not configured", starting: "starting", syncing: "syncing", catching_up: "catching up",
@@ -24,6 +25,8 @@ export interface HeaderState {
   mouse: boolean;
   demo: boolean;
   paused?: boolean;
+  /** issue 14.11: counts per minute (oldest first) of tasks started/finished, Matrix commands, Semaphore requests. */
+  activity?: { started: number[]; finished: number[]; commands: number[]; requests: number[] };
 }
 
 export class Header {
@@ -76,7 +79,13 @@ export class Header {
     this.lastClock = time;
     const sep = " │ ";
     // The most complete variant that fits; the read-only flag is kept in all but the narrowest.
+    // issue 14.11: the last minutes' activity, shown only when everything else fits too.
+    const a = st.activity;
+    const spark = (label: string, v: number[]) => ({ plain: `${label} ${sparkline(v.slice(-6)).padEnd(6)}`, styled: `${tag(t.text.dim, label)} ${tag(t.text.info, sparkline(v.slice(-6)).padEnd(6))}` });
+    const act: Part[] = a ? [[spark("start", a.started), spark("end", a.finished), spark("cmd", a.commands), spark("api", a.requests)]
+      .reduce((p, q) => ({ plain: `${p.plain} ${q.plain}`, styled: `${p.styled} ${q.styled}` }))] : [];
     const variants: Part[][] = [
+      ...(act.length ? [[name, matrix("Matrix "), ...e2e, sema("Semaphore ", ver), ...flags, ...act, mouse]] : []),
       [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ver), ...flags, mouse],
       [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ""), ...flags, mouse],
       [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ""), ...flags],

@@ -7,7 +7,7 @@ import type { PanelName } from "./context.js";
 import { esc, fit, width as strWidth, wrapPlain } from "./text.js";
 import { tag, type Theme } from "./theme.js";
 
-export type Scope = "global" | "lists" | PanelName | "taskview" | "verify";
+export type Scope = "global" | "lists" | PanelName | "taskview" | "verify" | "history"; // "history": issue 14.11
 
 /** What bindings can do: implemented by the console. */
 export interface KeyActions {
@@ -44,6 +44,10 @@ export interface KeyActions {
   /** The verification dialog's buttons: move the choice, press the chosen one. */
   chooseButton(dir: 1 | -1): void;
   pressButton(): void;
+  // History view (issue 14.11): open it, close it, pick a template (a step, or the first/last).
+  openHistory(): void;
+  closeHistory(): void;
+  pickHistory(to: number | "first" | "last"): void;
 }
 
 export interface Binding {
@@ -74,6 +78,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
+  { keys: ["h"], description: "History: per template the last runs' durations, success rate, p50/p95, outcomes per day; activity per minute (also :history)", scope: "global", handler: (a) => a.openHistory() },
   { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
   { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", handler: (a) => a.quit() },
 
@@ -126,6 +131,13 @@ export const KEYMAP: Binding[] = [
   { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },
   { keys: ["d"], description: "Reject this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(false) },
 
+  // History view (issue 14.11)
+  { keys: ["escape", "q"], label: "Esc/q", description: "Back to the panels", hint: "back", scope: "history", handler: (a) => a.closeHistory() },
+  { keys: ["down", "j", "tab"], label: "↓/j/Tab", description: "Next template", hint: "pick", scope: "history", handler: (a) => a.pickHistory(1) },
+  { keys: ["up", "k", "S-tab"], label: "↑/k/Shift-Tab", description: "Previous template", scope: "history", handler: (a) => a.pickHistory(-1) },
+  { keys: ["g", "home"], label: "g/Home", description: "First template", scope: "history", handler: (a) => a.pickHistory("first") },
+  { keys: ["S-g", "end"], label: "G/End", description: "Last template", scope: "history", handler: (a) => a.pickHistory("last") },
+
   // The verification dialog (it pops up when a verification the console answers shows its emoji)
   { keys: ["y"], description: "They match: confirm (the device is verified once the other side confirms too)", hint: "match", scope: "verify", mutating: true, handler: (a) => a.answerVerification(true) },
   { keys: ["n"], description: "They don't match: cancel it as a mismatch; nothing is trusted", hint: "mismatch", scope: "verify", mutating: true, handler: (a) => a.answerVerification(false) },
@@ -154,8 +166,9 @@ const SCOPE_TITLES: Record<Scope, string> = {
   global: "Everywhere", lists: "Lists, the log and task output", rooms: "Rooms panel", tasks: "Tasks panel",
   logs: "Logs panel", config: "Config panel", taskview: "Task output (Enter on a task)",
   verify: "Verification dialog (compare the emoji with the other device)",
+  history: "History view (h or :history)",
 };
-const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "rooms", "logs", "config", "verify"];
+const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "history", "rooms", "logs", "config", "verify"];
 
 export class Keymap {
   /** Which screen-level handler owns keys right now; bindings act only when the keymap does. */

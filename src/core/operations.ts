@@ -18,6 +18,7 @@ import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
 import { commandNamesKnown } from "./command-names.js";
 import { Metrics } from "./metrics.js";
+import { TaskHistory } from "./history.js";
 
 /** How long `ping` (and `info`) wait for Semaphore's answer before saying what the tracker knows instead. */
 const PING_PROBE_MS = 1000;
@@ -125,6 +126,8 @@ export class Operations {
   private aliasGeneration = 0;
   /** Labelled counters and histograms for /metrics (src/http). */
   readonly metrics = new Metrics();
+  /** Run history per template and activity per minute (the console's History view). */
+  readonly history: TaskHistory;
   private readonly log: Log;
 
   constructor(private readonly deps: OperationsDeps) {
@@ -143,6 +146,7 @@ export class Operations {
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
     this.metrics.watch(this.store);
+    this.history = new TaskHistory(this);
   }
 
   /**
