@@ -327,7 +327,10 @@ export class Operations {
     this.log.info(`${actorName(actor)} made the bot leave ${roomId}`);
   }
 
-  /** Re-reads the config file. An invalid file changes nothing; its problems are returned. */
+  /**
+   * Re-reads the config file and applies it: the one reload, whatever asked for it (the file was saved, SIGHUP, the
+   * console's R). An invalid file changes nothing. Its problems are logged and returned.
+   */
   reloadConfig(actor: Actor): { ok: boolean; problems: string[] } {
     this.require(actor, "admin", "reload the configuration");
     if (!this.deps.reload) throw new OperationError("This instance has no config file to reload.", "unavailable");
@@ -353,6 +356,7 @@ export class Operations {
       .filter(([key, def]) => def.restart && String((before as any)[section][key]) !== String((next.values as any)[section][key]))
       .map(([key]) => [section, key] as const));
     for (const [section, key] of restartKeys) problems.push(`warning: [${section}] ${key} changed; it takes effect after a restart`);
+    for (const p of problems) this.log.warn(p);
     this.log.info(`config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`);
     return { ok: true, problems };
   }
