@@ -118,3 +118,17 @@ test("subscriptions have one owner: a restarted tracker does not bring back a pr
     await second.stop();
   } finally { client.close(); }
 });
+
+test("room settings round-trip through a restart: log switch and subscriptions, from rooms.json alone", async (t) => {
+  const e = engineIn(mkdtempSync(join(tmpdir(), "chatrixcd-state-")));
+  await e.ops.roomSettings.setLog(OPS_ROOM, false);
+  await e.ops.roomSettings.subscribe(OPS_ROOM, { projectId: 1, projectName: "Infrastructure", filter: "failures", by: ALICE, at: "2025-01-01T00:00:00Z" });
+  await e.close();
+  const again = e.restart();
+  try {
+    t.is(again.ops.roomSettings.logSetting(OPS_ROOM), false);
+    t.deepEqual(again.ops.roomSettings.subscriptions(OPS_ROOM).map((s) => [s.projectId, s.filter, s.by]), [[1, "failures", ALICE]]);
+    t.deepEqual(again.ops.roomSettings.watchedProjects(), [1]);
+    t.deepEqual(again.ops.logger.ring.toArray().filter((l) => l.level === "warn" || l.level === "error"), []);
+  } finally { await again.close(); }
+});

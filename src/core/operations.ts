@@ -112,8 +112,6 @@ export class Operations {
   readonly roomSettings: RoomSettings;
   readonly approvals: ApprovalService;
   private servicesStarted = false;
-  /** The last task started per room (and for the console), for commands given without a task id. */
-  private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
   /** Commands from users the bot does not serve are answered (and audited) once per user per window. */
   readonly strangerRefusals = new RefusalLimiter();
@@ -249,11 +247,11 @@ export class Operations {
   }
 
   rememberLastTask(actor: Actor, projectId: number, taskId: number): void {
-    this.lastTasks.set(actor.kind === "chat" ? actor.roomId : "console", { projectId, taskId });
+    this.store.lastTasks.set(actor.kind === "chat" ? actor.roomId : "console", { projectId, taskId });
   }
 
   lastTask(actor: Actor): { projectId: number; taskId: number } | undefined {
-    return this.lastTasks.get(actor.kind === "chat" ? actor.roomId : "console");
+    return this.store.lastTasks.get(actor.kind === "chat" ? actor.roomId : "console");
   }
 
   /** Console actors are the operator at the terminal: everything is allowed unless the console is read-only. */
