@@ -10,7 +10,8 @@ import { loadConfig } from "../src/config/load.js";
 import { Logger, type LogEntry } from "../src/log/logger.js";
 
 const ROOM = "!ops:example.org";
-const ini = (dir: string, users: string) => `[bot]\nstate_dir = ${dir}\nadmin_users = @admin:example.org\nallowed_users = ${users}\n\n[room "${ROOM}"]\nrun = *\n`;
+const ini = (dir: string, users: string) =>
+  `[bot]\nstate_dir = ${dir}\nadmin_users = @admin:example.org\nallowed_users = ${users}\n\n[room "${ROOM}"]\nrun = *\n`;
 
 /** The next reload's log line (applied or refused), with everything logged since the call. */
 function nextReload(logger: Logger): Promise<{ line: LogEntry; since: LogEntry[] }> {

@@ -83,7 +83,12 @@ test("files are written mode 0600, also over a file that was wider", async (t) =
   t.is(statSync(a.file).mode & 0o777, 0o600);
 });
 
-for (const [what, text] of [["not JSON", "{ half"], ["rejected by the validator", JSON.stringify({ version: 1, counts: 3 })], ["another version", JSON.stringify({ version: 2 })]]) {
+const UNREADABLE = [
+  ["not JSON", "{ half"],
+  ["rejected by the validator", JSON.stringify({ version: 1, counts: 3 })],
+  ["another version", JSON.stringify({ version: 2 })],
+];
+for (const [what, text] of UNREADABLE) {
   test(`an unreadable file (${what}) is kept aside with one warning and never overwritten`, async (t) => {
     const a = rig();
     writeFileSync(a.file, text);

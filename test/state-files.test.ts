@@ -55,7 +55,8 @@ const cases: Case[] = [
     async run(dir, file) {
       const e = engineIn(dir);
       try {
-        const cards = new CardManager({ ops: e.ops, ports: { send: async () => "$x", roomName: () => undefined }, log: e.ops.logger.child("cards"), stateFile: file });
+        const ports = { send: async () => "$x", roomName: () => undefined };
+        const cards = new CardManager({ ops: e.ops, ports, log: e.ops.logger.child("cards"), stateFile: file });
         cards.start();
         await cards.stop();
         return logOf(e);

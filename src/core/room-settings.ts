@@ -40,7 +40,8 @@ export class RoomSettings {
   load(): void {
     const data = this.state.load();
     for (const [roomId, e] of Object.entries(data?.rooms ?? {})) {
-      const subs = Array.isArray(e?.subscriptions) ? e.subscriptions.filter((s) => typeof s?.projectId === "number" && (SUBSCRIPTION_FILTERS as readonly string[]).includes(s.filter)) : [];
+      const valid = (s: Subscription) => typeof s?.projectId === "number" && (SUBSCRIPTION_FILTERS as readonly string[]).includes(s.filter);
+      const subs = Array.isArray(e?.subscriptions) ? e.subscriptions.filter(valid) : [];
       this.rooms.set(roomId, { log: typeof e?.log === "boolean" ? e.log : undefined, subscriptions: subs });
     }
   }

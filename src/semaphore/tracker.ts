@@ -458,7 +458,8 @@ export class TaskTracker {
     for (const t of this.state.load()?.tasks ?? []) {
       if (typeof t?.projectId !== "number" || typeof t.taskId !== "number") continue;
       this.tracked.set(taskKey(t.projectId, t.taskId), t);
-      this.o.store.upsertTask({ projectId: t.projectId, taskId: t.taskId, status: t.status ?? "waiting", origin: t.origin, templateName: t.templateName, fromSavedState: true });
+      const { projectId, taskId, origin, templateName } = t;
+      this.o.store.upsertTask({ projectId, taskId, status: t.status ?? "waiting", origin, templateName, fromSavedState: true });
     }
     if (this.tracked.size) this.o.log.info(`resuming tracking of ${this.tracked.size} task(s)`);
   }

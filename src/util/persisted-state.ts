@@ -58,10 +58,12 @@ export class PersistedState<T> {
       const kept = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`;
       try {
         renameSync(file, kept);
-        this.o.log.warn(`could not read ${file} (${errorText(e)}); kept it as ${kept} and ${startsEmpty}. Look at it, and delete it when it is no longer needed`);
+        const todo = "Look at it, and delete it when it is no longer needed";
+        this.o.log.warn(`could not read ${file} (${errorText(e)}); kept it as ${kept} and ${startsEmpty}. ${todo}`);
       } catch (moveError) {
         this.blocked = `${file} is unreadable and could not be moved aside (${errorText(moveError)})`;
-        this.o.log.warn(`could not read ${file} (${errorText(e)}) nor move it aside (${errorText(moveError)}); ${startsEmpty}, and will not save over it. Move it away and restart`);
+        const why = `could not read ${file} (${errorText(e)}) nor move it aside (${errorText(moveError)})`;
+        this.o.log.warn(`${why}; ${startsEmpty}, and will not save over it. Move it away and restart`);
       }
       return undefined;
     }
