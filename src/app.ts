@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { EventEmitter } from "node:events";
 import { Store } from "./core/store.js";
 import { Operations } from "./core/operations.js";
 import { Logger, errorText } from "./log/logger.js";
@@ -11,18 +13,25 @@ import { SemaphoreClient } from "./semaphore/client.js";
 import type { SemaphoreServer, SemaphoreServerOptions } from "./semaphore/server/index.js";
 import { TaskTracker } from "./semaphore/tracker.js";
 import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
+import { userMessage } from "./core/operations.js";
+import { watchFile } from "./util/watch-file.js";
 
 export interface AppOptions {
   demo?: boolean;
-  /** Re-reads the config (same path and options) for reloadConfig. */
+  /** Re-reads the config (same path and options) for reloadConfig. With it, a saved config file is applied at once. */
   reload?: () => LoadedConfig;
   requestShutdown?: (reason: string) => void;
   /** Options for the embedded demo server (tests make it fast). */
   demoServer?: SemaphoreServerOptions;
 }
 
+export interface ReloadResult { ok: boolean; problems: string[]; source: string }
+
+/** The config file's content, or why it cannot be read (a deleted file is reloaded too: the refusal says why). */
+const readText = (path: string): string => { try { return readFileSync(path, "utf8"); } catch (e) { return `\0${userMessage(e)}`; } };
+
 /** The engine with everything wired: store, operations, Semaphore client (embedded server in demo) and Matrix bot. */
-export class App {
+export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
   readonly store = new Store();
   readonly ops: Operations;
   matrix?: MatrixBot;
@@ -30,8 +39,13 @@ export class App {
   /** The health and metrics endpoint, when [bot] http_listen is set. */
   http?: HttpEndpoint;
   private stopped = false;
+  private stopWatchingConfig?: () => Promise<void>;
+  /** The config file's content at the last reload (or start): a save that changes nothing is not a reload. */
+  private configText?: string;
 
   constructor(readonly config: LoadedConfig, readonly logger: Logger, private readonly opts: AppOptions = {}) {
+    super();
+    if (config.path && opts.reload) this.configText = readText(config.path);
     this.ops = new Operations({ store: this.store, logger, config, auditFile: join(config.values.bot.state_dir, "audit.jsonl"), reload: opts.reload, requestShutdown: opts.requestShutdown });
   }
 
@@ -40,6 +54,16 @@ export class App {
     const v = this.config.values;
     this.logger.redactor.add(...this.config.secrets);
     routeSdkLogging(this.logger);
+    // Like the aliases and messages files, a saved config file is applied at once (editors that save by renaming a
+    // temporary file over it included: the directory is watched).
+    const path = this.config.path;
+    if (path && this.opts.reload) {
+      this.stopWatchingConfig = watchFile(path, () => {
+        const text = readText(path);
+        if (text === this.configText) return;
+        this.reload("config file saved");
+      });
+    }
     // First, so health reads "starting" while Semaphore and Matrix come up.
     if (v.bot.http_listen) this.http = await startHttpEndpoint(this, v.bot.http_listen, this.logger.child("http"));
 
@@ -89,6 +113,24 @@ export class App {
     }
   }
 
+  /**
+   * Re-reads and applies the config for a trigger that has no one to answer (file saved, SIGHUP): the reload of
+   * ops.reloadConfig, which the console's R calls too. Never throws; what happened is logged and emitted.
+   */
+  reload(source: string): ReloadResult {
+    if (this.config.path) this.configText = readText(this.config.path);
+    let result: ReloadResult;
+    try {
+      result = { ...this.ops.reloadConfig({ kind: "console", user: source }), source };
+    } catch (e) {
+      const why = userMessage(e);
+      this.logger.log("error", "config", `config reload refused (${source}): ${why}`);
+      result = { ok: false, problems: [`error: ${why}`], source };
+    }
+    this.emit("reloaded", result);
+    return result;
+  }
+
   /** SSO logins wait for the operator: the store shows the prompt, and ops.answerLoginPrompt (console, stdin) answers. */
   private loginPrompter(): LoginPrompter {
     return {
@@ -104,6 +146,7 @@ export class App {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.stopWatchingConfig?.();
     await this.http?.close();
     await this.matrix?.stop().catch(() => undefined);
     await this.ops.stopServices().catch(() => undefined);

@@ -116,15 +116,8 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   }
 
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void shutdown(0));
-  // SIGHUP re-reads the config (systemctl reload), as R does in the console.
-  process.on("SIGHUP", () => {
-    try {
-      const r = app.ops.reloadConfig({ kind: "console", user: "SIGHUP" });
-      for (const p of r.problems) logger.log(r.ok ? "warn" : "error", "config", p);
-    } catch (e) {
-      logger.log("error", "config", `reload failed: ${(e as Error).message}`);
-    }
-  });
+  // SIGHUP re-reads the config (systemctl reload), as a saved file and R in the console do.
+  process.on("SIGHUP", () => { app.reload("SIGHUP"); });
   // SSO login headless: the operator pastes the login token (or the redirect URL) on stdin.
   const stopReading = cfg.values.matrix.login_method === "sso" ? readLoginAnswers(process.stdin, (line) => app.ops.answerLoginPrompt({ kind: "console" }, line)) : undefined;
   try {

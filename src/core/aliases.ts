@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { PersistedState } from "../util/persisted-state.js";
 import { watchFile } from "../util/watch-file.js";
 import { tokenize } from "../commands/tokenize.js";
 
@@ -26,9 +26,16 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
   /** Problems found in the file at the last (re)load, for `aliases` and logs. */
   problems: string[] = [];
   private stopWatch?: () => Promise<void>;
-  private writing: Promise<void> = Promise.resolve();
+  /**
+   * Writes only: the file is edited by hand too, so load() below keeps the aliases loaded before when it is broken
+   * (the operator is fixing it) instead of moving it aside as an unreadable state file is.
+   */
+  private readonly state: PersistedState<unknown>;
 
-  constructor(private readonly o: AliasStoreOptions) { super(); }
+  constructor(private readonly o: AliasStoreOptions) {
+    super();
+    this.state = new PersistedState({ file: o.file, log: o.log, indent: 2 });
+  }
 
   get file(): string { return this.o.file; }
 
@@ -121,10 +128,8 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
 
   private async save(next: Map<string, { name: string; command: string }>): Promise<void> {
     const obj = Object.fromEntries([...next.values()].sort((a, b) => a.name.localeCompare(b.name)).map((a) => [a.name, a.command]));
-    const run = this.writing.then(() => writeFileAtomic(this.o.file, JSON.stringify(obj, null, 2) + "\n", 0o600));
-    this.writing = run.catch(() => undefined);
     try {
-      await run;
+      await this.state.write(obj);
     } catch (e) {
       throw new AliasError(`could not save ${this.o.file}: ${errorText(e)}`);
     }

@@ -6,7 +6,6 @@
 // Each request is a state machine that moves on before its first await, so a second actor sees the new state:
 // pending → approved (quorum reached, start not sent yet: a deny or expiry still wins) → starting (start sent: a deny
 // is refused) → started | failed; pending | approved → denied | expired.
-import { readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import type { Operations, Actor } from "./operations.js";
 import { OperationError, actorName, userMessage } from "./operations.js";
@@ -15,7 +14,7 @@ import { MASK, isSecretVar, maskArgs } from "./mask.js";
 import type { TemplatePolicy } from "../config/schema.js";
 import type { TaskState } from "./store.js";
 import { errorText } from "../log/logger.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { PersistedState, versionOne } from "../util/persisted-state.js";
 import { sealText, openSealed, type Sealed } from "../util/seal.js";
 
 export type ApprovalStatus = "pending" | "approved" | "starting" | "started" | "denied" | "expired" | "failed";
@@ -111,11 +110,23 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
   private requests = new Map<string, ApprovalRequest>();
   private timers = new Map<string, NodeJS.Timeout>();
   private next = 1;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly state: PersistedState<Persisted>;
   /** Requests restored without the secret answers they need: why, and which there were. */
   private readonly lost = new Map<string, { why: string; names: string[] }>();
 
-  constructor(private readonly ops: Operations, private readonly file: string | undefined) { super(); }
+  constructor(private readonly ops: Operations, private readonly file: string | undefined) {
+    super();
+    const log = { warn: (m: string) => ops.logger.log("warn", "approvals", m), error: (m: string) => ops.logger.log("error", "approvals", m) };
+    this.state = new PersistedState<Persisted>({
+      file, log, startsEmpty: "starting with no approval requests",
+      validate: (data) => {
+        const d = versionOne(data);
+        if (!Array.isArray(d.requests)) throw new Error("no requests list");
+        return d as unknown as Persisted;
+      },
+      snapshot: () => this.snapshot(),
+    });
+  }
 
   policy(run: Pick<ResolvedRun, "project" | "template">): TemplatePolicy | undefined {
     const p = policyFor(this.ops.config.templates ?? [], run.project, run.template);
@@ -313,27 +324,22 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
   private storageKey(): string { return this.ops.config.values.matrix.storage_key.trim(); }
 
   load(): void {
-    if (!this.file) return;
-    try {
-      const data = JSON.parse(readFileSync(this.file, "utf8")) as Persisted;
-      if (data.version !== 1 || !Array.isArray(data.requests)) throw new Error("unknown format");
-      this.next = Math.max(this.next, Number(data.next) || 1);
-      for (const item of data.requests) {
-        if (typeof item?.id !== "string" || !item.run?.project || !item.run?.template) continue;
-        const { secrets, ...r } = item;
-        this.requests.set(r.id, r);
-        if (r.status === "approved" || r.status === "starting") {
-          // Stopped between the quorum and Semaphore's answer: whether the task started is unknown here.
-          r.error = r.status === "approved" ? "the bot restarted before starting it; ask again"
-            : "the bot restarted while starting it; check Semaphore for the task before asking again";
-          r.status = "failed";
-        }
-        if (r.status !== "pending") continue;
-        if (secrets?.names?.length) this.restoreSecrets(r, secrets);
-        if (Date.now() >= r.expiresAt) this.expire(r); else this.arm(r);
+    const data = this.state.load();
+    if (!data) return;
+    this.next = Math.max(this.next, Number(data.next) || 1);
+    for (const item of data.requests) {
+      if (typeof item?.id !== "string" || !item.run?.project || !item.run?.template) continue;
+      const { secrets, ...r } = item;
+      this.requests.set(r.id, r);
+      if (r.status === "approved" || r.status === "starting") {
+        // Stopped between the quorum and Semaphore's answer: whether the task started is unknown here.
+        r.error = r.status === "approved" ? "the bot restarted before starting it; ask again"
+          : "the bot restarted while starting it; check Semaphore for the task before asking again";
+        r.status = "failed";
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.ops.logger.log("warn", "approvals", `could not read ${this.file} (${errorText(e)}); starting with no approval requests`);
+      if (r.status !== "pending") continue;
+      if (secrets?.names?.length) this.restoreSecrets(r, secrets);
+      if (Date.now() >= r.expiresAt) this.expire(r); else this.arm(r);
     }
   }
 
@@ -366,17 +372,15 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     return { ...r, run: kept, secrets: { names, sealed } };
   }
 
-  private save(): Promise<void> {
-    const file = this.file;
-    if (!file) return Promise.resolve();
+  private snapshot(): Persisted {
     const now = Date.now();
     for (const [id, r] of this.requests) {
       if (r.status !== "pending" && now - r.createdAt > KEEP_FINISHED_MS) { this.requests.delete(id); this.lost.delete(id); }
     }
-    const text = JSON.stringify({ version: 1, next: this.next, requests: [...this.requests.values()].map((r) => this.persisted(r)) } satisfies Persisted);
-    this.chain = this.chain.then(() => writeFileAtomic(file, text)).catch((e) => this.ops.logger.log("error", "approvals", `could not save ${file}: ${errorText(e)}`));
-    return this.chain;
+    return { version: 1, next: this.next, requests: [...this.requests.values()].map((r) => this.persisted(r)) };
   }
+
+  private save(): Promise<void> { return this.state.save(); }
 
   close(): void {
     for (const t of this.timers.values()) clearTimeout(t);

@@ -116,8 +116,6 @@ export class Operations {
   readonly roomSettings: RoomSettings;
   readonly approvals: ApprovalService;
   private servicesStarted = false;
-  /** The last task started per room (and for the console), for commands given without a task id. */
-  private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
   /** Commands from users the bot does not serve are answered (and audited) once per user per window. */
   readonly strangerRefusals = new RefusalLimiter();
@@ -256,11 +254,11 @@ export class Operations {
   }
 
   rememberLastTask(actor: Actor, projectId: number, taskId: number): void {
-    this.lastTasks.set(actor.kind === "chat" ? actor.roomId : "console", { projectId, taskId });
+    this.store.lastTasks.set(actor.kind === "chat" ? actor.roomId : "console", { projectId, taskId });
   }
 
   lastTask(actor: Actor): { projectId: number; taskId: number } | undefined {
-    return this.lastTasks.get(actor.kind === "chat" ? actor.roomId : "console");
+    return this.store.lastTasks.get(actor.kind === "chat" ? actor.roomId : "console");
   }
 
   /** Console actors are the operator at the terminal: everything is allowed unless the console is read-only. */
@@ -350,7 +348,10 @@ export class Operations {
     this.log.info(`${actorName(actor)} made the bot leave ${roomId}`);
   }
 
-  /** Re-reads the config file. An invalid file changes nothing; its problems are returned. */
+  /**
+   * Re-reads the config file and applies it: the one reload, whatever asked for it (the file was saved, SIGHUP, the
+   * console's R). An invalid file changes nothing. Its problems are logged and returned.
+   */
   reloadConfig(actor: Actor): { ok: boolean; problems: string[] } {
     this.require(actor, "admin", "reload the configuration");
     if (!this.deps.reload) throw new OperationError("This instance has no config file to reload.", "unavailable");
@@ -376,6 +377,7 @@ export class Operations {
       .filter(([key, def]) => def.restart && String((before as any)[section][key]) !== String((next.values as any)[section][key]))
       .map(([key]) => [section, key] as const));
     for (const [section, key] of restartKeys) problems.push(`warning: [${section}] ${key} changed; it takes effect after a restart`);
+    for (const p of problems) this.log.warn(p);
     this.log.info(`config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`);
     return { ok: true, problems };
   }

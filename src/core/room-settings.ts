@@ -1,9 +1,7 @@
 // What each room asked for and must survive a restart: project subscriptions (cards for runs started anywhere) and
 // the `log on|off` switch for output threads. Saved atomically as JSON in state_dir.
-import { readFileSync } from "node:fs";
 import type { Log } from "../log/logger.js";
-import { errorText } from "../log/logger.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { PersistedState, versionOne } from "../util/persisted-state.js";
 import type { TaskState } from "./store.js";
 
 export const SUBSCRIPTION_FILTERS = ["all", "failures", "finished"] as const;
@@ -25,21 +23,26 @@ interface Persisted { version: 1; rooms: Record<string, RoomEntry> }
 
 export class RoomSettings {
   private rooms = new Map<string, RoomEntry>();
-  private chain: Promise<void> = Promise.resolve();
+  private readonly state: PersistedState<Persisted>;
 
-  constructor(private readonly file: string | undefined, private readonly log: Log) {}
+  constructor(file: string | undefined, log: Log) {
+    this.state = new PersistedState<Persisted>({
+      file, log, indent: 1, startsEmpty: "starting without room subscriptions and log settings",
+      validate: (data) => {
+        const d = versionOne(data);
+        if (!d.rooms || typeof d.rooms !== "object") throw new Error("no rooms object");
+        return d as unknown as Persisted;
+      },
+      snapshot: (): Persisted => ({ version: 1, rooms: Object.fromEntries(this.rooms) }),
+    });
+  }
 
   load(): void {
-    if (!this.file) return;
-    try {
-      const data = JSON.parse(readFileSync(this.file, "utf8")) as Persisted;
-      if (data?.version !== 1 || typeof data.rooms !== "object") throw new Error("unknown format");
-      for (const [roomId, e] of Object.entries(data.rooms)) {
-        const subs = Array.isArray(e.subscriptions) ? e.subscriptions.filter((s) => typeof s?.projectId === "number" && (SUBSCRIPTION_FILTERS as readonly string[]).includes(s.filter)) : [];
-        this.rooms.set(roomId, { log: typeof e.log === "boolean" ? e.log : undefined, subscriptions: subs });
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn(`could not read ${this.file} (${errorText(e)}); starting without room subscriptions`);
+    const data = this.state.load();
+    for (const [roomId, e] of Object.entries(data?.rooms ?? {})) {
+      const valid = (s: Subscription) => typeof s?.projectId === "number" && (SUBSCRIPTION_FILTERS as readonly string[]).includes(s.filter);
+      const subs = Array.isArray(e?.subscriptions) ? e.subscriptions.filter(valid) : [];
+      this.rooms.set(roomId, { log: typeof e?.log === "boolean" ? e.log : undefined, subscriptions: subs });
     }
   }
 
@@ -49,14 +52,7 @@ export class RoomSettings {
     return e;
   }
 
-  private save(): Promise<void> {
-    const file = this.file;
-    if (!file) return Promise.resolve();
-    const data: Persisted = { version: 1, rooms: Object.fromEntries(this.rooms) };
-    const text = JSON.stringify(data, null, 1);
-    this.chain = this.chain.then(() => writeFileAtomic(file, text)).catch((e) => this.log.error(`could not save ${file}: ${errorText(e)}`));
-    return this.chain;
-  }
+  private save(): Promise<void> { return this.state.save(); }
 
   /** `log on|off` for the room; undefined when the room never said. */
   logSetting(roomId: string): boolean | undefined { return this.rooms.get(roomId)?.log; }

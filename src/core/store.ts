@@ -257,6 +257,9 @@ export class Store extends EventEmitter<StoreEvents> {
   /** How many lines were ever appended for this task: output(key) holds the last of them. */
   outputCount(key: string): number { return this.outputTotals.get(key) ?? 0; }
 
+  /** The last task started per room ("console" for the console), for commands given without a task id. */
+  readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
+
   get pending(): readonly PendingConfirmation[] { return this.pendingList; }
 
   addPending(p: PendingConfirmation): void {

@@ -3,7 +3,6 @@
 // output goes into the card's thread (m.thread) in batches, size-capped, ANSI colours kept. The initiator is
 // mentioned (a new message, since edits do not notify) only when the task fails or waits for a confirmation.
 // Cards are saved in the Matrix store directory, so a restarted bot keeps editing the same messages.
-import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import type { Operations, Actor } from "../core/operations.js";
 import type { TaskState, OutputLine } from "../core/store.js";
@@ -18,7 +17,7 @@ import { isTerminalStatus } from "../semaphore/types.js";
 import { Coalescer } from "../util/coalesce.js";
 import { ansiLinesToHtml, stripControl } from "../util/ansi.js";
 import { jsonBytes, cutToBytes } from "../util/size.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { PersistedState, versionOne } from "../util/persisted-state.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { noticeContent, editContent, fitOne, mentionHtml, EDIT_BUDGET, type Part } from "./content.js";
@@ -108,8 +107,7 @@ const EXCERPT_LINES = 30;
 export class CardManager {
   private cards: Card[] = [];
   private seen = new Set<string>();
-  private saveTimer?: NodeJS.Timeout;
-  private saving: Promise<void> = Promise.resolve();
+  private readonly state: PersistedState<{ version: 1; cards: CardRecord[] }>;
   private stopped = false;
   private readonly unsubs: Array<() => void> = [];
   /** Per room: the card messages queued to go out, one at a time (see inLane). */
@@ -118,6 +116,7 @@ export class CardManager {
 
   constructor(opts: CardOptions) {
     this.o = { editIntervalMs: 2000, threadIntervalMs: 3000, threadChunkLines: 80, threadChunkBytes: 8000, threadMaxBytes: 200_000, threadMaxMessages: 60, ...opts };
+    this.state = this.persisted();
   }
 
   private get ops(): Operations { return this.o.ops; }
@@ -167,8 +166,7 @@ export class CardManager {
       new Promise((r) => setTimeout(r, 5000)),
     ]);
     for (const c of this.cards) { c.editor.close(); c.thread.close(); c.unfollow?.(); }
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    await this.save();
+    await this.state.close();
   }
 
   /** Card messages waiting in a room's lane behind the one on its way out (tests). */
@@ -542,34 +540,31 @@ export class CardManager {
 
   // ---- persistence ----
 
+  private persisted(): PersistedState<{ version: 1; cards: CardRecord[] }> {
+    const kept = (rec: CardRecord) => (rec.eventId || rec.sending?.kind === "post") && !(rec.finishedAt && Date.now() - rec.finishedAt > KEEP_MS);
+    return new PersistedState({
+      file: this.o.stateFile, log: this.o.log, debounceMs: 500, startsEmpty: "the status cards posted before will not be updated",
+      validate: (data) => {
+        const d = versionOne(data);
+        if (!Array.isArray(d.cards)) throw new Error("no cards list");
+        return d as { version: 1; cards: CardRecord[] };
+      },
+      snapshot: () => ({ version: 1, cards: this.cards.map((c) => c.rec).filter(kept) }),
+    });
+  }
+
   private load(): void {
-    if (!this.o.stateFile) return;
-    try {
-      const data = JSON.parse(readFileSync(this.o.stateFile, "utf8")) as { version: number; cards: CardRecord[] };
-      if (data.version !== 1 || !Array.isArray(data.cards)) return;
-      for (const rec of data.cards) {
-        if (typeof rec?.roomId !== "string" || !(rec.eventId || rec.sending?.kind === "post")) continue;
-        if (rec.finishedAt && Date.now() - rec.finishedAt > KEEP_MS) continue;
-        const defaults: Partial<CardRecord> = { mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
-        this.newCard({ ...defaults, ...rec } as CardRecord);
-        if (rec.taskKey) this.seen.add(rec.taskKey);
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.o.log.warn(`could not read ${this.o.stateFile} (${errorText(e)}); old status cards will not be updated`);
+    for (const rec of this.state.load()?.cards ?? []) {
+      if (typeof rec?.roomId !== "string" || !(rec.eventId || rec.sending?.kind === "post")) continue;
+      if (rec.finishedAt && Date.now() - rec.finishedAt > KEEP_MS) continue;
+      const defaults: Partial<CardRecord> = { mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
+      this.newCard({ ...defaults, ...rec } as CardRecord);
+      if (rec.taskKey) this.seen.add(rec.taskKey);
     }
   }
 
-  private queueSave(): void {
-    if (!this.o.stateFile || this.saveTimer) return;
-    this.saveTimer = setTimeout(() => { this.saveTimer = undefined; void this.save(); }, 500);
-  }
+  private queueSave(): void { this.state.saveLater(); }
 
-  private save(): Promise<void> {
-    const file = this.o.stateFile;
-    if (!file) return Promise.resolve();
-    // The state is taken when the write starts, so a later write never puts back an older state.
-    const text = () => JSON.stringify({ version: 1, cards: this.cards.filter((c) => (c.rec.eventId || c.rec.sending?.kind === "post") && !(c.rec.finishedAt && Date.now() - c.rec.finishedAt > KEEP_MS)).map((c) => c.rec) });
-    this.saving = this.saving.then(() => writeFileAtomic(file, text())).catch((e) => this.o.log.warn(`could not save ${file}: ${errorText(e)}`));
-    return this.saving;
-  }
+  /** Saves now (a card message is saved before it is sent); a failure is logged, the next save tries again. */
+  private save(): Promise<void> { return this.state.save(); }
 }

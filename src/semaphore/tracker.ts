@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import WebSocket from "ws";
 import { REPLY_LIMITS, type SemaphoreClient } from "./client.js";
 import { isSemaphoreError, type SemaphoreError } from "./errors.js";
@@ -9,8 +8,8 @@ import { taskKey } from "../core/store.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { foldAnsible } from "./ansible.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
 import { formatDuration } from "../util/text.js";
+import { PersistedState, versionOne } from "../util/persisted-state.js";
 
 export interface TrackedTask {
   projectId: number;
@@ -22,13 +21,14 @@ export interface TrackedTask {
   finishedAt?: number;
 }
 
-interface Persisted { version: 1; tasks: TrackedTask[]; projects: number[] }
+/** Files of older versions also hold `projects` (subscriptions): those are ignored, rooms.json owns them. */
+interface Persisted { version: 1; tasks: TrackedTask[] }
 
 export interface TrackerOptions {
   client: SemaphoreClient;
   store: Store;
   log: Log;
-  /** Where tracked tasks and subscribed projects are saved; tracking resumes from it after a restart. */
+  /** Where tracked tasks are saved; tracking resumes from it after a restart. */
   stateFile?: string;
   pollIntervalMs: number;
   /** Follow every project the token can see (the console shows them all). Default true. */
@@ -82,19 +82,29 @@ export class TaskTracker {
   private stopped = false;
   private wsFailures = 0;
   private reconciling?: Promise<void>;
-  private saveQueued = false;
+  private readonly state: PersistedState<Persisted>;
   mode: "connecting" | "websocket" | "polling" | "down" = "connecting";
   /** Epoch ms: when the mode last changed, and when the websocket last showed Semaphore alive (pong or frame). */
   modeSince = Date.now();
   lastHeardAt?: number;
   readonly stats = { wsFrames: 0, reconciles: 0, polls: 0, wsConnects: 0, wsPongs: 0 };
 
-  constructor(private readonly o: TrackerOptions) {}
+  constructor(private readonly o: TrackerOptions) {
+    this.state = new PersistedState<Persisted>({
+      file: o.stateFile, log: o.log, indent: 1, startsEmpty: "starting with no tracked tasks",
+      validate: (data) => {
+        const d = versionOne(data);
+        if (d.tasks !== undefined && !Array.isArray(d.tasks)) throw new Error("tasks is not a list");
+        return { version: 1, tasks: (d.tasks as TrackedTask[] | undefined) ?? [] };
+      },
+      snapshot: () => this.snapshot(),
+    });
+  }
 
   private get watchAll(): boolean { return this.o.watchAll ?? true; }
 
   async start(): Promise<void> {
-    await this.load();
+    this.load();
     this.connect();
   }
 
@@ -105,7 +115,7 @@ export class TaskTracker {
     this.ws?.on("error", () => undefined);
     this.ws?.terminate();
     await this.reconciling?.catch(() => undefined);
-    await this.save();
+    await this.state.close();
   }
 
   /** Drops the websocket and connects again at once (e.g. with a new API token), then reconciles. */
@@ -130,9 +140,9 @@ export class TaskTracker {
 
   isTracked(projectId: number, taskId: number): boolean { return this.tracked.has(taskKey(projectId, taskId)); }
 
-  /** Subscriptions: tasks of this project are followed (and persisted) wherever they were started. */
-  watchProject(projectId: number): void { this.projects.add(projectId); this.queueSave(); }
-  unwatchProject(projectId: number): void { this.projects.delete(projectId); this.queueSave(); }
+  /** Subscriptions: tasks of this project are followed wherever they were started (rooms.json keeps them). */
+  watchProject(projectId: number): void { this.projects.add(projectId); }
+  unwatchProject(projectId: number): void { this.projects.delete(projectId); }
   watchedProjects(): number[] { return [...this.projects]; }
 
   /** Someone is reading this task's output. Returns a function that stops following. */
@@ -480,35 +490,21 @@ export class TaskTracker {
 
   // ---- persistence ----
 
-  private async load(): Promise<void> {
-    if (!this.o.stateFile) return;
-    try {
-      const data = JSON.parse(await readFile(this.o.stateFile, "utf8")) as Persisted;
-      if (data.version !== 1) return;
-      for (const t of data.tasks ?? []) {
-        if (typeof t.projectId !== "number" || typeof t.taskId !== "number") continue;
-        this.tracked.set(taskKey(t.projectId, t.taskId), t);
-        this.o.store.upsertTask({ projectId: t.projectId, taskId: t.taskId, status: t.status ?? "waiting", origin: t.origin, templateName: t.templateName, fromSavedState: true });
-      }
-      for (const p of data.projects ?? []) if (typeof p === "number") this.projects.add(p);
-      this.o.log.info(`resuming tracking of ${this.tracked.size} task(s) and ${this.projects.size} subscribed project(s)`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.o.log.warn(`could not read ${this.o.stateFile} (${errorText(e)}); starting with no tracked tasks`);
+  private load(): void {
+    for (const t of this.state.load()?.tasks ?? []) {
+      if (typeof t?.projectId !== "number" || typeof t.taskId !== "number") continue;
+      this.tracked.set(taskKey(t.projectId, t.taskId), t);
+      const { projectId, taskId, origin, templateName } = t;
+      this.o.store.upsertTask({ projectId, taskId, status: t.status ?? "waiting", origin, templateName, fromSavedState: true });
     }
+    if (this.tracked.size) this.o.log.info(`resuming tracking of ${this.tracked.size} task(s)`);
   }
 
-  private queueSave(): void {
-    if (this.saveQueued || !this.o.stateFile) return;
-    this.saveQueued = true;
-    const t = setTimeout(() => { this.timers.delete(t); this.saveQueued = false; void this.save(); }, 100);
-    this.timers.add(t);
-  }
+  private queueSave(): void { this.state.saveLater(); }
 
-  private async save(): Promise<void> {
-    if (!this.o.stateFile) return;
+  private snapshot(): Persisted {
     const now = Date.now();
     for (const [key, t] of this.tracked) if (t.finishedAt && now - t.finishedAt > PRUNE_FINISHED_MS) this.tracked.delete(key);
-    const data: Persisted = { version: 1, tasks: [...this.tracked.values()], projects: [...this.projects] };
-    await writeFileAtomic(this.o.stateFile, JSON.stringify(data, null, 1)).catch((e) => this.o.log.error(`could not save tracked tasks to ${this.o.stateFile}: ${errorText(e)}`));
+    return { version: 1, tasks: [...this.tracked.values()] };
   }
 }
