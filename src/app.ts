@@ -7,7 +7,7 @@ import type { LoadedConfig } from "./config/load.js";
 import { MatrixBot } from "./matrix/bot.js";
 import type { LoginPrompter } from "./matrix/login.js";
 import { SemaphoreClient } from "./semaphore/client.js";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "./semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "./emulator/index.js";
 import { TaskTracker } from "./semaphore/tracker.js";
 import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 

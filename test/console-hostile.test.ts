@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IPty } from "node-pty";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { cleanAnsi, sanitize, stripAnsi, stripControls } from "../screens/text.js";
 import { modernTerminal } from "./harness/terminal.js";
 import { harness, addTask, KEY } from "./console-helpers.js";

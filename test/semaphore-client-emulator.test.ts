@@ -1,4 +1,4 @@
-// The Semaphore client against the project's Semaphore-compatible emulator (src/semaphore/server), in both API
+// The Semaphore client against the project's Semaphore-compatible emulator (src/emulator), in both API
 // flavors: every client method, the task life cycle (start → output → history, stop, confirm, reject), the start
 // body shapes, the websocket helpers, and error kinds produced by a real HTTP server (auth, permissions, faults,
 // outage).
@@ -6,7 +6,7 @@ import test from "ava";
 import WebSocket from "ws";
 import { SemaphoreClient, type SemaphoreClientOptions } from "../src/semaphore/client.js";
 import { SemaphoreError } from "../src/semaphore/errors.js";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/emulator/index.js";
 import { isTerminalStatus, parseWsFrame, type Task, type WsFrame } from "../src/semaphore/types.js";
 
 async function server(t: import("ava").ExecutionContext, opts: SemaphoreServerOptions = {}): Promise<SemaphoreServer> {

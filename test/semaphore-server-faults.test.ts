@@ -3,7 +3,7 @@
 // schedules firing, request statistics, and a clean stop (no handles left).
 import test from "ava";
 import WebSocket from "ws";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
 
 async function api(s: SemaphoreServer, method: string, path: string, o: { token?: string | null; body?: unknown; signal?: AbortSignal } = {}): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
   const headers: Record<string, string> = {};

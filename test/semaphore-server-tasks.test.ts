@@ -3,7 +3,7 @@
 // start-body semantics of §4.5 (environment merge, survey answers, limit, arguments, secret).
 import test from "ava";
 import WebSocket from "ws";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 

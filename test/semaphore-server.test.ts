@@ -3,9 +3,9 @@
 // Faults, outage, flavors: semaphore-server-faults.test.ts.
 import test from "ava";
 import type { ExecutionContext } from "ava";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
-import { parseCron, nextFire } from "../src/semaphore/server/cron.js";
-import { lastLimit } from "../src/semaphore/server/routes/tasks.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
+import { parseCron, nextFire } from "../src/emulator/cron.js";
+import { lastLimit } from "../src/emulator/routes/tasks.js";
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 
