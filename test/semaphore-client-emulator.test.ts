@@ -170,10 +170,10 @@ test("modern flavor: params body honoured, omitted fields normalised, reject wor
   const p = await c.startTask(1, { templateId: plan.id });
   await waitFor(c, 1, p.id, (x) => x.status === "waiting_confirmation");
   await c.rejectTask(1, p.id);
-  // the task is `rejected` (terminal for the client); the emulator then ends the run as `error`, like a failed apply
+  // the task is `rejected`, which is final: the run ends (end set) and the status stays
   const rejected = await waitFor(c, 1, p.id, (x) => isTerminalStatus(x.status));
-  t.true(["rejected", "error"].includes(rejected.status), rejected.status);
-  await waitFor(c, 1, p.id, finished);
+  t.is(rejected.status, "rejected");
+  t.is((await waitFor(c, 1, p.id, finished)).status, "rejected");
   const out = (await c.taskOutput(1, p.id)).map((o) => o.output);
   t.true(out.includes("plan: 1 to add"));
   t.false(out.includes("applied"), "nothing ran after the rejection");

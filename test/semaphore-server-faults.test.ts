@@ -212,7 +212,7 @@ test("descendingIds (BoltDB): task ids count down from 2147483646; lists stay ne
   }
 });
 
-test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info extras, reject → rejected → error, raw output", async (t) => {
+test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info extras, reject → rejected (final), raw output", async (t) => {
   const s = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 1, apiFlavor: "modern", version: "v2.15.0-emulated" });
   try {
     const info = (await api(s, "GET", "/api/info")).json;
@@ -250,10 +250,10 @@ test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info 
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`, { token: s.tokens.guest })).status, 403);
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`)).status, 204);
     await waitFor("end", async () => (await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.end);
-    t.is((await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.status, "error");
+    t.is((await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.status, "rejected", "rejected is final: the run is not rewritten to error");
     await waitFor("frames", () => c.frames.some((f) => f["task_id"] === tf.id && f["end"]));
     const statuses = c.frames.filter((f) => f["type"] === "update" && f["task_id"] === tf.id).map((f) => f["status"]);
-    t.deepEqual(statuses.slice(-4), ["waiting_confirmation", "rejected", "error", "error"]);
+    t.deepEqual(statuses.slice(-3), ["waiting_confirmation", "rejected", "rejected"]);
     t.regex(((await api(s, "GET", `/api/project/1/tasks/${tf.id}/output`)).json as { output: string }[]).map((o) => o.output).join("\n"), /Apply cancelled\./);
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`)).status, 400, "not active");
 

@@ -5,7 +5,8 @@
 import { now } from "./clock.js";
 import { Proc, goJsonError, runTask, type RunHost } from "./runner.js";
 import type { Store } from "./store.js";
-import { isFinished, type ApiFlavor, type TaskOutputRow, type TaskParams, type TaskRow, type TaskStatus } from "./types.js";
+import { isTerminalStatus } from "../semaphore/types.js";
+import { type ApiFlavor, type TaskOutputRow, type TaskParams, type TaskRow, type TaskStatus } from "./types.js";
 
 export interface PoolListener {
   log(task: TaskRow, row: TaskOutputRow): void;
@@ -47,10 +48,10 @@ export type CreateResult =
   | { ok: false; reason: "template_not_found" }
   | { ok: false; reason: "invalid_input"; task: TaskRow; error: string };
 
-/** Semaphore's SetStatus guards (§6): from stopped nothing; running never back to waiting; stopping never to
+/** Semaphore's SetStatus guards (§6): from stopped (and rejected, final in the versions that have it) nothing; running never back to waiting; stopping never to
  * waiting/running; confirmed never back to waiting_confirmation. success and error are not guarded. */
 export function transitionAllowed(from: TaskStatus, to: TaskStatus): boolean {
-  if (from === "stopped") return false;
+  if (from === "stopped" || from === "rejected") return false;
   if (from === "running" && to === "waiting") return false;
   if (from === "stopping" && (to === "waiting" || to === "running")) return false;
   if (from === "confirmed" && to === "waiting_confirmation") return false;
@@ -201,7 +202,7 @@ export class TaskPool {
         this.removeQueued(t.id);
         this.setStatus(t, "stopped");
         this.finish(t);
-      } else if (isFinished(t.status) || !this.store.tasks.has(t.id)) {
+      } else if (isTerminalStatus(t.status) || !this.store.tasks.has(t.id)) {
         this.removeQueued(t.id);
       }
     }

@@ -198,7 +198,7 @@ export async function runTask(store: Store, task: TaskRow, host: RunHost, flavor
     };
     const result = await scenario(ctx, io);
     if (result === 0) host.setStatus(task, "success");
-    else if (result === "rejected") host.setStatus(task, "error");
+    else if (result === "rejected") { /* stays rejected: it is final */ }
     else {
       host.log(task, `Running app failed: exit status ${result}`);
       host.setStatus(task, "error");

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import type { Operations, Actor } from "../core/operations.js";
 import type { TaskState, OutputLine } from "../core/store.js";
-import { taskKey } from "../core/store.js";
+import { parseTaskKey, taskKey } from "../core/store.js";
 import type { ApprovalRequest } from "../core/approvals.js";
 import type { Reply } from "../commands/types.js";
 import type { SubscriptionFilter } from "../core/room-settings.js";
@@ -146,8 +146,8 @@ export class CardManager {
         // Ended shortly before the bot stopped: its last lines may not have reached the thread, and a finished task
         // is not followed any more, so they are fetched once (the thread goes on from threadLines).
         if (c.rec.finishedAt && c.next !== undefined && Date.now() - c.rec.finishedAt < 10 * 60_000 && this.ops.tracker) {
-          const [p, id] = c.rec.taskKey.split(":").map(Number);
-          void this.ops.tracker.fetchOutput(p!, id!).catch((e) => this.o.log.debug(`output of task ${id}: ${errorText(e)}`));
+          const { projectId, taskId } = parseTaskKey(c.rec.taskKey);
+          void this.ops.tracker.fetchOutput(projectId, taskId).catch((e) => this.o.log.debug(`output of task ${taskId}: ${errorText(e)}`));
         }
       }
       // A failure (or a wait for confirmation) seen before the cards were listening again still mentions, once.
@@ -189,7 +189,7 @@ export class CardManager {
     }
     const req = c.rec.requestId ? this.ops.approvals.get(c.rec.requestId) : undefined;
     if (req) return renderRequestCard({ request: req, waitingOn: this.ops.approvals.waitingOn(req), ...common });
-    const [p, t] = (c.rec.taskKey ?? "0:0").split(":").map(Number);
+    const { projectId: p, taskId: t } = parseTaskKey(c.rec.taskKey ?? "0:0");
     return { text: `Task ${t} (project ${p}): waiting for news from Semaphore…`, html: `Task ${t} (project ${p}): waiting for news from Semaphore…` };
   }
 
@@ -318,8 +318,8 @@ export class CardManager {
 
   private follow(card: Card): void {
     if (card.unfollow || !card.rec.taskKey || !this.ops.tracker) return;
-    const [p, t] = card.rec.taskKey.split(":").map(Number);
-    card.unfollow = this.ops.tracker.follow(p!, t!);
+    const { projectId, taskId } = parseTaskKey(card.rec.taskKey);
+    card.unfollow = this.ops.tracker.follow(projectId, taskId);
   }
 
   private async edit(card: Card): Promise<void> {
@@ -465,8 +465,8 @@ export class CardManager {
     const over = card.rec.threadBytes + bytes > this.o.threadMaxBytes || card.rec.threadMessages + 1 >= this.o.threadMaxMessages;
     let part: Part;
     if (over) {
-      const [p, t] = (card.rec.taskKey ?? "0:0").split(":").map(Number);
-      const url = taskUrl(this.webUrl(), p!, t!);
+      const { projectId, taskId } = parseTaskKey(card.rec.taskKey ?? "0:0");
+      const url = taskUrl(this.webUrl(), projectId, taskId);
       const note = `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB.${url ? ` Full log: ${url}` : ""}`;
       part = { text: note, html: url ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a href="${escapeHtml(url)}">Full log in Semaphore</a>` : escapeHtml(note) };
       card.rec.threadClosed = true;

@@ -5,7 +5,7 @@ import { isSemaphoreError, type SemaphoreError } from "./errors.js";
 import type { Task, TaskWithTpl, WsFrame } from "./types.js";
 import { parseWsFrame, isTerminalStatus } from "./types.js";
 import type { Store, Origin, TaskState } from "../core/store.js";
-import { taskKey } from "../core/store.js";
+import { parseTaskKey, taskKey } from "../core/store.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { foldAnsible } from "./ansible.js";
@@ -249,7 +249,7 @@ export class TaskTracker {
           await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
         }
       }
-      for (const [key] of this.catchingUp) { const [p, id] = key.split(":").map(Number); this.flushBuffered(key, p!, id!, new Set()); }
+      for (const [key] of this.catchingUp) { const { projectId, taskId } = parseTaskKey(key); this.flushBuffered(key, projectId, taskId, new Set()); }
     } catch (e) {
       this.o.log.warn(`reconcile with Semaphore failed (${why}): ${errorText(e)}`);
     }
