@@ -6,7 +6,7 @@ import test from "ava";
 import WebSocket from "ws";
 import { SemaphoreClient, type SemaphoreClientOptions } from "../src/semaphore/client.js";
 import { SemaphoreError } from "../src/semaphore/errors.js";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/emulator/index.js";
+import { DEFAULT_VERSION, startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/emulator/index.js";
 import { isTerminalStatus, parseWsFrame, type Task, type WsFrame } from "../src/semaphore/types.js";
 
 async function server(t: import("ava").ExecutionContext, opts: SemaphoreServerOptions = {}): Promise<SemaphoreServer> {
@@ -43,11 +43,12 @@ async function waitFor(c: SemaphoreClient, projectId: number, taskId: number, do
 const finished = (t: Task) => isTerminalStatus(t.status) && t.end !== null;
 
 test("v2.10 flavor: every read method, shapes normalised", async (t) => {
-  const s = await server(t, { descendingIds: true });
+  const s = await server(t, {});
   const c = client(s, s.tokens.runner!);
   t.true((await c.ping()) >= 0);
   const info = await c.info();
-  t.is(info.version, "v2.10.32-emulated");
+  t.is(info.version, DEFAULT_VERSION);
+  t.false(info.version.startsWith("v"), "live form: no v");
   t.is(await c.apiShape(), "flat");
   const me = await c.user();
   t.is(me.id, s.users.runner!.id);
@@ -84,7 +85,7 @@ test("v2.10 flavor: every read method, shapes normalised", async (t) => {
 });
 
 test("v2.10 flavor: start (flat body) → run → output and history; descending ids", async (t) => {
-  const s = await server(t, { descendingIds: true });
+  const s = await server(t, {});
   const tpl = s.addTemplate(1, { name: "Hello", app: "bash", allowOverrideArgsInTask: true, scenario: { lines: ["hello", "world"] } });
   const c = client(s, s.tokens.runner!);
   const started = await c.startTask(1, {

@@ -18,6 +18,8 @@ export interface PoolOptions {
   lineDelayMs: number;
   maxParallelTasks: number;
   flavor: ApiFlavor;
+  /** See SemaphoreServerOptions.forceStopKillsAtOnce. */
+  forceStopKillsAtOnce?: boolean;
 }
 
 /** What a caller asks for when starting a task (decoded start body, or a helper / the scheduler). */
@@ -184,6 +186,10 @@ export class TaskPool {
     task.end = now();
     this.listener.update(task);
     this.running.delete(task.id);
+    this.addFinishedEvent(task);
+  }
+
+  private addFinishedEvent(task: TaskRow): void {
     const tpl = this.store.templates.get(task.template_id);
     this.store.addEvent({
       user_id: task.user_id, project_id: task.project_id, object_id: task.id, object_type: "task",
@@ -265,8 +271,9 @@ export class TaskPool {
     const queued = this.queue.some((t) => t.id === task.id);
     const run = this.running.get(task.id);
     if (!queued && !run) {
-      // not active: the status is overwritten to stopped (a quirk worth reproducing)
+      // not active: the status is overwritten to stopped (a quirk worth reproducing), with a "finished" event
       this.setStatus(task, "stopped");
+      this.addFinishedEvent(task);
       return;
     }
     if (queued) {
@@ -279,8 +286,11 @@ export class TaskPool {
       }
       return;
     }
+    // Live only kills a process that is exactly `running`: a forced stop in another active state (starting,
+    // confirmed…) shows `stopped` with `end: null` while the playbook runs on; `end` is set when it finishes.
+    const runsOn = force && task.status !== "running" && task.status !== "waiting_confirmation" && !this.opts.forceStopKillsAtOnce;
     this.setStatus(task, force ? "stopped" : "stopping");
-    run!.proc.kill();
+    if (!runsOn) run!.proc.kill();
   }
 
   /** Confirm: sets `confirmed` on any active task; false (→ 400) if the task is not active. */
