@@ -140,6 +140,14 @@ export interface StoreEvents {
 
 /** The one "project:task" key (store maps, cards, the tracker); parseTaskKey is its inverse. */
 export const taskKey = (projectId: number, taskId: number): string => `${projectId}:${taskId}`;
+/** Newest first by creation time: task ids say nothing about age (a live v2.10 on BoltDB counts them down). A task
+ * whose creation time is not known yet (just started) counts as the newest. */
+export function newestFirst(a: TaskState, b: TaskState): number {
+  const at = (t: TaskState): number => { const ms = t.created ? Date.parse(t.created) : NaN; return Number.isNaN(ms) ? Infinity : ms; };
+  const ca = at(a), cb = at(b);
+  if (ca !== cb) return ca < cb ? 1 : -1;
+  return b.updatedAt - a.updatedAt || a.key.localeCompare(b.key);
+}
 export function parseTaskKey(key: string): { projectId: number; taskId: number } {
   const [projectId = 0, taskId = 0] = key.split(":").map(Number);
   return { projectId, taskId };

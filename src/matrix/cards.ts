@@ -14,7 +14,7 @@ import type { SubscriptionFilter } from "../core/room-settings.js";
 import { renderTaskCard, renderRequestCard, type Rendered } from "../commands/task-render.js";
 import { taskName, taskUrl, escapeHtml } from "../commands/format.js";
 import { replyForError } from "../commands/dispatch.js";
-import { isTerminalStatus } from "../semaphore/types.js";
+import { isTaskDone, isTerminalStatus } from "../semaphore/types.js";
 import { Coalescer } from "../util/coalesce.js";
 import { ansiLinesToHtml, stripControl } from "../util/ansi.js";
 import { jsonBytes, cutToBytes } from "../util/size.js";
@@ -307,7 +307,7 @@ export class CardManager {
   private attachTask(card: Card): void {
     const key = card.rec.taskKey!;
     const t = this.ops.store.tasks.get(key);
-    if (t && isTerminalStatus(t.status)) card.rec.finishedAt ??= Date.now();
+    if (t && isTaskDone(t)) card.rec.finishedAt ??= Date.now();
     if (!card.rec.finishedAt) this.follow(card);
     if (this.logOn(card.rec.roomId) && card.rec.threadMessages === 0 && !card.rec.subscription) {
       card.next ??= 0;
@@ -341,7 +341,8 @@ export class CardManager {
     if (this.stopped) return;
     for (const c of this.cards) if (c.rec.taskKey === t.key) {
       c.editor.poke();
-      if (isTerminalStatus(t.status) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
+      // `stopped` with end null: Semaphore still streams the playbook's output, so the card keeps following
+      if (isTaskDone(t) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
     }
     const firstSight = !this.seen.has(t.key);
     this.seen.add(t.key);

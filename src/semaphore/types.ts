@@ -33,6 +33,17 @@ export function isTerminalStatus(status: AnyTaskStatus): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/**
+ * The task is over for whoever follows it: its status is final and Semaphore has stopped streaming its output. A live
+ * v2.10 answers a forced stop of a task that is not exactly `running` (starting, confirmed…) with `stopped` and
+ * `end: null` while the playbook runs on, and sets `end` when it finishes; so `stopped` counts only once `end` is set.
+ * (`success`/`error` also come once with `end: null`, just before `end` is set, but their output is complete.)
+ * `end` undefined means "not known" (e.g. restored state) and does not hold a task open.
+ */
+export function isTaskDone(t: { status: AnyTaskStatus; end?: string | null }): boolean {
+  return isTerminalStatus(t.status) && !(t.status === "stopped" && t.end === null);
+}
+
 export function isKnownTaskStatus(status: string): status is TaskStatus {
   return (TASK_STATUSES as readonly string[]).includes(status);
 }
