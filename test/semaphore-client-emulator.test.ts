@@ -59,7 +59,6 @@ test("v2.10 flavor: every read method, shapes normalised", async (t) => {
   t.true(projects.length >= 1);
   const p = projects[0]!;
   t.deepEqual(await c.project(p.id), p);
-  t.deepEqual(await c.role(p.id), { role: "task_runner", permissions: 1 });
 
   const templates = await c.templates(p.id);
   t.true(templates.length > 0);
@@ -73,15 +72,8 @@ test("v2.10 flavor: every read method, shapes normalised", async (t) => {
   t.is(one.id, first.id);
   t.is(one.name, first.name);
 
-  t.true((await c.inventories(p.id)).every((i) => typeof i.name === "string" && Number.isInteger(i.id)));
-  const envs = await c.environments(p.id);
-  t.true(envs.some((e) => e.name === "Empty"));
-  t.true(envs.every((e) => Array.isArray(e.secrets)));
-  t.true((await c.repositories(p.id)).length > 0);
-  const schedules = await c.schedules(p.id);
-  t.true(schedules.every((x) => typeof x.cron_format === "string"));
-  const history = await c.tasks(p.id);
-  t.true(Array.isArray(history));
+  const history = await c.lastTasks(p.id);
+  t.true(history.length > 0);
 });
 
 test("v2.10 flavor: start (flat body) → run → output and history; descending ids", async (t) => {
@@ -113,9 +105,6 @@ test("v2.10 flavor: start (flat body) → run → output and history; descending
   const last = await c.lastTasks(1, 2);
   t.deepEqual(last.map((x) => x.id), [second.id, started.id], "newest first, whatever the ids");
   t.is(last[0]!.tpl_alias, "Hello");
-  t.deepEqual((await c.templateTasks(1, tpl.id)).map((x) => x.id), [second.id, started.id]);
-  t.deepEqual((await c.templateTasks(1, tpl.id, 1)).map((x) => x.id), [second.id]);
-  t.true((await c.tasks(1)).some((x) => x.id === started.id));
   const tplNow = await c.template(1, tpl.id);
   t.is(tplNow.last_task?.id, second.id);
 });

@@ -25,7 +25,7 @@
 //   and new tasks get 2147483639 and below (ascending from 1 with ascendingIds).
 //
 // Faithful to a live v2.10.32 by default (semaphore-api.md §11); the deliberate differences left are named options
-// (ascendingIds, forceStopKillsAtOnce) or listed in FIDELITY_GAPS below.
+// (ascendingIds, forceStopKillsAtOnce) or listed below.
 // Seed "empty": the same users and tokens, no project.
 
 import { Hub } from "./ws.js";
@@ -54,14 +54,11 @@ export type { ApiFlavor, App, BuiltinScenario, Role, ScenarioRef, ScriptSpec, Su
 /** Like live's `2.10.32-<commit>-<build time>` (no "v"), marked as ours. */
 export const DEFAULT_VERSION = "2.10.32-emulated-d4a2713";
 
-/** Differences from a live v2.10.32 (semaphore-api.md §11) that are knowingly not reproduced, by item number. */
-export const FIDELITY_GAPS = {
-  8: "an integral float such as {\"template_id\": 1.0} is accepted (live: 400); JSON.parse can't tell 1.0 from 1",
-  9: "commit_hash/commit_message are filled after a run (live with a file:// repository: null/\"\")",
-  10: "the output preamble is shorter than live's (no repository/requirements.yml lines)",
-  16: "stop transitions are not delayed ~0.5 s",
-  17: "large bodies are not chunked",
-} as const;
+// Differences from a live v2.10.32 (semaphore-api.md §11) knowingly not reproduced, by item number:
+//   8  an integral float such as {"template_id": 1.0} is accepted (live: 400): JSON.parse can't tell 1.0 from 1;
+//   9  commit_hash/commit_message are filled after a run (live with a file:// repository: null/"");
+//   10 the output preamble is shorter than live's (no repository/requirements.yml lines);
+//   16 stop transitions are not delayed ~0.5 s;  17 large bodies are not chunked.
 
 export interface SemaphoreServerOptions {
   /** Instrumentation: called on every task status update, before it is pushed (tests' ground truth, benchmarks' clock). */

@@ -114,7 +114,7 @@ function parseArgs(text: string | null): string[] {
 }
 
 /** Everything a scenario gets to know about its run. Throws (with a Go-like message) on unusable task input. */
-export function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheckout: boolean): RunContext {
+function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheckout: boolean): RunContext {
   const template = store.templates.get(task.template_id);
   const project = store.projects.get(task.project_id);
   if (!template || !project) throw new Error("template not found");

@@ -9,7 +9,7 @@ import type {
 } from "./types.js";
 
 /** 32 random bytes, URL-safe base64 with padding, lower-cased: 44 chars of [a-z0-9_-] ending "=" (§2.1). */
-export function newTokenId(): string {
+function newTokenId(): string {
   return randomBytes(32).toString("base64").replace(/\+/g, "-").replace(/\//g, "_").toLowerCase();
 }
 

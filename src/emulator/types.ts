@@ -7,7 +7,6 @@ import type { TaskStatus } from "../semaphore/types.js";
 export type { TaskStatus } from "../semaphore/types.js";
 
 export type App = "ansible" | "terraform" | "tofu" | "bash" | "powershell" | "python" | "pulumi";
-export const APPS: readonly App[] = ["ansible", "terraform", "tofu", "bash", "powershell", "python", "pulumi"];
 
 export type Role = "owner" | "manager" | "task_runner" | "guest";
 export const ROLES: readonly Role[] = ["owner", "manager", "task_runner", "guest"];

@@ -6,7 +6,7 @@ import { empty, json, type Ctx } from "../context.js";
 import { tryDecode, LOGIN_SCHEMA, USER_SCHEMA, str, bool } from "../decode.js";
 import { atoi, type Router } from "../router.js";
 
-export const ANSIBLE_VERSION = [
+const ANSIBLE_VERSION = [
   "ansible [core 2.16.3]",
   "  config file = None",
   "  configured module search path = ['/home/semaphore/.ansible/plugins/modules', '/usr/share/ansible/plugins/modules']",
