@@ -2,7 +2,7 @@
 // only when a task changes, and at most five times a second however fast updates arrive.
 import type blessed from "blessed";
 import type { ViewContext } from "./context.js";
-import type { TaskState } from "../src/core/store.js";
+import { newestFirst, type TaskState } from "../src/core/store.js";
 import type { ApprovalRequest } from "../src/core/approvals.js";
 import { isTerminalStatus } from "../src/semaphore/types.js";
 import { recapTotals } from "../src/semaphore/ansible.js";
@@ -63,7 +63,8 @@ export class TasksPanel extends Panel {
         : `${r.request.id} ${r.request.run.summary} ${r.request.requester} approval`,
       empty: () => this.emptyText(),
       columns: [
-        { title: "ID", width: 6, priority: 10, value: (r) => (r.kind === "task" ? `#${r.task.taskId}` : r.request.id) },
+        // a live v2.10 (BoltDB) hands out ids from 2147483646: "#" + 10 digits must fit
+        { title: "ID", width: 11, priority: 10, value: (r) => (r.kind === "task" ? `#${r.task.taskId}` : r.request.id) },
         { title: "Project", width: 10, flex: 1, priority: 3, value: (r) => (r.kind === "task" ? r.task.projectName ?? String(r.task.projectId) : r.request.run.project.name) },
         { title: "Template", width: 12, flex: 2, priority: 8, value: (r) => (r.kind === "task" ? r.task.templateName ?? (r.task.templateId ? `template ${r.task.templateId}` : "?") : r.request.run.template.name) },
         {
@@ -99,7 +100,7 @@ export class TasksPanel extends Panel {
   refresh(): void {
     this.stale = false;
     const store = this.ctx.app.store;
-    const tasks = [...store.tasks.values()].sort((a, b) => b.taskId - a.taskId || b.projectId - a.projectId);
+    const tasks = [...store.tasks.values()].sort(newestFirst);
     const rows: TaskRow[] = pendingApprovals(this.ctx).map((r) => ({ kind: "approval" as const, key: `approval:${r.id}`, request: r }));
     for (const t of tasks) rows.push({ kind: "task", key: t.key, task: t });
     this.list.setRows(rows);

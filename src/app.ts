@@ -10,7 +10,7 @@ import { MatrixBot } from "./matrix/bot.js";
 import type { LoginPrompter } from "./matrix/login.js";
 import { SemaphoreClient } from "./semaphore/client.js";
 // Types only: the embedded server is loaded on demand (--demo), so a real deployment never loads it.
-import type { SemaphoreServer, SemaphoreServerOptions } from "./semaphore/server/index.js";
+import type { SemaphoreServer, SemaphoreServerOptions } from "./emulator/index.js";
 import { TaskTracker } from "./semaphore/tracker.js";
 import { startHttpEndpoint, type HttpEndpoint } from "./http/server.js";
 import { userMessage } from "./core/operations.js";
@@ -70,7 +70,7 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
     let url = v.semaphore.url;
     let token = v.semaphore.api_token;
     if (this.opts.demo && !url) {
-      const { startSemaphoreServer } = await import("./semaphore/server/index.js");
+      const { startSemaphoreServer } = await import("./emulator/index.js");
       this.demoServer = await startSemaphoreServer({ seed: "demo", ...this.opts.demoServer });
       url = this.demoServer.url;
       token = this.demoServer.adminToken;

@@ -7,7 +7,7 @@ import { synapseTest, requireSynapse, uniqueLocalpart } from "./harness/integrat
 import { RawClient, isReplyTo, type RawEvent } from "./harness/cs-client.js";
 import { startTestBot } from "./harness/bot.js";
 import { harness, KEY, type FakeApp } from "./console-helpers.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 
 const PASSWORD = "bad replies from semaphore";
 const LINES = 300;

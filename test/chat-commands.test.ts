@@ -7,7 +7,7 @@ import { synapseTest } from "./harness/integration.js";
 import { isReplyTo, type RawEvent } from "./harness/cs-client.js";
 import { chatFixture, allEvents, react, isEditOf, inThreadOf, currentBody } from "./helpers-chat/chat.js";
 import { startSlowProxy } from "./helpers-chat/slow-proxy.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A status card: the bot's notice replying to a command or answer (not an edit, not in a thread). */

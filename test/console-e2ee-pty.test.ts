@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { synapseTest, requireSynapse, uniqueLocalpart } from "./harness/integration.js";
 import { writeBotConfig } from "./harness/bot.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { JsPeer, type PeerEvent } from "./helpers-e2ee/js-peer.js";
 import { startPty, exitedWithin, dialogRows, type PtySession } from "./helpers-console-e2ee/pty.js";
 

@@ -120,8 +120,10 @@ export function fakeApp(opts: { readOnly?: boolean; audit?: boolean; env?: NodeJ
 /** Puts a task into the store as the tracker would. */
 export function addTask(app: ConsoleApp, taskId: number, patch: Partial<TaskState> = {}): TaskState {
   const start = new Date(Date.now() - 65_000).toISOString();
+  // The console orders tasks by creation time (ids say nothing about age); here a higher id is a newer task.
+  const created = new Date(Date.UTC(2026, 0, 1) + taskId * 1000).toISOString();
   return app.store.upsertTask({
-    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure", status: "running", start,
+    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure", status: "running", start, created,
     origin: { via: "semaphore", user: "Alice Ops" }, ...patch,
   });
 }

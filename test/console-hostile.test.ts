@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IPty } from "node-pty";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { cleanAnsi, sanitize, stripAnsi, stripControls } from "../screens/text.js";
 import { modernTerminal } from "./harness/terminal.js";
 import { harness, addTask, KEY } from "./console-helpers.js";
@@ -211,7 +211,7 @@ test.serial("pty: hostile task output and template description through the real 
     for (let i = 0; i < 400 && sem.getTask(task.id)?.status !== "success"; i++) await new Promise((r) => setTimeout(r, 25));
     t.is(sem.getTask(task.id)?.status, "success", "the hostile task ran");
     // Waits match loosely (the old code drew payload fragments); what is visible is checked at the end.
-    await until(/#1 .*Hostile\S*Deploy/);
+    await until(/#2147483646 .*Hostile\S*Deploy/);
     const table = text();
     p.write("2");
     p.write("\r");
@@ -234,7 +234,7 @@ test.serial("pty: hostile task output and template description through the real 
     t.false(/[\u0080-\u009f]/.test(raw), "no C1 control character reached the terminal");
     t.false(/PWNED|ZXZpbA/.test(raw), "no payload of a dropped sequence reached the terminal");
     // The printable remainder is what shows.
-    t.regex(table, /#1 +OpsTeam +HostileDeploy/);
+    t.regex(table, /#2147483646 +OpsTeam +HostileDeploy/);
     t.regex(output, /line-0-aline-0-b/);
     t.regex(output, /line-7-aline-7-b/);
     t.regex(templates, /Desc-start·/);

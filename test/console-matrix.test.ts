@@ -3,7 +3,7 @@ import { synapseTest, requireSynapse, uniqueLocalpart } from "./harness/integrat
 import { RawClient, isReplyTo } from "./harness/cs-client.js";
 import { startTestBot } from "./harness/bot.js";
 import { harness, KEY, type FakeApp } from "./console-helpers.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 
 const PASSWORD = "console and matrix together";
 

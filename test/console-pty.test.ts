@@ -82,7 +82,7 @@ test.serial("start, move between panels, filter, help, mouse click, resize, quit
   const s = start();
   try {
     await s.until(/Semaphore ● websocket/);
-    await s.until(/#7 /);
+    await s.until(/#2147483640 /); // the newest seeded task: live ids count down from 2147483646
     t.regex(s.text(), /1 Rooms/);
     t.regex(s.text(), /2 Tasks/);
     t.regex(s.text(), /3 Logs/);
@@ -105,10 +105,10 @@ test.serial("start, move between panels, filter, help, mouse click, resize, quit
     s.send("/backup");
     await s.until(() => /filter \/backup/.test(s.row(35)));
     s.send("\r");
-    await s.until(() => !/#1 .*Deploy web/.test(s.text()) && /Full backup/.test(s.text()));
+    await s.until(() => !/#2147483646 .*Deploy web/.test(s.text()) && /Full backup/.test(s.text()));
     t.regex(s.text(), /\/backup/);
     s.send(ESC);
-    await s.until(/#1 .*Deploy web/);
+    await s.until(/#2147483646 .*Deploy web/);
 
     // Help overlay.
     s.send("?");
@@ -119,13 +119,13 @@ test.serial("start, move between panels, filter, help, mouse click, resize, quit
 
     // Mouse: a click on a task row selects it (Enter then opens that task), a click on Logs focuses it.
     const lines = s.text().split("\n");
-    const y = lines.findIndex((l) => /#3 /.test(l));
+    const y = lines.findIndex((l) => /#2147483644 /.test(l));
     t.true(y > 0);
     s.send(sgrClick(3, y));
     await new Promise((r) => setTimeout(r, 300));
     s.send("\r");
     await s.until(/Task output/);
-    await s.until(/│#3 \S/);
+    await s.until(/│#2147483644 \S/);
     s.send(ESC);
     await s.until(() => !/Task output/.test(s.text()));
     const logsY = s.text().split("\n").findIndex((l) => /3 Logs/.test(l));
@@ -157,7 +157,7 @@ test.serial("run wizard to a running task, then stop it with confirm", async (t)
   const s = start();
   try {
     await s.until(/Semaphore ● websocket/);
-    await s.until(/#7 /);
+    await s.until(/#2147483640 /); // the newest seeded task: live ids count down from 2147483646
     s.send("r");
     await s.until(/Run: choose a project/);
     s.send("\r"); // Infrastructure
@@ -173,23 +173,23 @@ test.serial("run wizard to a running task, then stop it with confirm", async (t)
     t.regex(s.text(), /\[ Cancel \]/);
     s.send("y");
     await s.until(/Task output/);
-    await s.until(/#8 Full backup/);
+    await s.until(/#2147483639 Full backup/);
     await s.until(/● running/);
     await s.until(/PLAY \[/);
     // Stop, with the confirm dialog: Enter on the default (Cancel) does nothing; Tab then Enter stops.
     s.send("s");
-    await s.until(/Stop task #8 Full backup in Infrastructure\?/);
+    await s.until(/Stop task #2147483639 Full backup in Infrastructure\?/);
     s.send("\r");
     await s.until(/left running/);
     t.regex(s.text(), /● running/);
     s.send("s");
-    await s.until(/Stop task #8/);
+    await s.until(/Stop task #2147483639/);
     s.send("\t\r");
-    // The status line says "Stop sent to task #8" only until the next message replaces it, which a loaded machine
+    // The status line says "Stop sent to task #…" only until the next message replaces it, which a loaded machine
     // can miss; the task leaving "running" (a Full backup runs for minutes) is the lasting proof.
     await s.until(/■ stopped|◑ stopping|✖ failed/);
     s.send(ESC);
-    await s.until(() => !/Task output/.test(s.text()) && /#8 .*Full backup/.test(s.text()));
+    await s.until(() => !/Task output/.test(s.text()) && /#2147483639 .*Full backup/.test(s.text()));
     s.send("q");
     t.is((await exitedWithin(s)).exitCode, 0);
   } finally {

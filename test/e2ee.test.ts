@@ -9,7 +9,7 @@ import { RawClient } from "./harness/cs-client.js";
 import { startTestBot, type TestBot } from "./harness/bot.js";
 import { NioPeer } from "./harness/nio.js";
 import { JsPeer, type PeerEvent } from "./helpers-e2ee/js-peer.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 
 const PASSWORD = "correct horse battery staple";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@ import test from "ava";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { SemaphoreClient } from "../src/semaphore/client.js";
 import { TaskTracker } from "../src/semaphore/tracker.js";
 import { Store, taskKey } from "../src/core/store.js";

@@ -5,7 +5,7 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { startEngine, waitUntil, ALICE, BOB, OPS_ROOM } from "./helpers-chat/ops.js";
 import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { leaks, readText, type Secret } from "./helpers-prove/secrets.js";

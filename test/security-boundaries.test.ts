@@ -6,7 +6,7 @@ import test from "ava";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { SemaphoreClient } from "../src/semaphore/client.js";
 import { Operations } from "../src/core/operations.js";
 import { Permissions, nobodyMayUseTheBot, RefusalLimiter } from "../src/core/permissions.js";

@@ -4,7 +4,7 @@
 // the room settings), never from the reply text, and compared with an oracle written from the documented rules
 // (README "Permissions", [room] and [template] keys), independently of src/core/permissions.ts.
 import test from "ava";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { startEngine, ADMIN, ALICE, BOB, CAROL, MALLORY, OPS_ROOM, OTHER_ROOM } from "./helpers-chat/ops.js";
 import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { taskKey } from "../src/core/store.js";

@@ -17,7 +17,7 @@ import { loadConfig, formatIssue } from "../src/config/load.js";
 import { Logger } from "../src/log/logger.js";
 import { App } from "../src/app.js";
 import "../src/polyfill.js";
-import { startSemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../src/emulator/index.js";
 import { startFaultProxy } from "./helpers-prove/fault-proxy.js";
 import { leaks, walk, readText, type Secret } from "./helpers-prove/secrets.js";
 import { fakeStreams } from "./console-helpers.js";

@@ -376,19 +376,14 @@ test("huge descending BoltDB ids stay exact and in server order", async (t) => {
   t.is(s.seen[1]!.url, "/api/project/1/tasks/2147483646");
 });
 
-test("list/limit routes: templateTasks uses /tasks/last only with a limit; lastTasks clamps to 200", async (t) => {
+test("list/limit routes: lastTasks clamps to 200", async (t) => {
   const s = await stub(() => ({ status: 200, body: [] }));
   t.teardown(() => s.close());
   const c = client(s.url);
-  await c.templateTasks(2, 5);
-  await c.templateTasks(2, 5, 7);
   await c.lastTasks(2);
   await c.lastTasks(2, 5000);
-  await c.tasks(2);
-  t.deepEqual(s.seen.map((r) => r.url), [
-    "/api/project/2/templates/5/tasks", "/api/project/2/templates/5/tasks/last?limit=7", "/api/project/2/tasks/last",
-    "/api/project/2/tasks/last?limit=200", "/api/project/2/tasks",
-  ]);
+  await c.lastTasks(2, 0);
+  t.deepEqual(s.seen.map((r) => r.url), ["/api/project/2/tasks/last", "/api/project/2/tasks/last?limit=200", "/api/project/2/tasks/last?limit=1"]);
 });
 
 test("websocket frames: log/update normalised, unknown types skipped, garbage rejected", (t) => {
@@ -599,9 +594,9 @@ test("base URL with a path prefix and trailing slash", async (t) => {
   t.is(c.baseUrl, `${s.url}/semaphore`);
   t.is(c.websocketUrl(), `${s.url.replace("http:", "ws:")}/semaphore/api/ws`);
   t.is(new SemaphoreClient({ url: "https://sem.example.org", token: "x" }).websocketUrl(), "wss://sem.example.org/api/ws");
-  const e = await failure(c.role(1));
+  const e = await failure(c.template(1, 2));
   t.is(e.kind, "not_found");
-  t.regex(e.userMessage(), /no API route GET \/api\/project\/1\/role/);
+  t.regex(e.userMessage(), /no API route GET \/api\/project\/1\/templates\/2/);
 });
 
 test("constructor rejects unusable URLs and options", (t) => {

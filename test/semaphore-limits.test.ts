@@ -112,12 +112,12 @@ test("a JSON reply over 16 MiB sent without a length: too_large, asked once, and
   const attempts: RequestInfo[] = [];
   const c = client(s.url, { onRequest: (i) => attempts.push(i) });
   t.teardown(() => c.close());
-  const e = await failure(c.tasks(1));
+  const e = await failure(c.lastTasks(1));
   t.is(e.kind, "too_large");
   t.false(e.retryable);
   t.is(e.status, 200);
   t.is(e.limitBytes, REPLY_LIMITS.json);
-  t.is(e.userMessage(), "Semaphore's reply to GET /api/project/1/tasks was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.");
+  t.is(e.userMessage(), "Semaphore's reply to GET /api/project/1/tasks/last was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.");
   t.is(s.served.length, 1, "not retried");
   t.deepEqual(attempts.map((a) => a.error), ["too_large"]);
   await s.served[0]!.closed;
@@ -151,7 +151,7 @@ test("caps by kind: a task log may be larger than a JSON list; a log over its ow
   t.true(lines.length > 1000, `${lines.length} lines`);
   t.deepEqual(lines[0], normalizeTaskOutput(JSON.parse(LINE())));
 
-  const list = await failure(c.tasks(1));
+  const list = await failure(c.lastTasks(1));
   t.is(list.kind, "too_large");
   t.regex(list.userMessage(), /larger than 64 KiB/);
 

@@ -3,7 +3,7 @@
 // schedules firing, request statistics, and a clean stop (no handles left).
 import test from "ava";
 import WebSocket from "ws";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
 
 async function api(s: SemaphoreServer, method: string, path: string, o: { token?: string | null; body?: unknown; signal?: AbortSignal } = {}): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
   const headers: Record<string, string> = {};
@@ -55,11 +55,11 @@ test.serial("stop() leaves no handles behind: timers, sockets and the listener a
   const before = kinds();
   const s = await startSemaphoreServer({ tickMs: 10, lineDelayMs: 5, wsPingMs: 20 });
   const c = await connect(s, s.adminToken);
-  s.startTaskAs(1, 3); // long running
+  const long = s.startTaskAs(1, 3); // long running
   s.faults.setLatency(5000);
   const pending = api(s, "GET", "/api/projects").catch(() => "aborted");
   await waitFor("the delayed request to reach the server", () => s.stats().requestsByRoute["GET /api/projects"] === 1);
-  await waitFor("running", () => s.getTask(8)?.status === "running");
+  await waitFor("running", () => s.getTask(long.id)?.status === "running");
   t.true((kinds()["Timeout"] ?? 0) > (before["Timeout"] ?? 0));
   await s.stop();
   await s.stop(); // idempotent
@@ -80,7 +80,7 @@ test("fault html502: every /api reply (ping and websocket too) is a proxy's HTML
   try {
     const before = await taskCount(s);
     s.faults.setHtml502(true);
-    for (const path of ["/api/projects", "/api/ping", "/api/project/1/tasks/1"]) {
+    for (const path of ["/api/projects", "/api/ping", "/api/project/1/tasks/2147483646"]) {
       const r = await api(s, "GET", path);
       t.is(r.status, 502, path);
       t.is(r.ctype, "text/html");
@@ -194,8 +194,8 @@ test("outage + restart: connections refused and websockets closed, tasks keep ru
 
 // ---- quirks and flavors -------------------------------------------------------------------------------------------
 
-test("descendingIds (BoltDB): task ids count down from 2147483646; lists stay newest first", async (t) => {
-  const s = await startSemaphoreServer({ tickMs: 1_000_000, lineDelayMs: 1, descendingIds: true });
+test("task ids count down from 2147483646 by default (live BoltDB); lists stay newest first", async (t) => {
+  const s = await startSemaphoreServer({ tickMs: 1_000_000, lineDelayMs: 1 });
   try {
     const all = (await api(s, "GET", "/api/project/1/tasks")).json as { id: number; created: string }[];
     const ids = all.map((x) => x.id);
@@ -210,9 +210,16 @@ test("descendingIds (BoltDB): task ids count down from 2147483646; lists stay ne
   } finally {
     await s.stop();
   }
+  const sql = await startSemaphoreServer({ tickMs: 1_000_000, lineDelayMs: 1, ascendingIds: true });
+  try {
+    const created = await api(sql, "POST", "/api/project/1/tasks", { body: { template_id: 1 } });
+    t.is(created.json.id, 8, "ascendingIds (SQL backends): after the 7 seeded tasks");
+  } finally {
+    await sql.stop();
+  }
 });
 
-test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info extras, reject → rejected → error, raw output", async (t) => {
+test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info extras, reject → rejected (final), raw output", async (t) => {
   const s = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 1, apiFlavor: "modern", version: "v2.15.0-emulated" });
   try {
     const info = (await api(s, "GET", "/api/info")).json;
@@ -250,10 +257,10 @@ test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info 
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`, { token: s.tokens.guest })).status, 403);
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`)).status, 204);
     await waitFor("end", async () => (await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.end);
-    t.is((await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.status, "error");
+    t.is((await api(s, "GET", `/api/project/1/tasks/${tf.id}`)).json.status, "rejected", "rejected is final: the run is not rewritten to error");
     await waitFor("frames", () => c.frames.some((f) => f["task_id"] === tf.id && f["end"]));
     const statuses = c.frames.filter((f) => f["type"] === "update" && f["task_id"] === tf.id).map((f) => f["status"]);
-    t.deepEqual(statuses.slice(-4), ["waiting_confirmation", "rejected", "error", "error"]);
+    t.deepEqual(statuses.slice(-3), ["waiting_confirmation", "rejected", "rejected"]);
     t.regex(((await api(s, "GET", `/api/project/1/tasks/${tf.id}/output`)).json as { output: string }[]).map((o) => o.output).join("\n"), /Apply cancelled\./);
     t.is((await api(s, "POST", `/api/project/1/tasks/${tf.id}/reject`)).status, 400, "not active");
 
@@ -273,7 +280,7 @@ test("schedules fire: a task with user_id null (schedule_id null in v2.10) is qu
     t.is(created.status, 201);
     const fired = await waitFor("a scheduled task", async () => {
       const last = (await api(s, "GET", "/api/project/1/tasks/last?limit=1")).json[0];
-      return last.id > 7 ? last : undefined;
+      return last.id < 2147483640 ? last : undefined; // below the 7 seeded ids (they count down)
     }, 4000);
     t.is(fired.user_id, null);
     t.is(fired.schedule_id, null);
@@ -290,8 +297,8 @@ test("stats: requests by route pattern, response body bytes, websocket frames; r
     s.resetStats();
     t.deepEqual(s.stats(), { requests: 0, requestsByRoute: {}, bytesOut: 0, wsFramesOut: 0, wsBytesOut: 0 });
     const a = await api(s, "GET", "/api/project/1/templates");
-    const b = await api(s, "GET", "/api/project/1/tasks/1");
-    const c = await api(s, "GET", "/api/project/1/tasks/2");
+    const b = await api(s, "GET", "/api/project/1/tasks/2147483646");
+    const c = await api(s, "GET", "/api/project/1/tasks/2147483645");
     await api(s, "GET", "/api/nope");
     const st = s.stats();
     t.is(st.requests, 4);

@@ -3,7 +3,7 @@
 // start-body semantics of §4.5 (environment merge, survey answers, limit, arguments, secret).
 import test from "ava";
 import WebSocket from "ws";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 
@@ -234,8 +234,8 @@ test("stop force on a running task: stopped, process killed; stop on a finished 
     t.is(rewritten.status, "stopped");
     t.is(rewritten.end, qDone.end);
     // a seeded failed task too
-    t.is((await api(s, "POST", "/api/project/1/tasks/2/stop", { body: { force: true } })).status, 204);
-    t.is((await getTask(s, 1, 2)).status, "stopped");
+    t.is((await api(s, "POST", "/api/project/1/tasks/2147483645/stop", { body: { force: true } })).status, 204);
+    t.is((await getTask(s, 1, 2147483645)).status, "stopped");
   } finally {
     c.close();
     await s.stop();

@@ -3,9 +3,9 @@
 // Faults, outage, flavors: semaphore-server-faults.test.ts.
 import test from "ava";
 import type { ExecutionContext } from "ava";
-import { startSemaphoreServer, type SemaphoreServer } from "../src/semaphore/server/index.js";
-import { parseCron, nextFire } from "../src/semaphore/server/cron.js";
-import { lastLimit } from "../src/semaphore/server/routes/tasks.js";
+import { DEFAULT_VERSION, startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
+import { parseCron, nextFire } from "../src/emulator/cron.js";
+import { lastLimit } from "../src/emulator/routes/tasks.js";
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ test("§2.4: roles: any member reads, run/manage bits for writes, runner has no 
   try {
     const tk = s.tokens;
     for (const who of ["owner", "manager", "runner", "guest"]) {
-      for (const path of ["/api/project/1/templates", "/api/project/1/tasks", "/api/project/1/keys", "/api/project/1/inventory", "/api/project/1/tasks/1/output"]) {
+      for (const path of ["/api/project/1/templates", "/api/project/1/tasks", "/api/project/1/keys", "/api/project/1/inventory", "/api/project/1/tasks/2147483646/output"]) {
         t.is((await api(s, "GET", path, { token: tk[who]! })).status, 200, `${who} GET ${path}`);
       }
     }
@@ -293,8 +293,8 @@ test("§2.4: roles: any member reads, run/manage bits for writes, runner has no 
     }
     // run tasks: runner yes, guest no
     t.is((await api(s, "POST", "/api/project/1/tasks", { token: tk.runner!, body: { template_id: 1 } })).status, 201);
-    t.is((await api(s, "POST", "/api/project/1/tasks/1/stop", { token: tk.guest!, body: {} })).status, 403);
-    t.is((await api(s, "POST", "/api/project/1/tasks/1/confirm", { token: tk.guest! })).status, 403);
+    t.is((await api(s, "POST", "/api/project/1/tasks/2147483646/stop", { token: tk.guest!, body: {} })).status, 403);
+    t.is((await api(s, "POST", "/api/project/1/tasks/2147483646/confirm", { token: tk.guest! })).status, 403);
     // manage resources: manager yes, runner no
     t.is((await api(s, "POST", "/api/project/1/keys", { token: tk.manager!, body: { name: "m", type: "none" } })).status, 204);
     t.is((await api(s, "POST", "/api/project/1/keys", { token: tk.runner!, body: { name: "r", type: "none" } })).status, 403);
@@ -396,8 +396,8 @@ test("§5: Project, User, info, project users", async (t) => {
   t.false("password" in user);
 
   const info = (await api(S, "GET", "/api/info", { token: S.tokens.guest! })).json;
-  shape(t, info, { version: "string", ansible: "string", web_host: "string", use_remote_runner: "bool" }, "info");
-  t.is(info.version, "v2.10.32-emulated");
+  shape(t, info, { ansible: "string", use_remote_runner: "bool", version: "string", web_host: "string" }, "info");
+  t.is(info.version, DEFAULT_VERSION, "live form: no v");
   t.regex(info.ansible, /^ansible \[core [\d.]+\]\n/);
 
   const members = (await api(S, "GET", "/api/project/1/users", { token: S.tokens.guest! })).json as unknown[];
@@ -413,7 +413,7 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
     t.is(tpl.vaults, null, "vaults is null in list responses");
     if (tpl.last_task) shape(t, tpl.last_task, TASK_WITH_TPL, "last_task");
   }
-  t.deepEqual(list.map((x) => x.name), ["Deploy web", "Full backup", "Rotate certificates", "Run migrations", "Terraform apply"], "sorted by name");
+  t.deepEqual(list.map((x) => x.name), ["Deploy web", "Run migrations", "Full backup", "Terraform apply", "Rotate certificates"], "in id order, like live");
   const deploy = list.find((x) => x.name === "Deploy web")!;
   t.is(deploy.app, "ansible");
   t.is(deploy.type, "");
@@ -421,7 +421,7 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
   t.is(typeof deploy.inventory_id, "number");
   t.is(deploy.last_task.status, "success");
   t.is(deploy.last_task.tpl_alias, "Deploy web");
-  t.is(deploy.last_task.user_name, "ChatrixCD Bot", "user_name is the display name");
+  t.is(deploy.last_task.user_name, null, "live leaves user_name null in the list");
   t.is(list.find((x) => x.name === "Terraform apply")!.app, "terraform");
   t.is(list.find((x) => x.name === "Run migrations")!.last_task.status, "error");
 
@@ -437,12 +437,16 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
 
   const item = (await api(S, "GET", `/api/project/1/templates/${deploy.id}`, { token: S.tokens.guest! })).json;
   shape(t, item, TEMPLATE, "Template item");
+  t.is(item.last_task.user_name, "ChatrixCD Bot", "the single GET fills user_name with the display name");
   t.deepEqual(item.vaults, []);
 });
 
 test("§4.3: template list sort and order", async (t) => {
   const names = async (q: string): Promise<string[]> => ((await api(S, "GET", `/api/project/1/templates${q}`)).json as { name: string }[]).map((x) => x.name);
-  const byName = await names("");
+  const byId = ((await api(S, "GET", "/api/project/1/templates")).json as { id: number }[]).map((x) => x.id);
+  t.deepEqual(byId, [...byId].sort((a, b) => a - b), "no sort: by id, like live");
+  const byName = await names("?sort=name");
+  t.deepEqual(byName, [...byName].sort());
   t.deepEqual(await names("?sort=name&order=desc"), [...byName].reverse());
   const byPlaybook = ((await api(S, "GET", "/api/project/1/templates?sort=playbook")).json as { playbook: string }[]).map((x) => x.playbook);
   t.deepEqual(byPlaybook, [...byPlaybook].sort());

@@ -57,7 +57,7 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   const unexpected = listing.filter((f) => !/^dist\/(src|screens)\/.+\.js$/.test(f) && !["package.json", "README.md", "chatrixcd.ini.example", "src/deploy/chatrixcd.service"].includes(f));
   t.deepEqual(unexpected, [], "only compiled code, the example config, README and the unit");
   t.false(listing.includes("dist/src/stale/leftover.js"), "prepack cleaned old build output");
-  for (const need of ["dist/screens/main.js", "dist/src/app.js", "dist/src/http/server.js", "dist/src/semaphore/server/index.js", "src/deploy/chatrixcd.service"]) t.true(listing.includes(need), need);
+  for (const need of ["dist/screens/main.js", "dist/src/app.js", "dist/src/http/server.js", "dist/src/emulator/index.js", "src/deploy/chatrixcd.service"]) t.true(listing.includes(need), need);
 
   // 2. The issue's recipe: npx on the tarball from an empty directory.
   const empty = join(work, "empty");

@@ -3,7 +3,7 @@ import test from "ava";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/emulator/index.js";
 import { SemaphoreClient } from "../src/semaphore/client.js";
 import { TaskTracker } from "../src/semaphore/tracker.js";
 import { Store, taskKey } from "../src/core/store.js";

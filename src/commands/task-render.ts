@@ -4,7 +4,7 @@
 import type { TaskState } from "../core/store.js";
 import type { ApprovalRequest } from "../core/approvals.js";
 import { recapTotals } from "../semaphore/ansible.js";
-import { isTerminalStatus } from "../semaphore/types.js";
+import { isTaskDone } from "../semaphore/types.js";
 import { escapeHtml, statusIcon, statusLabel, STATUS_COLOR, colored, elapsed, taskUrl, joinAnd } from "./format.js";
 import { formatDuration } from "../util/text.js";
 import { maskText } from "../core/mask.js";
@@ -62,13 +62,13 @@ export function renderTaskCard(input: CardInput): Rendered {
   const from = origin(t, input.roomName);
   if (from) where.push(`started by ${clip(from)}`);
   const el = elapsed(t, now);
-  if (el && status !== "waiting") where.push(isTerminalStatus(status) ? `took ${el}` : `${el} so far`);
+  if (el && status !== "waiting") where.push(isTaskDone(t) ? `took ${el}` : `${el} so far`);
   text.push(where.join(" · "));
   html.push(escapeHtml(where.join(" · ")));
   // Parameters come masked from the core; masked again here for cards saved by an older version.
   const params = input.params && clip(maskText(input.params), 400);
   if (params) { text.push(`Parameters: ${params}`); html.push(`Parameters: <code>${escapeHtml(params)}</code>`); }
-  if (!isTerminalStatus(status) && (t.currentPlay || t.currentTask)) {
+  if (!isTaskDone(t) && (t.currentPlay || t.currentTask)) {
     const parts = [t.currentPlay ? `play ${clip(t.currentPlay, 120)}` : "", t.currentTask ? `task ${clip(t.currentTask, 120)}` : ""].filter(Boolean);
     text.push(`▶ ${parts.join(" › ")}`);
     html.push(`▶ ${parts.map((p) => escapeHtml(p)).join(" › ")}`);

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Ring } from "../log/logger.js";
-import { isTerminalStatus } from "../semaphore/types.js";
+import { isTerminalStatus, type AnyTaskStatus } from "../semaphore/types.js";
 
 // The one state store. Events come in (Matrix sync, Semaphore frames, keys), operations change the store, and
 // every front end renders from it. Each change emits a typed event so views redraw only what changed.
@@ -81,9 +81,6 @@ export interface VerificationState {
   detail?: string;
 }
 
-export type TaskStatus =
-  | "waiting" | "starting" | "waiting_confirmation" | "confirmed" | "rejected" | "running" | "stopping" | "stopped" | "success" | "error";
-
 export interface Origin {
   via: "chat" | "console" | "semaphore";
   user?: string;
@@ -98,7 +95,7 @@ export interface TaskState {
   templateId?: number;
   templateName?: string;
   projectName?: string;
-  status: TaskStatus | string;
+  status: AnyTaskStatus;
   /** Known only from the tracker's saved state (after a restart), not yet from Semaphore: name, times are missing. */
   fromSavedState?: boolean;
   created?: string;
@@ -141,7 +138,20 @@ export interface StoreEvents {
   loginPrompt: [LoginPromptState | undefined];
 }
 
+/** The one "project:task" key (store maps, cards, the tracker); parseTaskKey is its inverse. */
 export const taskKey = (projectId: number, taskId: number): string => `${projectId}:${taskId}`;
+/** Newest first by creation time: task ids say nothing about age (a live v2.10 on BoltDB counts them down). A task
+ * whose creation time is not known yet (just started) counts as the newest. */
+export function newestFirst(a: TaskState, b: TaskState): number {
+  const at = (t: TaskState): number => { const ms = t.created ? Date.parse(t.created) : NaN; return Number.isNaN(ms) ? Infinity : ms; };
+  const ca = at(a), cb = at(b);
+  if (ca !== cb) return ca < cb ? 1 : -1;
+  return b.updatedAt - a.updatedAt || a.key.localeCompare(b.key);
+}
+export function parseTaskKey(key: string): { projectId: number; taskId: number } {
+  const [projectId = 0, taskId = 0] = key.split(":").map(Number);
+  return { projectId, taskId };
+}
 
 export class Store extends EventEmitter<StoreEvents> {
   connection: ConnectionState = { matrix: "not_configured", semaphore: "not_configured" };

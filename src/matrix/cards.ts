@@ -6,14 +6,14 @@
 import { randomBytes } from "node:crypto";
 import type { Operations, Actor } from "../core/operations.js";
 import type { TaskState, OutputLine } from "../core/store.js";
-import { taskKey } from "../core/store.js";
+import { parseTaskKey, taskKey } from "../core/store.js";
 import type { ApprovalRequest } from "../core/approvals.js";
 import type { Reply } from "../commands/types.js";
 import type { SubscriptionFilter } from "../core/room-settings.js";
 import { renderTaskCard, renderRequestCard, type Rendered } from "../commands/task-render.js";
 import { taskName, taskUrl, escapeHtml } from "../commands/format.js";
 import { replyForError } from "../commands/dispatch.js";
-import { isTerminalStatus } from "../semaphore/types.js";
+import { isTaskDone, isTerminalStatus } from "../semaphore/types.js";
 import { Coalescer } from "../util/coalesce.js";
 import { ansiLinesToHtml, stripControl } from "../util/ansi.js";
 import { jsonBytes, cutToBytes } from "../util/size.js";
@@ -148,8 +148,8 @@ export class CardManager {
         // Ended shortly before the bot stopped: its last lines may not have reached the thread, and a finished task
         // is not followed any more, so they are fetched once (the thread goes on from threadLines).
         if (c.rec.finishedAt && c.next !== undefined && Date.now() - c.rec.finishedAt < 10 * 60_000 && this.ops.tracker) {
-          const [p, id] = c.rec.taskKey.split(":").map(Number);
-          void this.ops.tracker.fetchOutput(p!, id!).catch((e) => this.o.log.debug(`output of task ${id}: ${errorText(e)}`));
+          const { projectId, taskId } = parseTaskKey(c.rec.taskKey);
+          void this.ops.tracker.fetchOutput(projectId, taskId).catch((e) => this.o.log.debug(`output of task ${taskId}: ${errorText(e)}`));
         }
       }
       // A failure (or a wait for confirmation) seen before the cards were listening again still mentions, once.
@@ -193,7 +193,7 @@ export class CardManager {
     }
     const req = c.rec.requestId ? this.ops.approvals.get(c.rec.requestId) : undefined;
     if (req) return renderRequestCard({ request: req, waitingOn: this.ops.approvals.waitingOn(req), ...common });
-    const [p, t] = (c.rec.taskKey ?? "0:0").split(":").map(Number);
+    const { projectId: p, taskId: t } = parseTaskKey(c.rec.taskKey ?? "0:0");
     return { text: `Task ${t} (project ${p}): waiting for news from Semaphore…`, html: `Task ${t} (project ${p}): waiting for news from Semaphore…` };
   }
 
@@ -261,7 +261,7 @@ export class CardManager {
   /** A final state (or a wait on someone): its edit goes first in the room's lane. */
   private isFinal(card: Card): boolean {
     const task = card.rec.taskKey ? this.ops.store.tasks.get(card.rec.taskKey) : undefined;
-    if (task) return isTerminalStatus(task.status) || task.status === "waiting_confirmation";
+    if (task) return isTaskDone(task) || task.status === "waiting_confirmation";
     const req = card.rec.requestId ? this.ops.approvals.get(card.rec.requestId) : undefined;
     return !!req && req.status !== "pending";
   }
@@ -335,7 +335,7 @@ export class CardManager {
   private attachTask(card: Card): void {
     const key = card.rec.taskKey!;
     const t = this.ops.store.tasks.get(key);
-    if (t && isTerminalStatus(t.status)) card.rec.finishedAt ??= Date.now();
+    if (t && isTaskDone(t)) card.rec.finishedAt ??= Date.now();
     if (!card.rec.finishedAt) this.follow(card);
     if (this.logOn(card.rec.roomId) && card.rec.threadMessages === 0 && !card.rec.subscription) {
       card.next ??= 0;
@@ -346,8 +346,8 @@ export class CardManager {
 
   private follow(card: Card): void {
     if (card.unfollow || !card.rec.taskKey || !this.ops.tracker) return;
-    const [p, t] = card.rec.taskKey.split(":").map(Number);
-    card.unfollow = this.ops.tracker.follow(p!, t!);
+    const { projectId, taskId } = parseTaskKey(card.rec.taskKey);
+    card.unfollow = this.ops.tracker.follow(projectId, taskId);
   }
 
   private async edit(card: Card): Promise<void> {
@@ -369,10 +369,11 @@ export class CardManager {
     if (this.stopped) return;
     // The final state (and its details arriving after it: end time, recap) or a wait for a confirmation goes out at
     // once; only intermediate states wait for the interval.
-    const decisive = isTerminalStatus(t.status) || (t.status === "waiting_confirmation" && prev?.status !== t.status);
+    const decisive = isTaskDone(t) || (t.status === "waiting_confirmation" && prev?.status !== t.status);
     for (const c of this.cards) if (c.rec.taskKey === t.key) {
       c.editor.poke(decisive);
-      if (isTerminalStatus(t.status) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
+      // `stopped` with end null: Semaphore still streams the playbook's output, so the card keeps following
+      if (isTaskDone(t) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
     }
     const firstSight = !this.seen.has(t.key);
     this.seen.add(t.key);
@@ -497,8 +498,8 @@ export class CardManager {
     const over = card.rec.threadBytes + bytes > this.o.threadMaxBytes || card.rec.threadMessages + 1 >= this.o.threadMaxMessages;
     let part: Part;
     if (over) {
-      const [p, t] = (card.rec.taskKey ?? "0:0").split(":").map(Number);
-      const url = taskUrl(this.webUrl(), p!, t!);
+      const { projectId, taskId } = parseTaskKey(card.rec.taskKey ?? "0:0");
+      const url = taskUrl(this.webUrl(), projectId, taskId);
       const note = `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB.${url ? ` Full log: ${url}` : ""}`;
       part = { text: note, html: url ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a href="${escapeHtml(url)}">Full log in Semaphore</a>` : escapeHtml(note) };
       card.rec.threadClosed = true;

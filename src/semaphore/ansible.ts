@@ -1,7 +1,7 @@
 // Reads progress out of Ansible's output: the current play and task, and the PLAY RECAP counts per host.
 
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
-export const stripAnsi = (s: string): string => s.replace(ANSI, "");
+const stripAnsi = (s: string): string => s.replace(ANSI, "");
 
 export interface AnsibleProgress {
   currentPlay?: string;

@@ -21,11 +21,8 @@ import type { Readable } from "node:stream";
 import { BodyTooLarge, JsonArraySplitter, readCapped, readCappedText, type Chunks } from "./body.js";
 import { NO_ROUTE, SemaphoreError, isTlsErrorCode, type SemaphoreErrorKind } from "./errors.js";
 import {
-  normalizeEnvironment, normalizeInfo, normalizeInventory, normalizeList, normalizeProject, normalizeProjectRole,
-  normalizeRepository, normalizeSchedule, normalizeTask, normalizeTaskOutput, normalizeTaskWithTpl, normalizeTemplate,
-  normalizeUser,
-  type Environment, type Info, type Inventory, type Project, type ProjectRole, type Repository, type Schedule, type Task,
-  type TaskOutput, type TaskWithTpl, type Template, type User,
+  normalizeInfo, normalizeList, normalizeProject, normalizeTask, normalizeTaskOutput, normalizeTaskWithTpl, normalizeTemplate, normalizeUser,
+  type Info, type Project, type Task, type TaskOutput, type TaskWithTpl, type Template, type User,
 } from "./types.js";
 
 export interface RequestInfo {
@@ -298,11 +295,6 @@ export class SemaphoreClient {
     return this.getJson(this.p(projectId), normalizeProject);
   }
 
-  /** The caller's role in the project. */
-  async role(projectId: number): Promise<ProjectRole> {
-    return this.getJson(`${this.p(projectId)}/role`, normalizeProjectRole);
-  }
-
   async templates(projectId: number): Promise<Template[]> {
     return this.getJson(`${this.p(projectId)}/templates`, (raw) => normalizeList(raw, normalizeTemplate, "template"));
   }
@@ -311,26 +303,10 @@ export class SemaphoreClient {
     return this.getJson(`${this.p(projectId)}/templates/${this.id(templateId, "template")}`, normalizeTemplate);
   }
 
-  async inventories(projectId: number): Promise<Inventory[]> {
-    return this.getJson(`${this.p(projectId)}/inventory`, (raw) => normalizeList(raw, normalizeInventory, "inventory"));
-  }
-
-  async environments(projectId: number): Promise<Environment[]> {
-    return this.getJson(`${this.p(projectId)}/environment`, (raw) => normalizeList(raw, normalizeEnvironment, "environment"));
-  }
-
-  async repositories(projectId: number): Promise<Repository[]> {
-    return this.getJson(`${this.p(projectId)}/repositories`, (raw) => normalizeList(raw, normalizeRepository, "repository"));
-  }
-
-  async schedules(projectId: number): Promise<Schedule[]> {
-    return this.getJson(`${this.p(projectId)}/schedules`, (raw) => normalizeList(raw, normalizeSchedule, "schedule"));
-  }
-
   // -------------------------------------------------------------------------------------------------------------
   // Tasks
 
-  /** Up to 1000 tasks of the project, newest first. */
+  /** Every task of a project (the History view's source: one request per project). */
   async tasks(projectId: number): Promise<TaskWithTpl[]> {
     return this.getJson(`${this.p(projectId)}/tasks`, taskList);
   }
@@ -338,12 +314,6 @@ export class SemaphoreClient {
   /** The most recent tasks (server caps at 200; `limit` is clamped to 1..200). */
   async lastTasks(projectId: number, limit?: number): Promise<TaskWithTpl[]> {
     return this.getJson(`${this.p(projectId)}/tasks/last${limitQuery(limit)}`, taskList);
-  }
-
-  /** Tasks of one template, newest first: all (cap 1000) or, with `limit`, the last `limit` via /tasks/last. */
-  async templateTasks(projectId: number, templateId: number, limit?: number): Promise<TaskWithTpl[]> {
-    const base = `${this.p(projectId)}/templates/${this.id(templateId, "template")}/tasks`;
-    return this.getJson(limit === undefined ? base : `${base}/last${limitQuery(limit)}`, taskList);
   }
 
   async task(projectId: number, taskId: number): Promise<Task> {

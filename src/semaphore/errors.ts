@@ -16,11 +16,6 @@ export type SemaphoreErrorKind =
   | "unsupported" // the server version has no such feature (e.g. task reject on v2.10)
   | "too_large"; // the reply was larger than the client reads for its kind (JSON or task output): never retried
 
-export const SEMAPHORE_ERROR_KINDS: readonly SemaphoreErrorKind[] = [
-  "unreachable", "timeout", "unauthorized", "forbidden", "not_found", "bad_request", "server", "not_json", "bad_reply",
-  "unsupported", "too_large",
-];
-
 export interface SemaphoreErrorInit {
   kind: SemaphoreErrorKind;
   method: string;
@@ -175,7 +170,7 @@ export function isSemaphoreError(e: unknown, kind?: SemaphoreErrorKind): e is Se
 }
 
 /** "16 MiB", "512 KiB", "100 bytes". */
-export function formatBytes(n: number | undefined): string {
+function formatBytes(n: number | undefined): string {
   if (n === undefined) return "the size limit";
   if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;

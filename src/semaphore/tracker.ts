@@ -2,9 +2,9 @@ import WebSocket from "ws";
 import { REPLY_LIMITS, type SemaphoreClient } from "./client.js";
 import { isSemaphoreError, type SemaphoreError } from "./errors.js";
 import type { Task, TaskWithTpl, WsFrame } from "./types.js";
-import { parseWsFrame, isTerminalStatus } from "./types.js";
+import { parseWsFrame, isTaskDone, isTerminalStatus } from "./types.js";
 import type { Store, Origin, TaskState } from "../core/store.js";
-import { taskKey } from "../core/store.js";
+import { parseTaskKey, taskKey } from "../core/store.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { foldAnsible } from "./ansible.js";
@@ -181,7 +181,7 @@ export class TaskTracker {
       this.o.log.info("Semaphore websocket connected");
       // Lines pushed while disconnected were lost; hold new frames of active tasks until REST fills the gap.
       for (const t of this.o.store.tasks.values()) {
-        if (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key))) this.catchingUp.set(t.key, []);
+        if (!isTaskDone(t) && (this.followers.has(t.key) || this.tracked.has(t.key))) this.catchingUp.set(t.key, []);
       }
       void this.reconcile("websocket connected");
       this.scheduleSafetyReconcile();
@@ -290,11 +290,11 @@ export class TaskTracker {
       this.o.log.debug(`reconciled with Semaphore (${why})${ok ? "" : " with errors"}`);
       // Output lines pushed while we were disconnected were lost: fetch what is missing for active tasks.
       for (const t of this.o.store.tasks.values()) {
-        if (this.catchingUp.has(t.key) || (!isTerminalStatus(t.status) && (this.followers.has(t.key) || this.tracked.has(t.key)))) {
+        if (this.catchingUp.has(t.key) || (!isTaskDone(t) && (this.followers.has(t.key) || this.tracked.has(t.key)))) {
           await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
         }
       }
-      for (const [key] of this.catchingUp) { const [p, id] = key.split(":").map(Number); this.flushBuffered(key, p!, id!, new Set()); }
+      for (const [key] of this.catchingUp) { const { projectId, taskId } = parseTaskKey(key); this.flushBuffered(key, projectId, taskId, new Set()); }
     } catch (e) {
       this.o.log.warn(`reconcile with Semaphore failed (${why}): ${errorText(e)}`);
     }
@@ -305,7 +305,7 @@ export class TaskTracker {
     const c = this.o.client;
     let ok = true;
     const scope = new Set<number>(this.projects);
-    for (const t of this.tracked.values()) if (!isTerminalStatus(t.status ?? "waiting")) scope.add(t.projectId);
+    for (const t of this.tracked.values()) if (!isTerminalStatus(t.status ?? "waiting") || (t.status === "stopped" && t.finishedAt === undefined)) scope.add(t.projectId);
     // The project list changes rarely: refreshed on (re)connect and at most once a minute while polling.
     if (this.watchAll && (this.mode !== "polling" || Date.now() - this.projectsFetchedAt > 60_000 || this.knownProjects.size === 0)) {
       try {
@@ -332,7 +332,8 @@ export class TaskTracker {
     // A tracked task that fell off the list (very busy project) is fetched on its own.
     for (const t of this.tracked.values()) {
       const key = taskKey(t.projectId, t.taskId);
-      if (listed.has(key) || !scope.has(t.projectId) || isTerminalStatus(this.o.store.tasks.get(key)?.status ?? t.status ?? "waiting")) continue;
+      const known = this.o.store.tasks.get(key);
+      if (listed.has(key) || !scope.has(t.projectId) || (known ? isTaskDone(known) : isTerminalStatus(t.status ?? "waiting"))) continue;
       const snapshotAt = performance.now();
       try { this.applyTask(await c.task(t.projectId, t.taskId), undefined, snapshotAt); } catch (e) { ok = false; this.noteFailure(e); }
     }
@@ -377,9 +378,9 @@ export class TaskTracker {
       projectName: this.knownProjects.get(task.project_id),
       ...(existing?.fromSavedState ? { fromSavedState: false } : {}),
     });
-    if (tracked && !stale && tracked.status !== task.status) {
+    if (tracked && !stale && (tracked.status !== task.status || (tracked.finishedAt === undefined && isTaskDone(task)))) {
       tracked.status = task.status;
-      if (isTerminalStatus(task.status)) tracked.finishedAt ??= Date.now();
+      if (isTaskDone(task)) tracked.finishedAt ??= Date.now();
       this.queueSave();
     }
   }
@@ -462,7 +463,7 @@ export class TaskTracker {
       for (const key of new Set([...followed, ...this.followers.keys(), ...this.finalPending])) {
         const t = this.o.store.tasks.get(key);
         if (!t || this.finalFetched.has(key)) continue;
-        const last = isTerminalStatus(t.status);
+        const last = isTaskDone(t);
         try {
           await this.catchUpOutput(t.projectId, t.taskId);
           if (last) { this.finalFetched.add(key); this.finalPending.delete(key); }

@@ -26,15 +26,22 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 /** A status as received: one of TaskStatus, or a value from a newer server this code doesn't know yet. */
 export type AnyTaskStatus = TaskStatus | (string & {});
 
-export const TERMINAL_STATUSES: readonly TaskStatus[] = ["stopped", "success", "error", "rejected"];
+const TERMINAL_STATUSES: readonly TaskStatus[] = ["stopped", "success", "error", "rejected"];
 
 /** A task in this status will not change any more ("finished"; `rejected` is final on servers that have it). */
 export function isTerminalStatus(status: AnyTaskStatus): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
-export function isKnownTaskStatus(status: string): status is TaskStatus {
-  return (TASK_STATUSES as readonly string[]).includes(status);
+/**
+ * The task is over for whoever follows it: its status is final and Semaphore has stopped streaming its output. A live
+ * v2.10 answers a forced stop of a task that is not exactly `running` (starting, confirmed…) with `stopped` and
+ * `end: null` while the playbook runs on, and sets `end` when it finishes; so `stopped` counts only once `end` is set.
+ * (`success`/`error` also come once with `end: null`, just before `end` is set, but their output is complete.)
+ * `end` undefined means "not known" (e.g. restored state) and does not hold a task open.
+ */
+export function isTaskDone(t: { status: AnyTaskStatus; end?: string | null }): boolean {
+  return isTerminalStatus(t.status) && !(t.status === "stopped" && t.end === null);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -49,13 +56,6 @@ export interface Project {
   /** 0 = unlimited. */
   max_parallel_tasks: number;
   type: string;
-}
-
-export interface ProjectRole {
-  /** "owner" | "manager" | "task_runner" | "guest", or "" for an admin who is not a member. */
-  role: string;
-  /** Bit set: 1 run tasks, 2 update project, 4 manage resources, 8 manage users. */
-  permissions: number;
 }
 
 export interface SurveyVarValue {
@@ -170,64 +170,6 @@ export interface TaskOutput {
   output: string;
   /** Later versions only. */
   id: number | null;
-}
-
-export interface Inventory {
-  id: number;
-  name: string;
-  project_id: number;
-  /** Content or a file path, depending on `type`. */
-  inventory: string;
-  ssh_key_id: number | null;
-  become_key_id: number | null;
-  /** "static" | "static-yaml" | "file" | "terraform-workspace" | "tofu-workspace" | ... */
-  type: string;
-  /** `holder_id` (v2.10) or `template_id` (later). */
-  holder_id: number | null;
-  repository_id: number | null;
-}
-
-export interface EnvironmentSecret {
-  id: number;
-  /** "var" | "env" */
-  type: string;
-  name: string;
-  secret: string;
-  operation: string;
-}
-
-export interface Environment {
-  id: number;
-  name: string;
-  project_id: number;
-  password: string | null;
-  /** Extra variables, JSON text. */
-  json: string;
-  /** Process environment, JSON text. */
-  env: string | null;
-  secrets: EnvironmentSecret[];
-}
-
-export interface Repository {
-  id: number;
-  name: string;
-  project_id: number;
-  /** An absolute path means a local directory. */
-  git_url: string;
-  git_branch: string;
-  ssh_key_id: number | null;
-}
-
-export interface Schedule {
-  id: number;
-  project_id: number;
-  template_id: number;
-  cron_format: string;
-  name: string;
-  active: boolean;
-  repository_id: number | null;
-  /** Only in the project-level list. */
-  tpl_name: string | null;
 }
 
 export interface Info {
@@ -376,12 +318,7 @@ export function normalizeProject(raw: unknown, what = "project"): Project {
   };
 }
 
-export function normalizeProjectRole(raw: unknown, what = "role"): ProjectRole {
-  const o = asObject(raw, what);
-  return { role: str(o, "role"), permissions: int(o, "permissions") };
-}
-
-export function normalizeSurveyVar(raw: unknown, what = "survey_var"): SurveyVar {
+function normalizeSurveyVar(raw: unknown, what = "survey_var"): SurveyVar {
   const o = asObject(raw, what);
   return {
     name: reqStr(o, "name", what),
@@ -496,63 +433,6 @@ export function normalizeTaskOutput(raw: unknown, what = "output"): TaskOutput {
     throw bad(`${what}.output is ${describe(output)}, not a string`);
   }
   return { task_id: int(o, "task_id"), time: str(o, "time"), output: str(o, "output"), id: intOrNull(o, "id") };
-}
-
-export function normalizeInventory(raw: unknown, what = "inventory"): Inventory {
-  const o = asObject(raw, what);
-  return {
-    id: reqInt(o, "id", what),
-    name: reqStr(o, "name", what),
-    project_id: int(o, "project_id"),
-    inventory: str(o, "inventory"),
-    ssh_key_id: intOrNull(o, "ssh_key_id"),
-    become_key_id: intOrNull(o, "become_key_id"),
-    type: str(o, "type"),
-    holder_id: intOrNull(o, "holder_id") ?? intOrNull(o, "template_id"),
-    repository_id: intOrNull(o, "repository_id"),
-  };
-}
-
-export function normalizeEnvironment(raw: unknown, what = "environment"): Environment {
-  const o = asObject(raw, what);
-  return {
-    id: reqInt(o, "id", what),
-    name: reqStr(o, "name", what),
-    project_id: int(o, "project_id"),
-    password: strOrNull(o, "password"),
-    json: str(o, "json"),
-    env: strOrNull(o, "env"),
-    secrets: arr(o, "secrets", what).map((v, i) => {
-      const s = asObject(v, `${what}.secrets[${i}]`);
-      return { id: int(s, "id"), type: str(s, "type"), name: str(s, "name"), secret: str(s, "secret"), operation: str(s, "operation") };
-    }),
-  };
-}
-
-export function normalizeRepository(raw: unknown, what = "repository"): Repository {
-  const o = asObject(raw, what);
-  return {
-    id: reqInt(o, "id", what),
-    name: reqStr(o, "name", what),
-    project_id: int(o, "project_id"),
-    git_url: str(o, "git_url"),
-    git_branch: str(o, "git_branch"),
-    ssh_key_id: intOrNull(o, "ssh_key_id"),
-  };
-}
-
-export function normalizeSchedule(raw: unknown, what = "schedule"): Schedule {
-  const o = asObject(raw, what);
-  return {
-    id: reqInt(o, "id", what),
-    project_id: int(o, "project_id"),
-    template_id: int(o, "template_id"),
-    cron_format: str(o, "cron_format"),
-    name: str(o, "name"),
-    active: bool(o, "active"),
-    repository_id: intOrNull(o, "repository_id"),
-    tpl_name: strOrNull(o, "tpl_name"),
-  };
 }
 
 export function normalizeInfo(raw: unknown, what = "info"): Info {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
-import { startSemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer } from "../../src/emulator/index.js";
 import { JsPeer, type PeerEvent } from "../helpers-e2ee/js-peer.js";
 import { routeSdkLogging } from "../../src/log/sdk.js";
 import { Logger } from "../../src/log/logger.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle, type RegisteredUser } from "../harness/synapse.js";
-import { startSemaphoreServer, type SemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { mulberry32 } from "../../src/util/random.js";
 import { emit, ms, sleep, type Figure } from "./figures.js";
 import { ReplyLedger, summarizeProbe, p50p95, slope, type ProbeSummary, type ReplySummary } from "./stats.js";

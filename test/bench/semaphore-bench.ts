@@ -3,7 +3,7 @@
 // poll per task every 10 s, and a full output download plus a status poll every 2 s for a tailed task), each
 // against its own instance of our Semaphore-compatible server in the same run.
 import "../../src/polyfill.js";
-import { startSemaphoreServer, type SemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { SemaphoreClient } from "../../src/semaphore/client.js";
 import { TaskTracker } from "../../src/semaphore/tracker.js";
 import { Store } from "../../src/core/store.js";

@@ -24,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { RoomEvent, MatrixEventEvent, type MatrixEvent } from "matrix-js-sdk";
 import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
-import { startSemaphoreServer, type SemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { isTerminalStatus } from "../../src/semaphore/types.js";
 import { routeSdkLogging } from "../../src/log/sdk.js";
 import { Logger } from "../../src/log/logger.js";

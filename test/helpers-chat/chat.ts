@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { requireSynapse, uniqueLocalpart } from "../harness/integration.js";
 import { RawClient, type RawEvent } from "../harness/cs-client.js";
 import { startTestBot, type TestBot } from "../harness/bot.js";
-import { startSemaphoreServer, type SemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 
 export const PASSWORD = "correct horse battery staple";
 

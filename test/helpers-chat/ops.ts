@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSemaphoreServer, type SemaphoreServer } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { SemaphoreClient } from "../../src/semaphore/client.js";
 import { TaskTracker } from "../../src/semaphore/tracker.js";
 import { Operations, type Actor } from "../../src/core/operations.js";

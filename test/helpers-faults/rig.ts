@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { startSynapse, uniqueLocalpart, type SynapseHandle, type StartOptions } from "../harness/synapse.js";
 import { RawClient, isReplyTo, type RawEvent } from "../harness/cs-client.js";
 import { startTestBot, writeBotConfig, type TestBot } from "../harness/bot.js";
-import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../../src/semaphore/server/index.js";
+import { startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../../src/emulator/index.js";
 import { stripControl } from "../../src/util/ansi.js";
 
 export const PASSWORD = "correct horse battery staple";

@@ -114,7 +114,7 @@ function parseArgs(text: string | null): string[] {
 }
 
 /** Everything a scenario gets to know about its run. Throws (with a Go-like message) on unusable task input. */
-export function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheckout: boolean): RunContext {
+function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheckout: boolean): RunContext {
   const template = store.templates.get(task.template_id);
   const project = store.projects.get(task.project_id);
   if (!template || !project) throw new Error("template not found");
@@ -198,7 +198,7 @@ export async function runTask(store: Store, task: TaskRow, host: RunHost, flavor
     };
     const result = await scenario(ctx, io);
     if (result === 0) host.setStatus(task, "success");
-    else if (result === "rejected") host.setStatus(task, "error");
+    else if (result === "rejected") { /* stays rejected: it is final */ }
     else {
       host.log(task, `Running app failed: exit status ${result}`);
       host.setStatus(task, "error");

@@ -119,10 +119,15 @@ export function blankTemplate(id: number, projectId: number): TemplateRow {
   };
 }
 
+/** Live lists keys, repositories, inventories and environments by id (§11 item 3). */
+const byId = (a: { id: number }, b: { id: number }): number => a.id - b.id;
+
 const SORTS = ["name", "playbook", "ssh_key", "inventory", "environment", "repository"];
 
 function sortTemplates(store: Store, list: TemplateRow[], sort: string | null, order: string | null): TemplateRow[] {
-  const by = sort && SORTS.includes(sort) ? sort : "name";
+  // no (or an unknown) sort: by id, like live (§11 item 3)
+  if (!sort || !SORTS.includes(sort)) return order === "desc" ? [...list].sort((a, b) => b.id - a.id) : [...list].sort((a, b) => a.id - b.id);
+  const by = sort;
   const key = (t: TemplateRow): string => {
     switch (by) {
       case "playbook":
@@ -157,7 +162,7 @@ export function registerResources(r: Router): void {
 
   // keys
   r.add(
-    { method: "GET", path: `${P}/keys`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.keys, ctx.project!.id).sort((a, b) => a.name.localeCompare(b.name)).map((k) => ctx.core.shapes.key(k))) },
+    { method: "GET", path: `${P}/keys`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.keys, ctx.project!.id).sort(byId).map((k) => ctx.core.shapes.key(k))) },
     {
       method: "POST", path: `${P}/keys`, perm: M, handler: (ctx) => {
         const b = tryDecode(ctx.body, KEY_SCHEMA);
@@ -210,7 +215,7 @@ export function registerResources(r: Router): void {
       store.listInProject(store.inventories, repo.project_id).filter((i) => i.repository_id === repo.id).map(ref),
     );
   r.add(
-    { method: "GET", path: `${P}/repositories`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.repositories, ctx.project!.id).sort((a, b) => a.name.localeCompare(b.name)).map((x) => ctx.core.shapes.repository(x))) },
+    { method: "GET", path: `${P}/repositories`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.repositories, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.repository(x))) },
     {
       method: "POST", path: `${P}/repositories`, perm: M, handler: (ctx) => {
         const b = tryDecode(ctx.body, REPOSITORY_SCHEMA);
@@ -264,7 +269,7 @@ export function registerResources(r: Router): void {
   const invRefs = (store: Store, inv: InventoryRow): Reply =>
     refs(store.listInProject(store.templates, inv.project_id).filter((t) => t.inventory_id === inv.id).map(ref));
   r.add(
-    { method: "GET", path: `${P}/inventory`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.inventories, ctx.project!.id).sort((a, b) => a.name.localeCompare(b.name)).map((x) => ctx.core.shapes.inventory(x))) },
+    { method: "GET", path: `${P}/inventory`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.inventories, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.inventory(x))) },
     {
       method: "POST", path: `${P}/inventory`, perm: M, handler: (ctx) => {
         const b = tryDecode(ctx.body, INVENTORY_SCHEMA);
@@ -345,7 +350,7 @@ export function registerResources(r: Router): void {
   const envRefs = (store: Store, env: EnvironmentRow): Reply =>
     refs(store.listInProject(store.templates, env.project_id).filter((t) => t.environment_id === env.id).map(ref));
   r.add(
-    { method: "GET", path: `${P}/environment`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.environments, ctx.project!.id).sort((a, b) => a.name.localeCompare(b.name)).map((x) => ctx.core.shapes.environment(x))) },
+    { method: "GET", path: `${P}/environment`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.environments, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.environment(x))) },
     {
       method: "POST", path: `${P}/environment`, perm: M, handler: (ctx) => {
         const b = tryDecode(ctx.body, ENVIRONMENT_SCHEMA);

@@ -5,7 +5,8 @@
 import { now } from "./clock.js";
 import { Proc, goJsonError, runTask, type RunHost } from "./runner.js";
 import type { Store } from "./store.js";
-import { isFinished, type ApiFlavor, type TaskOutputRow, type TaskParams, type TaskRow, type TaskStatus } from "./types.js";
+import { isTerminalStatus } from "../semaphore/types.js";
+import { type ApiFlavor, type TaskOutputRow, type TaskParams, type TaskRow, type TaskStatus } from "./types.js";
 
 export interface PoolListener {
   log(task: TaskRow, row: TaskOutputRow): void;
@@ -17,6 +18,8 @@ export interface PoolOptions {
   lineDelayMs: number;
   maxParallelTasks: number;
   flavor: ApiFlavor;
+  /** See SemaphoreServerOptions.forceStopKillsAtOnce. */
+  forceStopKillsAtOnce?: boolean;
 }
 
 /** What a caller asks for when starting a task (decoded start body, or a helper / the scheduler). */
@@ -47,10 +50,10 @@ export type CreateResult =
   | { ok: false; reason: "template_not_found" }
   | { ok: false; reason: "invalid_input"; task: TaskRow; error: string };
 
-/** Semaphore's SetStatus guards (§6): from stopped nothing; running never back to waiting; stopping never to
+/** Semaphore's SetStatus guards (§6): from stopped (and rejected, final in the versions that have it) nothing; running never back to waiting; stopping never to
  * waiting/running; confirmed never back to waiting_confirmation. success and error are not guarded. */
 export function transitionAllowed(from: TaskStatus, to: TaskStatus): boolean {
-  if (from === "stopped") return false;
+  if (from === "stopped" || from === "rejected") return false;
   if (from === "running" && to === "waiting") return false;
   if (from === "stopping" && (to === "waiting" || to === "running")) return false;
   if (from === "confirmed" && to === "waiting_confirmation") return false;
@@ -183,6 +186,10 @@ export class TaskPool {
     task.end = now();
     this.listener.update(task);
     this.running.delete(task.id);
+    this.addFinishedEvent(task);
+  }
+
+  private addFinishedEvent(task: TaskRow): void {
     const tpl = this.store.templates.get(task.template_id);
     this.store.addEvent({
       user_id: task.user_id, project_id: task.project_id, object_id: task.id, object_type: "task",
@@ -201,7 +208,7 @@ export class TaskPool {
         this.removeQueued(t.id);
         this.setStatus(t, "stopped");
         this.finish(t);
-      } else if (isFinished(t.status) || !this.store.tasks.has(t.id)) {
+      } else if (isTerminalStatus(t.status) || !this.store.tasks.has(t.id)) {
         this.removeQueued(t.id);
       }
     }
@@ -264,8 +271,9 @@ export class TaskPool {
     const queued = this.queue.some((t) => t.id === task.id);
     const run = this.running.get(task.id);
     if (!queued && !run) {
-      // not active: the status is overwritten to stopped (a quirk worth reproducing)
+      // not active: the status is overwritten to stopped (a quirk worth reproducing), with a "finished" event
       this.setStatus(task, "stopped");
+      this.addFinishedEvent(task);
       return;
     }
     if (queued) {
@@ -278,8 +286,11 @@ export class TaskPool {
       }
       return;
     }
+    // Live only kills a process that is exactly `running`: a forced stop in another active state (starting,
+    // confirmed…) shows `stopped` with `end: null` while the playbook runs on; `end` is set when it finishes.
+    const runsOn = force && task.status !== "running" && task.status !== "waiting_confirmation" && !this.opts.forceStopKillsAtOnce;
     this.setStatus(task, force ? "stopped" : "stopping");
-    run!.proc.kill();
+    if (!runsOn) run!.proc.kill();
   }
 
   /** Confirm: sets `confirmed` on any active task; false (→ 400) if the task is not active. */

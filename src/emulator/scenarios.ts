@@ -48,7 +48,7 @@ export interface RunIO {
   setCommit(hash: string, message: string): void;
 }
 
-/** Exit code, or "rejected" (the plan was rejected: the task ends in error without a failure line). */
+/** Exit code, or "rejected" (the plan was rejected: the task stays `rejected`, which is final, without a failure line). */
 export type ScenarioResult = number | "rejected";
 export type Scenario = (ctx: RunContext, io: RunIO) => Promise<ScenarioResult>;
 

@@ -141,7 +141,8 @@ export function registerProjects(r: Router): void {
     {
       method: "GET",
       path: "/api/project/{project_id}/events",
-      handler: (ctx) => json(200, projectEvents(ctx.core.store, ctx.project!.id, Infinity).map((e) => ctx.core.shapes.event(e))),
+      // live: only the newest item (/events/last gives many) (§11 item 4)
+      handler: (ctx) => json(200, projectEvents(ctx.core.store, ctx.project!.id, 1).map((e) => ctx.core.shapes.event(e))),
     },
     {
       method: "GET",
@@ -153,5 +154,5 @@ export function registerProjects(r: Router): void {
 
 function projectEvents(store: Store, projectId: number, limit: number) {
   const list = store.events.filter((e) => e.project_id === projectId).sort((a, b) => b._seq - a._seq);
-  return Number.isFinite(limit) ? list.slice(0, limit) : list;
+  return list.slice(0, limit);
 }

@@ -53,6 +53,8 @@ export interface Reply {
   raw?: string;
   contentType?: string;
   headers?: Record<string, string | string[]>;
+  /** Close the connection without any reply (status is then unused). */
+  closeConnection?: boolean;
 }
 
 export const empty = (status: number, headers?: Record<string, string | string[]>): Reply => (headers ? { status, headers } : { status });

@@ -13,12 +13,12 @@ export type FieldType =
 
 export type Schema = Record<string, FieldType>;
 
-export class DecodeError extends Error {
+class DecodeError extends Error {
   override name = "DecodeError";
 }
 
 /** Parse a request body as JSON (empty body → error, like Go's decoder returning EOF). */
-export function parseJsonBody(body: Buffer): unknown {
+function parseJsonBody(body: Buffer): unknown {
   const text = body.toString("utf8");
   if (text.trim() === "") throw new DecodeError("EOF");
   try {
@@ -70,7 +70,7 @@ function jsonType(v: unknown): string {
  * Decode a parsed JSON value into a struct described by `schema`. Returns only the schema's keys that were present
  * (null kept as null). A top-level `null` decodes to `{}` (Go leaves the struct untouched).
  */
-export function decodeStruct(value: unknown, schema: Schema, path = "body"): Record<string, unknown> {
+function decodeStruct(value: unknown, schema: Schema, path = "body"): Record<string, unknown> {
   if (value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new DecodeError(`json: cannot unmarshal ${jsonType(value)} into Go value of type struct (${path})`);
@@ -84,7 +84,7 @@ export function decodeStruct(value: unknown, schema: Schema, path = "body"): Rec
 }
 
 /** Parse + decode in one step. */
-export function decodeBody(body: Buffer, schema: Schema): Record<string, unknown> {
+function decodeBody(body: Buffer, schema: Schema): Record<string, unknown> {
   return decodeStruct(parseJsonBody(body), schema);
 }
 
@@ -116,7 +116,7 @@ export function has(o: Record<string, unknown>, k: string): boolean {
 
 // ---- schemas of the request bodies --------------------------------------------------------------------------------
 
-export const TASK_PARAMS_SCHEMA: Schema = {
+const TASK_PARAMS_SCHEMA: Schema = {
   debug: "bool", debug_level: "int", dry_run: "bool", diff: "bool", limit: { arr: "string" }, tags: { arr: "string" },
   skip_tags: { arr: "string" }, plan: "bool", destroy: "bool", auto_approve: "bool", upgrade: "bool", reconfigure: "bool",
 };
@@ -171,7 +171,7 @@ export const ENVIRONMENT_SCHEMA: Schema = {
 
 export const VIEW_SCHEMA: Schema = { id: "int", project_id: "int", title: "string", position: "int" };
 
-export const SURVEY_VAR_SCHEMA: Schema = {
+const SURVEY_VAR_SCHEMA: Schema = {
   name: "string", title: "string", required: "bool", type: "string", description: "string",
   values: { arr: { obj: { name: "string", value: "string" } } },
 };

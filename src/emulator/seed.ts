@@ -10,7 +10,7 @@ import { blankTemplate } from "./routes/resources.js";
 import { Killed, runTask, type RunHost } from "./runner.js";
 import type { Store } from "./store.js";
 import type { ApiFlavor, EnvironmentRow, InventoryRow, KeyRow, RepositoryRow, Role, TaskRow, TemplateRow, ViewRow } from "./types.js";
-import { mulberry32 } from "../../util/random.js";
+import { mulberry32 } from "../util/random.js";
 
 export interface SeedUser {
   id: number;

@@ -6,12 +6,12 @@ const startWallNs = BigInt(Date.now()) * 1_000_000n;
 const startHr = process.hrtime.bigint();
 
 /** Monotonic nanoseconds since the epoch (wall clock at module load + monotonic elapsed). */
-export function nowNs(): bigint {
+function nowNs(): bigint {
   return startWallNs + (process.hrtime.bigint() - startHr);
 }
 
 /** Format nanoseconds since the epoch as Go's RFC3339Nano in UTC. */
-export function formatNs(ns: bigint): string {
+function formatNs(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
   const iso = new Date(ms).toISOString(); // 2026-11-26T16:45:54.144Z
   const base = iso.slice(0, 19);
@@ -30,8 +30,4 @@ export function formatMs(ms: number, extraNs = 0): string {
 
 export function formatSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19) + "Z";
-}
-
-export function parseTime(s: string): number {
-  return Date.parse(s);
 }

@@ -20,8 +20,12 @@
 //                                      ca (enum letsencrypt|internal); fails if cert_domain is missing
 //   project 2 "Internal tools"
 //     template 6 "Rebuild search index" bash (prints its key=value arguments), template 7 "Prune docker images" bash
-//   history: tasks 1–7 (success, error, scheduled success, confirmed terraform, bash, runner's deploy, force-stopped
-//   backup); new tasks get ids from 8 (or count down from 2147483646 - 7 with descendingIds).
+//   history: 7 tasks (success, error, scheduled success, confirmed terraform, bash, runner's deploy, force-stopped
+//   backup). Task ids count down from 2147483646 like a live v2.10 on BoltDB: the history has 2147483646…2147483640
+//   and new tasks get 2147483639 and below (ascending from 1 with ascendingIds).
+//
+// Faithful to a live v2.10.32 by default (semaphore-api.md §11); the deliberate differences left are named options
+// (ascendingIds, forceStopKillsAtOnce) or listed below.
 // Seed "empty": the same users and tokens, no project.
 
 import { Hub } from "./ws.js";
@@ -47,6 +51,15 @@ export type { Faults } from "./faults.js";
 export type { SeedUser } from "./seed.js";
 export type { ApiFlavor, App, BuiltinScenario, Role, ScenarioRef, ScriptSpec, SurveyVar, TaskParams, TaskStatus, TemplateTaskParams } from "./types.js";
 
+/** Like live's `2.10.32-<commit>-<build time>` (no "v"), marked as ours. */
+export const DEFAULT_VERSION = "2.10.32-emulated-d4a2713";
+
+// Differences from a live v2.10.32 (semaphore-api.md §11) knowingly not reproduced, by item number:
+//   8  an integral float such as {"template_id": 1.0} is accepted (live: 400): JSON.parse can't tell 1.0 from 1;
+//   9  commit_hash/commit_message are filled after a run (live with a file:// repository: null/"");
+//   10 the output preamble is shorter than live's (no repository/requirements.yml lines);
+//   16 stop transitions are not delayed ~0.5 s;  17 large bodies are not chunked.
+
 export interface SemaphoreServerOptions {
   /** Instrumentation: called on every task status update, before it is pushed (tests' ground truth, benchmarks' clock). */
   onTaskUpdate?: (task: { id: number; project_id: number; status: string; end: unknown }, atMs: number) => void;
@@ -60,12 +73,15 @@ export interface SemaphoreServerOptions {
   lineDelayMs?: number;
   /** default "demo" */
   seed?: "demo" | "empty";
-  /** Reported by /api/info; default "v2.10.32-emulated". */
+  /** Reported by /api/info; default DEFAULT_VERSION (live form: no "v"). */
   version?: string;
   /** "modern": tasks accept/echo `params`, omit empty fields, /reject and `rejected` exist (§10). Default "v2.10". */
   apiFlavor?: ApiFlavor;
-  /** BoltDB quirk: task ids count down from 2147483646 (default false: ascending from 1, like SQL). */
-  descendingIds?: boolean;
+  /** Deliberate difference: task ids count up from 1 like SQL backends (default false: down from 2147483646, as live). */
+  ascendingIds?: boolean;
+  /** Deliberate difference: a force-stop of an active task that is not `running` kills it at once (default false: as
+   *  live, it becomes `stopped` with `end: null` while the playbook runs on, and `end` is set when it finishes). */
+  forceStopKillsAtOnce?: boolean;
   /** Global cap of concurrently running tasks (Semaphore's max_parallel_tasks, default 10; 0 = unlimited). */
   maxParallelTasks?: number;
   /** Fire active schedules at their cron times (UTC). Default true. */
@@ -203,13 +219,16 @@ export interface SemaphoreServer {
 export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): Promise<SemaphoreServer> {
   const host = opts.host ?? "127.0.0.1";
   const flavor: ApiFlavor = opts.apiFlavor ?? "v2.10";
-  const store = new Store(opts.descendingIds ?? false);
+  const store = new Store(!(opts.ascendingIds ?? false));
   const shapes = new Shapes(store, flavor);
   const pingMs = opts.wsPingMs ?? 54_000;
   const hub = new Hub(store, { pingMs });
   const pool = new TaskPool(
     store,
-    { tickMs: opts.tickMs ?? 5000, lineDelayMs: opts.lineDelayMs ?? 300, maxParallelTasks: opts.maxParallelTasks ?? 10, flavor },
+    {
+      tickMs: opts.tickMs ?? 5000, lineDelayMs: opts.lineDelayMs ?? 300, maxParallelTasks: opts.maxParallelTasks ?? 10, flavor,
+      forceStopKillsAtOnce: opts.forceStopKillsAtOnce ?? false,
+    },
     {
       log: (task, row) => hub.broadcast(task.project_id, shapes.logFrame(task, row)),
       update: (task) => {
@@ -224,7 +243,7 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
     (s) => void pool.create({ project_id: s.project_id, template_id: s.template_id, user_id: null, schedule_id: flavor === "modern" ? s.id : null }),
     opts.schedules ?? true,
   );
-  const core: Core = { store, shapes, pool, hub, scheduler, flavor, version: opts.version ?? "v2.10.32-emulated" };
+  const core: Core = { store, shapes, pool, hub, scheduler, flavor, version: opts.version ?? DEFAULT_VERSION };
   const router = new Router(flavor);
   registerSystem(router);
   registerProjects(router);

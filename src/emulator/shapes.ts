@@ -131,10 +131,11 @@ export class Shapes {
       environment_id: t.environment_id, name: t.name, playbook: t.playbook, arguments: t.arguments,
       allow_override_args_in_task: t.allow_override_args_in_task, description: t.description,
       vaults: inList ? null : t.vaults.map((v) => ({ ...v })), type: t.type, start_version: t.start_version,
-      build_template_id: t.build_template_id, view_id: t.view_id, last_task: last ? this.taskWithTpl(last) : null,
+      // live's list leaves last_task.user_name null (the single GET fills it) (§11 item 7)
+      build_template_id: t.build_template_id, view_id: t.view_id, last_task: last ? { ...this.taskWithTpl(last), ...(inList ? { user_name: null } : {}) } : null,
       autorun: t.autorun, git_branch: t.git_branch,
       survey_vars: t.survey_vars ? t.survey_vars.map((s) => ({ ...s, values: s.values ? s.values.map((v) => ({ ...v })) : null })) : null,
-      suppress_success_alerts: t.suppress_success_alerts, app: t.app, tasks: this.store.countTasksOf(t.id),
+      suppress_success_alerts: t.suppress_success_alerts, app: t.app, tasks: 0 /* live: always 0 (§11 item 6) */,
     };
     if (this.flavor === "modern") o.task_params = { ...t.task_params };
     return o;

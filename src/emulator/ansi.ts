@@ -2,7 +2,7 @@
 // coloured host results, PLAY RECAP) and Terraform's coloured plan/apply text. Colours are forced on, as Semaphore
 // sets ANSIBLE_FORCE_COLOR.
 
-export const ESC = "\x1b";
+const ESC = "\x1b";
 
 const ANSIBLE_COLOR = {
   ok: "0;32",
@@ -14,7 +14,7 @@ const ANSIBLE_COLOR = {
   debug: "0;90",
 } as const;
 
-export function stringc(text: string, code: string): string {
+function stringc(text: string, code: string): string {
   return `${ESC}[${code}m${text}${ESC}[0m`;
 }
 
@@ -57,7 +57,7 @@ function colorize(lead: string, num: number, color: string): string {
 }
 
 /** One PLAY RECAP line, byte-compatible with ansible's default callback with colours on. */
-export function recapLine(host: string, t: HostStats): string {
+function recapLine(host: string, t: HostStats): string {
   const color = t.failed > 0 || t.unreachable > 0 ? ANSIBLE_COLOR.error : t.changed > 0 ? ANSIBLE_COLOR.changed : ANSIBLE_COLOR.ok;
   const h = stringc(host, color).padEnd(37);
   return `${h} : ${colorize("ok", t.ok, ANSIBLE_COLOR.ok)} ${colorize("changed", t.changed, ANSIBLE_COLOR.changed)} ${colorize("unreachable", t.unreachable, ANSIBLE_COLOR.unreachable)} ${colorize("failed", t.failed, ANSIBLE_COLOR.error)} ${colorize("skipped", t.skipped, ANSIBLE_COLOR.skip)} ${colorize("rescued", t.rescued, ANSIBLE_COLOR.ok)} ${colorize("ignored", t.ignored, ANSIBLE_COLOR.warn)}`;

@@ -1,24 +1,12 @@
 // Internal row types of the Semaphore emulator. Field names are the JSON names of Semaphore v2.10 (snake_case), so
 // the serialisers in shapes.ts only pick and order keys. Internal-only fields start with an underscore.
 
-export type TaskStatus =
-  | "waiting"
-  | "starting"
-  | "waiting_confirmation"
-  | "confirmed"
-  | "rejected"
-  | "running"
-  | "stopping"
-  | "stopped"
-  | "success"
-  | "error";
+import type { TaskStatus } from "../semaphore/types.js";
 
-export function isFinished(s: TaskStatus): boolean {
-  return s === "stopped" || s === "success" || s === "error";
-}
+// One task model: the emulator's statuses are the client's (src/semaphore/types.ts), and so is "finished".
+export type { TaskStatus } from "../semaphore/types.js";
 
 export type App = "ansible" | "terraform" | "tofu" | "bash" | "powershell" | "python" | "pulumi";
-export const APPS: readonly App[] = ["ansible", "terraform", "tofu", "bash", "powershell", "python", "pulumi"];
 
 export type Role = "owner" | "manager" | "task_runner" | "guest";
 export const ROLES: readonly Role[] = ["owner", "manager", "task_runner", "guest"];

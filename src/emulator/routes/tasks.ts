@@ -24,7 +24,7 @@ function listTasks(ctx: Ctx, templateId: number | undefined, limit: number): Rep
 }
 
 /** Decoded start body → pool input. */
-export function taskInputFromBody(b: Record<string, unknown>, projectId: number, userId: number | null): TaskInput {
+function taskInputFromBody(b: Record<string, unknown>, projectId: number, userId: number | null): TaskInput {
   return {
     project_id: projectId,
     template_id: int(b, "template_id"),

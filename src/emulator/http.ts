@@ -147,9 +147,9 @@ export class HttpFront {
         ? { status: 200, raw: WEB_UI, contentType: "text/html; charset=utf-8" }
         : { status: 404, raw: "404 page not found\n", contentType: "text/plain; charset=utf-8" };
     } else if (match.kind === "not_found") {
-      reply = { status: 404, raw: "Not Found", contentType: "text/plain; charset=utf-8" };
+      reply = { status: 404, raw: "Not Found", contentType: "text/plain; charset=utf-8", headers: { "X-Content-Type-Options": "nosniff" } };
     } else if (match.kind === "method_not_allowed") {
-      reply = { status: 405 };
+      reply = { status: 405, contentType: "" }; // live: no Content-Type, empty body (§11 item 14)
     } else {
       reply = await dispatch(this.core, match.route, match.params, { method, path, query: url.searchParams, headers: req.headers, body });
     }
@@ -159,9 +159,14 @@ export class HttpFront {
 
   private write(method: string, res: ServerResponse, reply: Reply): void {
     if (res.destroyed || res.writableEnded) return;
+    if (reply.closeConnection) {
+      res.socket?.destroy();
+      return;
+    }
     const text = reply.raw ?? (reply.body !== undefined ? goJson(reply.body) + "\n" : "");
     const noBody = reply.status === 204 || reply.status === 304;
-    const headers: OutgoingHttpHeaders = { "Content-Type": reply.contentType ?? "application/json", ...reply.headers };
+    const contentType = reply.contentType ?? "application/json";
+    const headers: OutgoingHttpHeaders = { ...(contentType ? { "Content-Type": contentType } : {}), ...reply.headers };
     if (!noBody) headers["Content-Length"] = Buffer.byteLength(text);
     res.writeHead(reply.status, headers);
     if (method === "HEAD" || noBody) {

@@ -7,10 +7,10 @@ import { randomBytes } from "node:crypto";
 import type { Store } from "./store.js";
 import type { SessionRow, UserRow } from "./types.js";
 
-export const SESSION_MAX_IDLE_MS = 7 * 24 * 3600 * 1000;
+const SESSION_MAX_IDLE_MS = 7 * 24 * 3600 * 1000;
 export const COOKIE_NAME = "semaphore";
 
-export function parseCookies(header: string | undefined): Record<string, string> {
+function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!header) return out;
   for (const part of header.split(";")) {

@@ -9,7 +9,7 @@ import type {
 } from "./types.js";
 
 /** 32 random bytes, URL-safe base64 with padding, lower-cased: 44 chars of [a-z0-9_-] ending "=" (§2.1). */
-export function newTokenId(): string {
+function newTokenId(): string {
   return randomBytes(32).toString("base64").replace(/\+/g, "-").replace(/\//g, "_").toLowerCase();
 }
 
@@ -38,7 +38,7 @@ export class Store {
   private outputSeq = 0;
   private nextTaskId: number;
 
-  constructor(private readonly descendingIds = false) {
+  constructor(private readonly descendingIds = true) {
     this.nextTaskId = descendingIds ? BOLT_FIRST_ID : 1;
   }
 
@@ -79,7 +79,8 @@ export class Store {
   }
 
   addToken(userId: number, expired = false): TokenRow {
-    const row: TokenRow = { id: newTokenId(), created: now(), expired, user_id: userId };
+    // BoltDB never fills a token's creation time (§11 item 12)
+    const row: TokenRow = { id: newTokenId(), created: "0001-01-01T00:00:00Z", expired, user_id: userId };
     this.tokens.set(row.id, row);
     return row;
   }
@@ -167,12 +168,6 @@ export class Store {
     let best: TaskRow | undefined;
     for (const t of this.tasks.values()) if (t.template_id === templateId && (!best || t._seq > best._seq)) best = t;
     return best;
-  }
-
-  countTasksOf(templateId: number): number {
-    let n = 0;
-    for (const t of this.tasks.values()) if (t.template_id === templateId) n++;
-    return n;
   }
 
   appendOutput(taskId: number, output: string, time: string): TaskOutputRow {

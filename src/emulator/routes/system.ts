@@ -6,7 +6,7 @@ import { empty, json, type Ctx } from "../context.js";
 import { tryDecode, LOGIN_SCHEMA, USER_SCHEMA, str, bool } from "../decode.js";
 import { atoi, type Router } from "../router.js";
 
-export const ANSIBLE_VERSION = [
+const ANSIBLE_VERSION = [
   "ansible [core 2.16.3]",
   "  config file = None",
   "  configured module search path = ['/home/semaphore/.ansible/plugins/modules', '/usr/share/ansible/plugins/modules']",
@@ -19,15 +19,15 @@ export const ANSIBLE_VERSION = [
   "",
 ].join("\n");
 
+// Live v2.10.32: six apps, empty titles, path "" and args null (§11 item 13).
 const APPS = [
-  { id: "ansible", title: "Ansible", icon: "mdi-ansible", color: "black", dark_color: "white", active: true, priority: 500 },
-  { id: "terraform", title: "Terraform", icon: "mdi-terraform", color: "#7b42bc", dark_color: "#7b42bc", active: true, priority: 90 },
-  { id: "tofu", title: "OpenTofu", icon: "mdi-circle-outline", color: "black", dark_color: "white", active: true, priority: 80 },
-  { id: "bash", title: "Bash", icon: "mdi-bash", color: "black", dark_color: "white", active: true, priority: 60 },
-  { id: "powershell", title: "PowerShell", icon: "mdi-powershell", color: "blue", dark_color: "blue", active: true, priority: 40 },
-  { id: "python", title: "Python", icon: "mdi-language-python", color: "blue", dark_color: "blue", active: true, priority: 70 },
-  { id: "pulumi", title: "Pulumi", icon: "mdi-cloud", color: "purple", dark_color: "purple", active: false, priority: 30 },
-];
+  { id: "ansible", icon: "mdi-ansible", color: "black", dark_color: "white", active: true, priority: 500 },
+  { id: "terraform", icon: "mdi-terraform", color: "#7b42bc", dark_color: "#7b42bc", active: true, priority: 90 },
+  { id: "tofu", icon: "mdi-circle-outline", color: "black", dark_color: "white", active: true, priority: 80 },
+  { id: "python", icon: "mdi-language-python", color: "blue", dark_color: "blue", active: true, priority: 70 },
+  { id: "bash", icon: "mdi-bash", color: "black", dark_color: "white", active: true, priority: 60 },
+  { id: "powershell", icon: "mdi-powershell", color: "blue", dark_color: "blue", active: true, priority: 40 },
+].map((a) => ({ ...a, title: "", path: "", args: null }));
 
 export function registerSystem(r: Router): void {
   r.add(
@@ -36,12 +36,13 @@ export function registerSystem(r: Router): void {
       method: "GET",
       path: "/api/info",
       handler: (ctx) => {
-        const info: Record<string, unknown> = { version: ctx.core.version, ansible: ANSIBLE_VERSION, web_host: "", use_remote_runner: false };
+        // keys in alphabetical order, as live marshals them
+        const info: Record<string, unknown> = { ansible: ANSIBLE_VERSION, use_remote_runner: false, version: ctx.core.version, web_host: "" };
         if (ctx.core.flavor === "modern") {
           info.auth_methods = { totp: { enabled: false, allow_recovery: false }, email: { enabled: false } };
           info.premium_features = { project_runners: false, terraform_backend: false, task_summary: false };
         }
-        return json(200, info);
+        return json(200, Object.fromEntries(Object.entries(info).sort(([a], [b]) => a.localeCompare(b))));
       },
     },
     {
@@ -141,7 +142,8 @@ export function registerSystem(r: Router): void {
         return empty(204);
       },
     },
-    { method: "GET", path: "/api/events", handler: (ctx) => json(200, userEvents(ctx, Infinity)) },
+    // live: /events gives only the newest item, /events/last the last 200 (§11 item 4)
+    { method: "GET", path: "/api/events", handler: (ctx) => json(200, userEvents(ctx, 1)) },
     { method: "GET", path: "/api/events/last", handler: (ctx) => json(200, userEvents(ctx, 200)) },
     {
       method: "GET",
@@ -169,8 +171,8 @@ export function registerSystem(r: Router): void {
     {
       method: "GET",
       path: "/api/ws",
-      // a plain GET (no Upgrade header) reaching the websocket handler
-      handler: () => ({ status: 400, raw: "Bad Request\n", contentType: "text/plain; charset=utf-8" }),
+      // a plain GET (no Upgrade header) reaching the websocket handler: live closes the connection (§11 item 15)
+      handler: () => ({ status: 0, closeConnection: true }),
     },
   );
 }
@@ -180,5 +182,5 @@ function userEvents(ctx: Ctx, limit: number): unknown[] {
   const list = store.events
     .filter((e) => e.project_id === null ? e.user_id === ctx.user.id : !!store.member(e.project_id, ctx.user.id) || ctx.user.admin)
     .sort((a, b) => b._seq - a._seq);
-  return (Number.isFinite(limit) ? list.slice(0, limit) : list).map((e) => shapes.event(e));
+  return list.slice(0, limit).map((e) => shapes.event(e));
 }
