@@ -30,7 +30,7 @@ const POLICY = {
 const INI = `
 [bot]
 allowed_users = ${POLICY.allowed.join(", ")}
-allowed_rooms = ${POLICY.allowedRooms.join(", ")}
+allowed_rooms = "${POLICY.allowedRooms.join(", ")}"
 
 [room "${OPS_ROOM}"]
 run = ${POLICY.rooms[OPS_ROOM]!.run.join(", ")}
