@@ -10,6 +10,9 @@ import {
   type VerificationRequest, type ShowSasCallbacks,
 } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { randomUUID } from "node:crypto";
+import { quietSdkLogging } from "./quiet-sdk.js";
+
+quietSdkLogging();
 
 export interface PeerEvent {
   eventId: string;
