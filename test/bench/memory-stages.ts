@@ -12,6 +12,8 @@ import v8 from "node:v8";
 import { hookWasmMemories, memoryKinds, kindsText, type MemoryKinds } from "./memory-kinds.js";
 
 interface Stage { stage: string; kinds: MemoryKinds }
+interface OlmLike { outgoingRequests(): Promise<Array<{ id: string; type: number }>>; markRequestAsSent(id: string, type: number, body: string): Promise<unknown> }
+const SYNCS = 100;
 
 async function stageRun(): Promise<void> {
   // Flags set at run time, as the program itself would (the variants' "runtime" rows).
@@ -30,6 +32,19 @@ async function stageRun(): Promise<void> {
   const client = sdk.createClient({ baseUrl: "http://127.0.0.1:9", userId: "@bench:localhost", deviceId: "BENCHDEV", accessToken: "x" });
   await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: "bench" });
   out("+ Rust crypto on fake-indexeddb");
+  // What every /sync does with encryption on: the OlmMachine takes the sync's key counts (and re-reads its account,
+  // which holds its 50 one-time keys once they are generated and uploaded).
+  const rust = client.getCrypto() as unknown as { processSyncChanges(a: unknown): Promise<unknown>; olmMachine: OlmLike };
+  const sync = (otks: number) => rust.processSyncChanges({ toDeviceEvents: [], deviceLists: { changed: [], left: [] }, oneTimeKeysCounts: { signed_curve25519: otks }, unusedFallbackKeys: ["signed_curve25519"] });
+  await sync(0);
+  for (const r of await rust.olmMachine.outgoingRequests()) {
+    if (r.constructor.name === "KeysUploadRequest") await rust.olmMachine.markRequestAsSent(r.id, r.type, JSON.stringify({ one_time_key_counts: { signed_curve25519: 50 } }));
+  }
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < SYNCS; i++) await sync(50);
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ cpuPerSyncMs: (cpu.user + cpu.system) / 1000 / SYNCS }) + "\n");
+  out(`+ ${SYNCS} syncs`);
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-memstages-"));
   try {
     for (let i = 0; i < 3; i++) await writeCryptoSnapshot(join(dir, "crypto-store.bin"), await takeCryptoSnapshot("bench", "@bench:localhost", "BENCHDEV"));
@@ -47,7 +62,8 @@ export const VARIANTS: Array<{ name: string; flags: string[]; env?: Record<strin
   { name: "--liftoff-only (no optimised WASM)", flags: ["--liftoff-only"] },
   { name: "--liftoff-only set at run time", flags: [], env: { STAGE_V8_FLAGS: "--liftoff-only" } },
   { name: "MALLOC_ARENA_MAX=2", flags: [], env: { MALLOC_ARENA_MAX: "2" } },
-  { name: "both flags at run time", flags: [], env: { STAGE_V8_FLAGS: "--max-semi-space-size=1 --liftoff-only" } },
+  { name: "--wasm-num-compilation-tasks=1 at run time", flags: [], env: { STAGE_V8_FLAGS: "--wasm-num-compilation-tasks=1" } },
+  { name: "--single-threaded", flags: ["--single-threaded"] },
 ];
 
 function main(): void {
@@ -58,7 +74,8 @@ function main(): void {
     if (r.status !== 0) { process.stdout.write(`  failed (${r.status}): ${r.stderr.slice(-1500)}\n`); continue; }
     for (const line of r.stdout.trim().split("\n")) {
       if (!line.startsWith("{")) continue;
-      const s = JSON.parse(line) as Stage;
+      const s = JSON.parse(line) as Stage & { cpuPerSyncMs?: number };
+      if (s.cpuPerSyncMs !== undefined) { process.stdout.write(`  CPU per sync ${s.cpuPerSyncMs.toFixed(2)} ms\n`); continue; }
       process.stdout.write(`  ${s.stage.padEnd(32)} ${kindsText(s.kinds)}\n`);
     }
   }
