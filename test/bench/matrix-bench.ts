@@ -15,6 +15,7 @@ import { Logger } from "../../src/log/logger.js";
 import { emit, median, pct, ms, sleep, type Figure } from "./figures.js";
 import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
 import { summarizeHeap, type HeapSnapshot } from "./stats.js";
+import { kindsText } from "./memory-kinds.js";
 import type { ProbeSample } from "./soak-probe.js";
 
 const quick = process.argv.includes("--quick");
@@ -91,11 +92,6 @@ function spawnAndWait(args: string[], marker: RegExp, env: NodeJS.ProcessEnv = {
   });
 }
 
-const rssMiB = (pid: number, field = "VmRSS"): number => {
-  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-};
-
 async function stopProc(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null) return;
   const done = new Promise((r) => p.once("exit", r));
@@ -105,24 +101,40 @@ async function stopProc(p: ChildProcess): Promise<void> {
 }
 
 const mib = (b: number) => (b / 1048576).toFixed(0);
-const memText = (m: ProbeSample) => `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers and WASM ${mib(m.arrayBuffers)})`;
+const kindsOf = (m: ProbeSample) => (m.kinds ? kindsText(m.kinds) : `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`);
+const memText = (m: ProbeSample) => `RSS ${mib(m.rss)} MiB; ${kindsOf(m)}`;
+
+/** NODE_OPTIONS as the shipped systemd unit sets them, so the bench measures the bot as deployed. */
+export function deployedNodeOptions(): string {
+  const unit = readFileSync(fileURLToPath(new URL("../../../src/deploy/chatrixcd.service", import.meta.url)), "utf8");
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
+}
+
+interface MemRow { idle: ProbeSample; after: ProbeSample }
 
 /** F5: idle and after-pings memory of the headless bot with encryption on, by kind, and the heap by constructor. */
-function memoryFigures(idle: ProbeSample, after: ProbeSample, pings: number, bare: { idle: number; after: number }): Figure[] {
+function memoryFigures(ours: MemRow, before: MemRow, bare: MemRow, pings: number, nodeOptions: string): Figure[] {
   const heapTop = (m: ProbeSample) => {
     if (!m.heapSnapshot) return "";
     const top = summarizeHeap(JSON.parse(readFileSync(m.heapSnapshot, "utf8")) as HeapSnapshot, 8);
     return top.map((x) => `${x.what} ${(x.bytes / 1048576).toFixed(1)}`).join(", ");
   };
-  const afterTop = heapTop(after);
+  const afterTop = heapTop(ours.after);
   process.stdout.write(`F5 heap by constructor (self MiB), after ${pings} pings: ${afterTop}\n`);
+  for (const [who, r] of [["ours", ours], ["ours, Node defaults", before], ["bare", bare]] as const) {
+    process.stdout.write(`F5 ${who}: idle ${kindsOf(r.idle)}\nF5 ${who}: after ${pings} pings ${kindsOf(r.after)}\n`);
+  }
+  const rss = (m: ProbeSample) => `${mib(m.rss)} MiB`;
   return [
     {
-      id: "F5", name: "memory idle, headless, encryption on", ours: memText(idle), baseline: `bare bot (no crypto, no store) RSS ${bare.idle.toFixed(0)} MiB`,
-      goal: "RSS ≤ 100 MiB", met: idle.rss / 1048576 <= 100, note: "the rest of RSS is code, Node itself and the Rust crypto's WASM memory",
+      id: "F5", name: "memory idle, headless, encryption on", ours: memText(ours.idle),
+      baseline: `same bot with Node's defaults (no ${nodeOptions || "NODE_OPTIONS"}, --no-liftoff-only) ${rss(before.idle)}; bare bot (no crypto, no store) ${rss(bare.idle)}`,
+      goal: "RSS ≤ 100 MiB", met: ours.idle.rss / 1048576 <= 100,
+      note: `ours runs with NODE_OPTIONS=${nodeOptions} as the systemd unit and the Dockerfile set it`,
     },
     {
-      id: "F5", name: `memory after ${pings} pings`, ours: memText(after), baseline: `bare bot RSS ${bare.after.toFixed(0)} MiB`,
+      id: "F5", name: `memory after ${pings} pings`, ours: memText(ours.after),
+      baseline: `Node's defaults ${rss(before.after)}; bare bot ${rss(bare.after)}`,
       note: `heap by constructor (self MiB): ${afterTop}`,
     },
   ];
@@ -135,52 +147,77 @@ export async function matrixBench(): Promise<Figure[]> {
   const procs: ChildProcess[] = [];
   try {
     hs = await startSynapse();
-    const [oursU, bareU, alice] = [await hs.registerUser(uniqueLocalpart("ours"), PASSWORD), await hs.registerUser(uniqueLocalpart("bare"), PASSWORD), await hs.registerUser(uniqueLocalpart("alice"), PASSWORD)];
-    const state = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
-    const ini = join(state, "chatrixcd.ini");
-    writeFileSync(ini, `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`, { mode: 0o600 });
+    const [oursU, bareU, alice, beforeU] = [await hs.registerUser(uniqueLocalpart("ours"), PASSWORD), await hs.registerUser(uniqueLocalpart("bare"), PASSWORD),
+      await hs.registerUser(uniqueLocalpart("alice"), PASSWORD), await hs.registerUser(uniqueLocalpart("before"), PASSWORD)];
+    const configFor = (userId: string) => {
+      const state = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
+      const ini = join(state, "chatrixcd.ini");
+      writeFileSync(ini, `[matrix]\nhomeserver = ${hs!.url}\nuser_id = ${userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n`
+        + `[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`, { mode: 0o600 });
+      return { state, ini };
+    };
+    const { state, ini } = configFor(oursU.userId);
+    const nodeOptions = deployedNodeOptions();
+    // BENCH_CPU_PROF=<dir>: a CPU profile of ours (the ping path), written when it stops.
+    const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
 
-    // Ours with the probe preloaded: memory by kind (and a heap snapshot) on SIGUSR2.
+    // Every process with the probe preloaded: memory by kind (and, for ours, a heap snapshot) and CPU on SIGUSR2.
     const probeFile = join(state, "probe.jsonl");
-    const coldOurs = await spawnAndWait(["--import", PROBE_URL, entry, "--headless", "--config", ini], /sync ready/, { SOAK_PROBE_FILE: probeFile, SOAK_PROBE_HEAP: join(state, "heap"), SOAK_PROBE_HEAP_AT: "1" });
+    const coldOurs = await spawnAndWait([...prof, "--import", PROBE_URL, entry, "--headless", "--config", ini], /sync ready/,
+      { SOAK_PROBE_FILE: probeFile, SOAK_PROBE_HEAP: join(state, "heap"), SOAK_PROBE_HEAP_AT: "1", NODE_OPTIONS: nodeOptions });
     procs.push(coldOurs.proc);
-    const probed: Probed = { proc: coldOurs.proc, file: probeFile, samples: 0 };
-    const bare = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);
+    // The same bot as it was before the memory cuts: Node's defaults (no NODE_OPTIONS, TurboFan for WebAssembly).
+    const beforeCfg = configFor(beforeU.userId);
+    const before = await spawnAndWait(["--no-liftoff-only", "--import", PROBE_URL, entry, "--headless", "--config", beforeCfg.ini], /sync ready/,
+      { SOAK_PROBE_FILE: join(beforeCfg.state, "probe.jsonl"), NODE_OPTIONS: "" });
+    procs.push(before.proc);
+    const bare = await spawnAndWait(["--import", PROBE_URL, bareEntry, hs.url, bareU.userId, PASSWORD], /READY/, { SOAK_PROBE_FILE: join(state, "bare-probe.jsonl"), NODE_OPTIONS: "" });
     procs.push(bare.proc);
+    const probed: Probed[] = [
+      { proc: coldOurs.proc, file: probeFile, samples: 0 },
+      { proc: before.proc, file: join(beforeCfg.state, "probe.jsonl"), samples: 0 },
+      { proc: bare.proc, file: join(state, "bare-probe.jsonl"), samples: 0 },
+    ];
 
     const a = new SyncWaiter(hs.url, alice.accessToken);
     await a.start();
-    const roomOurs = (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [oursU.userId] })).room_id as string;
-    const roomBare = (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [bareU.userId] })).room_id as string;
+    const roomFor = async (userId: string) => (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [userId] })).room_id as string;
+    const [roomOurs, roomBare, roomBefore] = [await roomFor(oursU.userId), await roomFor(bareU.userId), await roomFor(beforeU.userId)];
     await a.waitJoin(roomOurs, oursU.userId);
     await a.waitJoin(roomBare, bareU.userId);
+    await a.waitJoin(roomBefore, beforeU.userId);
     await sleep(3000); // settle: the first sync's follow-ups (keys upload, cross-signing, saves)
-    const idleBareRss = rssMiB(bare.proc.pid!);
-    const [idleMem] = await takeSamples([probed], 60_000);
-    for (let i = 0; i < 3; i++) { await a.ping(roomOurs); await a.ping(roomBare); } // warm-up
+    const idle = await takeSamples(probed, 60_000);
+    for (let i = 0; i < 3; i++) { await a.ping(roomOurs); await a.ping(roomBare); await a.ping(roomBefore); } // warm-up
     const rttOurs: number[] = [];
     const rttBare: number[] = [];
+    const rttBefore: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      // Alternate which goes first so neither always meets a warmer server.
-      if (i % 2) { rttOurs.push(await a.ping(roomOurs)); rttBare.push(await a.ping(roomBare)); }
-      else { rttBare.push(await a.ping(roomBare)); rttOurs.push(await a.ping(roomOurs)); }
+      // Rotate which goes first so none always meets a warmer server.
+      const order = [() => a.ping(roomOurs).then((t) => rttOurs.push(t)), () => a.ping(roomBare).then((t) => rttBare.push(t)), () => a.ping(roomBefore).then((t) => rttBefore.push(t))];
+      for (let k = 0; k < order.length; k++) await order[(i + k) % order.length]!();
     }
+    const after = await takeSamples(probed, 60_000);
+    const pings = ROUNDS + 3;
+    const cpuPerPing = (k: number) => after[k]!.cpuMs / pings;
     const figures: Figure[] = [];
     const mo = median(rttOurs), mb = median(rttBare), po = pct(rttOurs, 95), pb = pct(rttBare, 95);
     figures.push({
       id: "F1", name: `!cd ping round trip through Synapse (n=${ROUNDS})`,
-      ours: `median ${ms(mo)}, p95 ${ms(po)} (${(mo / mb).toFixed(2)}×, ${(po / pb).toFixed(2)}×)`,
-      baseline: `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}`,
+      ours: `median ${ms(mo)}, p95 ${ms(po)} (${(mo / mb).toFixed(2)}×, ${(po / pb).toFixed(2)}×); CPU ${ms(cpuPerPing(0))} per ping`,
+      baseline: `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}, CPU ${ms(cpuPerPing(2))} per ping; `
+        + `ours with Node's defaults: median ${ms(median(rttBefore))}, p95 ${ms(pct(rttBefore, 95))}, CPU ${ms(cpuPerPing(1))} per ping`,
       goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot", met: mo <= 1.15 * mb && po <= 1.3 * pb,
-      note: "ours also pings Semaphore inside the command", raw: { ours: rttOurs, bare: rttBare },
+      note: "ours also pings Semaphore inside the command; CPU per ping is the process's CPU time over the pings (idle sync included)",
+      raw: { ours: rttOurs, bare: rttBare, before: rttBefore },
     });
-    const [afterMem] = await takeSamples([probed], 60_000);
-    figures.push(...memoryFigures(idleMem!, afterMem!, ROUNDS + 3, { idle: idleBareRss, after: rssMiB(bare.proc.pid!) }));
+    figures.push(...memoryFigures({ idle: idle[0]!, after: after[0]! }, { idle: idle[1]!, after: after[1]! }, { idle: idle[2]!, after: after[2]! }, pings, nodeOptions));
+    await stopProc(before.proc);
     a.stop();
 
     // F7: warm restart (saved session and sync) versus starts that log in afresh.
     await stopProc(coldOurs.proc);
-    const warm = await spawnAndWait([entry, "--headless", "--config", ini], /sync ready/);
+    const warm = await spawnAndWait([entry, "--headless", "--config", ini], /sync ready/, { NODE_OPTIONS: nodeOptions });
     procs.push(warm.proc);
     await stopProc(bare.proc);
     const bareAgain = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);

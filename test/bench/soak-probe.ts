@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { appendFileSync } from "node:fs";
 import { writeHeapSnapshot } from "node:v8";
+import { hookWasmMemories, memoryKinds, type MemoryKinds } from "./memory-kinds.js";
 
 /** One interval as the probe reports it. Delays in ms, memory in bytes. */
 export interface ProbeSample {
@@ -24,6 +25,8 @@ export interface ProbeSample {
   elu: number;
   /** monitorEventLoopDelay over the interval. It times a `resolutionMs` timer, so an idle loop reads ≈ resolutionMs. */
   lag: { count: number; min: number; p50: number; p99: number; max: number; mean: number; resolutionMs: number };
+  /** Memory by kind: heap spaces, WASM linear memory, anonymous vs file-backed RSS. */
+  kinds?: MemoryKinds;
   /** With $SOAK_PROBE_HEAP (a path prefix) and $SOAK_PROBE_HEAP_AT (a seq): the heap snapshot written after that sample. */
   heapSnapshot?: string;
 }
@@ -31,6 +34,7 @@ export interface ProbeSample {
 export const PROBE_RESOLUTION_MS = 10;
 
 export function installProbe(file: string): void {
+  hookWasmMemories();
   const h = monitorEventLoopDelay({ resolution: PROBE_RESOLUTION_MS });
   h.enable();
   let seq = 0;
@@ -40,14 +44,15 @@ export function installProbe(file: string): void {
   const ms = (ns: number) => ns / 1e6;
   process.on("SIGUSR2", () => {
     const now = Date.now();
-    const m = process.memoryUsage();
+    const kinds = memoryKinds();
+    const m = kinds;
     const c = process.cpuUsage(cpu);
     const e = performance.eventLoopUtilization(elu);
     const n = h.count;
     const sample: ProbeSample = {
       seq: seq++, t: now, intervalMs: now - since,
       rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-      cpuMs: (c.user + c.system) / 1000, elu: e.utilization,
+      cpuMs: (c.user + c.system) / 1000, elu: e.utilization, kinds,
       lag: n > 0
         ? { count: n, min: ms(h.min), p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), resolutionMs: PROBE_RESOLUTION_MS }
         : { count: 0, min: NaN, p50: NaN, p99: NaN, max: NaN, mean: NaN, resolutionMs: PROBE_RESOLUTION_MS },
