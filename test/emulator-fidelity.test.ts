@@ -62,9 +62,11 @@ test("/events gives only the newest item, /events/last many (4); stopping a fini
 });
 
 test("a forced stop of an active task that is not running: stopped with end null while it runs on, then end set (5)", async (t) => {
-  // the step between `starting` and `running` is 0.2 units: a long unit keeps the task in `starting`
-  const s = await server(t, { lineDelayMs: 200 });
-  const task = s.startTaskAs(1, 1);
+  // The step between `starting` and `running` is 0.2 units: a 5 s unit keeps the task in `starting` for a second, so
+  // the stop below lands there even on a loaded machine; a short scenario keeps the run itself short.
+  const s = await server(t, { lineDelayMs: 5000 });
+  const tpl = s.addTemplate(1, { name: "Short", scenario: { lines: ["one", "two", "three"], delayUnits: 0.1 } });
+  const task = s.startTaskAs(1, tpl.id);
   s.tick();
   await until("starting", () => s.getTask(task.id)?.status === "starting");
   t.is((await api(s, "POST", `/api/project/1/tasks/${task.id}/stop`, { force: true })).status, 204);
