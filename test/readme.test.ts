@@ -5,6 +5,7 @@ import "../src/polyfill.js";
 import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA } from "../src/config/schema.js";
 import { commandList } from "../src/commands/registry.js";
 import { KEYMAP } from "../screens/keymap.js";
+import { TABLES, commandTable, readmeTable, withTables } from "./docs/readme-tables.js";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 
@@ -39,4 +40,16 @@ test("every console key binding is in the README's keys table", (t) => {
     if (!shown) missing.push(`${b.keys.join(",")} (${b.scope}: ${b.description})`);
   }
   t.deepEqual(missing, []);
+});
+
+test("the README's config and command tables are exactly what the declarations generate (npm run docs)", (t) => {
+  for (const [name, make] of Object.entries(TABLES)) {
+    const shown = readmeTable(readme, name);
+    t.not(shown, undefined, `README.md has the markers of the ${name} table`);
+    t.is(shown, make(), `the ${name} table is stale: run npm run docs`);
+  }
+  // The check can fail: a hand-edited row is a difference, and regenerating puts it back.
+  const edited = readme.replace("| `ping` | read |", "| `ping` | admin |");
+  t.not(readmeTable(edited, "commands"), commandTable());
+  t.is(readmeTable(withTables(edited), "commands"), commandTable());
 });
