@@ -22,21 +22,21 @@ import {
 } from "./terminal.js";
 import { CONSOLE_ACTOR, PANELS, PANEL_TITLES, type ConsoleApp, type PanelName, type ViewContext } from "./context.js";
 import { theme as pickTheme, tag, type Theme } from "./theme.js";
-import { Header } from "./header.js";
-import type { Panel, MouseEvent, Nav } from "./panel.js";
-import { RoomsPanel } from "./rooms-panel.js";
-import { TasksPanel } from "./tasks-panel.js";
-import { LogPanel } from "./log-panel.js";
-import { ConfigPanel } from "./config-panel.js";
-import { TaskView } from "./task-view.js";
-import { BottomBar, LOCAL_COMMANDS, shownLine, type InputMode } from "./command-bar.js";
-import { Modals, ConfirmDialog, PromptDialog, SelectDialog, TextDialog, type Modal } from "./dialogs.js";
-import { VerificationDialog, consoleAnswers, ENDED_PHASES, type VerifyButton } from "./verify-dialog.js";
+import { Header } from "./panels/header.js";
+import type { Panel, MouseEvent, Nav } from "./panels/panel.js";
+import { RoomsPanel } from "./panels/rooms-panel.js";
+import { TasksPanel } from "./panels/tasks-panel.js";
+import { LogPanel } from "./panels/log-panel.js";
+import { ConfigPanel } from "./panels/config-panel.js";
+import { TaskView } from "./panels/task-view.js";
+import { BottomBar, LOCAL_COMMANDS, shownLine, type InputMode } from "./widgets/command-bar.js";
+import { Modals, ConfirmDialog, PromptDialog, SelectDialog, TextDialog, type Modal } from "./dialogs/dialogs.js";
+import { VerificationDialog, consoleAnswers, ENDED_PHASES, type VerifyButton } from "./dialogs/verify-dialog.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
-import { runWizard } from "./run-wizard.js";
+import { runWizard } from "./dialogs/run-wizard.js";
 import { decidePending } from "./ops-adapter.js";
 import { esc, sanitize, ago, width as strWidth } from "./text.js";
-import type { KeyLike } from "./line-editor.js";
+import type { KeyLike } from "./widgets/line-editor.js";
 
 export interface ConsoleOptions {
   /** Terminal streams; default the process's stdin/stdout (then stdio is guarded and signals handled). */

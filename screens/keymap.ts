@@ -2,7 +2,7 @@
 // always-visible hint bar and generates the `?` help overlay. Mutating bindings are hidden in read-only mode:
 // they are left out of the hint bar and the help, and their keys do nothing.
 import type blessed from "blessed";
-import type { Nav } from "./panel.js";
+import type { Nav } from "./widgets/input.js";
 import type { PanelName } from "./context.js";
 import { esc, fit, width as strWidth, wrapPlain } from "./text.js";
 import { tag, type Theme } from "./theme.js";

@@ -3,7 +3,7 @@
 // the Rooms panel, starting a verification from the Rooms panel and the : bar, and the SSO login prompt.
 import test from "ava";
 import { harness, fakeApp, click, KEY, sleep, type Harness, type FakeApp } from "./console-helpers.js";
-import { VerificationDialog, emojiGrid } from "../screens/verify-dialog.js";
+import { VerificationDialog, emojiGrid } from "../screens/dialogs/verify-dialog.js";
 import { KEYMAP } from "../screens/keymap.js";
 import type { VerificationState } from "../src/core/store.js";
 import type { ChatPort, DeviceTrust, VerificationPort } from "../src/core/operations.js";

@@ -3,11 +3,11 @@
 import test from "ava";
 import { pickTerminal, splitMouseChunks, RenderScheduler, StdioGuard, patchEmojiWidth } from "../screens/terminal.js";
 import { ansiRows, cleanAnsi, fit, makeFilter, sanitize, truncate, width, duration, stripAnsi } from "../screens/text.js";
-import { LineEditor, History } from "../screens/line-editor.js";
-import { ScrollText } from "../screens/scroll-text.js";
-import { ListView } from "../screens/list-view.js";
-import { configRows } from "../screens/config-panel.js";
-import { fieldsFor, requestFrom } from "../screens/run-wizard.js";
+import { LineEditor, History } from "../screens/widgets/line-editor.js";
+import { ScrollText } from "../screens/widgets/scroll-text.js";
+import { ListView } from "../screens/widgets/list-view.js";
+import { configRows } from "../screens/panels/config-panel.js";
+import { fieldsFor, requestFrom } from "../screens/dialogs/run-wizard.js";
 import { loadConfig } from "../src/config/load.js";
 
 patchEmojiWidth();

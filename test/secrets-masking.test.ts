@@ -11,7 +11,7 @@ import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { leaks, readText, type Secret } from "./helpers-prove/secrets.js";
 import { isSecretKey, maskArgs, maskText, maskCommandLine, MASK } from "../src/core/mask.js";
 import { harness, fakeApp, KEY } from "./console-helpers.js";
-import { fieldsFor } from "../screens/run-wizard.js";
+import { fieldsFor } from "../screens/dialogs/run-wizard.js";
 import type { Template } from "../src/semaphore/types.js";
 
 const SECRETS: Secret[] = [

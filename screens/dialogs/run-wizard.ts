@@ -1,18 +1,18 @@
 // The run wizard: project → template → survey variables and run parameters → a confirm dialog naming the
 // exact target → start. Every step goes through the operations (resolveRun validates exactly as chat does).
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
-import type { Project, Template, SurveyVar } from "../src/semaphore/types.js";
-import type { RunRequest, ResolvedRun } from "../src/core/task-ops.js";
-import type { TaskState } from "../src/core/store.js";
-import type { ApprovalRequest } from "../src/core/approvals.js";
-import { userMessage } from "../src/core/operations.js";
-import { isSecretVar } from "../src/core/mask.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
+import type { Project, Template, SurveyVar } from "../../src/semaphore/types.js";
+import type { RunRequest, ResolvedRun } from "../../src/core/task-ops.js";
+import type { TaskState } from "../../src/core/store.js";
+import type { ApprovalRequest } from "../../src/core/approvals.js";
+import { userMessage } from "../../src/core/operations.js";
+import { isSecretVar } from "../../src/core/mask.js";
 import { Dialog, Modals, SelectDialog, ConfirmDialog, wrapPlain } from "./dialogs.js";
-import { LineEditor, type KeyLike } from "./line-editor.js";
-import type { MouseEvent } from "./panel.js";
-import { esc, fit, sanitize, truncate, width as strWidth } from "./text.js";
-import { tag } from "./theme.js";
+import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
+import type { MouseEvent } from "../widgets/input.js";
+import { esc, fit, sanitize, truncate, width as strWidth } from "../text.js";
+import { tag } from "../theme.js";
 
 export interface Field {
   name: string;

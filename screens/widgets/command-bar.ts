@@ -3,15 +3,15 @@
 import blessed from "blessed";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
 import { LineEditor, History, type KeyLike } from "./line-editor.js";
-import { commandList, findCommand } from "../src/commands/registry.js";
-import { tokenize } from "../src/commands/tokenize.js";
-import { maskCommandLine } from "../src/core/mask.js";
-import type { CommandContext } from "../src/commands/types.js";
-import { esc, sanitize, truncate, width as strWidth } from "./text.js";
-import { tag } from "./theme.js";
+import { commandList, findCommand } from "../../src/commands/registry.js";
+import { tokenize } from "../../src/commands/tokenize.js";
+import { maskCommandLine } from "../../src/core/mask.js";
+import type { CommandContext } from "../../src/commands/types.js";
+import { esc, sanitize, truncate, width as strWidth } from "../text.js";
+import { tag } from "../theme.js";
 
 export type InputMode = "command" | "filter" | "search";
 

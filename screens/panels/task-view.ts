@@ -1,16 +1,16 @@
 // Task view (Enter on a task): its state and its output, streaming, with ANSI colours, follow, wrap and
 // search. While it is open the tracker follows the task, so output streams even when Semaphore is polled.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
-import type { TaskState, OutputLine } from "../src/core/store.js";
-import { isTerminalStatus } from "../src/semaphore/types.js";
-import { recapTotals } from "../src/semaphore/ansible.js";
-import { userMessage } from "../src/core/operations.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
+import type { TaskState, OutputLine } from "../../src/core/store.js";
+import { isTerminalStatus } from "../../src/semaphore/types.js";
+import { recapTotals } from "../../src/semaphore/ansible.js";
+import { userMessage } from "../../src/core/operations.js";
 import type { MouseEvent, Nav } from "./panel.js";
-import { ScrollText } from "./scroll-text.js";
-import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "./text.js";
-import { tag } from "./theme.js";
+import { ScrollText } from "../widgets/scroll-text.js";
+import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "../text.js";
+import { tag } from "../theme.js";
 import { statusLabel, startedBy, elapsed } from "./tasks-panel.js";
 
 const MAX_LINES = 20000;

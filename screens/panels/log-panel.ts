@@ -1,13 +1,13 @@
 // Logs: the bot's own log, newest at the bottom. Our own widget (contrib's log re-renders everything per line
 // and always jumps to the end): bounded buffer, level filter, `/` filter, follow / wrap / timestamps toggles.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { LogEntry } from "../src/log/logger.js";
-import { LEVEL_RANK } from "../src/log/logger.js";
-import type { LogLevelName } from "../src/config/schema.js";
+import type { ViewContext } from "../context.js";
+import type { LogEntry } from "../../src/log/logger.js";
+import { LEVEL_RANK } from "../../src/log/logger.js";
+import type { LogLevelName } from "../../src/config/schema.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ScrollText } from "./scroll-text.js";
-import { makeFilter, sanitize, type Filter } from "./text.js";
+import { ScrollText } from "../widgets/scroll-text.js";
+import { makeFilter, sanitize, type Filter } from "../text.js";
 
 const LEVELS: LogLevelName[] = ["debug", "info", "warn", "error"];
 

@@ -1,12 +1,12 @@
 // Modal dialogs: confirm (default button Cancel, naming the exact target), prompt, select list, and a text
 // viewer (replies, help). A stack: the top dialog gets every key and click until it closes.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { MouseEvent } from "./panel.js";
-import { LineEditor, type KeyLike } from "./line-editor.js";
-import { ListView } from "./list-view.js";
-import { esc, fit, sanitize, width as strWidth, truncate, wrapPlain } from "./text.js";
-import { tag } from "./theme.js";
+import type { ViewContext } from "../context.js";
+import type { MouseEvent } from "../widgets/input.js";
+import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
+import { ListView } from "../widgets/list-view.js";
+import { esc, fit, sanitize, width as strWidth, truncate, wrapPlain } from "../text.js";
+import { tag } from "../theme.js";
 
 export type Box = blessed.Widgets.BoxElement;
 

@@ -1,15 +1,14 @@
 // Tasks: the live table of Semaphore tasks (and chat requests waiting for approval on top). It is redrawn
 // only when a task changes, and at most five times a second however fast updates arrive.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { TaskState } from "../src/core/store.js";
-import type { ApprovalRequest } from "../src/core/approvals.js";
-import { isTerminalStatus } from "../src/semaphore/types.js";
-import { recapTotals } from "../src/semaphore/ansible.js";
+import type { ViewContext } from "../context.js";
+import type { TaskState } from "../../src/core/store.js";
+import type { ApprovalRequest } from "../../src/core/approvals.js";
+import { isTerminalStatus } from "../../src/semaphore/types.js";
+import { recapTotals } from "../../src/semaphore/ansible.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ListView } from "./list-view.js";
-import { navList, listMouse } from "./rooms-panel.js";
-import { duration } from "./text.js";
+import { ListView, navList, listMouse } from "../widgets/list-view.js";
+import { duration } from "../text.js";
 
 export type TaskRow = { kind: "task"; key: string; task: TaskState } | { kind: "approval"; key: string; request: ApprovalRequest };
 

@@ -1,11 +1,11 @@
 // The top line: what the bot is connected to, whether it encrypts, whether the console may change anything, and
 // the time.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { ConnectionState } from "../src/core/store.js";
-import { VERSION } from "../src/version.js";
-import { clock, esc, sanitize, width } from "./text.js";
-import { tag, type Theme } from "./theme.js";
+import type { ViewContext } from "../context.js";
+import type { ConnectionState } from "../../src/core/store.js";
+import { VERSION } from "../../src/version.js";
+import { clock, esc, sanitize, width } from "../text.js";
+import { tag, type Theme } from "../theme.js";
 
 const MATRIX_TEXT: Record<string, string> = {
   not_configured: "not configured", starting: "starting", syncing: "syncing", catching_up: "catching up",
