@@ -22,7 +22,7 @@ export interface KeyActions {
   runWizard(): void;
   stopTask(force: boolean): void;
   decide(accept: boolean): void;
-  say(): void;
+  sayInRoom(): void;
   joinRoom(): void;
   leaveRoom(): void;
   reloadConfig(): void;
@@ -96,7 +96,7 @@ export const KEYMAP: Binding[] = [
 
   // Rooms
   { keys: ["enter"], description: "Room details", hint: "details", scope: "rooms", handler: (a) => a.activate() },
-  { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.say() },
+  { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.sayInRoom() },
   { keys: ["S-j"], description: "Join a room by ID or alias", hint: "join", scope: "rooms", mutating: true, handler: (a) => a.joinRoom() },
   { keys: ["S-l"], description: "Leave the selected room (asks first)", hint: "leave", scope: "rooms", mutating: true, handler: (a) => a.leaveRoom() },
   { keys: ["v"], description: "Verify a device of the selected room's members: choose it, then compare emoji", hint: "verify", scope: "rooms", mutating: true, handler: (a) => a.verifyDevice() },

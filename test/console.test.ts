@@ -401,8 +401,10 @@ test.serial("config panel: values with their source, secrets masked, Enter expla
     await h.keys("/", "l", "o", "g", "_", "l", KEY.enter);
     t.regex(screenRows(h).join("\n"), /bot\.log_level\s+debug\s+env/);
     t.regex(screenRows(h).join("\n"), /nothing to reload/);
-    // Reload without a file: the operations say why; the panel shows it.
+    // Reload without a file (after the confirm): the operations say why; the panel shows it.
     await h.keys("R");
+    await h.until(/Reload configuration/);
+    await h.keys("y");
     await h.until(/reload refused/);
   } finally { h.destroy(); }
 });

@@ -13,10 +13,7 @@ import { duration } from "../text.js";
 export type TaskRow = { kind: "task"; key: string; task: TaskState } | { kind: "approval"; key: string; request: ApprovalRequest };
 
 /** Run requests waiting for approval (templates with an approval policy). */
-export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] {
-  const a = (ctx.app.ops as { approvals?: { pending?: () => ApprovalRequest[] } }).approvals;
-  try { return a?.pending?.() ?? []; } catch { return []; }
-}
+export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] { return ctx.app.ops.approvals.pending(); }
 
 const STATUS_LABEL: Record<string, string> = {
   waiting: "◌ waiting", starting: "◐ starting", waiting_confirmation: "? confirm", confirmed: "◐ confirmed",
@@ -78,8 +75,7 @@ export class TasksPanel extends Panel {
     const store = ctx.app.store;
     const refresh = () => { this.stale = true; this.markDirty(); };
     store.on("task", refresh);
-    const approvals = (ctx.app.ops as { approvals?: { on?: (e: string, f: () => void) => void } }).approvals;
-    approvals?.on?.("changed", refresh);
+    ctx.app.ops.approvals.on("changed", refresh);
     store.on("connection", () => { if (store.tasks.size === 0) this.markDirty(); });
     this.refresh();
   }

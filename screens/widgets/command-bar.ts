@@ -15,12 +15,35 @@ import { tag } from "../theme.js";
 
 export type InputMode = "command" | "filter" | "search";
 
+/** What the console's own commands can do (implemented by the console). */
+export interface LocalActions {
+  quit(): void;
+  showLogin(): void;
+  /** On, off, or (undefined) toggle. */
+  setMouse(on?: boolean): void;
+}
+
+export interface LocalCommand {
+  name: string;
+  aliases: string[];
+  usage: string;
+  summary: string;
+  run(a: LocalActions, args: string[]): void;
+}
+
 /** Commands the console handles itself before the chat grammar (they make no sense in chat). */
-export const LOCAL_COMMANDS = [
-  { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot)." },
-  { name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off." },
-  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token)." },
+export const LOCAL_COMMANDS: LocalCommand[] = [
+  { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot).", run: (a) => a.quit() },
+  {
+    name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off.",
+    run: (a, [w]) => a.setMouse(w === "on" ? true : w === "off" ? false : undefined),
+  },
+  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token).", run: (a) => a.showLogin() },
 ];
+
+export function findLocalCommand(word: string): LocalCommand | undefined {
+  return LOCAL_COMMANDS.find((c) => c.name === word || c.aliases.includes(word));
+}
 
 /** A command line as the console shows it back (status line, reply title): secrets masked, as in the history. */
 export const shownLine = (line: string): string => maskCommandLine(line) ?? "(a command line naming a secret)";

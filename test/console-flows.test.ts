@@ -1,0 +1,163 @@
+// The console's flows (tasks, approvals, the run wizard, the command runner, config reload), each through the
+// keys a user types, over the real operations and a fake Semaphore.
+import test from "ava";
+import { harness, addTask, KEY } from "./console-helpers.js";
+
+const screen = (h: { rows(): string[] }) => h.rows().map((r) => r.replace(/\x03/g, "")).join("\n");
+
+test.serial("stop says how the task will end: a running task ends as failed (signal: killed), a force-stop as stopped", async (t) => {
+  const h = await harness();
+  try {
+    addTask(h.app, 42);
+    await h.until(/#42/);
+    await h.keys("s");
+    await h.until(/Stop task #42/);
+    t.regex(screen(h), /ends as failed \("signal: killed"\), not as stopped/);
+    t.notRegex(screen(h), /the task ends as stopped/);
+    await h.keys(KEY.esc);
+    await h.keys("S");
+    await h.until(/Force-stop task #42/);
+    t.regex(screen(h), /it ends as stopped/);
+    await h.keys(KEY.esc);
+  } finally { h.destroy(); }
+});
+
+test.serial(":stop shows the structured prompt: the question and what will happen, without chat instructions", async (t) => {
+  const h = await harness();
+  try {
+    addTask(h.app, 42);
+    await h.until(/#42/);
+    await h.keys(":", ..."stop 42".split(""), KEY.enter);
+    await h.until(/Stop #42/);
+    const text = screen(h);
+    t.regex(text, /ends as failed \("signal: killed"\)/);
+    t.notRegex(text, /Reply yes or no|react/);
+    await h.keys(KEY.esc);
+    await h.until(/Cancelled; nothing was done/);
+    t.is(h.app.semaphore.callsOf("stopTask").length, 0);
+  } finally { h.destroy(); }
+});
+
+test.serial("wizard: extra arguments are split like chat splits them: -e \"x=1 2\" is two words", async (t) => {
+  const h = await harness();
+  try {
+    h.app.semaphore.templateList[1]![1]!.allow_override_args_in_task = true; // Full backup
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys("j", KEY.enter);
+    await h.until(/Extra arguments/);
+    await h.keys(KEY.down, KEY.down, KEY.down); // limit, tags, skip tags → extra arguments
+    for (const c of '-e "x=1 2"') await h.keys(c);
+    await h.keys(KEY.enter);
+    await h.until(/Run task \(3\/3\)/);
+    await h.keys("y");
+    await h.until(() => h.app.semaphore.callsOf("startTask").length === 1);
+    const req = h.app.semaphore.callsOf("startTask")[0]![1] as { extraArgs?: string[] };
+    t.deepEqual(req.extraArgs, ["-e", "x=1 2"]);
+  } finally { h.destroy(); }
+});
+
+test.serial("wizard: an unbalanced quote in extra arguments is shown in the form and nothing starts", async (t) => {
+  const h = await harness();
+  try {
+    h.app.semaphore.templateList[1]![1]!.allow_override_args_in_task = true;
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys("j", KEY.enter);
+    await h.until(/Extra arguments/);
+    await h.keys(KEY.down, KEY.down, KEY.down);
+    for (const c of '-e "x=1') await h.keys(c);
+    await h.keys(KEY.enter);
+    await h.until(/Extra arguments: unbalanced double quote/);
+    t.is(h.app.semaphore.callsOf("startTask").length, 0);
+  } finally { h.destroy(); }
+});
+
+test.serial("wizard: the status line does not keep saying Loading projects… once the list shows", async (t) => {
+  const h = await harness();
+  try {
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    t.notRegex(screen(h), /Loading projects/);
+  } finally { h.destroy(); }
+});
+
+test.serial("wizard: a survey problem names the field by its label, not the variable", async (t) => {
+  const h = await harness();
+  try {
+    h.app.semaphore.templateList[1]!.push({
+      id: 9, project_id: 1, name: "Issue certificate", description: "", playbook: "cert.yml", git_branch: null,
+      allow_override_args_in_task: false, allow_override_branch_in_task: false,
+      survey_vars: [{ name: "validity_days", title: "Validity in days", type: "int", required: true, description: "", values: [], default_value: null }],
+    } as never);
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys("G", KEY.enter);
+    await h.until(/Validity in days/);
+    for (const c of "ten") await h.keys(c);
+    await h.keys(KEY.enter);
+    await h.until(/must be a whole number/);
+    t.regex(screen(h), /Validity in days must be a whole number/);
+    t.notRegex(screen(h), /validity_days must/);
+  } finally { h.destroy(); }
+});
+
+test.serial(":run says once what it started, and opens it", async (t) => {
+  const h = await harness();
+  try {
+    await h.keys(":", ..."run 1 3".split(""), KEY.enter);
+    await h.until(/Run Full backup/);
+    await h.keys("y");
+    await h.until(() => h.app.semaphore.callsOf("startTask").length === 1);
+    await h.until(() => /#100/.test(h.con.bar.currentMessage ?? ""));
+    const msg = h.con.bar.currentMessage ?? "";
+    t.is(msg.match(/Full backup/g)?.length, 1, msg);
+    t.is(msg.match(/100/g)?.length, 1, msg);
+  } finally { h.destroy(); }
+});
+
+test.serial("R asks before reloading the configuration; Cancel keeps the running one untouched", async (t) => {
+  const h = await harness();
+  try {
+    let reloads = 0;
+    const orig = h.app.ops.reloadConfig.bind(h.app.ops);
+    h.app.ops.reloadConfig = (a) => { reloads++; return orig(a); };
+    await h.keys("R");
+    await h.until(/Reload the configuration/);
+    t.is(reloads, 0);
+    await h.keys(KEY.enter); // Cancel is the default
+    t.is(reloads, 0);
+    await h.keys("R");
+    await h.until(/Reload the configuration/);
+    await h.keys("y");
+    await h.until(() => reloads === 1);
+    t.is(reloads, 1);
+  } finally { h.destroy(); }
+});
+
+test.serial("at 80x24 the hint bar keeps the most important keys: r run, q quit, ? help", async (t) => {
+  const h = await harness({ cols: 80, rows: 24 });
+  try {
+    const last = h.rows()[23]!;
+    t.regex(last, /r run/);
+    t.regex(last, /q quit/);
+    t.regex(last, /\? help/);
+  } finally { h.destroy(); }
+});
+
+test.serial("? help shows every command's usage whole, wrapped rather than cut", async (t) => {
+  const h = await harness({ cols: 160, rows: 200 });
+  try {
+    await h.keys("?");
+    await h.until(/Commands \(type :/);
+    const text = screen(h);
+    t.regex(text, /:run /);
+    t.notRegex(text, /:run [^\n│]*…/);
+  } finally { h.destroy(); }
+});
