@@ -55,6 +55,8 @@ export interface Binding {
   /** Short word for the hint bar; bindings without one are only in the help. */
   hint?: string;
   scope: Scope;
+  /** Which hints stay when the bar is short: lower stays first (default 5); `? help` always stays. */
+  priority?: number;
   mutating?: boolean;
   handler(a: KeyActions, key: string): void;
 }
@@ -66,16 +68,16 @@ export const KEYMAP: Binding[] = [
   { keys: ["1", "2", "3", "4"], label: "1-4", description: "Go to panel: 1 Rooms, 2 Tasks, 3 Logs, 4 Config", scope: "global", handler: (a, k) => a.focusPanel(Number(k)) },
   { keys: ["tab"], description: "Next panel", scope: "global", hint: "panel", label: "Tab", handler: (a) => a.cycleFocus(1) },
   { keys: ["S-tab"], description: "Previous panel", scope: "global", handler: (a) => a.cycleFocus(-1) },
-  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", handler: (a) => a.openCommandBar() },
+  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", priority: 3, handler: (a) => a.openCommandBar() },
   { keys: ["/"], description: "Filter the focused list or log (regex; !text inverts; Esc clears)", hint: "filter", scope: "global", handler: (a) => a.openFilter() },
   { keys: ["?"], description: "This help", hint: "help", scope: "global", handler: (a) => a.showHelp() },
-  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", mutating: true, handler: (a) => a.runWizard() },
+  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", priority: 1, mutating: true, handler: (a) => a.runWizard() },
   { keys: ["S-r"], description: "Reload the configuration file", scope: "global", mutating: true, handler: (a) => a.reloadConfig() },
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
   { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
-  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", handler: (a) => a.quit() },
+  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", priority: 1, handler: (a) => a.quit() },
 
   // Every list, the log and the task output
   { keys: ["j", "down"], label: "j/↓", description: "Down", scope: LISTS, handler: (a) => a.nav("down") },
@@ -207,28 +209,28 @@ export class Keymap {
   /** The always-visible hint bar: hints of the scopes in force, most specific first, help last. */
   hintLine(width: number, theme: Theme): string {
     const vis = this.visible();
-    const items: Array<{ keys: string; word: string }> = [];
+    const items: Array<{ keys: string; word: string; priority: number }> = [];
     const seen = new Set<string>();
     for (const s of this.scopes()) {
       for (const b of vis) {
         if (b.scope !== s || !b.hint || seen.has(b.hint) || b.keys.some((k) => seen.has(`k:${k}`))) continue;
         seen.add(b.hint);
         b.keys.forEach((k) => seen.add(`k:${k}`));
-        items.push({ keys: b.label && !b.label.includes("/") ? b.label : displayKey(b.keys[0]!), word: b.hint });
+        items.push({ keys: b.label && !b.label.includes("/") ? b.label : displayKey(b.keys[0]!), word: b.hint, priority: b.priority ?? 5 });
       }
     }
-    // "? help" always shows: move it to the end and keep it when truncating.
+    // "? help" always shows, last; the others are kept by priority (then order) and shown in order.
     const help = items.findIndex((i) => i.word === "help");
     const helpItem = help >= 0 ? items.splice(help, 1)[0] : undefined;
-    const out: string[] = [];
-    let used = 1;
-    const reserve = helpItem ? strWidth(`${helpItem.keys} ${helpItem.word}`) + 2 : 0;
-    for (const i of items) {
-      const w = strWidth(`${i.keys} ${i.word}`) + 2;
-      if (used + w + reserve > width) break;
-      out.push(`${tag(theme.text.key, esc(i.keys))} ${esc(i.word)}`);
-      used += w;
+    const cost = (i: { keys: string; word: string }) => strWidth(`${i.keys} ${i.word}`) + 2;
+    let used = 1 + (helpItem ? cost(helpItem) : 0);
+    const kept = new Set<number>();
+    for (const idx of items.map((_, i) => i).sort((a, b) => items[a]!.priority - items[b]!.priority || a - b)) {
+      if (used + cost(items[idx]!) > width) continue;
+      kept.add(idx);
+      used += cost(items[idx]!);
     }
+    const out = items.filter((_, i) => kept.has(i)).map((i) => `${tag(theme.text.key, esc(i.keys))} ${esc(i.word)}`);
     if (helpItem) out.push(`${tag(theme.text.key, esc(helpItem.keys))} ${esc(helpItem.word)}`);
     return " " + out.join("  ");
   }
@@ -256,7 +258,8 @@ export class Keymap {
       lines.push("", tag(theme.text.heading, "Commands (type : then one of these; Tab completes, ↑↓ history)"));
       for (const c of commands) {
         const long = strWidth(c.usage) > 26;
-        if (long) lines.push(`  ${tag(theme.text.key, esc(fit(c.usage, width - 2)))}`);
+        // A long usage gets lines of its own, wrapped: never cut (":run" has many options).
+        if (long) for (const u of wrapPlain(c.usage, width - 2)) lines.push(`  ${tag(theme.text.key, esc(u))}`);
         wrapPlain(c.summary, Math.max(10, width - 29)).forEach((d, i) => {
           lines.push(`  ${i === 0 && !long ? tag(theme.text.key, esc(fit(c.usage, 26))) : " ".repeat(26)} ${esc(d)}`);
         });
