@@ -1,7 +1,10 @@
 // The console's flows (tasks, approvals, the run wizard, the command runner, config reload), each through the
 // keys a user types, over the real operations and a fake Semaphore.
 import test from "ava";
-import { harness, addTask, KEY } from "./console-helpers.js";
+import { rmSync } from "node:fs";
+import { harness, fakeApp, addTask, KEY } from "./console-helpers.js";
+import { runCommandLine } from "../src/commands/dispatch.js";
+import { CONSOLE_ACTOR } from "../screens/context.js";
 import { findCommand } from "../src/commands/registry.js";
 
 const screen = (h: { rows(): string[] }) => h.rows().map((r) => r.replace(/\x03/g, "")).join("\n");
@@ -162,4 +165,16 @@ test.serial("? help shows every command's usage whole, wrapped rather than cut",
     t.true(usage.length > 110, "long enough to need wrapping in the 110-column help");
     for (const word of usage.split(" ")) t.true(text.includes(word), `${word} is shown`);
   } finally { h.destroy(); }
+});
+
+test.serial("the chat stop prompt says how the task will end too", async (t) => {
+  const app = fakeApp();
+  try {
+    addTask(app, 42);
+    addTask(app, 43, { status: "waiting", start: undefined });
+    const stop = async (line: string) => (await runCommandLine({ actor: CONSOLE_ACTOR, ops: app.ops, prefix: "!cd" }, line)).text;
+    t.regex(await stop("stop 42"), /Stop Deploy web #42 .*\? Semaphore kills the running playbook: the task ends as failed \("signal: killed"\), not as stopped\. Reply yes or no/);
+    t.regex(await stop("stop 43"), /takes it off the queue and it ends as stopped/);
+    t.regex(await stop("stop 42 --force"), /Force-stop kills it at once.*it ends as stopped/);
+  } finally { rmSync(app.stateDir, { recursive: true, force: true }); }
 });
