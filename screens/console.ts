@@ -86,6 +86,16 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   compact = false;
   mouseOn: boolean;
   destroyed = false;
+  /** Live updates held (p): the tasks table and the log keep what they show. */
+  paused = false;
+  /** When Semaphore data last changed (a task event), for the header's "updated … ago". */
+  private updatedAt?: number;
+  private readonly onTask = () => {
+    const now = Date.now();
+    // The header shows "just now" for 10 s: redraw it only when that text changes.
+    if (!this.updatedAt || now - this.updatedAt >= 10_000) { this.header.dirty = true; this.ctx.render(); }
+    this.updatedAt = now;
+  };
   private forceRender = true;
   /** Boxes whose cells must be drawn again this frame; the others keep what they drew last time. */
   private changedBoxes = new Set<unknown>();
@@ -142,9 +152,11 @@ export class Console implements KeyActions, FlowHost, LocalActions {
         now: () => Date.now(),
         render: (urgent?: boolean) => { if (urgent) { this.forceRender = true; this.scheduler.soon(); } else this.scheduler.later(); },
         sgr: (open: string) => this.sgr(open),
+        paused: () => this.paused,
       };
 
-      this.header = new Header(this.ctx, this.screen, () => ({ mouse: this.mouseOn, demo: this.demo }));
+      this.header = new Header(this.ctx, this.screen, () => ({ mouse: this.mouseOn, demo: this.demo, paused: this.paused, updatedAt: this.updatedAt }));
+      app.store.on("task", this.onTask);
       this.tabs = blessed.box({ parent: this.screen, top: 1, left: 0, width: "100%", height: 1, tags: true, wrap: false, hidden: true });
       this.rooms = new RoomsPanel(this.ctx, this.screen);
       this.tasks = new TasksPanel(this.ctx, this.screen);
@@ -534,6 +546,13 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.bar.say(this.mouseOn ? "Mouse on: click, double-click and wheel work. m turns it off." : "Mouse off: the terminal selects text as usual. m turns it on.");
   }
 
+  togglePause(): void {
+    this.paused = !this.paused;
+    if (!this.paused) { this.logs.resume(); this.tasks.markDirty(); }
+    this.header.dirty = true;
+    this.bar.say(this.paused ? "Paused: the tasks table and the log hold still. p resumes." : "Resumed: showing what changed meanwhile.", this.paused ? "warn" : "info");
+  }
+
   toggleZoom(): void {
     this.zoom = !this.zoom;
     this.layout();
@@ -606,6 +625,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.scheduler.stop();
     if (this.ticker) clearInterval(this.ticker);
     this.taskView.close();
+    this.app.store.removeListener("task", this.onTask);
     this.verification?.close();
     this.login?.close();
     restoreTerminal(this.screen, this.writeRaw, this.rawInput);

@@ -28,6 +28,8 @@ export interface KeyActions {
   reloadConfig(): void;
   toggleMouse(): void;
   toggleZoom(): void;
+  /** Holds live updates (tasks, log) still to read them; again: catches up. */
+  togglePause(): void;
   quit(): void;
   toggleFollow(): void;
   toggleWrap(): void;
@@ -74,6 +76,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", priority: 1, mutating: true, handler: (a) => a.runWizard() },
   { keys: ["S-r"], description: "Reload the configuration file", scope: "global", mutating: true, handler: (a) => a.reloadConfig() },
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
+  { keys: ["p"], description: "Pause live updates: the tasks table and the log hold still (PAUSED in the header); p again catches up", hint: "pause", scope: "global", priority: 6, handler: (a) => a.togglePause() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
   { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },

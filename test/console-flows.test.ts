@@ -178,3 +178,37 @@ test.serial("the chat stop prompt says how the task will end too", async (t) => 
     t.regex(await stop("stop 42 --force"), /Force-stop kills it at once.*it ends as stopped/);
   } finally { rmSync(app.stateDir, { recursive: true, force: true }); }
 });
+
+test.serial("p pauses live updates: new tasks and log lines wait, PAUSED shows; p again catches up", async (t) => {
+  const h = await harness();
+  try {
+    addTask(h.app, 1);
+    await h.until(/#1 /);
+    await h.until(/updated just now/);
+    await h.keys("p");
+    await h.until(/PAUSED/);
+    addTask(h.app, 2);
+    h.app.logger.log("info", "test", "a line while paused");
+    await h.settle(50);
+    t.notRegex(screen(h), /#2 /);
+    t.notRegex(screen(h), /a line while paused/);
+    await h.keys("p");
+    await h.until(/#2 /);
+    await h.until(/a line while paused/);
+    t.notRegex(h.rows()[0]!, /PAUSED/);
+  } finally { h.destroy(); }
+});
+
+test.serial("[console] environment = production: the header names it and turns red", async (t) => {
+  const app = fakeApp({ env: { CHATRIXCD_CONSOLE_ENVIRONMENT: "production" } });
+  const h = await harness({ app });
+  try {
+    t.regex(h.rows()[0]!, /PRODUCTION/);
+    t.is(h.con.header.box.style.bg, h.con.ctx.theme().productionBg);
+    t.not(h.con.ctx.theme().productionBg, h.con.ctx.theme().barBg);
+  } finally { h.destroy(); }
+  const plain = await harness();
+  try {
+    t.is(plain.con.header.box.style.bg, plain.con.ctx.theme().barBg);
+  } finally { plain.destroy(); }
+});

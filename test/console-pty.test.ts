@@ -226,3 +226,29 @@ test.serial("a crash restores the terminal, then shows the error and exits 1", a
     s.cleanup();
   }
 });
+
+/** The foreground of the first cell of `word` on screen: palette index, or -1 when not a palette colour. */
+function fgOf(s: Session, word: string): { palette: boolean; color: number } {
+  const b = s.term.buffer.active;
+  for (let y = 0; y < s.term.rows; y++) {
+    const line = b.getLine(b.viewportY + y);
+    const x = line?.translateToString(true).indexOf(word) ?? -1;
+    if (!line || x < 0) continue;
+    const cell = line.getCell(x)!;
+    return { palette: Boolean(cell.isFgPalette()), color: cell.getFgColor() };
+  }
+  throw new Error(`${word} is not on screen:\n${s.text()}`);
+}
+
+test.serial("theme colours reach the terminal as their 256-colour palette entries, not collapsed to the 8 basic ones", async (t) => {
+  const s = start(120, 36);
+  try {
+    await s.until(/4 Config/);
+    await s.until(/state (nothing to reload|loaded at start)/);
+    // dim (#8a8a8a) is grey 245; the hint keys (#87d7ff) are 117. blessed's own match maps them to yellow/white.
+    t.deepEqual(fgOf(s, "state "), { palette: true, color: 245 });
+    t.is(fgOf(s, "? help").color, 117);
+    s.send("q");
+    await exitedWithin(s);
+  } finally { s.cleanup(); }
+});

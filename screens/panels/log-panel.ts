@@ -37,7 +37,13 @@ export class LogPanel extends Panel {
   get size(): number { return this.entries.length; }
   get shown(): number { return this.matching.length; }
 
+  /** Lines that arrived while paused, added on resume. */
+  private held: LogEntry[] = [];
+
+  resume(): void { const held = this.held; this.held = []; for (const e of held) this.add(e); }
+
   add(e: LogEntry): void {
+    if (this.ctx.paused()) { this.held.push(e); return; }
     this.entries.push(e);
     if (this.passes(e)) this.matching.push(e);
     if (this.entries.length > this.capacity + Math.max(50, this.capacity / 10)) {

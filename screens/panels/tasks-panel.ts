@@ -108,7 +108,7 @@ export class TasksPanel extends Panel {
   get selectedRow(): TaskRow | undefined { return this.list.selected; }
 
   selectTask(key: string): void {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     this.list.selectKey(key);
     this.markDirty();
   }
@@ -119,7 +119,7 @@ export class TasksPanel extends Panel {
     return pendingApprovals(this.ctx).length > 0;
   }
 
-  tick(): void { if (this.hasRunning) this.markDirty(); }
+  tick(): void { if (this.hasRunning && !this.ctx.paused()) this.markDirty(); }
 
   protected summary(): string {
     const store = this.ctx.app.store;
@@ -134,7 +134,7 @@ export class TasksPanel extends Panel {
   }
 
   override update(): boolean {
-    if (this.stale && this.dirty) this.refresh();
+    if (this.stale && this.dirty && !this.ctx.paused()) this.refresh();
     return super.update();
   }
 
@@ -142,18 +142,18 @@ export class TasksPanel extends Panel {
     return this.list.render(width, height, this.focused, this.ctx.theme(), this.ctx.now());
   }
 
-  nav(n: Nav): void { if (this.stale) this.refresh(); navList(this.list, n); this.markDirty(); }
+  nav(n: Nav): void { if (this.stale && !this.ctx.paused()) this.refresh(); navList(this.list, n); this.markDirty(); }
 
   setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
 
   override activate(): void {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     const t = this.selectedTask;
     if (t) this.onOpen?.(t);
   }
 
   mouse(ev: MouseEvent, _x: number, y: number, double: boolean): boolean {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     const r = listMouse(this.list, ev, y, double, () => this.activate());
     if (r) this.markDirty();
     return r;
