@@ -36,6 +36,7 @@ import { VerificationFlow } from "./flows/verification.js";
 import { LoginFlow } from "./flows/login.js";
 import { ConfigFlow } from "./flows/config.js";
 import { CommandRunner } from "./flows/commands.js";
+import { CopyFlow, COPY_LINES } from "./flows/copy.js";
 
 export interface ConsoleOptions {
   /** Terminal streams; default the process's stdin/stdout (then stdio is guarded and signals handled). */
@@ -80,6 +81,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   readonly login: LoginFlow;
   readonly configFlow: ConfigFlow;
   readonly commands: CommandRunner;
+  readonly copy: CopyFlow;
   private readonly tabs: blessed.Widgets.BoxElement;
   focus: PanelName = "tasks";
   zoom = false;
@@ -181,6 +183,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
       this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t));
       this.roomFlow = new RoomFlow(this);
+      this.copy = new CopyFlow(this, (s) => this.writeRaw(s));
       this.configFlow = new ConfigFlow(this, this.config, () => this.configApplied());
       this.commands = new CommandRunner(this, this, (t) => { this.setFocus("tasks"); this.tasks.selectTask(t.key); }, () => this.screen.width as number);
       this.tasks.onOpen = (t) => this.openTask(t);
@@ -507,6 +510,11 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   chooseButton(dir: 1 | -1): void { this.verification.choose(dir); }
   pressButton(): void { this.verification.pressChosen(); }
   reloadConfig(): void { this.configFlow.reload(); }
+  copyTaskUrl(): void { this.copy.taskUrl(this.targetTask()); }
+  copyOutput(): void {
+    if (this.taskView.isOpen) { const c = this.taskView.copyLines(COPY_LINES); this.copy.lines(c.lines, c.what); return; }
+    this.copy.lines(this.logs.lastLines(COPY_LINES), `the last ${COPY_LINES} log lines shown`);
+  }
   showLogin(): void { this.login.open(); }
 
   private configApplied(): void {

@@ -239,6 +239,11 @@ export function patchColorMatch(): void {
   colors._chatrixFixed = true;
 }
 
+/** OSC 52: asks the terminal to put `text` on the system clipboard (works over ssh; tmux needs set-clipboard on). */
+export function osc52(text: string): string {
+  return `\x1b]52;c;${Buffer.from(text, "utf8").toString("base64")}\x07`;
+}
+
 /** A blessed screen with the fallbacks applied; nothing is written to stderr while it is built. */
 export function createScreen(o: CreateScreenOptions): Screen {
   patchColorMatch();

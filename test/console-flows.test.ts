@@ -212,3 +212,28 @@ test.serial("[console] environment = production: the header names it and turns r
     t.is(plain.con.header.box.style.bg, plain.con.ctx.theme().barBg);
   } finally { plain.destroy(); }
 });
+
+const osc52Payloads = (written: string) => [...written.matchAll(/\x1b\]52;c;([A-Za-z0-9+/=]*)\x07/g)].map((m) => Buffer.from(m[1]!, "base64").toString("utf8"));
+
+test.serial("copy with OSC 52: the task's URL, the output lines matching the search, the last log lines", async (t) => {
+  const app = fakeApp({ env: { CHATRIXCD_SEMAPHORE_WEB_URL: "https://semaphore.example.org/" } });
+  const h = await harness({ app });
+  try {
+    addTask(h.app, 42);
+    await h.until(/#42/);
+    await h.keys("y");
+    t.deepEqual(osc52Payloads(h.io.written()), ["https://semaphore.example.org/project/1/history?t=42"]);
+    t.regex(h.con.bar.currentMessage ?? "", /Copied the URL of task #42/);
+    h.app.store.appendOutput(1, 42, ["ok: [web1]", "fatal: [web2] FAILED", "ok: [web3]", "fatal: [db1] FAILED"].map((text) => ({ time: new Date().toISOString(), text })));
+    await h.keys(KEY.enter);
+    await h.until(/fatal: \[db1\]/);
+    await h.keys("/", ..."fatal", KEY.enter);
+    await h.keys("Y");
+    t.is(osc52Payloads(h.io.written()).at(-1), "fatal: [web2] FAILED\nfatal: [db1] FAILED");
+    await h.keys(KEY.esc, KEY.esc, "3");
+    h.app.logger.log("warn", "test", "the line to copy");
+    await h.until(/the line to copy/);
+    await h.keys("y");
+    t.regex(osc52Payloads(h.io.written()).at(-1)!, /WARN\s+\[?test\]? .*the line to copy$/);
+  } finally { h.destroy(); }
+});

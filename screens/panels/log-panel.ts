@@ -7,7 +7,7 @@ import { LEVEL_RANK } from "../../src/log/logger.js";
 import type { LogLevelName } from "../../src/config/schema.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
 import { ScrollText } from "../widgets/scroll-text.js";
-import { makeFilter, sanitize, type Filter } from "../text.js";
+import { makeFilter, sanitize, stripAnsi, type Filter } from "../text.js";
 
 const LEVELS: LogLevelName[] = ["debug", "info", "warn", "error"];
 
@@ -67,6 +67,9 @@ export class LogPanel extends Panel {
     this.matching = this.entries.filter((e) => this.passes(e));
     this.view.topLine = Math.min(this.view.topLine, Math.max(0, this.matching.length - 1));
   }
+
+  /** The last `n` lines the panel shows (level and filter applied), as plain text. */
+  lastLines(n: number): string[] { return this.matching.slice(-n).map((e) => stripAnsi(this.format(e))); }
 
   private format(e: LogEntry): string {
     const t = this.ctx.theme();

@@ -45,6 +45,17 @@ export class TaskView {
 
   get isOpen(): boolean { return this.key !== undefined; }
 
+  /** The output as plain text: the lines matching the search when there is one, else the last `n`. */
+  copyLines(n: number): { lines: string[]; what: string } {
+    if (this.search) {
+      const f = makeFilter(this.search);
+      const hits = this.plain.filter((l) => f.test(l));
+      return { lines: hits.slice(-n), what: `${Math.min(n, hits.length)} output lines matching /${this.search}/` };
+    }
+    const lines = this.plain.slice(-n);
+    return { lines, what: `the last ${lines.length} output lines` };
+  }
+
   get task(): TaskState | undefined { return this.key ? this.ctx.app.store.tasks.get(this.key) : undefined; }
 
   open(task: TaskState): void {
