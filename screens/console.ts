@@ -25,6 +25,8 @@ import { ConfigPanel } from "./panels/config-panel.js";
 import { TaskView } from "./panels/task-view.js";
 import { BottomBar, LOCAL_COMMANDS, type InputMode, type LocalActions } from "./widgets/command-bar.js";
 import { Modals, ConfirmDialog, TextDialog, type Modal } from "./dialogs/dialogs.js";
+import { Frames } from "./frame.js";
+import { Tabs } from "./widgets/tabs.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
 import { esc, width as strWidth } from "./text.js";
 import type { KeyLike } from "./widgets/line-editor.js";
@@ -82,7 +84,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   readonly configFlow: ConfigFlow;
   readonly commands: CommandRunner;
   readonly copy: CopyFlow;
-  private readonly tabs: blessed.Widgets.BoxElement;
+  private readonly tabs: Tabs;
   focus: PanelName = "tasks";
   zoom = false;
   compact = false;
@@ -98,16 +100,10 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     if (!this.updatedAt || now - this.updatedAt >= 10_000) { this.header.dirty = true; this.ctx.render(); }
     this.updatedAt = now;
   };
-  private forceRender = true;
-  /** Boxes whose cells must be drawn again this frame; the others keep what they drew last time. */
-  private changedBoxes = new Set<unknown>();
-  /** Everything is drawn again (layout, dialogs, resize): nothing on screen can be trusted to be current. */
-  private fullRedraw = true;
+  private frames!: Frames;
   private popupWasShown = false;
   private theme: Theme;
   private ticker?: NodeJS.Timeout;
-  private tabRanges: Array<{ from: number; to: number; panel: PanelName }> = [];
-  private lastTabs = "";
   private lastClick?: { x: number; y: number; t: number };
   private filterTarget?: PanelName;
   private stdio?: StdioGuard;
@@ -147,19 +143,20 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.detachInput = () => splitInput.detach();
 
       this.scheduler = new RenderScheduler(() => this.frame(), opts.maxHz ?? 5);
+      this.frames = new Frames(this.screen);
       this.ctx = {
         app,
         theme: () => this.theme,
         readOnly: () => !!app.ops.config.values.console.read_only,
         now: () => Date.now(),
-        render: (urgent?: boolean) => { if (urgent) { this.forceRender = true; this.scheduler.soon(); } else this.scheduler.later(); },
+        render: (urgent?: boolean) => { if (urgent) { this.frames.force = true; this.scheduler.soon(); } else this.scheduler.later(); },
         sgr: (open: string) => this.sgr(open),
         paused: () => this.paused,
       };
 
       this.header = new Header(this.ctx, this.screen, () => ({ mouse: this.mouseOn, demo: this.demo, paused: this.paused, updatedAt: this.updatedAt }));
       app.store.on("task", this.onTask);
-      this.tabs = blessed.box({ parent: this.screen, top: 1, left: 0, width: "100%", height: 1, tags: true, wrap: false, hidden: true });
+      this.tabs = new Tabs(this.screen);
       this.rooms = new RoomsPanel(this.ctx, this.screen);
       this.tasks = new TasksPanel(this.ctx, this.screen);
       this.logs = new LogPanel(this.ctx, this.screen);
@@ -175,11 +172,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.modals = new Modals(this.screen, this.ctx);
       // A verification that reached its emoji while a dialog or the command bar had the keys waits for them.
       this.modals.onRemoved = () => this.verification.popWaiting();
-      // blessed redraws every element on every render (about a millisecond at 160x48). Panels that did not
-      // change keep their cells from the last frame instead; anything that can overlap them forces a full redraw.
-      for (const box of [this.header.box, this.tabs, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.bar.box]) this.renderOnlyWhenChanged(box);
-      const alloc = this.screen.alloc.bind(this.screen);
-      (this.screen as unknown as { alloc: () => void }).alloc = () => { this.fullRedraw = true; alloc(); };
+      for (const box of [this.header.box, this.tabs.box, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.bar.box]) this.frames.track(box);
 
       this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t));
       this.roomFlow = new RoomFlow(this);
@@ -227,52 +220,21 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
   // ---- frames ----
 
-  private renderOnlyWhenChanged(box: blessed.Widgets.BoxElement): void {
-    const el = box as unknown as { render: () => unknown; lpos?: unknown; hidden: boolean };
-    const orig = el.render.bind(box);
-    el.render = () => {
-      if (!this.fullRedraw && !this.changedBoxes.has(box) && el.lpos && !el.hidden) return el.lpos;
-      return orig();
-    };
-  }
-
   private frame(): void {
     if (this.destroyed) return;
-    let changed = this.forceRender;
-    this.forceRender = false;
-    const mark = (box: unknown, did: boolean) => { if (did) { changed = true; this.changedBoxes.add(box); } };
+    const { mark, commit } = this.frames.begin();
     mark(this.header.box, this.header.update());
     for (const name of PANELS) mark(this.panels[name].box, this.panels[name].update());
     mark(this.taskView.box, this.taskView.update());
-    mark(this.tabs, this.updateTabs());
+    mark(this.tabs.box, this.tabs.update(this.theme, this.focus, this.taskView.isOpen ? "Task output" : undefined, this.zoom && !this.compact));
     const top = this.modals.top;
     // The verification dialog's keys are in the keymap table (scope "verify"); other dialogs describe their own.
     this.bar.setHints(top && top !== this.verification.dialog ? ` ${tag(this.theme.text.dim, esc(top.hints()))}` : this.keymap.hintLine(this.screen.width as number, this.theme));
     mark(this.bar.box, this.bar.update());
     // The completion popup sits over a panel: while it is shown, and once after it goes, draw everything.
-    if (this.modals.open || !this.bar.popup.hidden || this.popupWasShown) this.fullRedraw = true;
+    const overlay = this.modals.open || !this.bar.popup.hidden || this.popupWasShown;
     this.popupWasShown = !this.bar.popup.hidden;
-    this.redrawAbove();
-    if (changed) this.screen.render();
-    this.changedBoxes.clear();
-    this.fullRedraw = this.modals.open;
-  }
-
-  /**
-   * A box drawn after a changed box, over it, must be drawn again too: else the changed one shows through it
-   * (the live Tasks table over the task output view). Draw order is the screen's child order.
-   */
-  private redrawAbove(): void {
-    type Drawn = { lpos?: { xi: number; xl: number; yi: number; yl: number }; hidden: boolean };
-    const boxes = this.screen.children as unknown as Drawn[];
-    boxes.forEach((below, i) => {
-      const a = below.lpos;
-      if (!a || below.hidden || !this.changedBoxes.has(below)) return;
-      for (const above of boxes.slice(i + 1)) {
-        const b = above.lpos;
-        if (b && !above.hidden && a.xi < b.xl && b.xi < a.xl && a.yi < b.yl && b.yi < a.yl) this.changedBoxes.add(above);
-      }
-    });
+    commit(overlay, this.modals.open);
   }
 
   private tick(): void {
@@ -304,7 +266,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     const single = this.compact || this.zoom;
     const top = single ? 2 : 1;
     const areaH = Math.max(3, rows - top - 1);
-    if (single) this.tabs.show(); else this.tabs.hide();
+    if (single) this.tabs.box.show(); else this.tabs.box.hide();
     const place = (p: Panel, left: number, t: number, width: number, height: number) => {
       p.box.left = left; p.box.top = t; p.box.width = Math.max(4, width); p.box.height = Math.max(3, height);
       p.box.show();
@@ -331,31 +293,9 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.taskView.invalidate();
     this.header.dirty = true;
     this.bar.dirty = true;
-    this.lastTabs = "";
+    this.tabs.invalidate();
     this.modals.updateAll();
-    this.forceRender = true;
-    this.fullRedraw = true;
-  }
-
-  private updateTabs(): boolean {
-    if (this.tabs.hidden) return false;
-    const t = this.theme;
-    this.tabRanges = [];
-    let x = 1;
-    const parts = PANELS.map((name, i) => {
-      const label = ` ${i + 1} ${PANEL_TITLES[name]} `;
-      this.tabRanges.push({ from: x, to: x + strWidth(label), panel: name });
-      x += strWidth(label) + 1;
-      return name === this.focus && !this.taskView.isOpen ? tag(t.text.selected, esc(label)) : tag(t.text.dim, esc(label));
-    });
-    let s = " " + parts.join(" ");
-    if (this.taskView.isOpen) s += `  ${tag(t.text.selected, " Task output ")}`;
-    const right = this.zoom && !this.compact ? tag(t.text.dim, "z: all panels") : "";
-    s += right ? `   ${right}` : "";
-    if (s === this.lastTabs) return false;
-    this.lastTabs = s;
-    this.tabs.setContent(s);
-    return true;
+    this.frames.force = this.frames.full = true;
   }
 
   // ---- focus, scopes ----
@@ -370,7 +310,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.focus = name;
     for (const n of PANELS) this.panels[n].setFocused(n === name);
     if (this.compact || this.zoom) this.layout();
-    this.forceRender = true;
+    this.frames.force = true;
   }
 
   focusPanel(n: number): void {
@@ -414,7 +354,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     } else {
       this.keymap.enabled = true;
     }
-    this.forceRender = true;
+    this.frames.force = true;
     this.scheduler.soon();
   }
 
@@ -525,8 +465,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
   private openTask(t: TaskState): void {
     this.taskView.open(t);
-    this.forceRender = true;
-    this.fullRedraw = true;
+    this.frames.force = this.frames.full = true;
     this.scheduler.soon();
   }
 
@@ -584,15 +523,15 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     if (top) {
       const p = (top as unknown as { contentPoint?(x: number, y: number): { x: number; y: number } | undefined }).contentPoint?.(ev.x, ev.y);
       if (p) top.mouse?.(ev, p.x, p.y);
-      this.forceRender = true;
+      this.frames.force = true;
       this.scheduler.soon();
       return;
     }
     if (this.bar.active) return;
     // Tabs (compact and zoom).
-    if (!this.tabs.hidden && ev.y === 1 && ev.action === "mousedown") {
-      const hit = this.tabRanges.find((r) => ev.x >= r.from && ev.x < r.to);
-      if (hit) this.focusPanel(PANELS.indexOf(hit.panel) + 1);
+    if (!this.tabs.box.hidden && ev.y === 1 && ev.action === "mousedown") {
+      const hit = this.tabs.hit(ev.x);
+      if (hit) this.focusPanel(PANELS.indexOf(hit) + 1);
       this.scheduler.soon();
       return;
     }
@@ -607,7 +546,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       if (!pt) continue;
       if (ev.action === "mousedown" && this.focus !== name) this.setFocus(name);
       if (pt.y >= 0 && pt.x >= 0) p.mouse(ev, pt.x, pt.y, double);
-      this.forceRender = true;
+      this.frames.force = true;
       this.scheduler.soon();
       return;
     }

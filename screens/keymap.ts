@@ -102,7 +102,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["a"], description: "Approve: confirm a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "approve", scope: "tasks", mutating: true, handler: (a) => a.decide(true) },
   { keys: ["d"], description: "Deny: reject a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "deny", scope: "tasks", mutating: true, handler: (a) => a.decide(false) },
 
-  { keys: ["y"], description: "Copy the selected task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "tasks", priority: 7, handler: (a) => a.copyTaskUrl() },
+  { keys: ["c"], description: "Copy the selected task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "tasks", priority: 7, handler: (a) => a.copyTaskUrl() },
 
   // Rooms
   { keys: ["enter"], description: "Room details", hint: "details", scope: "rooms", handler: (a) => a.activate() },
@@ -116,7 +116,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "logs", handler: (a) => a.toggleWrap() },
   { keys: ["t"], description: "Timestamps on/off", hint: "time", scope: "logs", handler: (a) => a.toggleTimestamps() },
   { keys: ["v"], description: "Least level shown: debug → info → warn → error", hint: "level", scope: "logs", handler: (a) => a.cycleLogLevel() },
-  { keys: ["y"], description: "Copy the last 50 log lines shown (level and filter applied; OSC 52 clipboard)", hint: "copy", scope: "logs", priority: 7, handler: (a) => a.copyOutput() },
+  { keys: ["c"], description: "Copy the last 50 log lines shown (level and filter applied; OSC 52 clipboard)", hint: "copy", scope: "logs", priority: 7, handler: (a) => a.copyOutput() },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "logs", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "logs", handler: (a) => a.nav("right") },
 
@@ -132,8 +132,8 @@ export const KEYMAP: Binding[] = [
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "taskview", handler: (a) => a.toggleWrap() },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "taskview", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "taskview", handler: (a) => a.nav("right") },
-  { keys: ["y"], description: "Copy this task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "taskview", priority: 7, handler: (a) => a.copyTaskUrl() },
-  { keys: ["S-y"], description: "Copy the output: the lines matching the search, else the last 50 (OSC 52 clipboard)", hint: "copy lines", scope: "taskview", priority: 7, handler: (a) => a.copyOutput() },
+  { keys: ["c"], description: "Copy this task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "taskview", priority: 7, handler: (a) => a.copyTaskUrl() },
+  { keys: ["S-c"], description: "Copy the output: the lines matching the search, else the last 50 (OSC 52 clipboard)", hint: "copy lines", scope: "taskview", priority: 7, handler: (a) => a.copyOutput() },
   { keys: ["s"], description: "Stop this task (asks first)", hint: "stop", scope: "taskview", mutating: true, handler: (a) => a.stopTask(false) },
   { keys: ["S-s"], description: "Force-stop this task (asks first)", scope: "taskview", mutating: true, handler: (a) => a.stopTask(true) },
   { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },

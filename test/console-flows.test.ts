@@ -221,19 +221,19 @@ test.serial("copy with OSC 52: the task's URL, the output lines matching the sea
   try {
     addTask(h.app, 42);
     await h.until(/#42/);
-    await h.keys("y");
+    await h.keys("c");
     t.deepEqual(osc52Payloads(h.io.written()), ["https://semaphore.example.org/project/1/history?t=42"]);
     t.regex(h.con.bar.currentMessage ?? "", /Copied the URL of task #42/);
     h.app.store.appendOutput(1, 42, ["ok: [web1]", "fatal: [web2] FAILED", "ok: [web3]", "fatal: [db1] FAILED"].map((text) => ({ time: new Date().toISOString(), text })));
     await h.keys(KEY.enter);
     await h.until(/fatal: \[db1\]/);
     await h.keys("/", ..."fatal", KEY.enter);
-    await h.keys("Y");
+    await h.keys("C");
     t.is(osc52Payloads(h.io.written()).at(-1), "fatal: [web2] FAILED\nfatal: [db1] FAILED");
     await h.keys(KEY.esc, KEY.esc, "3");
     h.app.logger.log("warn", "test", "the line to copy");
     await h.until(/the line to copy/);
-    await h.keys("y");
+    await h.keys("c");
     t.regex(osc52Payloads(h.io.written()).at(-1)!, /WARN\s+\[?test\]? .*the line to copy$/);
   } finally { h.destroy(); }
 });
