@@ -237,3 +237,15 @@ test.serial("copy with OSC 52: the task's URL, the output lines matching the sea
     t.regex(osc52Payloads(h.io.written()).at(-1)!, /WARN\s+\[?test\]? .*the line to copy$/);
   } finally { h.destroy(); }
 });
+
+test.serial(":info at the console adds the config, log and state paths", async (t) => {
+  const h = await harness();
+  try {
+    await h.keys(":", ..."info", KEY.enter);
+    await h.until(/State dir:/);
+    const text = screen(h);
+    t.regex(text, /Config file:\s+none \(defaults and environment variables\)/);
+    t.regex(text, /Log file:\s+none/);
+    t.true(text.includes(h.app.stateDir), "the state dir is named");
+  } finally { h.destroy(); }
+});

@@ -27,12 +27,24 @@ export class CommandRunner {
     const before = h.app.ops.lastTask(CONSOLE_ACTOR);
     h.say(`:${shownLine(line)} …`);
     const reply = await runCommandLine({ actor: CONSOLE_ACTOR, ops: h.app.ops, prefix: ":" }, line);
-    await this.show(line, reply);
+    await this.show(line, word === "info" && !reply.confirm ? { ...reply, text: `${reply.text}\n\n${this.paths().join("\n")}` } : reply);
     const after = h.app.ops.lastTask(CONSOLE_ACTOR);
     if (after && (after.taskId !== before?.taskId || after.projectId !== before?.projectId)) {
       const t = h.app.store.tasks.get(`${after.projectId}:${after.taskId}`);
       if (t) this.started(t);
     }
+  }
+
+  /** Where this process keeps things (k9s-style `info`): local paths, so only the console shows them, never chat. */
+  private paths(): string[] {
+    const app = this.host.app;
+    const v = app.ops.config.values;
+    return [
+      "On this machine (shown at the console only):",
+      `Config file:  ${app.config.path ?? "none (defaults and environment variables)"}`,
+      `Log file:     ${v.bot.log_file || "none (the Logs panel only; set [bot] log_file)"}`,
+      `State dir:    ${v.bot.state_dir}`,
+    ];
   }
 
   private async show(line: string, reply: Reply): Promise<void> {
