@@ -113,6 +113,9 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   private writeRaw: (s: string) => void;
   private sgrCache = new Map<string, string>();
   private readonly demo: boolean;
+  /** Task views opened, for back/forward ([ and ]): keys, and where we are in them. */
+  private readonly viewHistory: string[] = [];
+  private viewAt = -1;
 
   constructor(readonly app: ConsoleApp, private readonly opts: ConsoleOptions = {}) {
     const usingProcess = !opts.output || opts.output === process.stdout;
@@ -463,10 +466,25 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.header.dirty = true;
   }
 
-  private openTask(t: TaskState): void {
+  private openTask(t: TaskState, fromHistory = false): void {
+    if (!fromHistory && this.viewHistory[this.viewAt] !== t.key) {
+      this.viewHistory.splice(this.viewAt + 1, Infinity, t.key);
+      this.viewAt = this.viewHistory.length - 1;
+    }
+    if (this.taskView.isOpen) this.taskView.close();
     this.taskView.open(t);
     this.frames.force = this.frames.full = true;
     this.scheduler.soon();
+  }
+
+  /** [ and ]: the task view opened before (or after) this one. */
+  viewHistoryStep(dir: 1 | -1): void {
+    const at = this.taskView.isOpen ? this.viewAt + dir : dir < 0 ? this.viewAt : this.viewAt + 1;
+    const t = this.viewHistory[at] ? this.app.store.tasks.get(this.viewHistory[at]!) : undefined;
+    if (!t) { this.bar.say(dir < 0 ? "No earlier view to go back to." : "No later view to go forward to.", "warn"); return; }
+    this.viewAt = at;
+    this.tasks.selectTask(t.key);
+    this.openTask(t, true);
   }
 
   private closeTask(): void {

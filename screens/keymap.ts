@@ -30,6 +30,8 @@ export interface KeyActions {
   toggleZoom(): void;
   /** Holds live updates (tasks, log) still to read them; again: catches up. */
   togglePause(): void;
+  /** Back and forward through the task views opened. */
+  viewHistoryStep(dir: 1 | -1): void;
   /** OSC 52 copies: the task's URL in Semaphore; the output (search matches or the last lines) or log lines. */
   copyTaskUrl(): void;
   copyOutput(): void;
@@ -82,6 +84,8 @@ export const KEYMAP: Binding[] = [
   { keys: ["p"], description: "Pause live updates: the tasks table and the log hold still (PAUSED in the header); p again catches up", hint: "pause", scope: "global", priority: 6, handler: (a) => a.togglePause() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
+  { keys: ["["], description: "Back to the task view opened before (history)", scope: "global", handler: (a) => a.viewHistoryStep(-1) },
+  { keys: ["]"], description: "Forward to the task view opened after (history)", scope: "global", handler: (a) => a.viewHistoryStep(1) },
   { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
   { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", priority: 1, handler: (a) => a.quit() },
 

@@ -249,3 +249,27 @@ test.serial(":info at the console adds the config, log and state paths", async (
     t.true(text.includes(h.app.stateDir), "the state dir is named");
   } finally { h.destroy(); }
 });
+
+test.serial("task views show breadcrumbs, and [ / ] go back and forward through the views opened", async (t) => {
+  const h = await harness();
+  try {
+    addTask(h.app, 1, { templateName: "Deploy web" });
+    addTask(h.app, 2, { templateName: "Full backup" });
+    await h.until(/#2 /);
+    await h.keys("g", KEY.enter); // the first row: #2 (newest first)
+    await h.until(/Tasks › #2 Full backup › Task output/);
+    await h.keys("/", ..."fail", KEY.enter);
+    await h.until(/Tasks › #2 Full backup › Task output › search "fail"/);
+    await h.keys(KEY.esc, KEY.esc, "j", KEY.enter);
+    await h.until(/Tasks › #1 Deploy web › Task output/);
+    await h.keys("[");
+    await h.until(/Tasks › #2 Full backup › Task output/);
+    await h.keys("]");
+    await h.until(/Tasks › #1 Deploy web › Task output/);
+    await h.keys("]");
+    t.regex(h.con.bar.currentMessage ?? "", /No later view/);
+    await h.keys(KEY.esc, "[");
+    await h.until(/Tasks › #1 Deploy web › Task output/);
+    t.true(h.con.taskView.isOpen);
+  } finally { h.destroy(); }
+});

@@ -216,8 +216,12 @@ export class TaskView {
     let changed = false;
     if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); changed = true; }
     const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
-    const search = this.search ? `  ${tag(th.text.match, esc(sanitize(`/${this.search}`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
-    const label = ` ${tag(th.text.title, "Task output")} ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")}`))}${search} ${tag(th.text.dim, "Esc back")} `;
+    // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
+    const sep = tag(th.text.dim, " › ");
+    const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
+    const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
+    const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
+    const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
     if (label !== this.lastLabel) { this.lastLabel = label; this.box.setLabel(label); changed = true; }
     return changed;
   }
