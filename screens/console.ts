@@ -39,6 +39,7 @@ import { LoginFlow } from "./flows/login.js";
 import { ConfigFlow } from "./flows/config.js";
 import { CommandRunner } from "./flows/commands.js";
 import { CopyFlow, COPY_LINES } from "./flows/copy.js";
+import { Pins } from "./flows/pins.js";
 
 export interface ConsoleOptions {
   /** Terminal streams; default the process's stdin/stdout (then stdio is guarded and signals handled). */
@@ -84,6 +85,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   readonly configFlow: ConfigFlow;
   readonly commands: CommandRunner;
   readonly copy: CopyFlow;
+  readonly pins: Pins;
   private readonly tabs: Tabs;
   focus: PanelName = "tasks";
   zoom = false;
@@ -167,17 +169,19 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.panels = { rooms: this.rooms, tasks: this.tasks, logs: this.logs, config: this.config };
       this.taskView = new TaskView(this.ctx, this.screen);
       const historyFile = opts.historyFile ?? join(app.ops.config.values.bot.state_dir, "console-history");
+      this.pins = new Pins(join(app.ops.config.values.bot.state_dir, "console-pins.json"));
       this.bar = new BottomBar(this.ctx, this.screen, {
         runLine: (line) => void this.commands.run(line).catch((e) => this.reportError(e)),
         filterChanged: (mode, text) => this.filterChanged(mode, text),
         closed: (mode, kept) => this.inputClosed(mode, kept),
+        preferred: (tokens, index) => this.pinnedNames(tokens, index),
       }, historyFile || undefined);
       this.modals = new Modals(this.screen, this.ctx);
       // A verification that reached its emoji while a dialog or the command bar had the keys waits for them.
       this.modals.onRemoved = () => this.verification.popWaiting();
       for (const box of [this.header.box, this.tabs.box, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.bar.box]) this.frames.track(box);
 
-      this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t));
+      this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t), this.pins);
       this.roomFlow = new RoomFlow(this);
       this.copy = new CopyFlow(this, (s) => this.writeRaw(s));
       this.configFlow = new ConfigFlow(this, this.config, () => this.configApplied());
@@ -459,6 +463,13 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.copy.lines(this.logs.lastLines(COPY_LINES), `the last ${COPY_LINES} log lines shown`);
   }
   showLogin(): void { this.login.open(); }
+
+  /** `:run <project> <Tab>`: the pinned templates' names and ids come first. */
+  private async pinnedNames(tokens: string[], index: number): Promise<string[]> {
+    if (tokens[0] !== "run" || index !== 2 || !tokens[1]) return [];
+    const { templates } = await this.app.ops.tasks.templates({ kind: "console" }, tokens[1]);
+    return templates.filter((t) => this.pins.has(t.project_id, t.id)).flatMap((t) => [t.name, String(t.id)]);
+  }
 
   private configApplied(): void {
     this.theme = pickTheme(this.app.ops.config.values.console.theme);

@@ -1,7 +1,8 @@
 // The console's flows (tasks, approvals, the run wizard, the command runner, config reload), each through the
 // keys a user types, over the real operations and a fake Semaphore.
 import test from "ava";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { harness, fakeApp, addTask, KEY } from "./console-helpers.js";
 import { runCommandLine } from "../src/commands/dispatch.js";
 import { CONSOLE_ACTOR } from "../screens/context.js";
@@ -272,4 +273,31 @@ test.serial("task views show breadcrumbs, and [ / ] go back and forward through 
     await h.until(/Tasks › #1 Deploy web › Task output/);
     t.true(h.con.taskView.isOpen);
   } finally { h.destroy(); }
+});
+
+test.serial("pinned templates come first in the wizard and in :run completion, and stay pinned after a restart", async (t) => {
+  const app = fakeApp();
+  const h = await harness({ app });
+  try {
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys("j", "j", "p"); // Rotate certificates
+    await h.until(/★ Rotate certificates/);
+    await h.keys(KEY.esc, KEY.esc);
+    t.deepEqual(JSON.parse(readFileSync(join(app.stateDir, "console-pins.json"), "utf8")), ["1/5"]);
+  } finally { h.con.restore(); }
+  // A new console on the same state: the pin is still there, first in the list.
+  const again = await harness({ app });
+  try {
+    await again.keys("r");
+    await again.until(/Run: choose a project/);
+    await again.keys(KEY.enter);
+    await again.until(/choose a template in Infrastructure/);
+    const rows = again.rows().filter((r) => /\(template \d\)/.test(r));
+    t.regex(rows[0]!, /★ Rotate certificates/);
+    await again.keys(KEY.esc, KEY.esc);
+    t.deepEqual(await again.con.bar.candidatesFor("run 1 "), { word: "", list: ["Rotate certificates", "Deploy web", "Full backup"] });
+  } finally { again.destroy(); }
 });

@@ -15,6 +15,7 @@ import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
 import type { MouseEvent } from "../widgets/input.js";
 import { esc, fit, sanitize, truncate, width as strWidth } from "../text.js";
 import { tag } from "../theme.js";
+import type { Pins } from "../flows/pins.js";
 
 export interface Field {
   name: string;
@@ -214,6 +215,8 @@ export interface WizardHost {
   say(text: string, level?: "info" | "ok" | "warn" | "error"): void;
   /** A task was started: select it and open its output. */
   started(task: TaskState): void;
+  /** Favourite templates: shown first, marked ★; p pins or unpins. */
+  pins: Pins;
   /** Starts the run, or opens an approval request when the template needs approvals. */
   launch(run: ResolvedRun): Promise<{ task?: TaskState; request?: ApprovalRequest }>;
 }
@@ -247,9 +250,11 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
     let templates: Template[];
     try { templates = (await ops.tasks.templates(CONSOLE_ACTOR, String(project.id))).templates; } catch (e) { h.say(`Cannot list templates: ${userMessage(e)}`, "error"); return undefined; }
     if (templates.length === 0) { h.say(`Project ${project.name} has no templates you may run.`, "warn"); if (skipProjects) return undefined; project = undefined; continue; }
+    const pins = h.pins;
     const td = new SelectDialog<Template>(modals, ctx, {
-      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`, items: templates, key: (t) => String(t.id),
-      label: (t) => `${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
+      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`, items: pins.first(templates), key: (t) => String(t.id),
+      extraKey: { key: "p", hint: "p pin", run: (t) => { h.say(pins.toggle(t.project_id, t.id) ? `Pinned ${t.name}: it comes first from now on.` : `Unpinned ${t.name}.`); } },
+      label: (t) => `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
       detail: (t) => sanitize(t.description || `Playbook ${t.playbook || "-"}`),
       escLabel: skipProjects ? "cancel" : "back",
     });

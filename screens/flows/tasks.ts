@@ -8,12 +8,13 @@ import { stopOutcome } from "../../src/commands/builtin/stop.js";
 import { ConfirmDialog } from "../dialogs/dialogs.js";
 import { runWizard } from "../dialogs/run-wizard.js";
 import { promptCancelled, type FlowHost } from "./host.js";
+import type { Pins } from "./pins.js";
 
 export class TaskFlow {
   private wizardBusy = false;
 
   /** `started`: a task was started here; the console selects it and opens its output. */
-  constructor(private readonly host: FlowHost, private readonly started: (task: TaskState) => void) {}
+  constructor(private readonly host: FlowHost, private readonly started: (task: TaskState) => void, private readonly pins: Pins) {}
 
   runWizard(): void {
     if (this.wizardBusy) return;
@@ -23,6 +24,7 @@ export class TaskFlow {
       modals: h.modals, ctx: h.ctx,
       say: (text, level) => { if (text) h.say(text, level); else h.clearMessage(); },
       started: (task) => this.started(task),
+      pins: this.pins,
       launch: (run) => h.app.ops.tasks.launch(CONSOLE_ACTOR, run),
     }).catch((e) => h.reportError(e)).finally(() => { this.wizardBusy = false; });
   }

@@ -55,6 +55,8 @@ export interface CommandBarHost {
   filterChanged(mode: "filter" | "search", text: string): void;
   /** The bar closed; `kept`: Enter (true) or Esc (false). */
   closed(mode: InputMode, kept: boolean): void;
+  /** Candidates that come first (pinned templates for `:run`), given the command line's words so far. */
+  preferred?(tokens: string[], index: number): Promise<string[]>;
 }
 
 export class BottomBar {
@@ -194,7 +196,9 @@ export class BottomBar {
       try { list = await cmd.complete(ctx, index - 1, endsWithSpace ? args : [...args, word]); } catch { list = []; }
     }
     const lw = word.toLowerCase();
-    return { word, list: [...new Set(list)].filter((c) => c.toLowerCase().startsWith(lw)).sort() };
+    const sorted = [...new Set(list)].filter((c) => c.toLowerCase().startsWith(lw)).sort();
+    const first = new Set(index > 0 ? await this.host.preferred?.(tokens, index).catch(() => []) ?? [] : []);
+    return { word, list: [...sorted.filter((c) => first.has(c)), ...sorted.filter((c) => !first.has(c))] };
   }
 
   /** Tab: complete the word; a common prefix first, then cycle through the candidates. */
