@@ -3,18 +3,14 @@
 // the terminal's size, and owns the terminal: nothing else writes to it while the screen is up, and it is
 // restored on quit, on SIGTERM and on a crash. What happens after a key lives in flows/ (tasks, approvals, rooms,
 // verification, login, config, the command runner); this file is layout, frames and routing.
-import blessed from "blessed";
 import { join } from "node:path";
 import type { ConsoleContext } from "../src/cli/main.js";
 import type { TaskState } from "../src/core/store.js";
 import { userMessage } from "../src/core/operations.js";
 import { crashText } from "../src/log/logger.js";
 import { commandList } from "../src/commands/registry.js";
-import {
-  createScreen, mouseSplittingInput, setMouse, RenderScheduler, StdioGuard, restoreTerminal, installProcessGuards,
-  type Screen, type TtyInput,
-} from "./terminal.js";
-import { PANELS, PANEL_TITLES, type ConsoleApp, type PanelName, type ViewContext } from "./context.js";
+import { setMouse, RenderScheduler, type Screen, type TtyInput } from "./terminal.js";
+import { PANELS, type ConsoleApp, type PanelName, type ViewContext } from "./context.js";
 import { theme as pickTheme, tag, type Theme } from "./theme.js";
 import { Header } from "./panels/header.js";
 import type { Panel, MouseEvent, Nav } from "./panels/panel.js";
@@ -26,9 +22,10 @@ import { TaskView } from "./panels/task-view.js";
 import { BottomBar, LOCAL_COMMANDS, type InputMode, type LocalActions } from "./widgets/command-bar.js";
 import { Modals, ConfirmDialog, TextDialog, type Modal } from "./dialogs/dialogs.js";
 import { Frames } from "./frame.js";
+import { TerminalSession } from "./session.js";
 import { Tabs } from "./widgets/tabs.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
-import { esc, width as strWidth } from "./text.js";
+import { esc } from "./text.js";
 import type { KeyLike } from "./widgets/line-editor.js";
 import type { FlowHost, Level } from "./flows/host.js";
 import { TaskFlow } from "./flows/tasks.js";
@@ -108,11 +105,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   private ticker?: NodeJS.Timeout;
   private lastClick?: { x: number; y: number; t: number };
   private filterTarget?: PanelName;
-  private stdio?: StdioGuard;
-  private removeGuards?: () => void;
-  private rawInput?: TtyInput;
-  private detachInput?: () => void;
-  private writeRaw: (s: string) => void;
+  private readonly session: TerminalSession;
   private sgrCache = new Map<string, string>();
   private readonly demo: boolean;
   /** Task views opened, for back/forward ([ and ]): keys, and where we are in them. */
@@ -120,33 +113,12 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   private viewAt = -1;
 
   constructor(readonly app: ConsoleApp, private readonly opts: ConsoleOptions = {}) {
-    const usingProcess = !opts.output || opts.output === process.stdout;
     this.theme = pickTheme(app.ops.config.values.console.theme);
     this.demo = opts.demo ?? !app.config.path;
     this.mouseOn = opts.mouse ?? app.ops.config.values.console.mouse;
-
-    // Input: the real stdin re-chunked so every mouse sequence is seen; output: stdout, with stray writes
-    // (libraries, warnings) sent to the log instead of over the screen.
-    const input = opts.input ?? (process.stdin as unknown as TtyInput);
-    const output = opts.output ?? process.stdout;
-    this.rawInput = input;
-    const splitInput = mouseSplittingInput(input);
-    if (usingProcess) {
-      this.stdio = new StdioGuard((stream, line) => app.logger.log(stream === "stderr" ? "warn" : "info", stream, line));
-      this.writeRaw = this.stdio.realStdoutWrite;
-    } else {
-      this.writeRaw = (s) => { output.write(s); };
-    }
-    this.screen = createScreen({ input: splitInput, output, terminal: opts.terminal, title: "ChatrixCD" });
+    this.session = new TerminalSession({ input: opts.input, output: opts.output, terminal: opts.terminal, logger: app.logger });
+    this.screen = this.session.screen;
     try {
-      if (this.stdio) {
-        // blessed keeps writing through the real stdout; everyone else is captured.
-        const program = this.screen.program as unknown as { _owrite: (s: string) => unknown; write: (s: string) => unknown; output: { writable?: boolean } };
-        program._owrite = program.write = (s: string) => this.writeRaw(s);
-        this.stdio.engage();
-      }
-      this.detachInput = () => splitInput.detach();
-
       this.scheduler = new RenderScheduler(() => this.frame(), opts.maxHz ?? 5);
       this.frames = new Frames(this.screen);
       this.ctx = {
@@ -183,7 +155,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
       this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t), this.pins);
       this.roomFlow = new RoomFlow(this);
-      this.copy = new CopyFlow(this, (s) => this.writeRaw(s));
+      this.copy = new CopyFlow(this, (s) => this.session.writeRaw(s));
       this.configFlow = new ConfigFlow(this, this.config, () => this.configApplied());
       this.commands = new CommandRunner(this, this, (t) => { this.setFocus("tasks"); this.tasks.selectTask(t.key); }, () => this.screen.width as number);
       this.tasks.onOpen = (t) => this.openTask(t);
@@ -198,13 +170,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => this.onMouse(ev));
       this.screen.on("resize", () => { this.layout(); this.scheduler.flush(); });
 
-      if (usingProcess) {
-        this.removeGuards = installProcessGuards({
-          onSignal: () => void this.shutdown(0),
-          onFatal: (e) => this.fatal(e),
-          onExit: () => this.restore(),
-        });
-      }
+      this.session.guard({ onSignal: () => void this.shutdown(0), onFatal: (e) => this.fatal(e), onExit: () => this.restore() });
 
       setMouse(this.screen, this.mouseOn);
       this.setFocus("tasks");
@@ -217,10 +183,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.scheduler.flush();
     } catch (e) {
       // Never leave the terminal in raw mode on the alternate screen because the console failed to start.
-      this.stdio?.release();
-      this.removeGuards?.();
-      restoreTerminal(this.screen, this.writeRaw, input);
-      splitInput.detach();
+      this.session.restore();
       throw e;
     }
   }
@@ -604,11 +567,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.app.store.removeListener("task", this.onTask);
     this.verification?.close();
     this.login?.close();
-    restoreTerminal(this.screen, this.writeRaw, this.rawInput);
-    this.detachInput?.();
-    this.stdio?.release();
-    this.removeGuards?.();
-    this.removeGuards = undefined;
+    this.session.restore();
   }
 
   /** Restores the terminal, then stops the engine through runCli's exit. */
