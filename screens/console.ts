@@ -24,6 +24,8 @@ import { Modals, ConfirmDialog, TextDialog, type Modal } from "./dialogs/dialogs
 import { Frames } from "./frame.js";
 import { TerminalSession } from "./session.js";
 import { Tabs } from "./widgets/tabs.js";
+import { MouseRouter } from "./mouse.js";
+import { computeLayout } from "./layout.js";
 import { Keymap, KEYMAP, type KeyActions, type Scope } from "./keymap.js";
 import { esc } from "./text.js";
 import type { KeyLike } from "./widgets/line-editor.js";
@@ -57,9 +59,6 @@ export interface ConsoleOptions {
   mouse?: boolean;
 }
 
-const COMPACT_COLS = 100;
-const COMPACT_ROWS = 28;
-const DOUBLE_CLICK_MS = 400;
 
 export class Console implements KeyActions, FlowHost, LocalActions {
   readonly screen: Screen;
@@ -83,7 +82,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   readonly commands: CommandRunner;
   readonly copy: CopyFlow;
   readonly pins: Pins;
-  private readonly tabs: Tabs;
+  readonly tabs: Tabs;
   focus: PanelName = "tasks";
   zoom = false;
   compact = false;
@@ -103,7 +102,6 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   private popupWasShown = false;
   private theme: Theme;
   private ticker?: NodeJS.Timeout;
-  private lastClick?: { x: number; y: number; t: number };
   private filterTarget?: PanelName;
   private readonly session: TerminalSession;
   private sgrCache = new Map<string, string>();
@@ -167,7 +165,8 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.screen.on("keypress", (ch: string | undefined, key: KeyLike) => this.route(ch, key));
       this.keymap = new Keymap(KEYMAP, this, this.ctx.readOnly, () => this.scopes());
       this.keymap.install(this.screen, (e) => this.reportError(e));
-      (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => this.onMouse(ev));
+      const mouse = new MouseRouter(this);
+      (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => { if (!this.destroyed && this.mouseOn) mouse.route(ev); });
       this.screen.on("resize", () => { this.layout(); this.scheduler.flush(); });
 
       this.session.guard({ onSignal: () => void this.shutdown(0), onFatal: (e) => this.fatal(e), onExit: () => this.restore() });
@@ -230,36 +229,18 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   // ---- layout ----
 
   layout(): void {
-    const cols = this.screen.width as number;
-    const rows = this.screen.height as number;
-    this.compact = cols < COMPACT_COLS || rows < COMPACT_ROWS;
-    const single = this.compact || this.zoom;
-    const top = single ? 2 : 1;
-    const areaH = Math.max(3, rows - top - 1);
-    if (single) this.tabs.box.show(); else this.tabs.box.hide();
-    const place = (p: Panel, left: number, t: number, width: number, height: number) => {
-      p.box.left = left; p.box.top = t; p.box.width = Math.max(4, width); p.box.height = Math.max(3, height);
+    const l = computeLayout(this.screen.width as number, this.screen.height as number, this.focus, this.zoom);
+    this.compact = l.compact;
+    if (l.single) this.tabs.box.show(); else this.tabs.box.hide();
+    for (const name of PANELS) {
+      const p = this.panels[name];
+      const r = l.panels[name];
+      if (!r) { p.box.hide(); continue; }
+      Object.assign(p.box, r);
       p.box.show();
       p.markDirty();
-    };
-    if (single) {
-      for (const name of PANELS) {
-        const p = this.panels[name];
-        if (name === this.focus) place(p, 0, top, cols, areaH); else p.box.hide();
-      }
-    } else {
-      // Tasks, the live table, across the top; the log under it; rooms and config stacked on the right.
-      const topH = Math.floor(areaH * 0.45);
-      const botH = areaH - topH;
-      const leftW = Math.round(cols * 0.6);
-      const roomsH = Math.floor(botH / 2);
-      place(this.tasks, 0, top, cols, topH);
-      place(this.logs, 0, top + topH, leftW, botH);
-      place(this.rooms, leftW, top + topH, cols - leftW, roomsH);
-      place(this.config, leftW, top + topH + roomsH, cols - leftW, botH - roomsH);
     }
-    const tv = this.taskView.box;
-    tv.left = 0; tv.top = top; tv.width = cols; tv.height = areaH;
+    Object.assign(this.taskView.box, l.view);
     this.taskView.invalidate();
     this.header.dirty = true;
     this.bar.dirty = true;
@@ -276,7 +257,7 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     return [this.focus, "lists", "global"];
   }
 
-  private setFocus(name: PanelName): void {
+  setFocus(name: PanelName): void {
     this.focus = name;
     for (const n of PANELS) this.panels[n].setFocused(n === name);
     if (this.compact || this.zoom) this.layout();
@@ -503,45 +484,9 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   cycleLogLevel(): void { const l = this.logs.cycleLevel(); this.bar.say(`Logs: showing ${l} and above.`); }
   searchNext(dir: 1 | -1): void { this.taskView.nextMatch(dir); }
 
-  // ---- mouse ----
-
-  private onMouse(ev: MouseEvent): void {
-    if (this.destroyed || !this.mouseOn) return;
-    if (ev.action === "mousemove" || ev.action === "mouseup") return;
-    const now = Date.now();
-    const double = ev.action === "mousedown" && !!this.lastClick && this.lastClick.x === ev.x && this.lastClick.y === ev.y && now - this.lastClick.t < DOUBLE_CLICK_MS;
-    if (ev.action === "mousedown") this.lastClick = double ? undefined : { x: ev.x, y: ev.y, t: now };
-    const top = this.modals.top;
-    if (top) {
-      const p = (top as unknown as { contentPoint?(x: number, y: number): { x: number; y: number } | undefined }).contentPoint?.(ev.x, ev.y);
-      if (p) top.mouse?.(ev, p.x, p.y);
-      this.frames.force = true;
-      this.scheduler.soon();
-      return;
-    }
-    if (this.bar.active) return;
-    // Tabs (compact and zoom).
-    if (!this.tabs.box.hidden && ev.y === 1 && ev.action === "mousedown") {
-      const hit = this.tabs.hit(ev.x);
-      if (hit) this.focusPanel(PANELS.indexOf(hit) + 1);
-      this.scheduler.soon();
-      return;
-    }
-    if (this.taskView.isOpen) {
-      this.taskView.mouse(ev);
-      this.scheduler.soon();
-      return;
-    }
-    for (const name of PANELS) {
-      const p = this.panels[name];
-      const pt = p.contentPoint(ev.x, ev.y);
-      if (!pt) continue;
-      if (ev.action === "mousedown" && this.focus !== name) this.setFocus(name);
-      if (pt.y >= 0 && pt.x >= 0) p.mouse(ev, pt.x, pt.y, double);
-      this.frames.force = true;
-      this.scheduler.soon();
-      return;
-    }
+  redraw(force: boolean): void {
+    if (force) this.frames.force = true;
+    this.scheduler.soon();
   }
 
   // ---- quitting, signals, crashes ----
