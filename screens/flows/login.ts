@@ -64,7 +64,10 @@ export class LoginFlow {
     const h = this.host;
     const d = new TextDialog(h.modals, h.ctx, {
       title: "Matrix login (device)",
-      lines: [sanitize(p.message), "", `Open: ${sanitize(p.url)}`, `Code: ${sanitize(p.code ?? "")}`, "", "This closes by itself once the login is approved. m turns the mouse off so the terminal can select the URL (it is in the log too)."],
+      lines: [
+        sanitize(p.message), "", `Open: ${sanitize(p.url)}`, `Code: ${sanitize(p.code ?? "")}`, "",
+        "This closes by itself once the login is approved. m turns the mouse off so the terminal can select the URL (it is in the log too).",
+      ],
       plain: true,
     });
     this.dialog = d;

@@ -66,7 +66,10 @@ export class TaskFlow {
     const verb = accept ? "Confirm" : "Reject";
     const d = h.openDialog(new ConfirmDialog(h.modals, h.ctx, {
       title: accept ? "Confirm task" : "Reject task",
-      lines: [`${verb} task #${t.taskId} ${t.templateName ?? ""} in ${t.projectName ?? `project ${t.projectId}`}?`, accept ? "Semaphore continues it (e.g. applies the plan)." : "Semaphore ends it without continuing."],
+      lines: [
+        `${verb} task #${t.taskId} ${t.templateName ?? ""} in ${t.projectName ?? `project ${t.projectId}`}?`,
+        accept ? "Semaphore continues it (e.g. applies the plan)." : "Semaphore ends it without continuing.",
+      ],
       yes: `${verb} #${t.taskId}`, danger: !accept,
     }));
     void d.result.then(async (yes) => {

@@ -88,7 +88,8 @@ export class VerificationFlow {
     const all = store.activeVerifications().filter((v) => consoleAnswers(v) && (v.phase === "sas" || v.phase === "confirmed"));
     if (!all.length) {
       const others = store.activeVerifications();
-      this.host.say(others.length ? `No emoji to compare yet: ${others.map((v) => `${v.id} ${v.phase}${v.origin === "chat" ? " (answered in chat)" : ""}`).join(", ")}.` : "No verification is waiting for the console.", "warn");
+      const waiting = others.map((v) => `${v.id} ${v.phase}${v.origin === "chat" ? " (answered in chat)" : ""}`).join(", ");
+      this.host.say(others.length ? `No emoji to compare yet: ${waiting}.` : "No verification is waiting for the console.", "warn");
       return;
     }
     // Several waiting: each V shows the next one.
@@ -156,7 +157,11 @@ export class VerificationFlow {
     h.say(sanitize(`Looking up the devices of ${r.name}'s members…`));
     h.app.ops.verificationDevices(CONSOLE_ACTOR, members).then((devices) => {
       const open = devices.filter((x) => !x.verified);
-      if (!open.length) { h.say(devices.length ? `All ${devices.length} devices of ${sanitize(r.name)}'s members are verified.` : "The bot knows no devices of this room's members.", devices.length ? "ok" : "warn"); return; }
+      if (!open.length) {
+        if (devices.length) h.say(`All ${devices.length} devices of ${sanitize(r.name)}'s members are verified.`, "ok");
+        else h.say("The bot knows no devices of this room's members.", "warn");
+        return;
+      }
       h.clearMessage();
       const d = h.openDialog(new SelectDialog(h.modals, h.ctx, {
         title: `Verify a device in ${sanitize(r.name)}`,
