@@ -26,6 +26,8 @@ export interface ViewContext {
   now(): number;
   /** Ask for a frame: urgent after input, else throttled. */
   render(urgent?: boolean): void;
+  /** Live updates paused (p): the tasks table and the log hold still until resumed. */
+  paused(): boolean;
   /** Converts an opening tag ("{bold}{red-fg}") to the SGR codes blessed would emit, for ANSI-built lines. */
   sgr(open: string): string;
 }

@@ -2,7 +2,7 @@
 // always-visible hint bar and generates the `?` help overlay. Mutating bindings are hidden in read-only mode:
 // they are left out of the hint bar and the help, and their keys do nothing.
 import type blessed from "blessed";
-import type { Nav } from "./panel.js";
+import type { Nav } from "./widgets/input.js";
 import type { PanelName } from "./context.js";
 import { esc, fit, width as strWidth, wrapPlain } from "./text.js";
 import { tag, type Theme } from "./theme.js";
@@ -22,12 +22,19 @@ export interface KeyActions {
   runWizard(): void;
   stopTask(force: boolean): void;
   decide(accept: boolean): void;
-  say(): void;
+  sayInRoom(): void;
   joinRoom(): void;
   leaveRoom(): void;
   reloadConfig(): void;
   toggleMouse(): void;
   toggleZoom(): void;
+  /** Holds live updates (tasks, log) still to read them; again: catches up. */
+  togglePause(): void;
+  /** Back and forward through the task views opened. */
+  viewHistoryStep(dir: 1 | -1): void;
+  /** OSC 52 copies: the task's URL in Semaphore; the output (search matches or the last lines) or log lines. */
+  copyTaskUrl(): void;
+  copyOutput(): void;
   quit(): void;
   toggleFollow(): void;
   toggleWrap(): void;
@@ -59,6 +66,8 @@ export interface Binding {
   /** Short word for the hint bar; bindings without one are only in the help. */
   hint?: string;
   scope: Scope;
+  /** Which hints stay when the bar is short: lower stays first (default 5); `? help` always stays. */
+  priority?: number;
   mutating?: boolean;
   handler(a: KeyActions, key: string): void;
 }
@@ -70,17 +79,20 @@ export const KEYMAP: Binding[] = [
   { keys: ["1", "2", "3", "4"], label: "1-4", description: "Go to panel: 1 Rooms, 2 Tasks, 3 Logs, 4 Config", scope: "global", handler: (a, k) => a.focusPanel(Number(k)) },
   { keys: ["tab"], description: "Next panel", scope: "global", hint: "panel", label: "Tab", handler: (a) => a.cycleFocus(1) },
   { keys: ["S-tab"], description: "Previous panel", scope: "global", handler: (a) => a.cycleFocus(-1) },
-  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", handler: (a) => a.openCommandBar() },
+  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", priority: 3, handler: (a) => a.openCommandBar() },
   { keys: ["/"], description: "Filter the focused list or log (regex; !text inverts; Esc clears)", hint: "filter", scope: "global", handler: (a) => a.openFilter() },
   { keys: ["?"], description: "This help", hint: "help", scope: "global", handler: (a) => a.showHelp() },
-  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", mutating: true, handler: (a) => a.runWizard() },
+  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", priority: 1, mutating: true, handler: (a) => a.runWizard() },
   { keys: ["S-r"], description: "Reload the configuration file", scope: "global", mutating: true, handler: (a) => a.reloadConfig() },
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
+  { keys: ["p"], description: "Pause live updates: the tasks table and the log hold still (PAUSED in the header); p again catches up", hint: "pause", scope: "global", priority: 6, handler: (a) => a.togglePause() },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
   { keys: ["h"], description: "History: per template the last runs' durations, success rate, p50/p95, outcomes per day; activity per minute (also :history)", scope: "global", handler: (a) => a.openHistory() },
+  { keys: ["["], description: "Back to the task view opened before (history)", scope: "global", handler: (a) => a.viewHistoryStep(-1) },
+  { keys: ["]"], description: "Forward to the task view opened after (history)", scope: "global", handler: (a) => a.viewHistoryStep(1) },
   { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
-  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", handler: (a) => a.quit() },
+  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", priority: 1, handler: (a) => a.quit() },
 
   // Every list, the log and the task output
   { keys: ["j", "down"], label: "j/↓", description: "Down", scope: LISTS, handler: (a) => a.nav("down") },
@@ -99,9 +111,11 @@ export const KEYMAP: Binding[] = [
   { keys: ["a"], description: "Approve: confirm a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "approve", scope: "tasks", mutating: true, handler: (a) => a.decide(true) },
   { keys: ["d"], description: "Deny: reject a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "deny", scope: "tasks", mutating: true, handler: (a) => a.decide(false) },
 
+  { keys: ["c"], description: "Copy the selected task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "tasks", priority: 7, handler: (a) => a.copyTaskUrl() },
+
   // Rooms
   { keys: ["enter"], description: "Room details", hint: "details", scope: "rooms", handler: (a) => a.activate() },
-  { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.say() },
+  { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.sayInRoom() },
   { keys: ["S-j"], description: "Join a room by ID or alias", hint: "join", scope: "rooms", mutating: true, handler: (a) => a.joinRoom() },
   { keys: ["S-l"], description: "Leave the selected room (asks first)", hint: "leave", scope: "rooms", mutating: true, handler: (a) => a.leaveRoom() },
   { keys: ["v"], description: "Verify a device of the selected room's members: choose it, then compare emoji", hint: "verify", scope: "rooms", mutating: true, handler: (a) => a.verifyDevice() },
@@ -111,6 +125,7 @@ export const KEYMAP: Binding[] = [
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "logs", handler: (a) => a.toggleWrap() },
   { keys: ["t"], description: "Timestamps on/off", hint: "time", scope: "logs", handler: (a) => a.toggleTimestamps() },
   { keys: ["v"], description: "Least level shown: debug → info → warn → error", hint: "level", scope: "logs", handler: (a) => a.cycleLogLevel() },
+  { keys: ["c"], description: "Copy the last 50 log lines shown (level and filter applied; OSC 52 clipboard)", hint: "copy", scope: "logs", priority: 7, handler: (a) => a.copyOutput() },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "logs", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "logs", handler: (a) => a.nav("right") },
 
@@ -126,6 +141,8 @@ export const KEYMAP: Binding[] = [
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "taskview", handler: (a) => a.toggleWrap() },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "taskview", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "taskview", handler: (a) => a.nav("right") },
+  { keys: ["c"], description: "Copy this task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "taskview", priority: 7, handler: (a) => a.copyTaskUrl() },
+  { keys: ["S-c"], description: "Copy the output: the lines matching the search, else the last 50 (OSC 52 clipboard)", hint: "copy lines", scope: "taskview", priority: 7, handler: (a) => a.copyOutput() },
   { keys: ["s"], description: "Stop this task (asks first)", hint: "stop", scope: "taskview", mutating: true, handler: (a) => a.stopTask(false) },
   { keys: ["S-s"], description: "Force-stop this task (asks first)", scope: "taskview", mutating: true, handler: (a) => a.stopTask(true) },
   { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },
@@ -220,28 +237,28 @@ export class Keymap {
   /** The always-visible hint bar: hints of the scopes in force, most specific first, help last. */
   hintLine(width: number, theme: Theme): string {
     const vis = this.visible();
-    const items: Array<{ keys: string; word: string }> = [];
+    const items: Array<{ keys: string; word: string; priority: number }> = [];
     const seen = new Set<string>();
     for (const s of this.scopes()) {
       for (const b of vis) {
         if (b.scope !== s || !b.hint || seen.has(b.hint) || b.keys.some((k) => seen.has(`k:${k}`))) continue;
         seen.add(b.hint);
         b.keys.forEach((k) => seen.add(`k:${k}`));
-        items.push({ keys: b.label && !b.label.includes("/") ? b.label : displayKey(b.keys[0]!), word: b.hint });
+        items.push({ keys: b.label && !b.label.includes("/") ? b.label : displayKey(b.keys[0]!), word: b.hint, priority: b.priority ?? 5 });
       }
     }
-    // "? help" always shows: move it to the end and keep it when truncating.
+    // "? help" always shows, last; the others are kept by priority (then order) and shown in order.
     const help = items.findIndex((i) => i.word === "help");
     const helpItem = help >= 0 ? items.splice(help, 1)[0] : undefined;
-    const out: string[] = [];
-    let used = 1;
-    const reserve = helpItem ? strWidth(`${helpItem.keys} ${helpItem.word}`) + 2 : 0;
-    for (const i of items) {
-      const w = strWidth(`${i.keys} ${i.word}`) + 2;
-      if (used + w + reserve > width) break;
-      out.push(`${tag(theme.text.key, esc(i.keys))} ${esc(i.word)}`);
-      used += w;
+    const cost = (i: { keys: string; word: string }) => strWidth(`${i.keys} ${i.word}`) + 2;
+    let used = 1 + (helpItem ? cost(helpItem) : 0);
+    const kept = new Set<number>();
+    for (const idx of items.map((_, i) => i).sort((a, b) => items[a]!.priority - items[b]!.priority || a - b)) {
+      if (used + cost(items[idx]!) > width) continue;
+      kept.add(idx);
+      used += cost(items[idx]!);
     }
+    const out = items.filter((_, i) => kept.has(i)).map((i) => `${tag(theme.text.key, esc(i.keys))} ${esc(i.word)}`);
     if (helpItem) out.push(`${tag(theme.text.key, esc(helpItem.keys))} ${esc(helpItem.word)}`);
     return " " + out.join("  ");
   }
@@ -269,7 +286,8 @@ export class Keymap {
       lines.push("", tag(theme.text.heading, "Commands (type : then one of these; Tab completes, ↑↓ history)"));
       for (const c of commands) {
         const long = strWidth(c.usage) > 26;
-        if (long) lines.push(`  ${tag(theme.text.key, esc(fit(c.usage, width - 2)))}`);
+        // A long usage gets lines of its own, wrapped: never cut (":run" has many options).
+        if (long) for (const u of wrapPlain(c.usage, width - 2)) lines.push(`  ${tag(theme.text.key, esc(u))}`);
         wrapPlain(c.summary, Math.max(10, width - 29)).forEach((d, i) => {
           lines.push(`  ${i === 0 && !long ? tag(theme.text.key, esc(fit(c.usage, 26))) : " ".repeat(26)} ${esc(d)}`);
         });

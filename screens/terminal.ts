@@ -226,8 +226,27 @@ export interface CreateScreenOptions {
   title?: string;
 }
 
+/**
+ * blessed/lib/colors.js builds its 8-colour fallback table (ccolors) by calling its own `match` with the palette cut
+ * to 8 entries, and `match` caches by RGB: every exact palette colour (#8a8a8a, #87d7ff…) is then cached as its
+ * nearest basic colour, so dim text and "stopped" come out yellow on a 256-colour terminal. Dropping that cache
+ * once makes `match` search the full palette again; the 8-colour table itself is already built and stays right.
+ */
+export function patchColorMatch(): void {
+  const colors = (blessed as unknown as { colors: { _cache: Record<number, number>; _chatrixFixed?: boolean } }).colors;
+  if (colors._chatrixFixed) return;
+  colors._cache = {};
+  colors._chatrixFixed = true;
+}
+
+/** OSC 52: asks the terminal to put `text` on the system clipboard (works over ssh; tmux needs set-clipboard on). */
+export function osc52(text: string): string {
+  return `\x1b]52;c;${Buffer.from(text, "utf8").toString("base64")}\x07`;
+}
+
 /** A blessed screen with the fallbacks applied; nothing is written to stderr while it is built. */
 export function createScreen(o: CreateScreenOptions): Screen {
+  patchColorMatch();
   patchEmojiWidth();
   patchSurrogateClipping();
   patchContentGuard();

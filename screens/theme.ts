@@ -11,6 +11,8 @@ export interface Theme {
   /** Header bar. */
   barFg: string;
   barBg: string;
+  /** Header background when `[console] environment` is production. */
+  productionBg: string;
   /** Open tags for text roles. Each is closed with "{/}" by `tag()`. */
   text: {
     title: string;
@@ -37,6 +39,7 @@ const dark: Theme = {
   borderFocus: "yellow",
   barFg: "white",
   barBg: "#1c1c1c",
+  productionBg: "#870000",
   text: {
     title: "{bold}",
     dim: "{#8a8a8a-fg}",
@@ -104,6 +107,7 @@ const mono: Theme = {
   borderFocus: "default",
   barFg: "default",
   barBg: "default",
+  productionBg: "default", // the environment's name in bold says it
   text: {
     title: "{bold}", dim: "", key: "{bold}", ok: "", warn: "{bold}", bad: "{bold}", info: "", accent: "{underline}",
     selected: "{inverse}", selectedDim: "{underline}", match: "{inverse}", heading: "{bold}",

@@ -3,7 +3,7 @@
 // the Rooms panel, starting a verification from the Rooms panel and the : bar, and the SSO login prompt.
 import test from "ava";
 import { harness, fakeApp, click, KEY, sleep, type Harness, type FakeApp } from "./console-helpers.js";
-import { VerificationDialog, emojiGrid } from "../screens/verify-dialog.js";
+import { VerificationDialog, emojiGrid } from "../screens/dialogs/verify-dialog.js";
 import { KEYMAP } from "../screens/keymap.js";
 import type { VerificationState } from "../src/core/store.js";
 import type { ChatPort, DeviceTrust, VerificationPort } from "../src/core/operations.js";
@@ -88,7 +88,7 @@ test.serial("an incoming verification pops up with user, device, the 7 emoji wit
     // (centres: the emoji's two cells, the name's six)
     t.is(col(ey, "🚀") + 1, rows[ey + 1]!.indexOf("Rocket") + 3, "🚀 centred over Rocket");
     t.is(col(ey, "🐶") + 1, rows[ey + 1]!.indexOf("Dog") + 1, "🐶 centred over Dog");
-    const box = h.con.verifyDialog!.box as unknown as { lpos: { xi: number; xl: number; yi: number; yl: number } };
+    const box = h.con.verification.dialog!.box as unknown as { lpos: { xi: number; xl: number; yi: number; yl: number } };
     for (let y = box.lpos.yi + 1; y < box.lpos.yl - 1; y++) t.is(cells[y]![box.lpos.xl - 1]![1], "│", `right border at row ${y}`);
 
     // Keys typed as it appears are ignored (they were meant for something else).
@@ -152,13 +152,13 @@ test.serial("Tab moves between the buttons; n on the panels is not a mismatch; k
     await h.until(dialogOpen(h));
     await armed();
     await h.keys(KEY.tab); // Later → They match
-    t.is(h.con.verifyDialog!.chosen, "match");
+    t.is(h.con.verification.dialog!.chosen, "match");
     await h.keys(KEY.right);
-    t.is(h.con.verifyDialog!.chosen, "mismatch");
+    t.is(h.con.verification.dialog!.chosen, "mismatch");
     await h.keys(KEY.left, KEY.left);
-    t.is(h.con.verifyDialog!.chosen, "later");
+    t.is(h.con.verification.dialog!.chosen, "later");
     await h.keys(KEY.shiftTab);
-    t.is(h.con.verifyDialog!.chosen, "mismatch");
+    t.is(h.con.verification.dialog!.chosen, "mismatch");
     // Panel keys do nothing while it is open.
     await h.keys("1", "q");
     t.is(h.con.focus, "tasks");
@@ -420,7 +420,7 @@ test.serial("SSO login: the prompt shows the URL, a wrong paste asks again, the 
     await h.until(/Matrix login \(SSO\)/);
     let text = screenText(h);
     t.regex(text, /open this URL in a browser and sign in as @bot:x/);
-    t.regex(boxText(h, h.con.loginDialog!.box).replace(/[│\s]+/g, ""), /https:\/\/hs\.example\/_matrix\/client\/v3\/login\/sso\/redirect\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%2Fchatrixcd-sso-done/, "the whole URL is shown");
+    t.regex(boxText(h, h.con.login.dialog!.box).replace(/[│\s]+/g, ""), /https:\/\/hs\.example\/_matrix\/client\/v3\/login\/sso\/redirect\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%2Fchatrixcd-sso-done/, "the whole URL is shown");
     await h.keys(..."not a token!", KEY.enter);
     await h.until(/That is not a login token or a URL with loginToken=…: paste it again/);
     t.deepEqual(answers, []);
@@ -444,7 +444,7 @@ test.serial("SSO login: the prompt shows the URL, a wrong paste asks again, the 
     app.ops.answerLoginPrompt({ kind: "console" }, "syt_fromstdin");
     await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
     t.deepEqual(answers, ["http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123", "syt_fromstdin"]);
-    t.falsy(h.con.loginDialog);
+    t.falsy(h.con.login.dialog);
     await h.keys(":", ..."login", KEY.enter);
     await h.until(() => /No Matrix login is waiting/.test(h.con.bar.currentMessage ?? ""));
   } finally { h.destroy(); }
@@ -469,7 +469,7 @@ test.serial("device login: the dialog shows the URL and the code, takes no input
     // Approved in the browser: the engine withdraws the prompt and the dialog goes.
     app.store.setLoginPrompt(undefined);
     await h.until(() => !/Matrix login \(device\)/.test(screenText(h)));
-    t.falsy(h.con.loginDialog);
+    t.falsy(h.con.login.dialog);
   } finally { h.destroy(); }
 });
 

@@ -3,7 +3,7 @@
 // confirm, and the terminal restored on quit and on SIGTERM.
 import test from "ava";
 import { createRequire } from "node:module";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -225,4 +225,66 @@ test.serial("a crash restores the terminal, then shows the error and exits 1", a
   } finally {
     s.cleanup();
   }
+});
+
+/** The foreground of the first cell of `word` on screen: palette index, or -1 when not a palette colour. */
+function fgOf(s: Session, word: string): { palette: boolean; color: number } {
+  const b = s.term.buffer.active;
+  for (let y = 0; y < s.term.rows; y++) {
+    const line = b.getLine(b.viewportY + y);
+    const x = line?.translateToString(true).indexOf(word) ?? -1;
+    if (!line || x < 0) continue;
+    const cell = line.getCell(x)!;
+    return { palette: Boolean(cell.isFgPalette()), color: cell.getFgColor() };
+  }
+  throw new Error(`${word} is not on screen:\n${s.text()}`);
+}
+
+test.serial("theme colours reach the terminal as their 256-colour palette entries, not collapsed to the 8 basic ones", async (t) => {
+  const s = start(120, 36);
+  try {
+    await s.until(/4 Config/);
+    await s.until(/state (nothing to reload|loaded at start)/);
+    // dim (#8a8a8a) is grey 245; the hint keys (#87d7ff) are 117. blessed's own match maps them to yellow/white.
+    t.deepEqual(fgOf(s, "state "), { palette: true, color: 245 });
+    t.is(fgOf(s, "? help").color, 117);
+    s.send("q");
+    await exitedWithin(s);
+  } finally { s.cleanup(); }
+});
+
+/** The README's sample screen: the fenced block right under "## The console". */
+const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const SAMPLE = /(## The console\n\n```\n)([\s\S]*?)(\n```\n)/;
+
+test.serial("the README's sample screen is a real capture (CHATRIXCD_WRITE_CAPTURE=1 rewrites it)", async (t) => {
+  const s = start(120, 36);
+  try {
+    await s.until(/#7 /);
+    s.send("r");
+    await s.until(/Run: choose a project/);
+    s.send("\r");
+    await s.until(/Full backup\s+\(template/);
+    s.send("/Full");
+    await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
+    s.send("\r");
+    await s.until(/survey and parameters/);
+    s.send("\r");
+    await s.until(/Run task \(3\/3\)/);
+    s.send("y");
+    await s.until(/PLAY \[/);
+    s.send(ESC);
+    await s.until(() => !/Task output/.test(s.text()) && /#8 .*Full backup/.test(s.text()));
+    const capture = s.text().split("\n").map((l) => l.trimEnd()).join("\n").replace(/\n+$/, "");
+    const readme = readFileSync(README, "utf8");
+    if (process.env.CHATRIXCD_WRITE_CAPTURE === "1") writeFileSync(README, readme.replace(SAMPLE, (_m, a: string, _b, c: string) => `${a}${capture}${c}`));
+    const sample = SAMPLE.exec(readFileSync(README, "utf8"))?.[2] ?? "";
+    // Times and elapsed differ from run to run; the layout, the panel titles with their counts and the hints do not.
+    // Panel titles: the Config count (fixed by the schema) exactly; task and log counts vary with timing.
+    const stable = (text: string) => [...text.matchAll(/─ (\d [A-Z][a-z]+)([^─]*)/g)].map(([, name, rest]) => `${name}${name!.endsWith("Config") ? rest!.trimEnd() : rest!.replace(/\d+/g, "N").trimEnd()}`);
+    t.deepEqual(stable(sample), stable(capture), "regenerate: CHATRIXCD_WRITE_CAPTURE=1 npx ava dist/test/console-pty.test.js --match '*README*'");
+    t.is(sample.split("\n").length, capture.split("\n").length, "the same terminal size");
+    s.send("q");
+    await exitedWithin(s);
+  } finally { s.cleanup(); }
 });

@@ -1,13 +1,14 @@
 // Pure parts of the console: the compat layer (terminal names, mouse chunk splitting, render coalescing,
 // stdio guard), text helpers (width, ANSI, sanitising, filters), the line editor and the scrolling text view.
+import { computeLayout } from "../screens/layout.js";
 import test from "ava";
 import { pickTerminal, splitMouseChunks, RenderScheduler, StdioGuard, patchEmojiWidth } from "../screens/terminal.js";
 import { ansiRows, cleanAnsi, fit, makeFilter, sanitize, truncate, width, duration, stripAnsi } from "../screens/text.js";
-import { LineEditor, History } from "../screens/line-editor.js";
-import { ScrollText } from "../screens/scroll-text.js";
-import { ListView } from "../screens/list-view.js";
-import { configRows } from "../screens/config-panel.js";
-import { fieldsFor, requestFrom } from "../screens/run-wizard.js";
+import { LineEditor, History } from "../screens/widgets/line-editor.js";
+import { ScrollText } from "../screens/widgets/scroll-text.js";
+import { ListView } from "../screens/widgets/list-view.js";
+import { configRows } from "../screens/panels/config-panel.js";
+import { fieldsFor, requestFrom } from "../screens/dialogs/run-wizard.js";
 import { loadConfig } from "../src/config/load.js";
 
 patchEmojiWidth();
@@ -184,4 +185,21 @@ test("run form: survey answers and parameters become the run request", (t) => {
   t.deepEqual(req.tags, ["web", "db"]);
   t.true(req.dryRun);
   t.is(req.branch, undefined);
+});
+
+test("layout: four panels from 100x28, one with tabs below it or when zoomed; nothing overlaps", (t) => {
+  const full = computeLayout(160, 48, "tasks", false);
+  t.false(full.single);
+  t.deepEqual(Object.keys(full.panels).sort(), ["config", "logs", "rooms", "tasks"]);
+  const rects = Object.values(full.panels);
+  for (const a of rects) for (const b of rects) {
+    if (a === b) continue;
+    t.false(a!.left < b!.left + b!.width && b!.left < a!.left + a!.width && a!.top < b!.top + b!.height && b!.top < a!.top + a!.height, "no overlap");
+  }
+  t.deepEqual(full.view, { left: 0, top: 1, width: 160, height: 46 });
+  const small = computeLayout(80, 24, "logs", false);
+  t.true(small.compact && small.single);
+  t.deepEqual(Object.keys(small.panels), ["logs"]);
+  t.deepEqual(small.view, { left: 0, top: 2, width: 80, height: 21 });
+  t.deepEqual(Object.keys(computeLayout(160, 48, "rooms", true).panels), ["rooms"]);
 });

@@ -401,8 +401,10 @@ test.serial("config panel: values with their source, secrets masked, Enter expla
     await h.keys("/", "l", "o", "g", "_", "l", KEY.enter);
     t.regex(screenRows(h).join("\n"), /bot\.log_level\s+debug\s+env/);
     t.regex(screenRows(h).join("\n"), /nothing to reload/);
-    // Reload without a file: the operations say why; the panel shows it.
+    // Reload without a file (after the confirm): the operations say why; the panel shows it.
     await h.keys("R");
+    await h.until(/Reload configuration/);
+    await h.keys("y");
     await h.until(/reload refused/);
   } finally { h.destroy(); }
 });
@@ -495,16 +497,42 @@ test.serial("quit asks first when Matrix serves rooms", async (t) => {
 test.serial("approval requests are listed on top and approved through the operations", async (t) => {
   const h = await harness();
   try {
-    const approvals = (h.app.ops as unknown as { approvals?: { pending(): unknown[] } }).approvals;
-    if (!approvals) { t.pass("engine without approvals"); return; }
-    const fake = { id: "r1", run: { project: { id: 1, name: "Infrastructure" }, template: { id: 4, name: "Terraform apply" }, summary: "Terraform apply (template 4) in Infrastructure (project 1)", params: "" }, requester: "@alice:example.org", approvals: [], needed: 1, status: "pending", createdAt: Date.now(), expiresAt: Date.now() + 3600_000 };
-    approvals.pending = () => [fake];
+    const ops = h.app.ops;
+    ops.config.values.bot.admin_users.push("@alice:example.org"); // the requester: the run starts as them
+    ops.config.templates.push({ project: "Infrastructure", template: "Full backup", approvals_required: 1, approvers: [], approval_expiry: 3600 } as never);
+    const run = await ops.tasks.resolveRun({ kind: "console" }, { project: "1", template: "3" });
+    const req = await ops.approvals.create({ kind: "chat", userId: "@alice:example.org", roomId: "!ops:example.org" }, run);
     addTask(h.app, 3);
-    await h.until(/r1 .*Terraform apply\s+\? approval\s+@alice.*0\/1 approvals/);
+    await h.until(new RegExp(`${req.id} .*Full backup\\s+\\? approval\\s+@alice.*0/1 approvals`));
     t.regex(screenRows(h).join("\n"), /1 awaiting approval/);
     await h.keys("g", "a");
-    await h.until(/Approve request r1: run Terraform apply/);
-    await h.keys(KEY.esc);
+    await h.until(new RegExp(`Approve request ${req.id}: run Full backup`));
+    await h.keys(KEY.tab, KEY.enter);
+    await h.until(() => ops.approvals.get(req.id)?.status === "started");
+    t.deepEqual(ops.approvals.get(req.id)!.approvals.map((a) => a.user), ["console"]);
+    t.is(h.app.semaphore.callsOf("startTask").length, 1);
+    t.is((h.app.semaphore.callsOf("startTask")[0]![1] as { templateId: number }).templateId, 3);
+    await h.until(new RegExp(`Approved ${req.id}: Full backup started as task #100`));
+  } finally { h.destroy(); }
+});
+
+test.serial("a run of a template with an approval policy opens a request from the wizard and starts nothing", async (t) => {
+  const h = await harness();
+  try {
+    h.app.ops.config.templates.push({ project: "Infrastructure", template: "Deploy web", approvals_required: 1, approvers: [], approval_expiry: 3600 } as never);
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys(KEY.enter); // Deploy web
+    await h.until(/survey and parameters/);
+    await h.keys(KEY.enter);
+    await h.until(/Run task \(3\/3\)/);
+    await h.keys("y");
+    await h.until(() => h.app.ops.approvals.pending().length === 1);
+    await h.until(/needs 1 approval\(s\): request r1 is waiting/);
+    t.is(h.app.semaphore.callsOf("startTask").length, 0);
+    t.is(h.app.ops.approvals.pending()[0]!.run.template.name, "Deploy web");
   } finally { h.destroy(); }
 });
 

@@ -11,7 +11,7 @@ import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { leaks, readText, type Secret } from "./helpers-prove/secrets.js";
 import { isSecretKey, maskArgs, maskText, maskCommandLine, MASK } from "../src/core/mask.js";
 import { harness, fakeApp, KEY } from "./console-helpers.js";
-import { fieldsFor } from "../screens/run-wizard.js";
+import { fieldsFor } from "../screens/dialogs/run-wizard.js";
 import type { Template } from "../src/semaphore/types.js";
 
 const SECRETS: Secret[] = [
@@ -149,7 +149,7 @@ test.serial("console history: a run line keeps no secret (memory and file); the 
     const secrets: Secret[] = [{ name: "survey password", value: "hunter2" }, { name: "--args key", value: "k-123" }];
     t.deepEqual([...leaks(h.con.bar.history.entries.join("\n"), secrets, "history in memory"), ...leaks(readText(historyFile), secrets, "the history file")], []);
     t.regex(h.con.bar.history.entries.at(-1)!, /db_password=‹masked›/);
-    await h.until(/Task \d+: Set DB password/, 10_000); // the reply, titled with the line as typed
+    await h.until(/Started task #\d+: Set DB password/, 10_000); // the console says what it started
     const shown = [...leaks(h.text(), secrets, "the screen (reply title, status line)"), ...leaks(app.logger.ring.toArray().map((x) => x.message).join("\n"), secrets, "the log")];
     t.deepEqual(shown, []);
     // Recalled and run again: refused with a clear message; nothing sent.

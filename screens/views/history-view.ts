@@ -8,7 +8,7 @@ import type { HistoryReport, Outcome, TemplateHistory } from "../../src/core/his
 import { ACTIVITY_SERIES, type ActivitySeries } from "../../src/core/activity.js";
 import { userMessage } from "../../src/core/operations.js";
 import { formatDuration } from "../../src/util/text.js";
-import type { MouseEvent } from "../panel.js";
+import type { MouseEvent } from "../widgets/input.js";
 import { esc, fit, sanitize, width as strWidth } from "../text.js";
 import { tag, type Theme } from "../theme.js";
 import { sparkline, stackedColumns, verticalBars } from "../widgets/sparkline.js";

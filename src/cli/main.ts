@@ -7,6 +7,9 @@ import { App } from "../app.js";
 import { LoginError } from "../matrix/login.js";
 import { readLoginAnswers } from "../matrix/sso.js";
 import { VERSION } from "../version.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ConsoleContext {
   args: CliArgs;
@@ -54,8 +57,15 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
     if (args.headless) { io.err(`error: no config file found (looked for ${located.tried.join(", ")}). Create one from chatrixcd.ini.example, pass --config PATH, or use --demo.\n`); return 2; }
     demo = true;
   }
+  // The embedded demo Semaphore starts empty every time: state kept in ./.chatrixcd-state would bring back its
+  // last run's tasks as ghosts. Unless a state dir was chosen, the demo's state lives and dies with it.
+  let demoStateDir: string | undefined;
   const load = (): LoadedConfig => {
     const cfg = loadConfig(located.path, { demo });
+    if (demo && !cfg.values.semaphore.url && cfg.sources["bot.state_dir"]?.source === "default") {
+      demoStateDir ??= mkdtempSync(join(tmpdir(), "chatrixcd-demo-"));
+      cfg.values.bot.state_dir = demoStateDir;
+    }
     if (args.readOnly) cfg.values.console.read_only = true;
     if (args.logLevel) cfg.values.bot.log_level = args.logLevel;
     return cfg;
@@ -64,6 +74,7 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   const errors = cfg.issues.filter((i) => i.severity === "error");
   if (errors.length) {
     for (const i of cfg.issues) io.err(formatIssue(i) + "\n");
+    if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true });
     io.err(`chatrixcd: not starting: ${errors.length} configuration error${errors.length > 1 ? "s" : ""}. Fix them, then check with: chatrixcd check-config${located.path ? ` --config ${located.path}` : ""}\n`);
     return 2;
   }
@@ -72,6 +83,8 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   if (!args.headless && !useConsole) io.err("chatrixcd: no terminal for the console; running headless\n");
   const logger = new Logger({ level: cfg.values.bot.log_level, file: cfg.values.bot.log_file || undefined, echo: useConsole ? undefined : process.stdout });
   logger.redactor.add(...cfg.secrets);
+  if (demoStateDir) logger.log("info", "app", `demo: state in ${demoStateDir} (removed at exit)`);
+  const removeDemoState = () => { if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true }); };
   for (const i of cfg.issues) logger.log("warn", "config", formatIssue(i));
 
   // A rejected promise nobody awaited (inside a library, typically) is logged, not a reason to take the bot down.
@@ -103,6 +116,7 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
       logger.log("info", "app", "shutting down");
       await app.stop();
       await logger.close();
+      removeDemoState();
       resolveStop(code);
     }
     return new Promise<never>(() => undefined);
@@ -127,6 +141,7 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
     io.err(`chatrixcd: ${e instanceof LoginError ? e.message : `could not start: ${(e as Error).message}`}\n`);
     await app.stop();
     await logger.close();
+    removeDemoState();
     return 1;
   }
   stopReading?.();

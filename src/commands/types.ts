@@ -22,6 +22,10 @@ export interface Reply {
     kind: "run" | "stop" | "exit";
     /** One line naming the exact target, e.g. "Run Deploy web (template 1) in Infrastructure (project 1)". */
     summary: string;
+    /** The yes/no question, without how to answer it in chat (front ends add their own); default: summary + "?". */
+    question?: string;
+    /** What will happen, one line each (e.g. how a stop ends); shown under the question by every front end. */
+    details?: string[];
     onConfirm: () => Promise<Reply>;
     onCancel?: () => Promise<void> | void;
     timeoutMs?: number;

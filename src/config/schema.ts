@@ -85,6 +85,7 @@ export const SCHEMA = {
     mouse: bool("Mouse clicks and wheel in the console. Turn off to select text with the mouse natively.", true),
     theme: oneOf("Console colour theme.", ["dark", "light", "mono"] as const, "dark"),
     read_only: bool("Hide every action that changes something (run, stop, approve, say, join, leave).", false),
+    environment: str("Name of the environment this bot serves, shown in the console header; production (or prod, live) turns the header red.", "", { example: "production" }),
   },
 } as const satisfies Record<string, Record<string, KeyDef>>;
 

@@ -3,6 +3,16 @@ import { plain, escapeHtml, taskName, statusLabel } from "../format.js";
 import { isTerminalStatus } from "../../semaphore/types.js";
 import { OperationError } from "../../core/operations.js";
 
+/**
+ * How a stop ends, as Semaphore v2.10 does it: a graceful stop of a running playbook kills it and the task ends as
+ * failed ("signal: killed"); a queued task, or a force-stop, ends as stopped.
+ */
+export function stopOutcome(status: string, force: boolean): string {
+  if (force) return "Force-stop kills it at once, without letting Ansible finish the current step; it ends as stopped.";
+  if (status === "waiting") return "It has not started yet: Semaphore takes it off the queue and it ends as stopped.";
+  return "Semaphore kills the running playbook: the task ends as failed (\"signal: killed\"), not as stopped.";
+}
+
 export const stop: CommandSpec = {
   name: "stop",
   usage: "[task] [--force]",
@@ -23,12 +33,16 @@ export const stop: CommandSpec = {
     if (isTerminalStatus(task.status)) throw new OperationError(`${taskName(task)} already finished (${statusLabel(String(task.status))}); nothing to stop.`, "bad_input");
     const timeoutMs = ctx.ops.config.values.bot.confirm_timeout * 1000;
     const what = `${taskName(task)} (${statusLabel(String(task.status))}${task.projectName ? `, ${task.projectName}` : ""})`;
-    const text = `⚠️ ${force ? "Force-stop" : "Stop"} ${what}? Reply yes or no (or react 👍 / 👎).`;
+    const question = `${force ? "Force-stop" : "Stop"} ${what}?`;
+    const outcome = stopOutcome(String(task.status), force);
+    const text = `⚠️ ${question} ${outcome} Reply yes or no (or react 👍 / 👎).`;
     return {
       text, html: escapeHtml(text),
       confirm: {
         kind: "stop",
         summary: `${force ? "Force-stop" : "Stop"} ${what}`,
+        question,
+        details: [outcome],
         timeoutMs,
         onConfirm: async () => {
           const fresh = ctx.ops.store.tasks.get(task.key) ?? task;

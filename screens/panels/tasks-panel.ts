@@ -1,23 +1,19 @@
 // Tasks: the live table of Semaphore tasks (and chat requests waiting for approval on top). It is redrawn
 // only when a task changes, and at most five times a second however fast updates arrive.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import { newestFirst, type TaskState } from "../src/core/store.js";
-import type { ApprovalRequest } from "../src/core/approvals.js";
-import { isTerminalStatus } from "../src/semaphore/types.js";
-import { recapTotals } from "../src/semaphore/ansible.js";
+import type { ViewContext } from "../context.js";
+import { newestFirst, type TaskState } from "../../src/core/store.js";
+import type { ApprovalRequest } from "../../src/core/approvals.js";
+import { isTerminalStatus } from "../../src/semaphore/types.js";
+import { recapTotals } from "../../src/semaphore/ansible.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ListView } from "./list-view.js";
-import { navList, listMouse } from "./rooms-panel.js";
-import { duration } from "./text.js";
+import { ListView, navList, listMouse } from "../widgets/list-view.js";
+import { duration } from "../text.js";
 
 export type TaskRow = { kind: "task"; key: string; task: TaskState } | { kind: "approval"; key: string; request: ApprovalRequest };
 
 /** Run requests waiting for approval (templates with an approval policy). */
-export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] {
-  const a = (ctx.app.ops as { approvals?: { pending?: () => ApprovalRequest[] } }).approvals;
-  try { return a?.pending?.() ?? []; } catch { return []; }
-}
+export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] { return ctx.app.ops.approvals.pending(); }
 
 const STATUS_LABEL: Record<string, string> = {
   waiting: "◌ waiting", starting: "◐ starting", waiting_confirmation: "? confirm", confirmed: "◐ confirmed",
@@ -80,8 +76,7 @@ export class TasksPanel extends Panel {
     const store = ctx.app.store;
     const refresh = () => { this.stale = true; this.markDirty(); };
     store.on("task", refresh);
-    const approvals = (ctx.app.ops as { approvals?: { on?: (e: string, f: () => void) => void } }).approvals;
-    approvals?.on?.("changed", refresh);
+    ctx.app.ops.approvals.on("changed", refresh);
     store.on("connection", () => { if (store.tasks.size === 0) this.markDirty(); });
     this.refresh();
   }
@@ -114,7 +109,7 @@ export class TasksPanel extends Panel {
   get selectedRow(): TaskRow | undefined { return this.list.selected; }
 
   selectTask(key: string): void {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     this.list.selectKey(key);
     this.markDirty();
   }
@@ -125,7 +120,7 @@ export class TasksPanel extends Panel {
     return pendingApprovals(this.ctx).length > 0;
   }
 
-  tick(): void { if (this.hasRunning) this.markDirty(); }
+  tick(): void { if (this.hasRunning && !this.ctx.paused()) this.markDirty(); }
 
   protected summary(): string {
     const store = this.ctx.app.store;
@@ -140,7 +135,7 @@ export class TasksPanel extends Panel {
   }
 
   override update(): boolean {
-    if (this.stale && this.dirty) this.refresh();
+    if (this.stale && this.dirty && !this.ctx.paused()) this.refresh();
     return super.update();
   }
 
@@ -148,18 +143,18 @@ export class TasksPanel extends Panel {
     return this.list.render(width, height, this.focused, this.ctx.theme(), this.ctx.now());
   }
 
-  nav(n: Nav): void { if (this.stale) this.refresh(); navList(this.list, n); this.markDirty(); }
+  nav(n: Nav): void { if (this.stale && !this.ctx.paused()) this.refresh(); navList(this.list, n); this.markDirty(); }
 
   setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
 
   override activate(): void {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     const t = this.selectedTask;
     if (t) this.onOpen?.(t);
   }
 
   mouse(ev: MouseEvent, _x: number, y: number, double: boolean): boolean {
-    if (this.stale) this.refresh();
+    if (this.stale && !this.ctx.paused()) this.refresh();
     const r = listMouse(this.list, ev, y, double, () => this.activate());
     if (r) this.markDirty();
     return r;

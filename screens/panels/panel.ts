@@ -1,22 +1,16 @@
 // The frame shared by the four panels: a bordered box with a numbered title, focus colour, a filter, and a
 // content string that is only handed to blessed when it changed.
 import blessed from "blessed";
-import type { ViewContext, PanelName } from "./context.js";
-import { PANEL_TITLES, PANELS } from "./context.js";
-import { esc, sanitize } from "./text.js";
-import { tag } from "./theme.js";
+import type { ViewContext, PanelName } from "../context.js";
+import { PANEL_TITLES, PANELS } from "../context.js";
+import { esc, sanitize } from "../text.js";
+import { tag } from "../theme.js";
+import type { MouseEvent, Nav } from "../widgets/input.js";
+
+export type { MouseEvent, Nav };
 
 export type Box = blessed.Widgets.BoxElement;
 
-export interface MouseEvent {
-  x: number;
-  y: number;
-  action: "mousedown" | "mouseup" | "wheelup" | "wheeldown" | "mousemove";
-  button?: string;
-}
-
-/** Navigation every list understands (the keymap maps vim keys and arrows onto these). */
-export type Nav = "down" | "up" | "top" | "bottom" | "pageDown" | "pageUp" | "halfDown" | "halfUp" | "left" | "right";
 
 export abstract class Panel {
   readonly box: Box;

@@ -1,18 +1,21 @@
 // The run wizard: project → template → survey variables and run parameters → a confirm dialog naming the
 // exact target → start. Every step goes through the operations (resolveRun validates exactly as chat does).
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
-import type { Project, Template, SurveyVar } from "../src/semaphore/types.js";
-import type { RunRequest, ResolvedRun } from "../src/core/task-ops.js";
-import type { TaskState } from "../src/core/store.js";
-import type { ApprovalRequest } from "../src/core/approvals.js";
-import { userMessage } from "../src/core/operations.js";
-import { isSecretVar } from "../src/core/mask.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
+import type { Project, Template, SurveyVar } from "../../src/semaphore/types.js";
+import type { RunRequest, ResolvedRun } from "../../src/core/task-ops.js";
+import type { TaskState } from "../../src/core/store.js";
+import type { ApprovalRequest } from "../../src/core/approvals.js";
+import { userMessage, OperationError } from "../../src/core/operations.js";
+import { validateSurvey } from "../../src/core/task-ops.js";
+import { tokenize } from "../../src/commands/tokenize.js";
+import { isSecretVar } from "../../src/core/mask.js";
 import { Dialog, Modals, SelectDialog, ConfirmDialog, wrapPlain } from "./dialogs.js";
-import { LineEditor, type KeyLike } from "./line-editor.js";
-import type { MouseEvent } from "./panel.js";
-import { esc, fit, sanitize, truncate, width as strWidth } from "./text.js";
-import { tag } from "./theme.js";
+import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
+import type { MouseEvent } from "../widgets/input.js";
+import { esc, fit, sanitize, truncate, width as strWidth } from "../text.js";
+import { tag } from "../theme.js";
+import type { Pins } from "../flows/pins.js";
 
 export interface Field {
   name: string;
@@ -36,7 +39,7 @@ export function fieldsFor(t: Template): Field[] {
   fields.push(text("tags", "Tags", "Only run tasks with these tags, comma-separated"));
   fields.push(text("skipTags", "Skip tags", "Skip tasks with these tags, comma-separated"));
   if (t.allow_override_branch_in_task) fields.push(text("branch", "Git branch", `Default: ${t.git_branch || "the repository's branch"}`));
-  if (t.allow_override_args_in_task) fields.push(text("args", "Extra arguments", "Extra CLI arguments, space-separated"));
+  if (t.allow_override_args_in_task) fields.push(text("args", "Extra arguments", "Extra CLI arguments, split as chat splits them: quotes group words (-e \"x=1 2\")"));
   for (const [name, label, help] of [["dryRun", "Dry run", "--check: report what would change"], ["diff", "Diff", "--diff: show changes"], ["debug", "Debug", "-vvvv"]] as const) {
     fields.push({ name, label, kind: "bool", bool: false, help, survey: false });
   }
@@ -58,7 +61,14 @@ function surveyField(v: SurveyVar): Field {
   return f;
 }
 
-/** The form's answers as a RunRequest (without project and template). */
+/** Extra arguments as chat reads them: one tokenizer for both front ends. */
+function argWords(text: string, label: string): string[] {
+  const r = tokenize(text);
+  if (!r.ok) throw new OperationError(`${label}: ${r.error}.`, "bad_input");
+  return r.tokens;
+}
+
+/** The form's answers as a RunRequest (without project and template); throws on extra arguments it cannot split. */
 export function requestFrom(fields: Field[]): RunRequest {
   const req: RunRequest = { vars: {} };
   const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -74,7 +84,7 @@ export function requestFrom(fields: Field[]): RunRequest {
       case "tags": if (text) req.tags = list(text); break;
       case "skipTags": if (text) req.skipTags = list(text); break;
       case "branch": if (text) req.branch = text; break;
-      case "args": if (text) req.args = text.split(/\s+/); break;
+      case "args": if (text) req.args = argWords(text, f.label); break;
       case "dryRun": req.dryRun = !!f.bool; break;
       case "diff": req.diff = !!f.bool; break;
       case "debug": req.debug = !!f.bool; break;
@@ -166,9 +176,24 @@ export class FormDialog extends Dialog<FormResult> {
     this.redraw();
   }
 
+  /** The first survey answer the operations would refuse, said with the field's label (not the variable name). */
+  private surveyProblem(): { field: Field; problem: string } | undefined {
+    const answers = requestFrom(this.fields.filter((f) => f.survey)).vars ?? {};
+    for (const field of this.fields.filter((f) => f.survey)) {
+      const def = this.template.survey_vars?.find((v) => v.name === field.name);
+      const value = answers[field.name];
+      if (!def || value === undefined) continue;
+      const [problem] = validateSurvey({ [field.name]: value }, [def]).problems;
+      if (problem) return { field, problem: `${field.label}${problem.slice(field.name.length)}.` };
+    }
+    return undefined;
+  }
+
   private async trySubmit(): Promise<void> {
     const missing = this.fields.find((f) => f.required && (f.kind === "enum" ? (f.enumIdx ?? -1) < 0 : !f.editor!.value.trim()));
     if (missing) { this.error = `${missing.label} is required.`; this.focus = this.fields.indexOf(missing); this.redraw(); return; }
+    const bad = this.surveyProblem();
+    if (bad) { this.error = bad.problem; this.focus = this.fields.indexOf(bad.field); this.redraw(); return; }
     this.checking = true;
     this.error = undefined;
     this.redraw();
@@ -190,6 +215,8 @@ export interface WizardHost {
   say(text: string, level?: "info" | "ok" | "warn" | "error"): void;
   /** A task was started: select it and open its output. */
   started(task: TaskState): void;
+  /** Favourite templates: shown first, marked ★; p pins or unpins. */
+  pins: Pins;
   /** Starts the run, or opens an approval request when the template needs approvals. */
   launch(run: ResolvedRun): Promise<{ task?: TaskState; request?: ApprovalRequest }>;
 }
@@ -202,6 +229,7 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
   let projects: Project[];
   try { projects = await ops.tasks.projects(CONSOLE_ACTOR); } catch (e) { h.say(`Cannot list projects: ${userMessage(e)}`, "error"); return undefined; }
   if (projects.length === 0) { h.say("No projects are visible with this Semaphore token.", "warn"); return undefined; }
+  h.say("");
 
   let project = preset.project;
   for (;;) {
@@ -222,9 +250,11 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
     let templates: Template[];
     try { templates = (await ops.tasks.templates(CONSOLE_ACTOR, String(project.id))).templates; } catch (e) { h.say(`Cannot list templates: ${userMessage(e)}`, "error"); return undefined; }
     if (templates.length === 0) { h.say(`Project ${project.name} has no templates you may run.`, "warn"); if (skipProjects) return undefined; project = undefined; continue; }
+    const pins = h.pins;
     const td = new SelectDialog<Template>(modals, ctx, {
-      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`, items: templates, key: (t) => String(t.id),
-      label: (t) => `${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
+      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`, items: pins.first(templates), key: (t) => String(t.id),
+      extraKey: { key: "p", hint: "p pin", run: (t) => { h.say(pins.toggle(t.project_id, t.id) ? `Pinned ${t.name}: it comes first from now on.` : `Unpinned ${t.name}.`); } },
+      label: (t) => `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
       detail: (t) => sanitize(t.description || `Playbook ${t.playbook || "-"}`),
       escLabel: skipProjects ? "cancel" : "back",
     });

@@ -1,8 +1,9 @@
 // The one list/table behaviour every list in the console shares: columns that fit the width, a filter, a
 // selection that follows its row (not its index) when rows move, scrolling, and the row under the mouse.
 // It renders only the visible rows, so a frame costs the same with 50 rows or 5000.
-import { esc, fit, makeFilter, sanitize, wrapPlain, type Filter } from "./text.js";
-import { tag, type Theme } from "./theme.js";
+import { esc, fit, makeFilter, sanitize, wrapPlain, type Filter } from "../text.js";
+import { tag, type Theme } from "../theme.js";
+import type { MouseEvent, Nav } from "./input.js";
 
 export interface Column<T> {
   title: string;
@@ -197,4 +198,32 @@ export class ListView<T> {
     const total = this.all.length;
     return `${i >= 0 ? i + 1 : 0}/${n}${n !== total ? ` of ${total}` : ""}`;
   }
+}
+
+/** The shared list navigation. */
+export function navList<T>(list: ListView<T>, n: Nav): void {
+  switch (n) {
+    case "down": list.move(1); break;
+    case "up": list.move(-1); break;
+    case "top": list.home(); break;
+    case "bottom": list.end(); break;
+    case "pageDown": list.page(1); break;
+    case "pageUp": list.page(-1); break;
+    case "halfDown": list.page(1, 0.5); break;
+    case "halfUp": list.page(-1, 0.5); break;
+    default: break;
+  }
+}
+
+/** Click selects, a second click (or double click) on the selected row activates, the wheel scrolls. */
+export function listMouse<T>(list: ListView<T>, ev: MouseEvent, y: number, double: boolean, activate: () => void): boolean {
+  if (ev.action === "wheelup") { list.scroll(-3); return true; }
+  if (ev.action === "wheeldown") { list.scroll(3); return true; }
+  if (ev.action !== "mousedown" || (ev.button && ev.button !== "left")) return false;
+  const i = list.rowAt(y);
+  if (i < 0) return true;
+  const already = list.selectedIndex === i;
+  list.select(i);
+  if (double && already) activate();
+  return true;
 }

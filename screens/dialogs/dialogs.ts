@@ -1,12 +1,12 @@
 // Modal dialogs: confirm (default button Cancel, naming the exact target), prompt, select list, and a text
 // viewer (replies, help). A stack: the top dialog gets every key and click until it closes.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { MouseEvent } from "./panel.js";
-import { LineEditor, type KeyLike } from "./line-editor.js";
-import { ListView } from "./list-view.js";
-import { esc, fit, sanitize, width as strWidth, truncate, wrapPlain } from "./text.js";
-import { tag } from "./theme.js";
+import type { ViewContext } from "../context.js";
+import type { MouseEvent } from "../widgets/input.js";
+import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
+import { ListView } from "../widgets/list-view.js";
+import { esc, fit, sanitize, width as strWidth, truncate, wrapPlain } from "../text.js";
+import { tag } from "../theme.js";
 
 export type Box = blessed.Widgets.BoxElement;
 
@@ -244,6 +244,8 @@ export interface SelectOptions<T> {
   key(item: T): string;
   /** Hint for Esc (e.g. "back" in the wizard). */
   escLabel?: string;
+  /** One more key on the highlighted item (e.g. p pins a template); `hint` is shown with the others. */
+  extraKey?: { key: string; hint: string; run(item: T): void };
 }
 
 export class SelectDialog<T> extends Dialog<T | undefined> {
@@ -282,13 +284,13 @@ export class SelectDialog<T> extends Dialog<T | undefined> {
     }
     tail.push(this.filtering || this.filter.value
       ? `${tag(t.text.key, "/")}${this.filter.render(width - 1, this.filtering)}`
-      : tag(t.text.dim, esc(fit(`↑↓/jk move · Enter choose · / filter · Esc ${this.o.escLabel ?? "cancel"}`, width))));
+      : tag(t.text.dim, esc(fit(this.hints(), width))));
     const room = Math.max(3, maxHeight - out.length - tail.length);
     const listLines = this.list.render(width, Math.min(room, Math.max(1, this.list.visible.length)), true, t, this.ctx.now());
     return [...out, ...listLines, ...tail];
   }
 
-  hints(): string { return `↑↓ move · Enter choose · / filter · Esc ${this.o.escLabel ?? "cancel"}`; }
+  hints(): string { return `↑↓ move · Enter choose · / filter${this.o.extraKey ? ` · ${this.o.extraKey.hint}` : ""} · Esc ${this.o.escLabel ?? "cancel"}`; }
 
   key(ch: string | undefined, key: KeyLike): void {
     const k = key.full;
@@ -308,6 +310,7 @@ export class SelectDialog<T> extends Dialog<T | undefined> {
       case "pageup": case "C-u": this.list.page(-1); break;
       case "/": this.filtering = true; break;
       case "enter": { const s = this.list.selected; if (s !== undefined) this.done(s); return; }
+      case this.o.extraKey?.key ?? "\0": { const s = this.list.selected; if (s !== undefined) { this.o.extraKey!.run(s); this.list.setRows(this.o.items); } break; }
       case "escape": case "q": case "C-c":
         if (this.filter.value) { this.filter.set(""); this.list.setFilter(""); break; }
         this.done(undefined); return;

@@ -2,14 +2,14 @@
 // console; chat-started ones belong to the admin who started them). It shows the other user and device, the seven
 // emoji with their names and the three numbers, and three buttons: they match, they don't, later. Its keys are in
 // the keymap table (scope "verify"); this class draws, tracks the chosen button and maps clicks to buttons.
-import type { VerificationState } from "../src/core/store.js";
-import { CONSOLE_ACTOR, type ViewContext } from "./context.js";
-import { mayAnswerVerification } from "../src/core/operations.js";
-import type { MouseEvent } from "./panel.js";
-import type { KeyLike } from "./line-editor.js";
+import type { VerificationState } from "../../src/core/store.js";
+import { CONSOLE_ACTOR, type ViewContext } from "../context.js";
+import { mayAnswerVerification } from "../../src/core/operations.js";
+import type { MouseEvent } from "../widgets/input.js";
+import type { KeyLike } from "../widgets/line-editor.js";
 import { Dialog, type Modals } from "./dialogs.js";
-import { esc, sanitize, truncate, width as strWidth, wrapPlain } from "./text.js";
-import { tag } from "./theme.js";
+import { esc, sanitize, truncate, width as strWidth, wrapPlain } from "../text.js";
+import { tag } from "../theme.js";
 
 /** Whether the console may answer this verification (the rule ops.confirmVerification enforces). */
 export const consoleAnswers = (v: VerificationState): boolean => mayAnswerVerification(CONSOLE_ACTOR, v);

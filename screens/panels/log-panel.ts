@@ -1,13 +1,13 @@
 // Logs: the bot's own log, newest at the bottom. Our own widget (contrib's log re-renders everything per line
 // and always jumps to the end): bounded buffer, level filter, `/` filter, follow / wrap / timestamps toggles.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { LogEntry } from "../src/log/logger.js";
-import { LEVEL_RANK } from "../src/log/logger.js";
-import type { LogLevelName } from "../src/config/schema.js";
+import type { ViewContext } from "../context.js";
+import type { LogEntry } from "../../src/log/logger.js";
+import { LEVEL_RANK } from "../../src/log/logger.js";
+import type { LogLevelName } from "../../src/config/schema.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ScrollText } from "./scroll-text.js";
-import { makeFilter, sanitize, type Filter } from "./text.js";
+import { ScrollText } from "../widgets/scroll-text.js";
+import { makeFilter, sanitize, stripAnsi, type Filter } from "../text.js";
 
 const LEVELS: LogLevelName[] = ["debug", "info", "warn", "error"];
 
@@ -37,7 +37,13 @@ export class LogPanel extends Panel {
   get size(): number { return this.entries.length; }
   get shown(): number { return this.matching.length; }
 
+  /** Lines that arrived while paused, added on resume. */
+  private held: LogEntry[] = [];
+
+  resume(): void { const held = this.held; this.held = []; for (const e of held) this.add(e); }
+
   add(e: LogEntry): void {
+    if (this.ctx.paused()) { this.held.push(e); return; }
     this.entries.push(e);
     if (this.passes(e)) this.matching.push(e);
     if (this.entries.length > this.capacity + Math.max(50, this.capacity / 10)) {
@@ -61,6 +67,9 @@ export class LogPanel extends Panel {
     this.matching = this.entries.filter((e) => this.passes(e));
     this.view.topLine = Math.min(this.view.topLine, Math.max(0, this.matching.length - 1));
   }
+
+  /** The last `n` lines the panel shows (level and filter applied), as plain text. */
+  lastLines(n: number): string[] { return this.matching.slice(-n).map((e) => stripAnsi(this.format(e))); }
 
   private format(e: LogEntry): string {
     const t = this.ctx.theme();

@@ -3,25 +3,49 @@
 import blessed from "blessed";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
 import { LineEditor, History, type KeyLike } from "./line-editor.js";
-import { commandList, findCommand } from "../src/commands/registry.js";
-import { tokenize } from "../src/commands/tokenize.js";
-import { maskCommandLine } from "../src/core/mask.js";
-import type { CommandContext } from "../src/commands/types.js";
-import { esc, sanitize, truncate, width as strWidth } from "./text.js";
-import { tag } from "./theme.js";
+import { commandList, findCommand } from "../../src/commands/registry.js";
+import { tokenize } from "../../src/commands/tokenize.js";
+import { maskCommandLine } from "../../src/core/mask.js";
+import type { CommandContext } from "../../src/commands/types.js";
+import { esc, sanitize, truncate, width as strWidth } from "../text.js";
+import { tag } from "../theme.js";
 
 export type InputMode = "command" | "filter" | "search";
 
+/** What the console's own commands can do (implemented by the console). */
+export interface LocalActions {
+  quit(): void;
+  showLogin(): void;
+  /** On, off, or (undefined) toggle. */
+  setMouse(on?: boolean): void;
+  openHistory(): void;
+}
+
+export interface LocalCommand {
+  name: string;
+  aliases: string[];
+  usage: string;
+  summary: string;
+  run(a: LocalActions, args: string[]): void;
+}
+
 /** Commands the console handles itself before the chat grammar (they make no sense in chat). */
-export const LOCAL_COMMANDS = [
-  { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot)." },
-  { name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off." },
-  { name: "history", aliases: [], usage: ":history", summary: "The History view: runs per template, success rate, p50/p95, outcomes per day, activity." }, // issue 14.11
-  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token)." },
+export const LOCAL_COMMANDS: LocalCommand[] = [
+  { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot).", run: (a) => a.quit() },
+  {
+    name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off.",
+    run: (a, [w]) => a.setMouse(w === "on" ? true : w === "off" ? false : undefined),
+  },
+  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token).", run: (a) => a.showLogin() },
+  { name: "history", aliases: [], usage: ":history", summary: "The History view: runs per template, success rate, p50/p95, outcomes per day, activity.", run: (a) => a.openHistory() },
 ];
+
+export function findLocalCommand(word: string): LocalCommand | undefined {
+  return LOCAL_COMMANDS.find((c) => c.name === word || c.aliases.includes(word));
+}
 
 /** A command line as the console shows it back (status line, reply title): secrets masked, as in the history. */
 export const shownLine = (line: string): string => maskCommandLine(line) ?? "(a command line naming a secret)";
@@ -33,6 +57,8 @@ export interface CommandBarHost {
   filterChanged(mode: "filter" | "search", text: string): void;
   /** The bar closed; `kept`: Enter (true) or Esc (false). */
   closed(mode: InputMode, kept: boolean): void;
+  /** Candidates that come first (pinned templates for `:run`), given the command line's words so far. */
+  preferred?(tokens: string[], index: number): Promise<string[]>;
 }
 
 export class BottomBar {
@@ -172,7 +198,9 @@ export class BottomBar {
       try { list = await cmd.complete(ctx, index - 1, endsWithSpace ? args : [...args, word]); } catch { list = []; }
     }
     const lw = word.toLowerCase();
-    return { word, list: [...new Set(list)].filter((c) => c.toLowerCase().startsWith(lw)).sort() };
+    const sorted = [...new Set(list)].filter((c) => c.toLowerCase().startsWith(lw)).sort();
+    const first = new Set(index > 0 ? await this.host.preferred?.(tokens, index).catch(() => []) ?? [] : []);
+    return { word, list: [...sorted.filter((c) => first.has(c)), ...sorted.filter((c) => !first.has(c))] };
   }
 
   /** Tab: complete the word; a common prefix first, then cycle through the candidates. */

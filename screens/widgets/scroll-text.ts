@@ -1,8 +1,8 @@
 // A scrolling view over a long, growing list of lines (the log, a task's output): follow mode, wrap or
 // horizontal scroll, search highlighting. It only formats the lines on screen, so a frame costs the same with
 // 50 lines or 50 000.
-import type { Nav } from "./panel.js";
-import { ansiRows, esc, stripAnsi } from "./text.js";
+import type { Nav } from "./input.js";
+import { ansiRows, esc, stripAnsi } from "../text.js";
 
 export interface LineSource {
   readonly length: number;

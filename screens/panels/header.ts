@@ -1,12 +1,12 @@
 // The top line: what the bot is connected to, whether it encrypts, whether the console may change anything, and
 // the time.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { ConnectionState } from "../src/core/store.js";
-import { VERSION } from "../src/version.js";
-import { clock, esc, sanitize, width } from "./text.js";
-import { tag, type Theme } from "./theme.js";
-import { sparkline } from "./widgets/sparkline.js"; // issue 14.11
+import type { ViewContext } from "../context.js";
+import type { ConnectionState } from "../../src/core/store.js";
+import { VERSION } from "../../src/version.js";
+import { ago, clock, esc, sanitize, width } from "../text.js";
+import { tag, type Theme } from "../theme.js";
+import { sparkline } from "../widgets/sparkline.js"; // issue 14.11
 
 const MATRIX_TEXT: Record<string, string> = {
   not_configured: "not configured", starting: "starting", syncing: "syncing", catching_up: "catching up",
@@ -27,7 +27,12 @@ export interface HeaderState {
   paused?: boolean;
   /** issue 14.11: counts per minute (oldest first) of tasks started/finished, Matrix commands, Semaphore requests. */
   activity?: { started: number[]; finished: number[]; commands: number[]; requests: number[] };
+  /** When Semaphore data (a task) last changed: shown as its age. */
+  updatedAt?: number;
 }
+
+/** `[console] environment` names that turn the header red, as k9s skins do for a production context. */
+const PRODUCTION = /^(prod|production|live)$/i;
 
 export class Header {
   readonly box: blessed.Widgets.BoxElement;
@@ -65,7 +70,13 @@ export class Header {
     const flags: Part[] = [];
     if (this.ctx.readOnly()) flags.push({ plain: "READ-ONLY", styled: tag(t.text.warn, "{bold}READ-ONLY{/bold}") });
     if (st.demo) flags.push({ plain: "DEMO", styled: tag(t.text.accent, "DEMO") });
-    if (st.paused) flags.push({ plain: "PAUSED", styled: tag(t.text.warn, "PAUSED") });
+    if (st.paused) flags.push({ plain: "PAUSED", styled: tag(t.text.warn, "{bold}PAUSED{/bold}") });
+    const env = this.environment();
+    if (env) flags.unshift({ plain: env.toUpperCase(), styled: `{bold}${esc(env.toUpperCase())}{/bold}` });
+    if (st.updatedAt && c.semaphore !== "not_configured") {
+      const age = `updated ${ago(st.updatedAt, this.ctx.now())}`;
+      flags.push({ plain: age, styled: tag(t.text.dim, esc(age)) });
+    }
     // Encryption, once Matrix is configured: on/off, and messages still waiting for their keys (details: Rooms).
     const cr = this.ctx.app.store.crypto;
     const e2e: Part[] = [];
@@ -102,9 +113,15 @@ export class Header {
     return left + " ".repeat(gap) + right + " ";
   }
 
+  private environment(): string { return sanitize(this.ctx.app.ops.config.values.console.environment ?? "").trim(); }
+
   update(): boolean {
     if (!this.dirty) return false;
     this.dirty = false;
+    // The accent: a production environment turns the whole bar red, so nobody mistakes it for staging.
+    const t = this.ctx.theme();
+    const bg = PRODUCTION.test(this.environment()) ? t.productionBg : t.barBg;
+    if (this.box.style.bg !== bg) { this.box.style.bg = bg; this.last = ""; }
     const s = this.text(this.box.width as number);
     if (s === this.last) return false;
     this.last = s;

@@ -1,16 +1,15 @@
 // Config: the effective configuration, secrets masked, and where each value came from (file and line,
 // environment variable, secret file, default), with the reload state and the last error.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { LoadedConfig } from "../src/config/load.js";
-import { maskSecret, formatIssue } from "../src/config/load.js";
-import { SCHEMA, ROOM_SCHEMA, envName, type KeyDef } from "../src/config/schema.js";
-import type { LogEntry } from "../src/log/logger.js";
+import type { ViewContext } from "../context.js";
+import type { LoadedConfig } from "../../src/config/load.js";
+import { maskSecret, formatIssue } from "../../src/config/load.js";
+import { SCHEMA, ROOM_SCHEMA, envName, type KeyDef } from "../../src/config/schema.js";
+import type { LogEntry } from "../../src/log/logger.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ListView } from "./list-view.js";
-import { navList, listMouse } from "./rooms-panel.js";
-import { clock, esc, fit, sanitize } from "./text.js";
-import { tag } from "./theme.js";
+import { ListView, navList, listMouse } from "../widgets/list-view.js";
+import { clock, esc, fit, sanitize } from "../text.js";
+import { tag } from "../theme.js";
 
 export interface ConfigRow {
   id: string;

@@ -1,16 +1,16 @@
 // Task view (Enter on a task): its state and its output, streaming, with ANSI colours, follow, wrap and
 // search. While it is open the tracker follows the task, so output streams even when Semaphore is polled.
 import blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import { CONSOLE_ACTOR } from "./context.js";
-import type { TaskState, OutputLine } from "../src/core/store.js";
-import { isTerminalStatus } from "../src/semaphore/types.js";
-import { recapTotals } from "../src/semaphore/ansible.js";
-import { userMessage } from "../src/core/operations.js";
+import type { ViewContext } from "../context.js";
+import { CONSOLE_ACTOR } from "../context.js";
+import type { TaskState, OutputLine } from "../../src/core/store.js";
+import { isTerminalStatus } from "../../src/semaphore/types.js";
+import { recapTotals } from "../../src/semaphore/ansible.js";
+import { userMessage } from "../../src/core/operations.js";
 import type { MouseEvent, Nav } from "./panel.js";
-import { ScrollText } from "./scroll-text.js";
-import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "./text.js";
-import { tag } from "./theme.js";
+import { ScrollText } from "../widgets/scroll-text.js";
+import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "../text.js";
+import { tag } from "../theme.js";
 import { statusLabel, startedBy, elapsed } from "./tasks-panel.js";
 
 const MAX_LINES = 20000;
@@ -44,6 +44,17 @@ export class TaskView {
   }
 
   get isOpen(): boolean { return this.key !== undefined; }
+
+  /** The output as plain text: the lines matching the search when there is one, else the last `n`. */
+  copyLines(n: number): { lines: string[]; what: string } {
+    if (this.search) {
+      const f = makeFilter(this.search);
+      const hits = this.plain.filter((l) => f.test(l));
+      return { lines: hits.slice(-n), what: `${Math.min(n, hits.length)} output lines matching /${this.search}/` };
+    }
+    const lines = this.plain.slice(-n);
+    return { lines, what: `the last ${lines.length} output lines` };
+  }
 
   get task(): TaskState | undefined { return this.key ? this.ctx.app.store.tasks.get(this.key) : undefined; }
 
@@ -205,8 +216,12 @@ export class TaskView {
     let changed = false;
     if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); changed = true; }
     const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
-    const search = this.search ? `  ${tag(th.text.match, esc(sanitize(`/${this.search}`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
-    const label = ` ${tag(th.text.title, "Task output")} ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")}`))}${search} ${tag(th.text.dim, "Esc back")} `;
+    // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
+    const sep = tag(th.text.dim, " › ");
+    const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
+    const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
+    const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
+    const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
     if (label !== this.lastLabel) { this.lastLabel = label; this.box.setLabel(label); changed = true; }
     return changed;
   }

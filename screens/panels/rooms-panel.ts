@@ -2,12 +2,12 @@
 // verified, their size, last activity, and what the room's policy lets it do. Above the list, one or two lines on
 // the bot's own encryption: on or off, its device, cross-signing, messages it could not decrypt.
 import type blessed from "blessed";
-import type { ViewContext } from "./context.js";
-import type { CryptoState, RoomState } from "../src/core/store.js";
+import type { ViewContext } from "../context.js";
+import type { CryptoState, RoomState } from "../../src/core/store.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
-import { ListView } from "./list-view.js";
-import { ago, esc, sanitize, truncate, width as strWidth } from "./text.js";
-import { tag, type Theme } from "./theme.js";
+import { ListView, navList, listMouse } from "../widgets/list-view.js";
+import { ago, esc, sanitize, truncate, width as strWidth } from "../text.js";
+import { tag, type Theme } from "../theme.js";
 
 /** "🔒 1/3" (verified of the members' devices), "🔒" before the bot knows, "no" for unencrypted rooms. */
 export function trustCell(r: RoomState): string {
@@ -126,32 +126,4 @@ export class RoomsPanel extends Panel {
 
   onActivate?: (room: RoomState) => void;
   override activate(): void { const r = this.selected; if (r) this.onActivate?.(r); }
-}
-
-/** The shared list navigation. */
-export function navList<T>(list: ListView<T>, n: Nav): void {
-  switch (n) {
-    case "down": list.move(1); break;
-    case "up": list.move(-1); break;
-    case "top": list.home(); break;
-    case "bottom": list.end(); break;
-    case "pageDown": list.page(1); break;
-    case "pageUp": list.page(-1); break;
-    case "halfDown": list.page(1, 0.5); break;
-    case "halfUp": list.page(-1, 0.5); break;
-    default: break;
-  }
-}
-
-/** Click selects, a second click (or double click) on the selected row activates, the wheel scrolls. */
-export function listMouse<T>(list: ListView<T>, ev: MouseEvent, y: number, double: boolean, activate: () => void): boolean {
-  if (ev.action === "wheelup") { list.scroll(-3); return true; }
-  if (ev.action === "wheeldown") { list.scroll(3); return true; }
-  if (ev.action !== "mousedown" || (ev.button && ev.button !== "left")) return false;
-  const i = list.rowAt(y);
-  if (i < 0) return true;
-  const already = list.selectedIndex === i;
-  list.select(i);
-  if (double && already) activate();
-  return true;
 }

@@ -1,6 +1,6 @@
 // A one-line text editor: the state behind the `:` command bar, the `/` filter and the dialogs' text fields.
 // Pure logic (no blessed), so it is tested directly; `render()` draws it with a visible cursor.
-import { esc, stripControls } from "./text.js";
+import { esc, stripControls } from "../text.js";
 
 export interface KeyLike {
   name?: string;
