@@ -260,7 +260,7 @@ const SAMPLE = /(## The console\n\n```\n)([\s\S]*?)(\n```\n)/;
 test.serial("the README's sample screen is a real capture (CHATRIXCD_WRITE_CAPTURE=1 rewrites it)", async (t) => {
   const s = start(120, 36);
   try {
-    await s.until(/#7 /);
+    await s.until(/#2147483640 /); // the 7th seeded task: ids count down, as on a live Semaphore
     s.send("r");
     await s.until(/Run: choose a project/);
     s.send("\r");
@@ -274,7 +274,7 @@ test.serial("the README's sample screen is a real capture (CHATRIXCD_WRITE_CAPTU
     s.send("y");
     await s.until(/PLAY \[/);
     s.send(ESC);
-    await s.until(() => !/Task output/.test(s.text()) && /#8 .*Full backup/.test(s.text()));
+    await s.until(() => !/Task output/.test(s.text()) && /#2147483639 .*Full backup/.test(s.text()));
     const capture = s.text().split("\n").map((l) => l.trimEnd()).join("\n").replace(/\n+$/, "");
     const readme = readFileSync(README, "utf8");
     if (process.env.CHATRIXCD_WRITE_CAPTURE === "1") writeFileSync(README, readme.replace(SAMPLE, (_m, a: string, _b, c: string) => `${a}${capture}${c}`));
