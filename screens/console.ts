@@ -20,6 +20,9 @@ import { LogPanel } from "./panels/log-panel.js";
 import { ConfigPanel } from "./panels/config-panel.js";
 import { TaskView } from "./panels/task-view.js";
 import { HistoryView } from "./views/history-view.js";
+import { ViewStack, type ViewHost } from "./views/view-stack.js";
+import { routeKey, type KeyRouterHost } from "./key-router.js";
+import { Lifecycle } from "./lifecycle.js";
 import { BottomBar, LOCAL_COMMANDS, type InputMode, type LocalActions } from "./widgets/command-bar.js";
 import { Modals, ConfirmDialog, TextDialog, type Modal } from "./dialogs/dialogs.js";
 import { Frames } from "./frame.js";
@@ -61,7 +64,7 @@ export interface ConsoleOptions {
 }
 
 
-export class Console implements KeyActions, FlowHost, LocalActions {
+export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, KeyRouterHost {
   readonly screen: Screen;
   readonly scheduler: RenderScheduler;
   readonly ctx: ViewContext;
@@ -108,9 +111,9 @@ export class Console implements KeyActions, FlowHost, LocalActions {
   private readonly session: TerminalSession;
   private sgrCache = new Map<string, string>();
   private readonly demo: boolean;
-  /** Task views opened, for back/forward ([ and ]): keys, and where we are in them. */
-  private readonly viewHistory: string[] = [];
-  private viewAt = -1;
+  private readonly views: ViewStack;
+  private readonly lifecycle: Lifecycle;
+  get verifyDialog(): Modal | undefined { return this.verification?.dialog; }
 
   constructor(readonly app: ConsoleApp, private readonly opts: ConsoleOptions = {}) {
     this.theme = pickTheme(app.ops.config.values.console.theme);
@@ -157,7 +160,9 @@ export class Console implements KeyActions, FlowHost, LocalActions {
       this.modals.onRemoved = () => this.verification.popWaiting();
       for (const box of [this.header.box, this.tabs.box, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.historyView.box, this.bar.box]) this.frames.track(box);
 
-      this.taskFlow = new TaskFlow(this, (t) => this.showStarted(t), this.pins);
+      this.views = new ViewStack(this);
+      this.lifecycle = new Lifecycle(this, opts.exit, !opts.input);
+      this.taskFlow = new TaskFlow(this, (t) => this.views.showStarted(t), this.pins);
       this.roomFlow = new RoomFlow(this);
       this.copy = new CopyFlow(this, (s) => this.session.writeRaw(s));
       this.configFlow = new ConfigFlow(this, this.config, () => this.configApplied());
@@ -168,14 +173,14 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
       // Keys: this router sees every key first (dialogs and the input bar own them while open), then the
       // keymap's screen.key handlers run for keys the router left to them.
-      this.screen.on("keypress", (ch: string | undefined, key: KeyLike) => this.route(ch, key));
+      this.screen.on("keypress", (ch: string | undefined, key: KeyLike) => routeKey(this, ch, key));
       this.keymap = new Keymap(KEYMAP, this, this.ctx.readOnly, () => this.scopes());
       this.keymap.install(this.screen, (e) => this.reportError(e));
       const mouse = new MouseRouter(this);
       (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => { if (!this.destroyed && this.mouseOn) mouse.route(ev); });
       this.screen.on("resize", () => { this.layout(); this.scheduler.flush(); });
 
-      this.session.guard({ onSignal: () => void this.shutdown(0), onFatal: (e) => this.fatal(e), onExit: () => this.restore() });
+      this.session.guard({ onSignal: () => void this.shutdown(0), onFatal: (e) => this.lifecycle.fatal(e, this.app.logger), onExit: () => this.restore() });
 
       setMouse(this.screen, this.mouseOn);
       this.setFocus("tasks");
@@ -292,36 +297,6 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
   // ---- keys ----
 
-  private route(ch: string | undefined, key: KeyLike): void {
-    if (this.destroyed) return;
-    const seq = key?.sequence ?? "";
-    // Enter arrives twice (enter, then return); mouse reports are not keys.
-    if (!key || key.full === "return" || key.full === "linefeed" || seq.startsWith("\x1b[<") || seq.startsWith("\x1b[M") || key.full === "undefined") {
-      this.keymap.enabled = false;
-      return;
-    }
-    const top: Modal | undefined = this.modals.top;
-    if (top && top === this.verification.dialog) {
-      // Its keys are bindings of the table (scope "verify", the only scope in force while it is on top).
-      this.keymap.enabled = true;
-    } else if (top) {
-      this.keymap.enabled = false;
-      try { top.key(ch, key); } catch (e) { this.reportError(e); }
-    } else if (this.bar.active) {
-      this.keymap.enabled = false;
-      this.bar.key(ch, key);
-    } else if (key.meta && !key.ctrl && key.full && /^M-(S-)?[a-z0-9]$|^M-[^a-zA-Z]$/.test(key.full) && !this.keymap.resolve(key.full)) {
-      // Escape then a key arriving in one read looks like Alt+key: treat it as the two keys it was.
-      this.keymap.enabled = false;
-      this.keymap.dispatch("escape", (e) => this.reportError(e));
-      this.keymap.dispatch(key.full.slice(2), (e) => this.reportError(e));
-    } else {
-      this.keymap.enabled = true;
-    }
-    this.frames.force = true;
-    this.scheduler.soon();
-  }
-
   nav(n: Nav): void {
     if (this.taskView.isOpen) this.taskView.nav(n);
     else this.panels[this.focus].nav(n);
@@ -434,58 +409,13 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.header.dirty = true;
   }
 
-  private openTask(t: TaskState, fromHistory = false): void {
-    if (!fromHistory && this.viewHistory[this.viewAt] !== t.key) {
-      this.viewHistory.splice(this.viewAt + 1, Infinity, t.key);
-      this.viewAt = this.viewHistory.length - 1;
-    }
-    if (this.taskView.isOpen) this.taskView.close();
-    this.taskView.open(t);
-    this.frames.force = this.frames.full = true;
-    this.scheduler.soon();
-  }
-
-  /** [ and ]: the task view opened before (or after) this one. */
-  viewHistoryStep(dir: 1 | -1): void {
-    const at = this.taskView.isOpen ? this.viewAt + dir : dir < 0 ? this.viewAt : this.viewAt + 1;
-    const t = this.viewHistory[at] ? this.app.store.tasks.get(this.viewHistory[at]!) : undefined;
-    if (!t) { this.bar.say(dir < 0 ? "No earlier view to go back to." : "No later view to go forward to.", "warn"); return; }
-    this.viewAt = at;
-    this.tasks.selectTask(t.key);
-    this.openTask(t, true);
-  }
-
-  private closeTask(): void {
-    const key = this.taskView.key;
-    this.taskView.close();
-    if (key) this.tasks.selectTask(key);
-    if (this.bar.mode === "search") this.bar.close(false);
-    this.layout();
-  }
-
-  // ---- the History view ----
-
-  openHistory(): void {
-    if (this.taskView.isOpen) this.closeTask();
-    this.historyView.open();
-    this.frames.force = this.frames.full = true;
-    this.scheduler.soon();
-  }
-
-  closeHistory(): void {
-    this.historyView.close();
-    this.layout();
-  }
-
+  private openTask(t: TaskState): void { this.views.openTask(t); }
+  private closeTask(): void { this.views.closeTask(); }
+  viewHistoryStep(dir: 1 | -1): void { this.views.step(dir); }
+  openHistory(): void { this.views.openHistory(); }
+  closeHistory(): void { this.views.closeHistory(); }
   pickHistory(to: number | "first" | "last"): void { this.historyView.pick(to); }
-
-  private showStarted(task: TaskState): void {
-    if (this.taskView.isOpen) this.taskView.close();
-    this.historyView.close();
-    this.setFocus("tasks");
-    this.tasks.selectTask(task.key);
-    this.openTask(task);
-  }
+  redrawAll(): void { this.frames.force = this.frames.full = true; this.scheduler.soon(); }
 
   setMouse(on?: boolean): void { if ((on ?? !this.mouseOn) !== this.mouseOn) this.toggleMouse(); }
 
@@ -521,16 +451,8 @@ export class Console implements KeyActions, FlowHost, LocalActions {
 
   // ---- quitting, signals, crashes ----
 
-  quit(): void {
-    const m = this.app.store.connection.matrix;
-    if (m === "not_configured" || m === "stopped") { void this.shutdown(0); return; }
-    const d = this.openDialog(new ConfirmDialog(this.modals, this.ctx, {
-      title: "Quit",
-      lines: ["Quit ChatrixCD?", "The bot stops answering in Matrix until it is started again. Tasks already running in Semaphore continue."],
-      yes: "Quit", danger: true,
-    }));
-    void d.result.then((yes) => { if (yes) void this.shutdown(0); });
-  }
+  quit(): void { this.lifecycle.quit(); }
+  shutdown(code: number): Promise<void> { return this.lifecycle.shutdown(code); }
 
   /** Restores the terminal (idempotent, synchronous). */
   restore(): void {
@@ -544,26 +466,6 @@ export class Console implements KeyActions, FlowHost, LocalActions {
     this.verification?.close();
     this.login?.close();
     this.session.restore();
-  }
-
-  /** Restores the terminal, then stops the engine through runCli's exit. */
-  async shutdown(code: number): Promise<void> {
-    if (this.destroyed) return;
-    this.restore();
-    // The terminal is back; if stopping the engine takes a while (Matrix, Semaphore), say so.
-    const slow = this.opts.input ? undefined : setTimeout(() => process.stderr.write("chatrixcd: stopping…\n"), 2000);
-    slow?.unref();
-    try { await this.opts.exit?.(code); } finally { if (slow) clearTimeout(slow); }
-  }
-
-  private fatal(e: unknown): void {
-    const wasUp = !this.destroyed;
-    this.restore();
-    const text = crashText(e, this.app.logger.redactor);
-    try { this.app.logger.log("error", "console", `crash: ${text}`); } catch { /* ignore */ }
-    process.stderr.write(`\nchatrixcd: crashed${wasUp ? " (terminal restored)" : ""}:\n${text}\n`);
-    setTimeout(() => process.exit(1), 3000).unref();
-    void Promise.resolve(this.opts.exit?.(1)).catch(() => undefined).finally(() => process.exit(1));
   }
 }
 

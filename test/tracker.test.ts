@@ -248,3 +248,26 @@ test("a malformed websocket frame is ignored, not fatal", async (t) => {
     t.is(r.store.tasks.get(taskKey(1, task.id))!.status, "success");
   } finally { await r.stop(); }
 });
+
+test("a tracker stopped while a poll is in flight arms no further poll (its worker could never exit)", async (t) => {
+  const r = await rig({ pollIntervalMs: 100 });
+  try {
+    r.server.faults.refuseWebsocket(403);
+    r.server.faults.dropWebsockets();
+    await until(() => r.tracker.mode === "polling", "polling mode", 10_000);
+    // Hold the next poll's requests until we say so.
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    const client = r.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    for (const m of ["lastTasks", "projects"] as const) {
+      const real = client[m]!.bind(r.client);
+      client[m] = async (...a: unknown[]) => { held++; await gate; return real(...a); };
+    }
+    let held = 0;
+    await until(() => held > 0, "a poll waiting on its request");
+    await r.tracker.stop();
+    release();
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    t.is((r.tracker as unknown as { pollTimer?: unknown }).pollTimer, undefined, "no poll timer armed after stop");
+  } finally { await r.stop(); }
+});

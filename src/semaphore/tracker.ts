@@ -111,6 +111,9 @@ export class TaskTracker {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of [this.pollTimer, this.wsRetryTimer, this.safetyTimer, this.livenessTimer, ...this.timers]) if (t) clearTimeout(t);
+    // Forgotten too, not only cleared: a poll or ping still under way re-arms only while its timer is set.
+    this.pollTimer = this.wsRetryTimer = this.safetyTimer = this.livenessTimer = undefined;
+    this.timers.clear();
     this.ws?.removeAllListeners();
     this.ws?.on("error", () => undefined);
     this.ws?.terminate();
@@ -224,6 +227,7 @@ export class TaskTracker {
    * is dropped and the usual reconnect, polling fallback and reconcile follow.
    */
   private pingLater(ws: WebSocket): void {
+    if (this.stopped) return;
     const timeoutMs = this.o.wsPongTimeoutMs ?? 5000;
     this.livenessTimer = setTimeout(() => {
       if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
@@ -251,6 +255,7 @@ export class TaskTracker {
 
   private scheduleSafetyReconcile(): void {
     if (this.safetyTimer) clearTimeout(this.safetyTimer);
+    if (this.stopped) return;
     this.safetyTimer = setTimeout(() => { void this.reconcile("periodic check"); this.scheduleSafetyReconcile(); }, this.o.safetyReconcileMs ?? 300_000);
   }
 
@@ -471,7 +476,7 @@ export class TaskTracker {
           if (last) this.finalPending.add(key); // retried at the next poll
         }
       }
-      if (this.pollTimer) this.pollTimer = setTimeout(() => void tick(), this.o.pollIntervalMs);
+      if (this.pollTimer && !this.stopped) this.pollTimer = setTimeout(() => void tick(), this.o.pollIntervalMs);
     };
     this.pollTimer = setTimeout(() => void tick(), 0);
   }
