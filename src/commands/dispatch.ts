@@ -1,4 +1,4 @@
-import { tokenize } from "./tokenize.js";
+import { tokenize } from "../util/tokenize.js";
 import { findCommand, commandList } from "./registry.js";
 import type { CommandContext, Reply } from "./types.js";
 import { OperationError, userMessage, actorName, type Operations, type Actor } from "../core/operations.js";

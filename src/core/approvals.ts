@@ -8,8 +8,9 @@
 // is refused) → started | failed; pending | approved → denied | expired.
 import { readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
-import type { Operations, Actor } from "./operations.js";
-import { OperationError, actorName, userMessage } from "./operations.js";
+import type { Operations } from "./operations.js";
+import { actorName, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import type { ResolvedRun } from "./task-ops.js";
 import { MASK, isSecretVar, maskArgs } from "./mask.js";
 import type { TemplatePolicy } from "../config/schema.js";

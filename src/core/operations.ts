@@ -1,11 +1,11 @@
 import type { Store, VerificationState, RoomState } from "./store.js";
+import { actorName, mayAnswerVerification, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import { SCHEMA, type KeyDef } from "../config/schema.js";
 import type { Logger, Log } from "../log/logger.js";
-import { errorText } from "../log/logger.js";
 import type { LoadedConfig } from "../config/load.js";
 import { formatIssue } from "../config/load.js";
-import { Permissions, RefusalLimiter, type Decision } from "./permissions.js";
-import type { Permission } from "../commands/types.js";
+import { Permissions, RefusalLimiter, type Decision, type Permission } from "./permissions.js";
 import type { SemaphoreClient } from "../semaphore/client.js";
 import type { TaskTracker } from "../semaphore/tracker.js";
 import type { Project, Template } from "../semaphore/types.js";
@@ -16,20 +16,11 @@ import { Messages } from "./messages.js";
 import { RoomSettings } from "./room-settings.js";
 import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
-import { commandNamesKnown } from "./command-names.js";
+import { COMMAND_NAMES } from "./command-names.js";
 import { Metrics } from "./metrics.js";
 
-/** Who asked: a Matrix user in a room, or the operator at the console. */
-export type Actor =
-  | { kind: "chat"; userId: string; roomId: string; eventId?: string }
-  | { kind: "console"; user?: string };
-
-/** Chat-started verifications are answered only by the admin who started them; the others only at the console. */
-export function mayAnswerVerification(actor: Actor, v: Pick<VerificationState, "origin" | "owner">): boolean {
-  return v.origin === "chat" ? actor.kind === "chat" && actor.userId === v.owner : actor.kind === "console";
-}
-
-export const actorName = (a: Actor): string => (a.kind === "chat" ? a.userId : `console${a.user ? `:${a.user}` : ""}`);
+export { actorName, mayAnswerVerification, OperationError, userMessage };
+export type { Actor };
 
 /** What the operations need from the Matrix side; the bot implements it, tests can fake it. */
 export interface ChatPort {
@@ -72,10 +63,6 @@ export interface ChatInfo {
 
 export interface AliasResolution { unresolved: string[] }
 
-export class OperationError extends Error {
-  constructor(message: string, readonly code: "denied" | "bad_input" | "unavailable" | "failed") { super(message); }
-}
-
 export interface OperationsDeps {
   store: Store;
   logger: Logger;
@@ -85,8 +72,6 @@ export interface OperationsDeps {
   auditFile?: string;
   /** Where aliases, room settings and approval requests are kept; default [bot] state_dir. */
   stateDir?: string;
-  /** Command names (reserved for aliases); the command registry passes its list. */
-  commandNames?: () => string[];
   /** Called by reloadConfig to re-read the file with the same options as at start. */
   reload?: () => LoadedConfig;
   requestShutdown?: (reason: string) => void;
@@ -135,7 +120,7 @@ export class Operations {
     this.tasks = new TaskOps(this);
     const stateDir = deps.stateDir ?? deps.config.values.bot.state_dir;
     const persist = deps.auditFile !== undefined || deps.stateDir !== undefined;
-    this.aliases = new AliasStore({ file: deps.config.values.bot.aliases_file || join(stateDir, "aliases.json"), log: deps.logger.child("aliases"), commands: () => deps.commandNames?.() ?? commandNamesKnown() });
+    this.aliases = new AliasStore({ file: deps.config.values.bot.aliases_file || join(stateDir, "aliases.json"), log: deps.logger.child("aliases"), commands: () => COMMAND_NAMES });
     this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
@@ -432,10 +417,3 @@ export class Operations {
     this.deps.requestShutdown?.(reason);
   }
 }
-
-export function userMessage(e: unknown): string {
-  const maybe = e as { userMessage?: () => string };
-  if (maybe && typeof maybe.userMessage === "function") return maybe.userMessage();
-  return errorText(e);
-}
-

@@ -1,5 +1,6 @@
-import type { Operations, Actor } from "./operations.js";
-import { OperationError, actorName, userMessage } from "./operations.js";
+import type { Operations } from "./operations.js";
+import { actorName, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import type { Project, Template, SurveyVar, Task } from "../semaphore/types.js";
 import { isTerminalStatus } from "../semaphore/types.js";
 import { buildStartTaskBody, type StartTaskRequest } from "../semaphore/client.js";
