@@ -134,8 +134,10 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     return actor.kind !== "chat" || req.roomId === actor.roomId || this.ops.permissions.isAdmin(actor.userId);
   }
 
-  /** The pending requests this actor may see. */
-  pendingFor(actor: Actor): ApprovalRequest[] { return this.pending().filter((r) => this.visibleTo(actor, r)); }
+  /** The pending requests this actor may see: asked for in their room (see visibleTo), for a project it may see. */
+  pendingFor(actor: Actor): ApprovalRequest[] {
+    return this.pending().filter((r) => this.visibleTo(actor, r) && this.ops.mayUseProject(actor, r.run.project));
+  }
 
   /** Another room's request is answered exactly like one that does not exist. */
   private unknown(actor: Actor, ref: string): OperationError {

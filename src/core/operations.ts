@@ -18,6 +18,9 @@ import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
 import { COMMAND_NAMES } from "./command-names.js";
 import { Metrics } from "./metrics.js";
+import { SubscriptionOps } from "./subscriptions.js";
+import { maskedRunParams, type ResolvedRun } from "./task-ops.js";
+import { AliasError } from "./aliases.js";
 
 export { actorName, mayAnswerVerification, OperationError, userMessage };
 export type { Actor };
@@ -63,6 +66,12 @@ export interface ChatInfo {
 
 export interface AliasResolution { unresolved: string[] }
 
+/** What a run, stop or exit prompt asked about, so its cancellation is audited the same from chat and the console. */
+export type PromptTarget =
+  | { kind: "run"; run: ResolvedRun }
+  | { kind: "stop"; task: { projectId: number; taskId: number }; force: boolean }
+  | { kind: "exit" };
+
 export interface OperationsDeps {
   store: Store;
   logger: Logger;
@@ -96,6 +105,7 @@ export class Operations {
   readonly messages: Messages;
   readonly roomSettings: RoomSettings;
   readonly approvals: ApprovalService;
+  readonly subscriptions: SubscriptionOps;
   private servicesStarted = false;
   /** The last task started per room (and for the console), for commands given without a task id. */
   private readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
@@ -124,6 +134,7 @@ export class Operations {
     this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
+    this.subscriptions = new SubscriptionOps(this);
     this.metrics.watch(this.store);
   }
 
@@ -165,8 +176,29 @@ export class Operations {
   }
 
   mayUseProjectId(actor: Actor, projectId: number): boolean {
-    const name = [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
-    return this.permissions.allows(this.roomGrant(actor, "projects"), projectId, name);
+    return this.permissions.allows(this.roomGrant(actor, "projects"), projectId, this.projectNameOf(projectId));
+  }
+
+  /** Whether a room (whoever is in it) may see a project's cards: its grant, never an admin's. For subscriptions. */
+  roomMaySeeProject(roomId: string, projectId: number): boolean {
+    return this.permissions.allows(this.permissions.roomProjects(roomId), projectId, this.projectNameOf(projectId));
+  }
+
+  private projectNameOf(projectId: number): string | undefined {
+    return [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
+  }
+
+  /** Whether the bot listens in this room at all ([bot] allowed_rooms; empty: every room). */
+  servesRoom(roomId: string): boolean { return this.permissions.isAllowedRoom(roomId); }
+
+  /** Whether the bot serves this user at all (admin_users or allowed_users). */
+  servesUser(userId: string): boolean { return this.permissions.isAllowedUser(userId); }
+
+  /** An invite is accepted only from a user the bot serves, and only to a room it may be in. */
+  mayAcceptInvite(inviter: string, roomId: string): Decision {
+    if (!this.servesUser(inviter)) return { allowed: false, reason: `${inviter} is not in [bot] allowed_users or admin_users` };
+    if (!this.servesRoom(roomId)) return { allowed: false, reason: "the room is not in [bot] allowed_rooms" };
+    return { allowed: true, reason: "an allowed user invited the bot to an allowed room" };
   }
 
   mayUseTemplate(actor: Actor, t: Pick<Template, "id" | "name">): boolean {
@@ -250,6 +282,24 @@ export class Operations {
     return this.permissions.check(actor.userId, actor.roomId, permission);
   }
 
+  /**
+   * Whether a command may run for this actor, by the permission it declares. Every command is counted; a refusal is
+   * logged and audited (with the alias typed, if any).
+   */
+  async admitCommand(actor: Actor, command: string, permission: Permission, alias?: string): Promise<Decision> {
+    const d = this.authorize(actor, permission);
+    this.counters.commands++;
+    if (d.allowed) {
+      // Arguments are not logged: survey answers may be secrets the redactor does not know.
+      this.logger.log("info", "commands", `${actorName(actor)} ran ${command}${actor.kind === "chat" ? ` in ${actor.roomId}` : ""}`);
+      return d;
+    }
+    this.counters.refused++;
+    this.logger.log("warn", "commands", `refused ${command} for ${actorName(actor)}: ${d.reason}`);
+    await this.audit.record(actor, command, "refused", { detail: d.reason, params: alias ? { alias } : undefined });
+    return d;
+  }
+
   require(actor: Actor, permission: Permission, what: string): void {
     const d = this.authorize(actor, permission);
     if (!d.allowed) {
@@ -310,6 +360,72 @@ export class Operations {
     await this.audit.record(actor, "leave room", "ok", { params: { roomId } });
     this.store.removeRoom(roomId);
     this.log.info(`${actorName(actor)} made the bot leave ${roomId}`);
+  }
+
+  /**
+   * Leaves a room given as `here`, an id, or an alias as the homeserver directory resolves it, and forgets its
+   * settings; returns its id. `listHint` names how to list the rooms, for the messages.
+   */
+  async partRoom(actor: Actor, ref: string, listHint = "rooms"): Promise<string> {
+    this.require(actor, "admin", "leave rooms");
+    let id: string | undefined;
+    if (ref.toLowerCase() === "here" && actor.kind === "chat") id = actor.roomId;
+    else if (ref.startsWith("!")) id = ref;
+    // A room's own alias state can lie: only the directory's answer counts.
+    else if (ref.startsWith("#")) id = this.permissions.roomIdOf(ref) ?? await this.chat?.resolveAlias?.(ref).catch(() => undefined);
+    if (!id) throw new OperationError(`The bot is not in a room called ${JSON.stringify(ref.slice(0, 80))}. See ${listHint}.`, "bad_input");
+    if (!this.store.rooms.has(id)) throw new OperationError(`The bot is not in ${id}. See ${listHint}.`, "bad_input");
+    await this.leaveRoom(actor, id);
+    await this.roomSettings.forgetRoom(id);
+    return id;
+  }
+
+  /** Task output in the cards' threads of the actor's room, on or off. */
+  async setRoomLog(actor: Actor, on: boolean): Promise<void> {
+    if (actor.kind !== "chat") throw new OperationError("log on/off is a setting of a Matrix room; the console shows output in its task view.", "bad_input");
+    this.require(actor, "run", "change this room's log setting");
+    await this.roomSettings.setLog(actor.roomId, on);
+    await this.audit.record(actor, `log ${on ? "on" : "off"}`, "ok");
+  }
+
+  /** Adds (or replaces) a command alias; `prefix` is only for the messages. */
+  async addAlias(actor: Actor, name: string, command: string, prefix?: string): Promise<{ replaced?: string }> {
+    this.require(actor, "admin", "add aliases");
+    try {
+      const { replaced } = await this.aliases.add(name, command, prefix);
+      await this.audit.record(actor, "aliases add", "ok", { params: { alias: name, command, replaced } });
+      return { replaced };
+    } catch (e) {
+      if (e instanceof AliasError) throw new OperationError(`Cannot add alias ${JSON.stringify(name.slice(0, 40))}: ${e.message}.`, "bad_input");
+      throw e;
+    }
+  }
+
+  /** Removes a command alias; false when there was none. */
+  async removeAlias(actor: Actor, name: string): Promise<boolean> {
+    this.require(actor, "admin", "remove aliases");
+    const removed = await this.aliases.remove(name).catch((e: unknown) => { throw new OperationError((e as Error).message, "failed"); });
+    if (removed) await this.audit.record(actor, "aliases remove", "ok", { params: { alias: name } });
+    return removed;
+  }
+
+  /**
+   * A run, stop or exit prompt answered no (or timed out, or replaced): nothing happens, and the audit says so the
+   * same way from chat and from the console.
+   */
+  async cancelPrompt(actor: Actor, target: PromptTarget): Promise<void> {
+    if (target.kind === "run") {
+      await this.audit.record(actor, "run", "cancelled", { projectId: target.run.project.id, params: maskedRunParams(target.run) });
+    } else if (target.kind === "stop") {
+      await this.audit.record(actor, target.force ? "stop --force" : "stop", "cancelled", { projectId: target.task.projectId, taskId: target.task.taskId });
+    } else await this.audit.record(actor, "exit", "cancelled");
+  }
+
+  /** The confirmed `exit`: audited, then the bot shuts down after `delayMs` (so a goodbye can be sent first). */
+  async exit(actor: Actor, delayMs = 0): Promise<void> {
+    this.require(actor, "admin", "shut the bot down");
+    await this.audit.record(actor, "exit", "ok");
+    setTimeout(() => { try { this.shutdown(actor, "exit command"); } catch { /* refused: already audited */ } }, delayMs);
   }
 
   /** Re-reads the config file. An invalid file changes nothing; its problems are returned. */
@@ -394,6 +510,12 @@ export class Operations {
     if (v.origin === "chat" && actor.kind === "chat" && actor.userId !== v.owner) throw new OperationError(`Only ${v.owner}, who started it, can cancel verification ${id}.`, "denied");
     await port.cancel(id);
     await this.audit.record(actor, "verify cancel", "ok", { params: { id } });
+  }
+
+  /** Device verifications in progress. */
+  pendingVerifications(actor: Actor): VerificationState[] {
+    this.require(actor, "admin", "verify devices");
+    return this.store.activeVerifications();
   }
 
   /** Set by an interactive Matrix login (SSO) while it waits for the operator's token. */
