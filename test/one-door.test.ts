@@ -122,7 +122,8 @@ test("subscribe, log on/off, aliases and rooms part are operations: checked and 
     t.is(sub.project.id, 1);
     t.is(e.ops.subscriptions.list(e.actor()).length, 1);
     await t.throwsAsync(e.ops.subscriptions.subscribe(CONSOLE, { project: "1", filter: "all" }), { message: /Subscriptions belong to a Matrix room/ });
-    t.deepEqual(await e.ops.subscriptions.unsubscribe(e.actor(), "nosuch"), { ok: false, reason: 'This room has no subscription to a project matching "nosuch".', listHint: true });
+    const none = 'This room has no subscription to a project matching "nosuch".';
+    t.deepEqual(await e.ops.subscriptions.unsubscribe(e.actor(), "nosuch"), { ok: false, reason: none, listHint: true });
     const gone = await e.ops.subscriptions.unsubscribe(e.actor(), "1");
     t.true(gone.ok && gone.gone.length === 1);
     await e.ops.setRoomLog(e.actor(), true);

@@ -130,7 +130,8 @@ export class Operations {
     this.tasks = new TaskOps(this);
     const stateDir = deps.stateDir ?? deps.config.values.bot.state_dir;
     const persist = deps.auditFile !== undefined || deps.stateDir !== undefined;
-    this.aliases = new AliasStore({ file: deps.config.values.bot.aliases_file || join(stateDir, "aliases.json"), log: deps.logger.child("aliases"), commands: () => COMMAND_NAMES });
+    const aliasFile = deps.config.values.bot.aliases_file || join(stateDir, "aliases.json");
+    this.aliases = new AliasStore({ file: aliasFile, log: deps.logger.child("aliases"), commands: () => COMMAND_NAMES });
     this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);

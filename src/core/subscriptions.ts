@@ -34,8 +34,9 @@ export class SubscriptionOps {
     const { project, templates } = await this.ops.tasks.templates(actor, want.project);
     const template = want.template !== undefined ? pick(templates, want.template, "template", `List them with: ${listHint} ${project.id}`) : undefined;
     const by = actor.kind === "chat" ? actor.userId : "console";
-    const sub = { projectId: project.id, projectName: project.name, templateId: template?.id, templateName: template?.name, filter: want.filter, by, at: new Date().toISOString() };
-    const replaced = await this.ops.roomSettings.subscribe(room, sub);
+    const replaced = await this.ops.roomSettings.subscribe(room, {
+      projectId: project.id, projectName: project.name, templateId: template?.id, templateName: template?.name, filter: want.filter, by, at: new Date().toISOString(),
+    });
     this.ops.tracker?.watchProject(project.id);
     await this.ops.audit.record(actor, "subscribe", "ok", { projectId: project.id, params: { template: template?.name, filter: want.filter } });
     return { project, template, replaced };
@@ -51,13 +52,15 @@ export class SubscriptionOps {
     const hits = this.ops.roomSettings.subscriptions(room)
       .filter((s) => String(s.projectId) === projectRef || s.projectName.toLowerCase().startsWith(projectRef.toLowerCase()));
     const projectIds = [...new Set(hits.map((s) => s.projectId))];
-    if (projectIds.length === 0) return { ok: false, reason: `This room has no subscription to a project matching ${JSON.stringify(projectRef)}.`, listHint: true };
-    if (projectIds.length > 1) return { ok: false, reason: `⚠️ ${JSON.stringify(projectRef)} matches several subscribed projects (${projectIds.join(", ")}); use the project id.` };
+    const ref = JSON.stringify(projectRef);
+    if (projectIds.length === 0) return { ok: false, reason: `This room has no subscription to a project matching ${ref}.`, listHint: true };
+    if (projectIds.length > 1) return { ok: false, reason: `⚠️ ${ref} matches several subscribed projects (${projectIds.join(", ")}); use the project id.` };
     let templateId: number | undefined;
     if (templateRef !== undefined) {
-      const ref = templateRef.toLowerCase();
-      const t = hits.filter((s) => s.templateId !== undefined && (String(s.templateId) === templateRef || s.templateName!.toLowerCase().startsWith(ref)));
-      if (t.length === 0) return { ok: false, reason: `This room has no subscription to a template matching ${JSON.stringify(templateRef)} in ${hits[0]!.projectName}.` };
+      const lower = templateRef.toLowerCase();
+      const t = hits.filter((s) => s.templateId !== undefined && (String(s.templateId) === templateRef || s.templateName!.toLowerCase().startsWith(lower)));
+      const where = hits[0]!.projectName;
+      if (t.length === 0) return { ok: false, reason: `This room has no subscription to a template matching ${JSON.stringify(templateRef)} in ${where}.` };
       if (t.length > 1) return { ok: false, reason: `⚠️ ${JSON.stringify(templateRef)} matches several subscribed templates; use the template id.` };
       templateId = t[0]!.templateId;
     }

@@ -23,7 +23,8 @@ export const subscribe: CommandSpec = {
     const last = rest.at(-1)!.toLowerCase();
     if (rest.length > 1 && (SUBSCRIPTION_FILTERS as readonly string[]).includes(last)) { filter = last as SubscriptionFilter; rest.pop(); }
     if (rest.length > 2) return plain(`⚠️ subscribe takes a project, an optional template and an optional filter (${SUBSCRIPTION_FILTERS.join(", ")}); quote names with spaces.`);
-    const { project, template, replaced } = await ctx.ops.subscriptions.subscribe(ctx.actor, { project: rest[0]!, template: rest[1], filter }, `${ctx.prefix} templates`);
+    const want = { project: rest[0]!, template: rest[1], filter };
+    const { project, template, replaced } = await ctx.ops.subscriptions.subscribe(ctx.actor, want, `${ctx.prefix} templates`);
     const what = `${project.name}${template ? ` / ${template.name}` : ""}`;
     return plain(`🔔 ${replaced ? "Updated" : "Subscribed"}: this room gets cards for ${FILTER_TEXT[filter]} of ${what}, wherever they are started.`);
   },
