@@ -1,5 +1,5 @@
 import test from "ava";
-import { tokenize } from "../src/commands/tokenize.js";
+import { tokenize } from "../src/util/tokenize.js";
 import { stripPrefix } from "../src/commands/dispatch.js";
 import { Redactor } from "../src/log/redact.js";
 import { Logger, Ring } from "../src/log/logger.js";

@@ -1,4 +1,4 @@
-import { tokenize } from "./tokenize.js";
+import { tokenize } from "../util/tokenize.js";
 import { findCommand, commandList } from "./registry.js";
 import type { CommandContext, Reply } from "./types.js";
 import { OperationError, userMessage, actorName, type Operations, type Actor } from "../core/operations.js";
@@ -39,24 +39,17 @@ async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
   const [name, ...args] = expanded.tokens;
   if (!name) return (await findCommand("help")!.run(ctx, []));
   const cmd = findCommand(name);
-  const log = ctx.ops.logger.child("commands");
   if (!cmd) {
     count("unknown", "unknown");
     const hint = closest(name.toLowerCase(), [...commandList().filter((c) => !c.hidden).map((c) => c.name), ...ctx.ops.aliases.list().map((a) => a.name)]);
     return plain(`❓ Unknown command ${JSON.stringify(name.slice(0, 50))}.${hint ? ` Did you mean ${ctx.prefix} ${hint}?` : ""} Type ${ctx.prefix} help for the list.`);
   }
   const cctx: CommandContext = expanded.alias ? { ...ctx, alias: expanded.alias } : ctx;
-  const decision = ctx.ops.authorize(ctx.actor, cmd.permission);
-  ctx.ops.counters.commands++;
+  const decision = await ctx.ops.admitCommand(ctx.actor, cmd.name, cmd.permission, expanded.alias);
   if (!decision.allowed) {
     count(cmd.name, "refused");
-    ctx.ops.counters.refused++;
-    log.warn(`refused ${cmd.name} for ${actorName(ctx.actor)}: ${decision.reason}`);
-    await ctx.ops.audit.record(ctx.actor, cmd.name, "refused", { detail: decision.reason, params: expanded.alias ? { alias: expanded.alias } : undefined });
     return plain(`🚫 Not allowed to use ${cmd.name}: ${decision.reason}.`);
   }
-  // Arguments are not logged: survey answers may be secrets the redactor does not know.
-  log.info(`${actorName(ctx.actor)} ran ${cmd.name}${ctx.actor.kind === "chat" ? ` in ${ctx.actor.roomId}` : ""}`);
   try {
     const reply = await cmd.run(cctx, args);
     count(cmd.name, "ok");

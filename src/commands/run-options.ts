@@ -1,7 +1,7 @@
 // Parses the arguments of `run`: [project [template]] [--tags a,b] [--skip-tags a,b] [--limit h1,h2] [--args "…"]
 // [--branch b] [--dry-run] [--diff] [--debug] [key=value …]. Options accept `--opt value` and `--opt=value`.
 import type { RunRequest } from "../core/task-ops.js";
-import { tokenize } from "./tokenize.js";
+import { splitArgs } from "../util/tokenize.js";
 import { closest } from "../util/text.js";
 
 export type RunParse = { ok: true; request: RunRequest } | { ok: false; error: string };
@@ -40,9 +40,9 @@ export function parseRunArgs(args: string[]): RunParse {
           if (!value.trim() || /\s/.test(value.trim())) return { ok: false, error: `--branch needs one branch name, not ${JSON.stringify(value)}` };
           req.branch = value.trim();
         } else if (key === "args") {
-          const toks = tokenize(value);
-          if (!toks.ok) return { ok: false, error: `--args cannot be read: ${toks.error}` };
-          req.args = [...(req.args ?? []), ...toks.tokens];
+          let words: string[];
+          try { words = splitArgs(value); } catch (e) { return { ok: false, error: `--args cannot be read: ${(e as Error).message}` }; }
+          req.args = [...(req.args ?? []), ...words];
         } else {
           const list = splitList(value);
           if (list.length === 0) return { ok: false, error: `${name} needs at least one name, e.g. ${example(name)}` };

@@ -1,4 +1,6 @@
 import type { Operations, Actor } from "../core/operations.js";
+import type { Permission } from "../core/permissions.js";
+import type { CommandName } from "../core/command-names.js";
 
 /** A reply in both renderings: plain text for the body and the console, HTML for Matrix formatted_body. */
 export interface Reply {
@@ -32,7 +34,7 @@ export interface Reply {
   };
 }
 
-export type Permission = "read" | "run" | "stop" | "approve" | "admin";
+export type { Permission } from "../core/permissions.js";
 
 export interface CommandContext {
   actor: Actor;
@@ -44,7 +46,7 @@ export interface CommandContext {
 
 /** Each command is declared once; chat parsing, `help`, and the console's `:` completion derive from it. */
 export interface CommandSpec {
-  name: string;
+  name: CommandName;
   /** Argument synopsis for help, e.g. "[project [template]] [--tags a,b]". */
   usage: string;
   summary: string;

@@ -7,7 +7,7 @@ import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { PersistedState } from "../util/persisted-state.js";
 import { watchFile } from "../util/watch-file.js";
-import { tokenize } from "../commands/tokenize.js";
+import { tokenize } from "../util/tokenize.js";
 
 export const ALIAS_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 export const MAX_ALIAS_COMMAND = 500;
@@ -18,7 +18,7 @@ export interface AliasStoreOptions {
   file: string;
   log: Log;
   /** Command names: reserved as alias names, and the only valid first word of an alias's command. */
-  commands: () => string[];
+  commands: () => readonly string[];
 }
 
 export class AliasStore extends EventEmitter<{ changed: [] }> {

@@ -7,8 +7,9 @@
 // pending → approved (quorum reached, start not sent yet: a deny or expiry still wins) → starting (start sent: a deny
 // is refused) → started | failed; pending | approved → denied | expired.
 import { EventEmitter } from "node:events";
-import type { Operations, Actor } from "./operations.js";
-import { OperationError, actorName, userMessage } from "./operations.js";
+import type { Operations } from "./operations.js";
+import { actorName, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import type { ResolvedRun } from "./task-ops.js";
 import { MASK, isSecretVar, maskArgs } from "./mask.js";
 import type { TemplatePolicy } from "../config/schema.js";
@@ -144,8 +145,10 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     return actor.kind !== "chat" || req.roomId === actor.roomId || this.ops.permissions.isAdmin(actor.userId);
   }
 
-  /** The pending requests this actor may see. */
-  pendingFor(actor: Actor): ApprovalRequest[] { return this.pending().filter((r) => this.visibleTo(actor, r)); }
+  /** The pending requests this actor may see: asked for in their room (see visibleTo), for a project it may see. */
+  pendingFor(actor: Actor): ApprovalRequest[] {
+    return this.pending().filter((r) => this.visibleTo(actor, r) && this.ops.mayUseProject(actor, r.run.project));
+  }
 
   /** Another room's request is answered exactly like one that does not exist. */
   private unknown(actor: Actor, ref: string): OperationError {

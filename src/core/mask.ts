@@ -1,7 +1,7 @@
 // The one secret masker. Every rendering of run parameters (prompts, cards, summaries, audit, log, console history)
 // goes through it; the request sent to Semaphore never does. `isSecretKey` is the one rule for names.
 import type { SurveyVar } from "../semaphore/types.js";
-import { tokenize } from "../commands/tokenize.js";
+import { tokenize } from "../util/tokenize.js";
 
 /** What a secret value is shown as. A value containing it is refused as input (see `findMasked`). */
 export const MASK = "‹masked›";

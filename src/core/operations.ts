@@ -1,11 +1,11 @@
 import type { Store, VerificationState, RoomState } from "./store.js";
+import { actorName, mayAnswerVerification, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import { SCHEMA, type KeyDef } from "../config/schema.js";
 import type { Logger, Log } from "../log/logger.js";
-import { errorText } from "../log/logger.js";
 import type { LoadedConfig } from "../config/load.js";
 import { formatIssue } from "../config/load.js";
-import { Permissions, RefusalLimiter, type Decision } from "./permissions.js";
-import type { Permission } from "../commands/types.js";
+import { Permissions, RefusalLimiter, type Decision, type Permission } from "./permissions.js";
 import type { SemaphoreClient } from "../semaphore/client.js";
 import type { TaskTracker } from "../semaphore/tracker.js";
 import type { Project, Template } from "../semaphore/types.js";
@@ -16,24 +16,18 @@ import { Messages } from "./messages.js";
 import { RoomSettings } from "./room-settings.js";
 import { ApprovalService } from "./approvals.js";
 import { join } from "node:path";
-import { commandNamesKnown } from "./command-names.js";
+import { COMMAND_NAMES } from "./command-names.js";
 import { Metrics } from "./metrics.js";
+import { SubscriptionOps } from "./subscriptions.js";
+import { maskedRunParams, type ResolvedRun } from "./task-ops.js";
+import { AliasError } from "./aliases.js";
 import { TaskHistory } from "./history.js";
 
 /** How long `ping` (and `info`) wait for Semaphore's answer before saying what the tracker knows instead. */
 const PING_PROBE_MS = 1000;
 
-/** Who asked: a Matrix user in a room, or the operator at the console. */
-export type Actor =
-  | { kind: "chat"; userId: string; roomId: string; eventId?: string }
-  | { kind: "console"; user?: string };
-
-/** Chat-started verifications are answered only by the admin who started them; the others only at the console. */
-export function mayAnswerVerification(actor: Actor, v: Pick<VerificationState, "origin" | "owner">): boolean {
-  return v.origin === "chat" ? actor.kind === "chat" && actor.userId === v.owner : actor.kind === "console";
-}
-
-export const actorName = (a: Actor): string => (a.kind === "chat" ? a.userId : `console${a.user ? `:${a.user}` : ""}`);
+export { actorName, mayAnswerVerification, OperationError, userMessage };
+export type { Actor };
 
 /** What the operations need from the Matrix side; the bot implements it, tests can fake it. */
 export interface ChatPort {
@@ -76,9 +70,11 @@ export interface ChatInfo {
 
 export interface AliasResolution { unresolved: string[] }
 
-export class OperationError extends Error {
-  constructor(message: string, readonly code: "denied" | "bad_input" | "unavailable" | "failed") { super(message); }
-}
+/** What a run, stop or exit prompt asked about, so its cancellation is audited the same from chat and the console. */
+export type PromptTarget =
+  | { kind: "run"; run: ResolvedRun }
+  | { kind: "stop"; task: { projectId: number; taskId: number }; force: boolean }
+  | { kind: "exit" };
 
 export interface OperationsDeps {
   store: Store;
@@ -89,8 +85,6 @@ export interface OperationsDeps {
   auditFile?: string;
   /** Where aliases, room settings and approval requests are kept; default [bot] state_dir. */
   stateDir?: string;
-  /** Command names (reserved for aliases); the command registry passes its list. */
-  commandNames?: () => string[];
   /** Called by reloadConfig to re-read the file with the same options as at start. */
   reload?: () => LoadedConfig;
   requestShutdown?: (reason: string) => void;
@@ -115,6 +109,7 @@ export class Operations {
   readonly messages: Messages;
   readonly roomSettings: RoomSettings;
   readonly approvals: ApprovalService;
+  readonly subscriptions: SubscriptionOps;
   private servicesStarted = false;
   readonly counters = { commands: 0, refused: 0, errors: 0, messagesSent: 0 };
   /** Commands from users the bot does not serve are answered (and audited) once per user per window. */
@@ -139,10 +134,12 @@ export class Operations {
     this.tasks = new TaskOps(this);
     const stateDir = deps.stateDir ?? deps.config.values.bot.state_dir;
     const persist = deps.auditFile !== undefined || deps.stateDir !== undefined;
-    this.aliases = new AliasStore({ file: deps.config.values.bot.aliases_file || join(stateDir, "aliases.json"), log: deps.logger.child("aliases"), commands: () => deps.commandNames?.() ?? commandNamesKnown() });
+    const aliasFile = deps.config.values.bot.aliases_file || join(stateDir, "aliases.json");
+    this.aliases = new AliasStore({ file: aliasFile, log: deps.logger.child("aliases"), commands: () => COMMAND_NAMES });
     this.messages = new Messages(deps.config.values.bot.messages_file || undefined, deps.logger.child("messages"));
     this.roomSettings = new RoomSettings(persist ? join(stateDir, "rooms.json") : undefined, deps.logger.child("rooms"));
     this.approvals = new ApprovalService(this, persist ? join(stateDir, "approvals.json") : undefined);
+    this.subscriptions = new SubscriptionOps(this);
     this.metrics.watch(this.store);
     this.history = new TaskHistory(this);
   }
@@ -185,8 +182,29 @@ export class Operations {
   }
 
   mayUseProjectId(actor: Actor, projectId: number): boolean {
-    const name = [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
-    return this.permissions.allows(this.roomGrant(actor, "projects"), projectId, name);
+    return this.permissions.allows(this.roomGrant(actor, "projects"), projectId, this.projectNameOf(projectId));
+  }
+
+  /** Whether a room (whoever is in it) may see a project's cards: its grant, never an admin's. For subscriptions. */
+  roomMaySeeProject(roomId: string, projectId: number): boolean {
+    return this.permissions.allows(this.permissions.roomProjects(roomId), projectId, this.projectNameOf(projectId));
+  }
+
+  private projectNameOf(projectId: number): string | undefined {
+    return [...this.store.tasks.values()].find((t) => t.projectId === projectId && t.projectName)?.projectName;
+  }
+
+  /** Whether the bot listens in this room at all ([bot] allowed_rooms; empty: every room). */
+  servesRoom(roomId: string): boolean { return this.permissions.isAllowedRoom(roomId); }
+
+  /** Whether the bot serves this user at all (admin_users or allowed_users). */
+  servesUser(userId: string): boolean { return this.permissions.isAllowedUser(userId); }
+
+  /** An invite is accepted only from a user the bot serves, and only to a room it may be in. */
+  mayAcceptInvite(inviter: string, roomId: string): Decision {
+    if (!this.servesUser(inviter)) return { allowed: false, reason: `${inviter} is not in [bot] allowed_users or admin_users` };
+    if (!this.servesRoom(roomId)) return { allowed: false, reason: "the room is not in [bot] allowed_rooms" };
+    return { allowed: true, reason: "an allowed user invited the bot to an allowed room" };
   }
 
   mayUseTemplate(actor: Actor, t: Pick<Template, "id" | "name">): boolean {
@@ -270,6 +288,24 @@ export class Operations {
     return this.permissions.check(actor.userId, actor.roomId, permission);
   }
 
+  /**
+   * Whether a command may run for this actor, by the permission it declares. Every command is counted; a refusal is
+   * logged and audited (with the alias typed, if any).
+   */
+  async admitCommand(actor: Actor, command: string, permission: Permission, alias?: string): Promise<Decision> {
+    const d = this.authorize(actor, permission);
+    this.counters.commands++;
+    if (d.allowed) {
+      // Arguments are not logged: survey answers may be secrets the redactor does not know.
+      this.logger.log("info", "commands", `${actorName(actor)} ran ${command}${actor.kind === "chat" ? ` in ${actor.roomId}` : ""}`);
+      return d;
+    }
+    this.counters.refused++;
+    this.logger.log("warn", "commands", `refused ${command} for ${actorName(actor)}: ${d.reason}`);
+    await this.audit.record(actor, command, "refused", { detail: d.reason, params: alias ? { alias } : undefined });
+    return d;
+  }
+
   require(actor: Actor, permission: Permission, what: string): void {
     const d = this.authorize(actor, permission);
     if (!d.allowed) {
@@ -346,6 +382,72 @@ export class Operations {
     await this.audit.record(actor, "leave room", "ok", { params: { roomId } });
     this.store.removeRoom(roomId);
     this.log.info(`${actorName(actor)} made the bot leave ${roomId}`);
+  }
+
+  /**
+   * Leaves a room given as `here`, an id, or an alias as the homeserver directory resolves it, and forgets its
+   * settings; returns its id. `listHint` names how to list the rooms, for the messages.
+   */
+  async partRoom(actor: Actor, ref: string, listHint = "rooms"): Promise<string> {
+    this.require(actor, "admin", "leave rooms");
+    let id: string | undefined;
+    if (ref.toLowerCase() === "here" && actor.kind === "chat") id = actor.roomId;
+    else if (ref.startsWith("!")) id = ref;
+    // A room's own alias state can lie: only the directory's answer counts.
+    else if (ref.startsWith("#")) id = this.permissions.roomIdOf(ref) ?? await this.chat?.resolveAlias?.(ref).catch(() => undefined);
+    if (!id) throw new OperationError(`The bot is not in a room called ${JSON.stringify(ref.slice(0, 80))}. See ${listHint}.`, "bad_input");
+    if (!this.store.rooms.has(id)) throw new OperationError(`The bot is not in ${id}. See ${listHint}.`, "bad_input");
+    await this.leaveRoom(actor, id);
+    await this.roomSettings.forgetRoom(id);
+    return id;
+  }
+
+  /** Task output in the cards' threads of the actor's room, on or off. */
+  async setRoomLog(actor: Actor, on: boolean): Promise<void> {
+    if (actor.kind !== "chat") throw new OperationError("log on/off is a setting of a Matrix room; the console shows output in its task view.", "bad_input");
+    this.require(actor, "run", "change this room's log setting");
+    await this.roomSettings.setLog(actor.roomId, on);
+    await this.audit.record(actor, `log ${on ? "on" : "off"}`, "ok");
+  }
+
+  /** Adds (or replaces) a command alias; `prefix` is only for the messages. */
+  async addAlias(actor: Actor, name: string, command: string, prefix?: string): Promise<{ replaced?: string }> {
+    this.require(actor, "admin", "add aliases");
+    try {
+      const { replaced } = await this.aliases.add(name, command, prefix);
+      await this.audit.record(actor, "aliases add", "ok", { params: { alias: name, command, replaced } });
+      return { replaced };
+    } catch (e) {
+      if (e instanceof AliasError) throw new OperationError(`Cannot add alias ${JSON.stringify(name.slice(0, 40))}: ${e.message}.`, "bad_input");
+      throw e;
+    }
+  }
+
+  /** Removes a command alias; false when there was none. */
+  async removeAlias(actor: Actor, name: string): Promise<boolean> {
+    this.require(actor, "admin", "remove aliases");
+    const removed = await this.aliases.remove(name).catch((e: unknown) => { throw new OperationError((e as Error).message, "failed"); });
+    if (removed) await this.audit.record(actor, "aliases remove", "ok", { params: { alias: name } });
+    return removed;
+  }
+
+  /**
+   * A run, stop or exit prompt answered no (or timed out, or replaced): nothing happens, and the audit says so the
+   * same way from chat and from the console.
+   */
+  async cancelPrompt(actor: Actor, target: PromptTarget): Promise<void> {
+    if (target.kind === "run") {
+      await this.audit.record(actor, "run", "cancelled", { projectId: target.run.project.id, params: maskedRunParams(target.run) });
+    } else if (target.kind === "stop") {
+      await this.audit.record(actor, target.force ? "stop --force" : "stop", "cancelled", { projectId: target.task.projectId, taskId: target.task.taskId });
+    } else await this.audit.record(actor, "exit", "cancelled");
+  }
+
+  /** The confirmed `exit`: audited, then the bot shuts down after `delayMs` (so a goodbye can be sent first). */
+  async exit(actor: Actor, delayMs = 0): Promise<void> {
+    this.require(actor, "admin", "shut the bot down");
+    await this.audit.record(actor, "exit", "ok");
+    setTimeout(() => { try { this.shutdown(actor, "exit command"); } catch { /* refused: already audited */ } }, delayMs);
   }
 
   /**
@@ -436,6 +538,12 @@ export class Operations {
     await this.audit.record(actor, "verify cancel", "ok", { params: { id } });
   }
 
+  /** Device verifications in progress. */
+  pendingVerifications(actor: Actor): VerificationState[] {
+    this.require(actor, "admin", "verify devices");
+    return this.store.activeVerifications();
+  }
+
   /** Set by an interactive Matrix login (SSO) while it waits for the operator's token. */
   loginPromptHandler?: (text: string) => void;
 
@@ -457,10 +565,3 @@ export class Operations {
     this.deps.requestShutdown?.(reason);
   }
 }
-
-export function userMessage(e: unknown): string {
-  const maybe = e as { userMessage?: () => string };
-  if (maybe && typeof maybe.userMessage === "function") return maybe.userMessage();
-  return errorText(e);
-}
-

@@ -1,5 +1,7 @@
 import type { ConfigValues, RoomPolicy } from "../config/schema.js";
-import type { Permission } from "../commands/types.js";
+
+/** What a command or operation needs: read, run, stop or approve in a room (its section), or admin anywhere. */
+export type Permission = "read" | "run" | "stop" | "approve" | "admin";
 
 export interface Decision { allowed: boolean; reason: string }
 

@@ -1,5 +1,6 @@
-import type { Operations, Actor } from "./operations.js";
-import { OperationError, actorName, userMessage } from "./operations.js";
+import type { Operations } from "./operations.js";
+import { actorName, type Actor } from "./actor.js";
+import { OperationError, userMessage } from "./errors.js";
 import type { Project, Template, SurveyVar, Task } from "../semaphore/types.js";
 import { isTerminalStatus } from "../semaphore/types.js";
 import { buildStartTaskBody, type StartTaskRequest } from "../semaphore/client.js";
@@ -242,11 +243,31 @@ export class TaskOps {
     for (const key of this.decisions.keys()) if (status(key) !== "waiting_confirmation") this.decisions.delete(key);
   }
 
+  /** The task a stop prompt is about: one this actor may stop and that has not finished. Checked before asking. */
+  async stoppable(actor: Actor, ref: string | undefined): Promise<TaskState> {
+    this.ops.require(actor, "stop", "stop tasks");
+    const task = await this.find(actor, ref);
+    this.ops.requireProject(actor, task.projectId);
+    this.assertRunning(task);
+    return task;
+  }
+
+  private assertRunning(task: TaskState): void {
+    const name = task.templateName ? `${task.templateName} #${task.taskId}` : `Task ${task.taskId}`;
+    if (isTerminalStatus(task.status)) throw new OperationError(`${name} already finished (${task.status}); nothing to stop.`, "bad_input");
+  }
+
+  /** Tasks Semaphore holds for confirmation (Terraform plan → apply), in projects this actor may see. */
+  waitingConfirmation(actor: Actor): TaskState[] {
+    this.ops.require(actor, "read", "list tasks");
+    return [...this.ops.store.tasks.values()].filter((t) => t.status === "waiting_confirmation" && this.ops.mayUseProjectId(actor, t.projectId));
+  }
+
   async stop(actor: Actor, task: TaskState, force = false): Promise<void> {
     this.ops.require(actor, "stop", "stop tasks");
     this.ops.requireProject(actor, task.projectId);
     task = this.ops.store.tasks.get(task.key) ?? task;
-    if (isTerminalStatus(task.status)) throw new OperationError(`Task ${task.taskId} already finished (${task.status}); nothing to stop.`, "bad_input");
+    this.assertRunning(task);
     this.forgetSettled();
     const prior = this.stops.get(task.key);
     // A force-stop may follow a plain stop (escalation) or repeat an answered one (a stuck task); a plain stop after

@@ -306,8 +306,9 @@ export class MatrixBot implements ChatPort {
     if (membership !== KnownMembership.Invite) return;
     const me = this.client!.getUserId()!;
     const inviter = room.getMember(me)?.events.member?.getSender() ?? "unknown";
-    if (!this.ops.permissions.isAllowedUser(inviter) || !this.ops.permissions.isAllowedRoom(room.roomId)) {
-      log.warn(`rejecting invite to ${room.roomId} from ${inviter}: not an allowed user or room`);
+    const decision = this.ops.mayAcceptInvite(inviter, room.roomId);
+    if (!decision.allowed) {
+      log.warn(`rejecting invite to ${room.roomId} from ${inviter}: ${decision.reason}`);
       await this.client!.leave(room.roomId).catch((e) => log.warn(`rejecting the invite to ${room.roomId} failed: ${errorText(e)}`));
       return;
     }
@@ -378,8 +379,8 @@ export class MatrixBot implements ChatPort {
       this.opts.log.info(`ignoring stale ${type === EventType.Reaction ? "reaction" : "command"} ${id} in ${room.roomId} (${Math.round(age / 1000)} s old)`);
       return;
     }
-    if (!this.ops.permissions.isAllowedRoom(room.roomId)) return;
-    if (type === EventType.Reaction && !this.ops.permissions.isAllowedUser(sender)) return;
+    if (!this.ops.servesRoom(room.roomId)) return;
+    if (type === EventType.Reaction && !this.ops.servesUser(sender)) return;
     if (!this.handled.claim(id)) return;
     const work = type === EventType.Reaction
       ? this.handleReaction(room.roomId, sender, String(content["m.relates_to"]!.event_id), String((content["m.relates_to"] as { key?: string }).key))
@@ -404,7 +405,7 @@ export class MatrixBot implements ChatPort {
 
   private async handleCommand(roomId: string, ev: MatrixEvent, line: string): Promise<void> {
     const sender = ev.getSender()!;
-    if (!this.ops.permissions.isAllowedUser(sender)) {
+    if (!this.ops.servesUser(sender)) {
       if (this.ops.refuseStranger({ kind: "chat", userId: sender, roomId }, line.split(/\s+/)[0] || "help")) {
         const text = "🚫 Sorry, you are not on this bot's list of allowed users. Ask an admin of this bot to add you to [bot] allowed_users.";
         await this.reply(roomId, ev.getId()!, { text });

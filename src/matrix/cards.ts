@@ -382,7 +382,7 @@ export class CardManager {
     for (const { roomId, sub } of this.ops.roomSettings.subscribersFor(t)) {
       if (this.cards.some((c) => c.rec.roomId === roomId && c.rec.taskKey === t.key)) continue;
       if (t.origin?.via === "chat" && t.origin.roomId === roomId) continue; // its own run card is posted there
-      if (!this.ops.mayUseProjectId({ kind: "chat", userId: "", roomId }, t.projectId)) continue;
+      if (!this.ops.roomMaySeeProject(roomId, t.projectId)) continue;
       const recent = !t.end || Date.now() - Date.parse(t.end) < 10 * 60_000;
       let create = false;
       if (sub.filter === "all") create = firstSight ? !isTerminalStatus(t.status) || recent : false;

@@ -10,7 +10,7 @@ import {
 import type { ConfigValues } from "../config/schema.js";
 import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
-import { explainMatrixError, LoginError, loginFlows, type ObtainOptions } from "./login.js";
+import { explainMatrixError, LoginError, loginFlows, type ObtainOptions } from "./login-common.js";
 import { saveSession, type SavedOAuth, type SavedSession } from "./session.js";
 
 /** The client's home page, shown by the authorization server on its consent page (must be https). */

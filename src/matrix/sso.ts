@@ -9,7 +9,7 @@ import { createClient } from "matrix-js-sdk";
 import type { ConfigValues } from "../config/schema.js";
 import type { Log } from "../log/logger.js";
 import { parseListen } from "../http/listen.js";
-import { LoginError, loginFlows, type ObtainOptions } from "./login.js";
+import { LoginError, loginFlows, type ObtainOptions } from "./login-common.js";
 
 const WAIT_MS = 15 * 60_000;
 /** Where the browser is sent when there is no listener: nothing answers there; the operator copies the URL. */

@@ -25,14 +25,6 @@ function abilities(ctx: CommandContext, roomId: string): string {
   return `run: ${who(policy.run)}; stop: ${who(policy.stop)}; approve: ${who(policy.approve)}; projects: ${projects(policy.projects)}`;
 }
 
-/** A room to leave: `here`, an id, or an alias as the homeserver directory resolves it (a room's own alias state can lie). */
-async function resolveRoom(ctx: CommandContext, ref: string): Promise<string | undefined> {
-  if (ref.toLowerCase() === "here" && ctx.actor.kind === "chat") return ctx.actor.roomId;
-  if (ref.startsWith("!")) return ref;
-  if (!ref.startsWith("#")) return undefined;
-  return ctx.ops.permissions.roomIdOf(ref) ?? await ctx.ops.chat?.resolveAlias?.(ref).catch(() => undefined);
-}
-
 export const rooms: CommandSpec = {
   name: "rooms",
   usage: "[join <room id or alias> | part <room id, alias or here>]",
@@ -57,12 +49,7 @@ export const rooms: CommandSpec = {
     }
     if (sub === "part" || sub === "leave") {
       if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms part <room id, alias or here>`);
-      ctx.ops.require(ctx.actor, "admin", "leave rooms");
-      const id = await resolveRoom(ctx, args[1]!);
-      if (!id) return plain(`⚠️ The bot is not in a room called ${JSON.stringify(args[1]!.slice(0, 80))}. See ${ctx.prefix} rooms.`);
-      if (!ctx.ops.store.rooms.has(id)) return plain(`⚠️ The bot is not in ${id}. See ${ctx.prefix} rooms.`);
-      await ctx.ops.leaveRoom(ctx.actor, id);
-      await ctx.ops.roomSettings.forgetRoom(id);
+      const id = await ctx.ops.partRoom(ctx.actor, args[1]!, `${ctx.prefix} rooms`);
       return plain(`👋 Left ${args[1]}${id !== args[1] ? ` (${id})` : ""}.`);
     }
     return plain(`⚠️ Unknown rooms action ${JSON.stringify(args[0]!.slice(0, 40))}: use join or part.\nUsage: ${ctx.prefix} rooms ${rooms.usage}`);

@@ -1,7 +1,5 @@
 import type { CommandSpec } from "../types.js";
 import { plain, table, escapeHtml } from "../format.js";
-import { AliasError } from "../../core/aliases.js";
-import { OperationError } from "../../core/operations.js";
 
 export const aliases: CommandSpec = {
   name: "aliases",
@@ -22,26 +20,16 @@ export const aliases: CommandSpec = {
       return { text, html: `<b>Aliases</b>${table(["Alias", "Runs"], list.map((a) => [a.name, { html: `<code>${escapeHtml(`${p} ${a.command}`)}</code>` }]))}${problems ? escapeHtml(problems) : ""}` };
     }
     if (sub === "add") {
-      ctx.ops.require(ctx.actor, "admin", "add aliases");
       const [, name, ...rest] = args;
       if (!name || rest.length === 0) return plain(`⚠️ Usage: ${p} aliases add <alias> <command…>, e.g. ${p} aliases add deploy run Infrastructure "Deploy web" --tags web`);
       // `aliases add x "run 1 5"` (the whole command quoted) and `aliases add x run 1 "Deploy web"` both work.
       const command = rest.length === 1 && /\s/.test(rest[0]!) ? rest[0]! : rest.map((r) => (/[\s"'\\]/.test(r) || r === "" ? `"${r.replace(/(["\\])/g, "\\$1")}"` : r)).join(" ");
-      try {
-        const { replaced } = await store.add(name, command, p);
-        await ctx.ops.audit.record(ctx.actor, "aliases add", "ok", { params: { alias: name, command, replaced } });
-        return plain(`✅ Alias ${name} → ${p} ${store.get(name)}${replaced ? ` (was: ${replaced})` : ""}`);
-      } catch (e) {
-        if (e instanceof AliasError) throw new OperationError(`Cannot add alias ${JSON.stringify(name.slice(0, 40))}: ${e.message}.`, "bad_input");
-        throw e;
-      }
+      const { replaced } = await ctx.ops.addAlias(ctx.actor, name, command, p);
+      return plain(`✅ Alias ${name} → ${p} ${store.get(name)}${replaced ? ` (was: ${replaced})` : ""}`);
     }
     if (sub === "remove" || sub === "rm" || sub === "delete") {
-      ctx.ops.require(ctx.actor, "admin", "remove aliases");
       if (args.length !== 2) return plain(`⚠️ Usage: ${p} aliases remove <alias>`);
-      const removed = await store.remove(args[1]!).catch((e: unknown) => { throw new OperationError((e as Error).message, "failed"); });
-      if (!removed) return plain(`There is no alias ${JSON.stringify(args[1]!.slice(0, 40))}. See ${p} aliases.`);
-      await ctx.ops.audit.record(ctx.actor, "aliases remove", "ok", { params: { alias: args[1] } });
+      if (!await ctx.ops.removeAlias(ctx.actor, args[1]!)) return plain(`There is no alias ${JSON.stringify(args[1]!.slice(0, 40))}. See ${p} aliases.`);
       return plain(`🗑️ Alias ${args[1]} removed.`);
     }
     return plain(`⚠️ Unknown aliases action ${JSON.stringify(args[0]!.slice(0, 40))}.\nUsage: ${p} aliases ${aliases.usage}`);

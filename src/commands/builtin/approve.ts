@@ -1,6 +1,5 @@
 import type { CommandContext, CommandSpec, Reply } from "../types.js";
 import { plain, taskName, joinAnd } from "../format.js";
-import { waitingConfirmation } from "./tasks.js";
 import { OperationError } from "../../core/operations.js";
 import type { TaskState } from "../../core/store.js";
 import { requestState } from "../../core/approvals.js";
@@ -10,7 +9,7 @@ const REQUEST_REF = /^#?r\d+$/i;
 /** The task a confirm/reject/approve/deny refers to: given, the last one here, or the only one waiting here. */
 async function waitingTask(ctx: CommandContext, ref: string | undefined): Promise<TaskState> {
   if (ref) return ctx.ops.tasks.find(ctx.actor, ref);
-  const waiting = waitingConfirmation(ctx);
+  const waiting = ctx.ops.tasks.waitingConfirmation(ctx.actor);
   if (waiting.length === 1) return waiting[0]!;
   if (waiting.length > 1) throw new OperationError(`Which task? Waiting for confirmation: ${waiting.map((t) => `${t.taskId} (${t.templateName ?? "?"})`).join(", ")}.`, "bad_input");
   return ctx.ops.tasks.find(ctx.actor, undefined);
@@ -37,7 +36,7 @@ export const approve: CommandSpec = {
     if (bad) return bad;
     const ref = args[0];
     if (ref && !REQUEST_REF.test(ref)) return confirmTask(ctx, ref, true);
-    if (!ref && ctx.ops.approvals.pending().filter((r) => ctx.actor.kind !== "chat" || r.roomId === ctx.actor.roomId).length === 0 && waitingConfirmation(ctx).length > 0) return confirmTask(ctx, undefined, true);
+    if (!ref && ctx.ops.approvals.pending().filter((r) => ctx.actor.kind !== "chat" || r.roomId === ctx.actor.roomId).length === 0 && ctx.ops.tasks.waitingConfirmation(ctx.actor).length > 0) return confirmTask(ctx, undefined, true);
     const req = ctx.ops.approvals.find(ctx.actor, ref);
     const { req: after, task } = await ctx.ops.approvals.approve(ctx.actor, req);
     if (after.status === "started" && task) return plain(`✅ Approved ${after.id} (${after.approvals.length}/${after.needed}); ${after.run.template.name} started as task ${task.taskId}.`);

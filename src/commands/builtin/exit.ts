@@ -15,13 +15,11 @@ export const exit: CommandSpec = {
         summary: "Shut the bot down",
         timeoutMs: Math.min(ctx.ops.config.values.bot.confirm_timeout, 120) * 1000,
         onConfirm: async () => {
-          ctx.ops.require(ctx.actor, "admin", "shut the bot down");
-          await ctx.ops.audit.record(ctx.actor, "exit", "ok");
           // Let the goodbye be sent first; shutdown waits for replies in flight.
-          setTimeout(() => { try { ctx.ops.shutdown(ctx.actor, "exit command"); } catch { /* refused: already audited */ } }, 300);
+          await ctx.ops.exit(ctx.actor, 300);
           return plain(ctx.ops.messages.pick("shutdown"));
         },
-        onCancel: async () => { await ctx.ops.audit.record(ctx.actor, "exit", "cancelled"); },
+        onCancel: () => ctx.ops.cancelPrompt(ctx.actor, { kind: "exit" }),
       },
     };
   },

@@ -1,8 +1,8 @@
 import type { CommandSpec } from "../types.js";
 import { escapeHtml } from "../../util/html.js";
-import { commandList, findCommand } from "../registry.js";
 
-export const help: CommandSpec = {
+/** `help` over the registry's list, handed in so this module does not import the registry that lists it. */
+export const helpCommand = (commandList: () => readonly CommandSpec[]): CommandSpec => ({
   name: "help",
   usage: "[command]",
   summary: "List the commands, or explain one.",
@@ -11,7 +11,7 @@ export const help: CommandSpec = {
   async run(ctx, args) {
     const p = ctx.prefix;
     if (args[0]) {
-      const c = findCommand(args[0]);
+      const c = commandList().find((x) => x.name === args[0]!.toLowerCase());
       if (!c) {
         const alias = ctx.ops.aliases.get(args[0]);
         if (alias) return { text: `${args[0]} is an alias for: ${p} ${alias}`, html: `<code>${escapeHtml(args[0])}</code> is an alias for <code>${escapeHtml(`${p} ${alias}`)}</code>` };
@@ -30,4 +30,4 @@ export const help: CommandSpec = {
     const aliasHtml = aliases.length ? `Aliases: ${aliases.map((a) => `<code>${escapeHtml(a.name)}</code>`).join(", ")}<br/>` : "";
     return { text, html: `<b>Commands</b><table><tbody>${rows}</tbody></table>${aliasHtml}Details: <code>${escapeHtml(p)} help &lt;command&gt;</code>. Confirm prompts: reply yes/no or react 👍/👎.` };
   },
-};
+});

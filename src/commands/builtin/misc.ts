@@ -24,10 +24,7 @@ export const log: CommandSpec = {
     const sub = args[0]?.toLowerCase();
     if (sub === "on" || sub === "off") {
       if (args.length > 1) return plain(`⚠️ Usage: ${ctx.prefix} log on|off`);
-      if (ctx.actor.kind !== "chat") return plain("⚠️ log on/off is a setting of a Matrix room; the console shows output in its task view.");
-      ctx.ops.require(ctx.actor, "run", "change this room's log setting");
-      await ctx.ops.roomSettings.setLog(ctx.actor.roomId, sub === "on");
-      await ctx.ops.audit.record(ctx.actor, `log ${sub}`, "ok");
+      await ctx.ops.setRoomLog(ctx.actor, sub === "on");
       return plain(sub === "on" ? "📜 Task output now goes into each status card's thread in this room." : "🔇 Task output is no longer posted here; cards still show progress, and logs <task> shows the end of the output.");
     }
     if (args.length > 1) return plain(`⚠️ Usage: ${ctx.prefix} log on|off, or ${ctx.prefix} logs [task]`);

@@ -54,7 +54,7 @@ export const run: CommandSpec = {
             mentions: waiting,
           };
         },
-        onCancel: async () => { await ctx.ops.audit.record(ctx.actor, "run", "cancelled", { projectId: resolved.project.id, params: ctx.ops.tasks.auditParams(resolved) }); },
+        onCancel: () => ctx.ops.cancelPrompt(ctx.actor, { kind: "run", run: resolved }),
       },
     };
   },

@@ -1,7 +1,5 @@
 import type { CommandSpec } from "../types.js";
 import { plain, escapeHtml, taskName, statusLabel } from "../format.js";
-import { isTerminalStatus } from "../../semaphore/types.js";
-import { OperationError } from "../../core/operations.js";
 
 /**
  * How a stop ends, as Semaphore v2.10 does it: a graceful stop of a running playbook kills it and the task ends as
@@ -27,10 +25,7 @@ export const stop: CommandSpec = {
       else rest.push(a);
     }
     if (rest.length > 1) return plain(`⚠️ stop takes one task id, not ${rest.length} words.\nUsage: ${ctx.prefix} stop [task] [--force]`);
-    ctx.ops.require(ctx.actor, "stop", "stop tasks");
-    const task = await ctx.ops.tasks.find(ctx.actor, rest[0]);
-    ctx.ops.requireProject(ctx.actor, task.projectId);
-    if (isTerminalStatus(task.status)) throw new OperationError(`${taskName(task)} already finished (${statusLabel(String(task.status))}); nothing to stop.`, "bad_input");
+    const task = await ctx.ops.tasks.stoppable(ctx.actor, rest[0]);
     const timeoutMs = ctx.ops.config.values.bot.confirm_timeout * 1000;
     const what = `${taskName(task)} (${statusLabel(String(task.status))}${task.projectName ? `, ${task.projectName}` : ""})`;
     const question = `${force ? "Force-stop" : "Stop"} ${what}?`;
@@ -49,7 +44,7 @@ export const stop: CommandSpec = {
           await ctx.ops.tasks.stop(ctx.actor, fresh, force);
           return plain(`🛑 ${force ? "Force-stopping" : "Stopping"} ${taskName(fresh)}; the card shows when it has stopped.`);
         },
-        onCancel: async () => { await ctx.ops.audit.record(ctx.actor, force ? "stop --force" : "stop", "cancelled", { projectId: task.projectId, taskId: task.taskId }); },
+        onCancel: () => ctx.ops.cancelPrompt(ctx.actor, { kind: "stop", task, force }),
       },
     };
   },

@@ -30,7 +30,7 @@ export const tasks: CommandSpec = {
   async run(ctx, args) {
     if (args.length) return plain(`⚠️ tasks takes no arguments; for one task use ${ctx.prefix} status <task>.`);
     const active = ctx.ops.tasks.active(ctx.actor);
-    const reqs = ctx.ops.approvals.pendingFor(ctx.actor).filter((r) => ctx.ops.mayUseProject(ctx.actor, r.run.project));
+    const reqs = ctx.ops.approvals.pendingFor(ctx.actor);
     if (active.length === 0 && reqs.length === 0) return plain("No active tasks and no pending approval requests.");
     const text: string[] = [];
     let html = "";
@@ -123,9 +123,4 @@ export const history: CommandSpec = {
     return { text, html };
   },
 };
-
-/** Tasks waiting for Semaphore's confirmation (Terraform plan → apply) that this actor may see. */
-export function waitingConfirmation(ctx: Parameters<CommandSpec["run"]>[0]) {
-  return [...ctx.ops.store.tasks.values()].filter((t) => t.status === "waiting_confirmation" && ctx.ops.mayUseProjectId(ctx.actor, t.projectId));
-}
 

@@ -30,7 +30,6 @@ export const verify: CommandSpec = {
   async run(ctx, args) {
     const sub = (args[0] ?? "list").toLowerCase();
     const rest = args.slice(1);
-    ctx.ops.require(ctx.actor, "admin", "verify devices");
     switch (sub) {
       case "list":
         if (rest.some((u) => !/^@[^:\s]+:\S+$/.test(u))) return plain(`⚠️ verify list takes Matrix IDs like @alice:example.org.\nUsage: ${ctx.prefix} verify ${USAGE}`);
@@ -55,7 +54,7 @@ export const verify: CommandSpec = {
         return plain(`Cancelled verification ${rest[0]}.`);
       }
       case "pending": {
-        const active = ctx.ops.store.activeVerifications();
+        const active = ctx.ops.pendingVerifications(ctx.actor);
         if (!active.length) return plain("No verification is in progress.");
         const lines = active.map((v) => `${describe(v)}${v.phase === "sas" ? `\n    ${sasText(v.emoji, v.decimals).replace(/\n/g, "\n    ")}` : ""}`);
         return plain(["Verifications in progress:", ...lines.map((l) => `  ${l}`)].join("\n"));
