@@ -301,3 +301,32 @@ test.serial("pinned templates come first in the wizard and in :run completion, a
     t.deepEqual(await again.con.bar.candidatesFor("run 1 "), { word: "", list: ["Rotate certificates", "Deploy web", "Full backup"] });
   } finally { again.destroy(); }
 });
+
+test.serial("a stop or run the operator says no to at the console is audited as cancelled, as a chat prompt answered no", async (t) => {
+  const app = fakeApp({ audit: true });
+  const h = await harness({ app });
+  try {
+    addTask(app, 42, { status: "running" });
+    await h.until(/#42/);
+    await h.keys("2", "s");
+    await h.until(/Stop task #42/);
+    await h.keys(KEY.enter); // Cancel is the default button
+    await h.until(/left running/);
+    await h.keys("r");
+    await h.until(/Run: choose a project/);
+    await h.keys(KEY.enter);
+    await h.until(/choose a template in Infrastructure/);
+    await h.keys(KEY.enter); // Deploy web: no survey
+    await h.until(/survey and parameters/);
+    await h.keys(KEY.enter);
+    await h.until(/Run task \(3\/3\)/);
+    await h.keys(KEY.enter); // Cancel
+    await h.until(/nothing was started/);
+    const audit = () => readFileSync(join(app.stateDir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; outcome: string; taskId?: number; actor?: string });
+    await h.until(() => audit().filter((e) => e.outcome === "cancelled").length >= 2);
+    const cancelled = audit().filter((e) => e.outcome === "cancelled");
+    t.deepEqual(cancelled.map((e) => e.action).sort(), ["run", "stop"]);
+    t.is(cancelled.find((e) => e.action === "stop")?.taskId, 42);
+    t.is(app.semaphore.callsOf("stopTask").length + app.semaphore.callsOf("startTask").length, 0, "nothing was sent");
+  } finally { h.destroy(); }
+});

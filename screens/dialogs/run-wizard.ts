@@ -8,7 +8,7 @@ import type { TaskState } from "../../src/core/store.js";
 import type { ApprovalRequest } from "../../src/core/approvals.js";
 import { userMessage, OperationError } from "../../src/core/operations.js";
 import { validateSurvey } from "../../src/core/task-ops.js";
-import { tokenize } from "../../src/commands/tokenize.js";
+import { tokenize } from "../../src/util/tokenize.js";
 import { isSecretVar } from "../../src/core/mask.js";
 import { Dialog, Modals, SelectDialog, ConfirmDialog, wrapPlain } from "./dialogs.js";
 import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
@@ -219,6 +219,8 @@ export interface WizardHost {
   pins: Pins;
   /** Starts the run, or opens an approval request when the template needs approvals. */
   launch(run: ResolvedRun): Promise<{ task?: TaskState; request?: ApprovalRequest }>;
+  /** The operator said no at the last step: audited like a chat prompt answered no. */
+  cancelled(run: ResolvedRun): void;
 }
 
 /** Runs the wizard to the end (started, cancelled or failed). */
@@ -276,7 +278,7 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
       yes: `Run ${truncate(template.name, 30)}`,
     });
     modals.push(confirm);
-    if (!(await confirm.result)) { h.say("Run cancelled; nothing was started."); return undefined; }
+    if (!(await confirm.result)) { h.cancelled(res.run); return undefined; }
     h.say(`Starting ${template.name}…`);
     try {
       const out = await h.launch(res.run);

@@ -26,6 +26,7 @@ export class TaskFlow {
       started: (task) => this.started(task),
       pins: this.pins,
       launch: (run) => h.app.ops.tasks.launch(CONSOLE_ACTOR, run),
+      cancelled: (run) => promptCancelled(h, `run ${run.template.name}`, "Run cancelled; nothing was started.", { kind: "run", run }),
     }).catch((e) => h.reportError(e)).finally(() => { this.wizardBusy = false; });
   }
 
@@ -46,7 +47,7 @@ export class TaskFlow {
       danger: true,
     }));
     void d.result.then(async (yes) => {
-      if (!yes) { promptCancelled(h, `${verb.toLowerCase()} #${t.taskId}`, `Task #${t.taskId} left running.`); return; }
+      if (!yes) { promptCancelled(h, `${verb.toLowerCase()} #${t.taskId}`, `Task #${t.taskId} left running.`, { kind: "stop", task: t, force }); return; }
       try {
         await h.app.ops.tasks.stop(CONSOLE_ACTOR, h.app.store.tasks.get(t.key) ?? t, force);
         h.say(`${verb} sent to task #${t.taskId}.`, "ok");

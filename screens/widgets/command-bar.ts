@@ -7,7 +7,7 @@ import type { ViewContext } from "../context.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import { LineEditor, History, type KeyLike } from "./line-editor.js";
 import { commandList, findCommand } from "../../src/commands/registry.js";
-import { tokenize } from "../../src/commands/tokenize.js";
+import { tokenize } from "../../src/util/tokenize.js";
 import { maskCommandLine } from "../../src/core/mask.js";
 import type { CommandContext } from "../../src/commands/types.js";
 import { esc, sanitize, truncate, width as strWidth } from "../text.js";

@@ -2,8 +2,9 @@
 // and outcomes per day. Each project's task list is one request, kept until one of its tasks finishes (a store
 // transition), then read again on the next ask. Front ends only render what `runs` returns.
 import { EventEmitter } from "node:events";
-import type { Operations, Actor } from "./operations.js";
-import { userMessage } from "./operations.js";
+import type { Operations } from "./operations.js";
+import type { Actor } from "./actor.js";
+import { userMessage } from "./errors.js";
 import type { Project, TaskWithTpl } from "../semaphore/types.js";
 import { isTerminalStatus } from "../semaphore/types.js";
 import type { TaskState } from "./store.js";
