@@ -27,7 +27,7 @@ export function esc(s: string): string {
  * byte (captured, so SGR can be kept); OSC, DCS, SOS, PM and APC strings up to BEL or ST, or, unterminated, up to
  * the end of the line (a terminal would swallow that text too); any other ESC sequence; a lone ESC.
  */
-const SEQUENCE = /(?:\x1b\[|\x9b)([0-?]*)([ -\/]*)([@-~]?)|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x9c|\x1b\\)?|\x1b[ -\/]*[0-~]?/g;
+const SEQUENCE = /(?:\x1b\[|\x9b)([0-?]*)([ -/]*)([@-~]?)|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x9c|\x1b\\)?|\x1b[ -/]*[0-~]?/g;
 /**
  * What is left after the sequences: C0 controls (tab and newline were replaced before), DEL, C1, bidi controls. ESC
  * is not here: SEQUENCE consumed every ESC but the SGR sequences kept on purpose.

@@ -3,6 +3,7 @@
 // and bidi overrides. One sanitizer (screens/text.ts) drops them; every widget uses it, and blessed's setContent is
 // guarded so a widget that forgets still draws nothing hostile. Checked on the strings, in-process through the real
 // console into a headless xterm, and end to end through a pty.
+import type * as NodePty from "node-pty";
 import test from "ava";
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -161,7 +162,7 @@ test.serial("in-process: a widget that forgets to sanitize still draws nothing h
 // ---- end to end: the real program in a pty, over a Semaphore emulator serving hostile names, text and output ----
 
 const MAIN = fileURLToPath(new URL("../screens/main.js", import.meta.url));
-const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+const pty = createRequire(import.meta.url)("node-pty") as typeof NodePty;
 
 test.serial("pty: hostile task output and template description through the real console leave title and clipboard alone", async (t) => {
   t.timeout(120_000);

@@ -1,6 +1,7 @@
 // End to end: the real program (`chatrixcd --demo`) in a pseudo-terminal, the screen read back with
 // @xterm/headless. Start, panels, filter, help, mouse, resize, the run wizard to a running task, stop with
 // confirm, and the terminal restored on quit and on SIGTERM.
+import type * as NodePty from "node-pty";
 import test from "ava";
 import { createRequire } from "node:module";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import xterm from "@xterm/headless";
 import { modernTerminal } from "./harness/terminal.js";
 import type { IPty } from "node-pty";
 
-const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+const pty = createRequire(import.meta.url)("node-pty") as typeof NodePty;
 const { Terminal } = xterm;
 const MAIN = fileURLToPath(new URL("../screens/main.js", import.meta.url));
 const WAIT = 30_000;

@@ -66,7 +66,7 @@ function parseExposition(text: string): Map<string, ParsedFamily> {
       current = { name: m[1]!, type: "untyped", help: m[2]!, samples: [] };
       families.set(m[1]!, current);
     } else if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
-      if (current?.name !== m[1] || current.type !== "untyped") throw new Error(`TYPE line out of place: ${line}`);
+      if (!current || current.name !== m[1] || current.type !== "untyped") throw new Error(`TYPE line out of place: ${line}`);
       current.type = m[2]!;
     } else if (line.startsWith("#")) {
       throw new Error(`unexpected comment: ${line}`);

@@ -123,7 +123,7 @@ synapseTest("oauth_device headless: the URL and code are on stdout, the operator
     const [, code, who, client, deviceId, url] = m;
     t.is(who, botUserId);
     t.is(client, name);
-    t.is(new URL(url!).searchParams.get("user_code"), code, "verification_uri_complete carries the code");
+    t.is(new URL(url!).searchParams.get("user_code"), code ?? null, "verification_uri_complete carries the code");
     // What the bot registered: a public native client with exactly the grants it uses.
     const [registered] = provider.clientsNamed(name);
     t.like(registered!.metadata, { application_type: "native", token_endpoint_auth_method: "none", grant_types: [DEVICE_GRANT, "refresh_token"] });
@@ -146,7 +146,7 @@ synapseTest("oauth_device headless: the URL and code are on stdout, the operator
     t.is(statSync(file).mode & 0o777, 0o600);
     const s = readSession(stateDir);
     t.is(s.userId, botUserId);
-    t.is(s.deviceId, deviceId);
+    t.is(s.deviceId, deviceId!);
     t.is(s.oauth?.clientId, registered!.clientId);
     t.truthy(s.oauth?.refreshToken);
     t.true(provider.issued.includes(s.accessToken) && provider.issued.includes(s.oauth!.refreshToken), "the saved tokens are the provider's");

@@ -125,7 +125,7 @@ synapseTest("SSO on a homeserver that does not offer it: a clear error naming wh
  */
 async function ssoFront(hsUrl: string, issueToken: () => Promise<string>): Promise<{ url: string; redirects: string[]; close(): Promise<void> }> {
   const redirects: string[] = [];
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer((req, res) => void (async () => {
     const u = new URL(req.url!, "http://front");
     try {
       if (req.method === "GET" && /\/_matrix\/client\/(v3|r0)\/login$/.test(u.pathname)) {
@@ -152,7 +152,7 @@ async function ssoFront(hsUrl: string, issueToken: () => Promise<string>): Promi
     } catch (e) {
       res.writeHead(502).end(String(e));
     }
-  });
+  })());
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
   return { url: `http://127.0.0.1:${port}`, redirects, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };

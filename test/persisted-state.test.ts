@@ -91,14 +91,14 @@ const UNREADABLE = [
 for (const [what, text] of UNREADABLE) {
   test(`an unreadable file (${what}) is kept aside with one warning and never overwritten`, async (t) => {
     const a = rig();
-    writeFileSync(a.file, text);
+    writeFileSync(a.file, text!);
     t.is(a.ps.load(), undefined);
     a.state.counts.n = 1;
     await a.ps.save();
     const dir = join(a.file, "..");
     const kept = readdirSync(dir).filter((f) => f.startsWith("state.json.unreadable-"));
     t.is(kept.length, 1);
-    t.is(readFileSync(join(dir, kept[0]!), "utf8"), text);
+    t.is(readFileSync(join(dir, kept[0]!), "utf8"), text!);
     t.is(a.logged.length, 1, a.logged.join("\n"));
     t.regex(a.logged[0]!, /^warn could not read .*state\.json \(.+\); kept it as .*state\.json\.unreadable-\S+ and starting with no counts\. Look at it/);
     t.deepEqual(onDisk(a.file).counts, { n: 1 });

@@ -2,6 +2,7 @@
 // flavors: every client method, the task life cycle (start → output → history, stop, confirm, reject), the start
 // body shapes, the websocket helpers, and error kinds produced by a real HTTP server (auth, permissions, faults,
 // outage).
+import type { ExecutionContext } from "ava";
 import test from "ava";
 import WebSocket from "ws";
 import { SemaphoreClient, type SemaphoreClientOptions } from "../src/semaphore/client.js";
@@ -9,7 +10,7 @@ import { SemaphoreError } from "../src/semaphore/errors.js";
 import { DEFAULT_VERSION, startSemaphoreServer, type SemaphoreServer, type SemaphoreServerOptions } from "../src/emulator/index.js";
 import { isTerminalStatus, parseWsFrame, type Task, type WsFrame } from "../src/semaphore/types.js";
 
-async function server(t: import("ava").ExecutionContext, opts: SemaphoreServerOptions = {}): Promise<SemaphoreServer> {
+async function server(t: ExecutionContext, opts: SemaphoreServerOptions = {}): Promise<SemaphoreServer> {
   const s = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 2, schedules: false, ...opts });
   t.teardown(() => s.stop());
   return s;

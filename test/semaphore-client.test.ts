@@ -1,5 +1,6 @@
 // Tests of the Semaphore REST client against a tiny local HTTP stub (no mock library): error kinds, retries,
 // concurrency, token hygiene, normalisation, start-body shapes by server version, stop/reject quirks, path prefix.
+import type { ExecutionContext } from "ava";
 import test from "ava";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -53,7 +54,7 @@ async function stub(route: (r: Seen) => Reply | Promise<Reply>): Promise<Stub> {
     res.on("close", finish);
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
+    req.on("end", () => void (async () => {
       const r: Seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
       seen.push(r);
       const reply = await route(r);
@@ -62,7 +63,7 @@ async function stub(route: (r: Seen) => Reply | Promise<Reply>): Promise<Stub> {
       const text = reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
       res.writeHead(reply.status, { "Content-Type": reply.type ?? "application/json", ...reply.headers });
       res.end(text);
-    });
+    })());
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   s.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
@@ -87,7 +88,7 @@ async function failure(p: Promise<unknown>): Promise<SemaphoreError> {
   throw new Error("expected the call to fail");
 }
 
-function assertNoToken(t: import("ava").ExecutionContext, e: SemaphoreError): void {
+function assertNoToken(t: ExecutionContext, e: SemaphoreError): void {
   for (const text of [e.message, e.userMessage(), String(e), e.serverMessage ?? "", e.detail ?? "", inspect(e, { depth: 6 })]) {
     t.false(text.toLowerCase().includes(TOKEN.toLowerCase()), `token leaked in: ${text.slice(0, 200)}`);
   }

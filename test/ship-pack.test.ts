@@ -75,7 +75,7 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   const bin = join(app, "node_modules/.bin/chatrixcd");
   t.true(lstatSync(bin).isSymbolicLink());
   const target = realpathSync(bin);
-  t.is(relative(join(app, "node_modules/chatrixcd"), target), pkg.bin.chatrixcd);
+  t.is(relative(join(app, "node_modules/chatrixcd"), target), pkg.bin.chatrixcd!);
   t.true((statSync(target).mode & 0o111) !== 0, "the bin is executable");
   t.true(readFileSync(target, "utf8").startsWith("#!/usr/bin/env node\n"));
   t.false(readdirSync(join(app, "node_modules")).includes("typescript"), "no dev dependencies installed");

@@ -1,4 +1,5 @@
 import type { Operations } from "./operations.js";
+import type { ApprovalRequest } from "./approvals.js";
 import { actorName, type Actor } from "./actor.js";
 import { OperationError, userMessage } from "./errors.js";
 import type { Project, Template, SurveyVar, Task } from "../semaphore/types.js";
@@ -174,7 +175,7 @@ export class TaskOps {
    * What a confirmed run does: starts it, or, when the template has an approval policy, opens an approval request
    * that starts it once enough approvers said yes.
    */
-  async launch(actor: Actor, run: ResolvedRun): Promise<{ task: TaskState } | { request: import("./approvals.js").ApprovalRequest }> {
+  async launch(actor: Actor, run: ResolvedRun): Promise<{ task: TaskState } | { request: ApprovalRequest }> {
     this.ops.require(actor, "run", "run tasks");
     if (this.ops.approvals.policy(run)) return { request: await this.ops.approvals.create(actor, run) };
     return { task: await this.start(actor, run) };

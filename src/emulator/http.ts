@@ -7,7 +7,8 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { authenticate } from "./auth.js";
 import type { Core, Reply } from "./context.js";
-import { FaultState, HTML_502, INVALID_JSON_BODY } from "./faults.js";
+import type { FaultState} from "./faults.js";
+import { HTML_502, INVALID_JSON_BODY } from "./faults.js";
 import { dispatch, type Router } from "./router.js";
 import { goJson } from "./shapes.js";
 

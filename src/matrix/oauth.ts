@@ -257,7 +257,6 @@ export function tokenRefreshOptions(session: SavedSession, storeDir: string, log
         () => log.debug(`access token renewed${snapshot.oauth!.expiresAt ? `, valid until ${new Date(snapshot.oauth!.expiresAt).toISOString()}` : ""}; session saved`),
         (e) => log.warn(`the access token was renewed, but saving it to session.json failed (${errorText(e)}): the old refresh token no longer works, so the next start needs a new device login unless a later save succeeds`),
       );
-      return saving;
     },
   };
 }

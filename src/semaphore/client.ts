@@ -353,7 +353,7 @@ export class SemaphoreClient {
       }
     }
     try {
-      return await this.decode("POST", path, await this.request("POST", path, { body, expect: "json" }), normalizeTask);
+      return this.decode("POST", path, await this.request("POST", path, { body, expect: "json" }), normalizeTask);
     } catch (e) {
       this.forgetServerVersion(); // the server may have been upgraded or replaced; look again next time
       throw e;

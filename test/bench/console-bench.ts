@@ -4,6 +4,7 @@
 // 2. Key-to-screen latency: in-process (key written → bytes on the terminal) and through a real
 //    pseudo-terminal running `chatrixcd --demo` (goal ≤ 50 ms).
 // 3. Idle CPU over 30 s and RSS of `chatrixcd --demo` in a pseudo-terminal at 160x48 (goal ≤ 1 % of a core).
+import type * as NodePty from "node-pty";
 import { createRequire } from "node:module";
 import { execSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -82,7 +83,7 @@ async function renderBench(): Promise<void> {
 }
 
 async function ptyBench(): Promise<void> {
-  const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+  const pty = createRequire(import.meta.url)("node-pty") as typeof NodePty;
   const main = fileURLToPath(new URL("../../screens/main.js", import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
   mkdirSync(join(dir, "xdg"));

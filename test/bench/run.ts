@@ -63,7 +63,7 @@ if (!only || only.has("F8")) all.push({ id: "F8", name: "30-minute soak (RSS gro
 all.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 
 if (json) {
-  process.stdout.write(JSON.stringify(all.map(({ raw, ...f }) => f), null, 2) + "\n");
+  process.stdout.write(JSON.stringify(all.map(({ raw: _raw, ...f }) => f), null, 2) + "\n");
 } else {
   const esc = (s = "") => s.replace(/\|/g, "\\|");
   const rows = all.map((f) => `| ${f.id} | ${esc(f.name)} | ${esc(f.ours)} | ${esc(f.baseline)} | ${esc(f.goal ?? "")}${f.met === undefined ? "" : f.met ? " ✅" : " ❌"} |`);

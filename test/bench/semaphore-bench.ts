@@ -74,7 +74,6 @@ async function ours(strategy: "push" | "poll", n: number, lines: number, delayUn
   const unfollow = ids.slice(0, follow).map((id) => tracker.follow(1, id));
   run.stop = async () => {
     for (const u of unfollow) u();
-    const seen = new Set([...store.tasks.values()].map((t) => t.taskId));
     run.missed = [...changedAt.keys()].filter((k) => !transitionsSeen.has(k)).length;
     await tracker.stop(); client.close(); await srv.stop();
   };

@@ -1,4 +1,5 @@
 import xterm from "@xterm/headless";
+// oxlint-disable-next-line import/default -- a CommonJS module: its exports arrive as the default export
 import unicode11 from "@xterm/addon-unicode11";
 
 /**

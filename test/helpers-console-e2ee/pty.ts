@@ -1,5 +1,6 @@
 // The real program in a pseudo-terminal (node-pty), its screen read back with @xterm/headless: text, rows, and the
 // characters of single cells (so a region can be read exactly, whatever is drawn beside it).
+import type * as NodePty from "node-pty";
 import { createRequire } from "node:module";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import xterm from "@xterm/headless";
 import { modernTerminal } from "../harness/terminal.js";
 import type { IPty } from "node-pty";
 
-const pty = createRequire(import.meta.url)("node-pty") as typeof import("node-pty");
+const pty = createRequire(import.meta.url)("node-pty") as typeof NodePty;
 const { Terminal } = xterm;
 export const MAIN = fileURLToPath(new URL("../../screens/main.js", import.meta.url));
 
