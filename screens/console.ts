@@ -62,7 +62,6 @@ export interface ConsoleOptions {
   mouse?: boolean;
 }
 
-
 export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, KeyRouterHost {
   readonly screen: Screen;
   readonly scheduler: RenderScheduler;
@@ -99,7 +98,10 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
   private readonly onTask = () => {
     const now = Date.now();
     // The header shows "just now" for 10 s: redraw it only when that text changes.
-    if (!this.updatedAt || now - this.updatedAt >= 10_000) { this.header.dirty = true; this.ctx.render(); }
+    if (!this.updatedAt || now - this.updatedAt >= 10_000) {
+      this.header.dirty = true;
+      this.ctx.render();
+    }
     this.updatedAt = now;
   };
   private frames!: Frames;
@@ -112,9 +114,14 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
   private readonly demo: boolean;
   private readonly views: ViewStack;
   private readonly lifecycle: Lifecycle;
-  get verifyDialog(): Modal | undefined { return this.verification?.dialog; }
+  get verifyDialog(): Modal | undefined {
+    return this.verification?.dialog;
+  }
 
-  constructor(readonly app: ConsoleApp, private readonly opts: ConsoleOptions = {}) {
+  constructor(
+    readonly app: ConsoleApp,
+    private readonly opts: ConsoleOptions = {},
+  ) {
     this.theme = pickTheme(app.ops.config.values.console.theme);
     this.demo = opts.demo ?? !app.config.path;
     this.mouseOn = opts.mouse ?? app.ops.config.values.console.mouse;
@@ -128,13 +135,21 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
         theme: () => this.theme,
         readOnly: () => !!app.ops.config.values.console.read_only,
         now: () => Date.now(),
-        render: (urgent?: boolean) => { if (urgent) { this.frames.force = true; this.scheduler.soon(); } else this.scheduler.later(); },
+        render: (urgent?: boolean) => {
+          if (urgent) {
+            this.frames.force = true;
+            this.scheduler.soon();
+          } else this.scheduler.later();
+        },
         sgr: (open: string) => this.sgr(open),
         paused: () => this.paused,
       };
 
       this.header = new Header(this.ctx, this.screen, () => ({
-        mouse: this.mouseOn, demo: this.demo, paused: this.paused, updatedAt: this.updatedAt,
+        mouse: this.mouseOn,
+        demo: this.demo,
+        paused: this.paused,
+        updatedAt: this.updatedAt,
         activity: this.app.ops.history.activitySeries(CONSOLE_ACTOR, Date.now()),
       }));
       app.store.on("task", this.onTask);
@@ -148,16 +163,22 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
       this.historyView = new HistoryView(this.ctx, this.screen);
       const historyFile = opts.historyFile ?? join(app.ops.config.values.bot.state_dir, "console-history");
       this.pins = new Pins(join(app.ops.config.values.bot.state_dir, "console-pins.json"));
-      this.bar = new BottomBar(this.ctx, this.screen, {
-        runLine: (line) => void this.commands.run(line).catch((e) => this.reportError(e)),
-        filterChanged: (mode, text) => this.filterChanged(mode, text),
-        closed: (mode, kept) => this.inputClosed(mode, kept),
-        preferred: (tokens, index) => this.pinnedNames(tokens, index),
-      }, historyFile || undefined);
+      this.bar = new BottomBar(
+        this.ctx,
+        this.screen,
+        {
+          runLine: (line) => void this.commands.run(line).catch((e) => this.reportError(e)),
+          filterChanged: (mode, text) => this.filterChanged(mode, text),
+          closed: (mode, kept) => this.inputClosed(mode, kept),
+          preferred: (tokens, index) => this.pinnedNames(tokens, index),
+        },
+        historyFile || undefined,
+      );
       this.modals = new Modals(this.screen, this.ctx);
       // A verification that reached its emoji while a dialog or the command bar had the keys waits for them.
       this.modals.onRemoved = () => this.verification.popWaiting();
-      for (const box of [this.header.box, this.tabs.box, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.historyView.box, this.bar.box]) this.frames.track(box);
+      for (const box of [this.header.box, this.tabs.box, ...PANELS.map((n) => this.panels[n].box), this.taskView.box, this.historyView.box, this.bar.box])
+        this.frames.track(box);
 
       this.views = new ViewStack(this);
       this.lifecycle = new Lifecycle(this, opts.exit, !opts.input);
@@ -165,10 +186,19 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
       this.roomFlow = new RoomFlow(this);
       this.copy = new CopyFlow(this, (s) => this.session.writeRaw(s));
       this.configFlow = new ConfigFlow(this, this.config, () => this.configApplied());
-      this.commands = new CommandRunner(this, this, (t) => { this.setFocus("tasks"); this.tasks.selectTask(t.key); }, () => this.screen.width as number);
+      this.commands = new CommandRunner(
+        this,
+        this,
+        (t) => {
+          this.setFocus("tasks");
+          this.tasks.selectTask(t.key);
+        },
+        () => this.screen.width as number,
+      );
       this.tasks.onOpen = (t) => this.openTask(t);
       this.rooms.onActivate = (r) => this.roomFlow.details(r);
-      this.config.onActivate = (row) => this.showText(row.heading ? `[${row.section}]` : `[${row.section}] ${row.key}`, ConfigPanel.describe(row, this.app.ops.config));
+      this.config.onActivate = (row) =>
+        this.showText(row.heading ? `[${row.section}]` : `[${row.section}] ${row.key}`, ConfigPanel.describe(row, this.app.ops.config));
 
       // Keys: this router sees every key first (dialogs and the input bar own them while open), then the
       // keymap's screen.key handlers run for keys the router left to them.
@@ -176,8 +206,13 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
       this.keymap = new Keymap(KEYMAP, this, this.ctx.readOnly, () => this.scopes());
       this.keymap.install(this.screen, (e) => this.reportError(e));
       const mouse = new MouseRouter(this);
-      (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => { if (!this.destroyed && this.mouseOn) mouse.route(ev); });
-      this.screen.on("resize", () => { this.layout(); this.scheduler.flush(); });
+      (this.screen.program as unknown as NodeJS.EventEmitter).on("mouse", (ev: MouseEvent) => {
+        if (!this.destroyed && this.mouseOn) mouse.route(ev);
+      });
+      this.screen.on("resize", () => {
+        this.layout();
+        this.scheduler.flush();
+      });
 
       this.session.guard({ onSignal: () => void this.shutdown(0), onFatal: (e) => this.lifecycle.fatal(e, this.app.logger), onExit: () => this.restore() });
 
@@ -210,7 +245,11 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
     mark(this.tabs.box, this.tabs.update(this.theme, this.focus, this.taskView.isOpen ? "Task output" : undefined, this.zoom && !this.compact));
     const top = this.modals.top;
     // The verification dialog's keys are in the keymap table (scope "verify"); other dialogs describe their own.
-    this.bar.setHints(top && top !== this.verification.dialog ? ` ${tag(this.theme.text.dim, esc(top.hints()))}` : this.keymap.hintLine(this.screen.width as number, this.theme));
+    this.bar.setHints(
+      top && top !== this.verification.dialog
+        ? ` ${tag(this.theme.text.dim, esc(top.hints()))}`
+        : this.keymap.hintLine(this.screen.width as number, this.theme),
+    );
     mark(this.bar.box, this.bar.update());
     // The completion popup sits over a panel: while it is shown, and once after it goes, draw everything.
     const overlay = this.modals.open || !this.bar.popup.hidden || this.popupWasShown;
@@ -244,11 +283,15 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
   layout(): void {
     const l = computeLayout(this.screen.width as number, this.screen.height as number, this.focus, this.zoom);
     this.compact = l.compact;
-    if (l.single) this.tabs.box.show(); else this.tabs.box.hide();
+    if (l.single) this.tabs.box.show();
+    else this.tabs.box.hide();
     for (const name of PANELS) {
       const p = this.panels[name];
       const r = l.panels[name];
-      if (!r) { p.box.hide(); continue; }
+      if (!r) {
+        p.box.hide();
+        continue;
+      }
       Object.assign(p.box, r);
       p.box.show();
       p.markDirty();
@@ -289,7 +332,10 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
   }
 
   cycleFocus(dir: 1 | -1): void {
-    if (this.taskView.isOpen) { this.closeTask(); return; }
+    if (this.taskView.isOpen) {
+      this.closeTask();
+      return;
+    }
     const i = PANELS.indexOf(this.focus);
     this.setFocus(PANELS[(i + dir + PANELS.length) % PANELS.length]!);
   }
@@ -308,19 +354,31 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
 
   back(): void {
     if (this.taskView.isOpen) {
-      if (this.taskView.search) { this.taskView.setSearch(""); return; }
+      if (this.taskView.search) {
+        this.taskView.setSearch("");
+        return;
+      }
       this.closeTask();
       return;
     }
     const p = this.panels[this.focus];
-    if (p.filterText) { p.setFilter(""); this.bar.say("Filter cleared."); return; }
+    if (p.filterText) {
+      p.setFilter("");
+      this.bar.say("Filter cleared.");
+      return;
+    }
     if (this.zoom) this.toggleZoom();
   }
 
-  openCommandBar(): void { this.bar.open("command"); }
+  openCommandBar(): void {
+    this.bar.open("command");
+  }
 
   openFilter(): void {
-    if (this.taskView.isOpen) { this.bar.open("search", this.taskView.search); return; }
+    if (this.taskView.isOpen) {
+      this.bar.open("search", this.taskView.search);
+      return;
+    }
     this.filterTarget = this.focus;
     this.bar.open("filter", this.panels[this.focus].filterText);
   }
@@ -341,16 +399,24 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
 
   showHelp(): void {
     const ro = this.ctx.readOnly();
-    const cmds = commandList().filter((c) => !c.hidden && (!ro || c.permission === "read")).map((c) => ({ usage: `:${c.name}${c.usage ? ` ${c.usage}` : ""}`, summary: c.summary }));
+    const cmds = commandList()
+      .filter((c) => !c.hidden && (!ro || c.permission === "read"))
+      .map((c) => ({ usage: `:${c.name}${c.usage ? ` ${c.usage}` : ""}`, summary: c.summary }));
     for (const c of LOCAL_COMMANDS) cmds.push({ usage: c.usage, summary: c.summary });
     const width = Math.min(110, (this.screen.width as number) - 6);
-    this.openDialog(new TextDialog(this.modals, this.ctx, { title: "Help: keys, mouse, commands", lines: this.keymap.helpLines(this.theme, width, cmds), width }));
+    this.openDialog(
+      new TextDialog(this.modals, this.ctx, { title: "Help: keys, mouse, commands", lines: this.keymap.helpLines(this.theme, width, cmds), width }),
+    );
   }
 
   // ---- what flows need (FlowHost) ----
 
-  say(text: string, level: Level = "info", ms?: number): void { this.bar.say(text, level, ms); }
-  clearMessage(): void { this.bar.clearMessage(); }
+  say(text: string, level: Level = "info", ms?: number): void {
+    this.bar.say(text, level, ms);
+  }
+  clearMessage(): void {
+    this.bar.clearMessage();
+  }
 
   openDialog<T extends Modal>(d: T): T {
     this.modals.push(d);
@@ -362,38 +428,72 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
   }
 
   reportError(e: unknown): void {
-    this.app.logger.log("error", "console", e instanceof Error ? e.stack ?? e.message : String(e));
+    this.app.logger.log("error", "console", e instanceof Error ? (e.stack ?? e.message) : String(e));
     this.bar.say(userMessage(e), "error");
   }
 
   // ---- key actions, handed to the flows ----
 
   /** The task an action applies to: the open task view's, else the selected row's. */
-  private targetTask(): TaskState | undefined { return this.taskView.isOpen ? this.taskView.task : this.tasks.selectedTask; }
+  private targetTask(): TaskState | undefined {
+    return this.taskView.isOpen ? this.taskView.task : this.tasks.selectedTask;
+  }
 
-  runWizard(): void { this.taskFlow.runWizard(); }
-  stopTask(force: boolean): void { this.taskFlow.stop(this.targetTask(), force); }
+  runWizard(): void {
+    this.taskFlow.runWizard();
+  }
+  stopTask(force: boolean): void {
+    this.taskFlow.stop(this.targetTask(), force);
+  }
   decide(accept: boolean): void {
     const row = this.taskView.isOpen ? undefined : this.tasks.selectedRow;
     if (row?.kind === "approval") confirmDecision(this, row.request, accept, () => this.tasks.markDirty());
     else this.taskFlow.confirm(this.targetTask(), accept);
   }
-  sayInRoom(): void { this.roomFlow.say(this.rooms.selected); }
-  joinRoom(): void { this.roomFlow.join(); }
-  leaveRoom(): void { this.roomFlow.leave(this.rooms.selected); }
-  showVerification(): void { this.verification.show(); }
-  verifyDevice(): void { this.verification.verifyDevice(this.rooms.selected); }
-  answerVerification(match: boolean): void { this.verification.answer(match); }
-  laterVerification(): void { this.verification.later(); }
-  chooseButton(dir: 1 | -1): void { this.verification.choose(dir); }
-  pressButton(): void { this.verification.pressChosen(); }
-  reloadConfig(): void { this.configFlow.reload(); }
-  copyTaskUrl(): void { this.copy.taskUrl(this.targetTask()); }
+  sayInRoom(): void {
+    this.roomFlow.say(this.rooms.selected);
+  }
+  joinRoom(): void {
+    this.roomFlow.join();
+  }
+  leaveRoom(): void {
+    this.roomFlow.leave(this.rooms.selected);
+  }
+  showVerification(): void {
+    this.verification.show();
+  }
+  verifyDevice(): void {
+    this.verification.verifyDevice(this.rooms.selected);
+  }
+  answerVerification(match: boolean): void {
+    this.verification.answer(match);
+  }
+  laterVerification(): void {
+    this.verification.later();
+  }
+  chooseButton(dir: 1 | -1): void {
+    this.verification.choose(dir);
+  }
+  pressButton(): void {
+    this.verification.pressChosen();
+  }
+  reloadConfig(): void {
+    this.configFlow.reload();
+  }
+  copyTaskUrl(): void {
+    this.copy.taskUrl(this.targetTask());
+  }
   copyOutput(): void {
-    if (this.taskView.isOpen) { const c = this.taskView.copyLines(COPY_LINES); this.copy.lines(c.lines, c.what); return; }
+    if (this.taskView.isOpen) {
+      const c = this.taskView.copyLines(COPY_LINES);
+      this.copy.lines(c.lines, c.what);
+      return;
+    }
     this.copy.lines(this.logs.lastLines(COPY_LINES), `the last ${COPY_LINES} log lines shown`);
   }
-  showLogin(): void { this.login.open(); }
+  showLogin(): void {
+    this.login.open();
+  }
 
   /** `:run <project> <Tab>`: the pinned templates' names and ids come first. */
   private async pinnedNames(tokens: string[], index: number): Promise<string[]> {
@@ -408,28 +508,53 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
     this.header.dirty = true;
   }
 
-  private openTask(t: TaskState): void { this.views.openTask(t); }
-  private closeTask(): void { this.views.closeTask(); }
-  viewHistoryStep(dir: 1 | -1): void { this.views.step(dir); }
-  openHistory(): void { this.views.openHistory(); }
-  closeHistory(): void { this.views.closeHistory(); }
-  pickHistory(to: number | "first" | "last"): void { this.historyView.pick(to); }
-  redrawAll(): void { this.frames.force = this.frames.full = true; this.scheduler.soon(); }
+  private openTask(t: TaskState): void {
+    this.views.openTask(t);
+  }
+  private closeTask(): void {
+    this.views.closeTask();
+  }
+  viewHistoryStep(dir: 1 | -1): void {
+    this.views.step(dir);
+  }
+  openHistory(): void {
+    this.views.openHistory();
+  }
+  closeHistory(): void {
+    this.views.closeHistory();
+  }
+  pickHistory(to: number | "first" | "last"): void {
+    this.historyView.pick(to);
+  }
+  redrawAll(): void {
+    this.frames.force = this.frames.full = true;
+    this.scheduler.soon();
+  }
 
-  setMouse(on?: boolean): void { if ((on ?? !this.mouseOn) !== this.mouseOn) this.toggleMouse(); }
+  setMouse(on?: boolean): void {
+    if ((on ?? !this.mouseOn) !== this.mouseOn) this.toggleMouse();
+  }
 
   toggleMouse(): void {
     this.mouseOn = !this.mouseOn;
     setMouse(this.screen, this.mouseOn);
     this.header.dirty = true;
-    this.bar.say(this.mouseOn ? "Mouse on: click, double-click and wheel work. m turns it off." : "Mouse off: the terminal selects text as usual. m turns it on.");
+    this.bar.say(
+      this.mouseOn ? "Mouse on: click, double-click and wheel work. m turns it off." : "Mouse off: the terminal selects text as usual. m turns it on.",
+    );
   }
 
   togglePause(): void {
     this.paused = !this.paused;
-    if (!this.paused) { this.logs.resume(); this.tasks.markDirty(); }
+    if (!this.paused) {
+      this.logs.resume();
+      this.tasks.markDirty();
+    }
     this.header.dirty = true;
-    this.bar.say(this.paused ? "Paused: the tasks table and the log hold still. p resumes." : "Resumed: showing what changed meanwhile.", this.paused ? "warn" : "info");
+    this.bar.say(
+      this.paused ? "Paused: the tasks table and the log hold still. p resumes." : "Resumed: showing what changed meanwhile.",
+      this.paused ? "warn" : "info",
+    );
   }
 
   toggleZoom(): void {
@@ -437,11 +562,24 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
     this.layout();
   }
 
-  toggleFollow(): void { if (this.taskView.isOpen) this.taskView.toggleFollow(); else this.logs.toggleFollow(); }
-  toggleWrap(): void { if (this.taskView.isOpen) this.taskView.toggleWrap(); else this.logs.toggleWrap(); }
-  toggleTimestamps(): void { this.logs.toggleTimestamps(); }
-  cycleLogLevel(): void { const l = this.logs.cycleLevel(); this.bar.say(`Logs: showing ${l} and above.`); }
-  searchNext(dir: 1 | -1): void { this.taskView.nextMatch(dir); }
+  toggleFollow(): void {
+    if (this.taskView.isOpen) this.taskView.toggleFollow();
+    else this.logs.toggleFollow();
+  }
+  toggleWrap(): void {
+    if (this.taskView.isOpen) this.taskView.toggleWrap();
+    else this.logs.toggleWrap();
+  }
+  toggleTimestamps(): void {
+    this.logs.toggleTimestamps();
+  }
+  cycleLogLevel(): void {
+    const l = this.logs.cycleLevel();
+    this.bar.say(`Logs: showing ${l} and above.`);
+  }
+  searchNext(dir: 1 | -1): void {
+    this.taskView.nextMatch(dir);
+  }
 
   redraw(force: boolean): void {
     if (force) this.frames.force = true;
@@ -450,8 +588,12 @@ export class Console implements KeyActions, FlowHost, LocalActions, ViewHost, Ke
 
   // ---- quitting, signals, crashes ----
 
-  quit(): void { this.lifecycle.quit(); }
-  shutdown(code: number): Promise<void> { return this.lifecycle.shutdown(code); }
+  quit(): void {
+    this.lifecycle.quit();
+  }
+  shutdown(code: number): Promise<void> {
+    return this.lifecycle.shutdown(code);
+  }
 
   /** Restores the terminal (idempotent, synchronous). */
   restore(): void {

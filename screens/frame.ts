@@ -16,7 +16,10 @@ export class Frames {
 
   constructor(private readonly screen: Screen) {
     const alloc = screen.alloc.bind(screen);
-    (screen as unknown as { alloc: () => void }).alloc = () => { this.full = true; alloc(); };
+    (screen as unknown as { alloc: () => void }).alloc = () => {
+      this.full = true;
+      alloc();
+    };
   }
 
   /** From now on `box` draws only in frames where it changed (or everything is drawn). */
@@ -34,7 +37,12 @@ export class Frames {
     let any = this.force;
     this.force = false;
     return {
-      mark: (box, did) => { if (did) { any = true; this.changed.add(box); } },
+      mark: (box, did) => {
+        if (did) {
+          any = true;
+          this.changed.add(box);
+        }
+      },
       commit: (overlay, keepFull) => {
         if (overlay) this.full = true;
         this.redrawAbove();

@@ -30,7 +30,11 @@ export function routeKey(h: KeyRouterHost, ch: string | undefined, key: KeyLike 
     h.keymap.enabled = true;
   } else if (top) {
     h.keymap.enabled = false;
-    try { top.key(ch, key); } catch (e) { h.reportError(e); }
+    try {
+      top.key(ch, key);
+    } catch (e) {
+      h.reportError(e);
+    }
   } else if (h.bar.active) {
     h.keymap.enabled = false;
     h.bar.key(ch, key);

@@ -76,23 +76,74 @@ const LISTS = "lists" as const;
 
 export const KEYMAP: Binding[] = [
   // Everywhere
-  { keys: ["1", "2", "3", "4"], label: "1-4", description: "Go to panel: 1 Rooms, 2 Tasks, 3 Logs, 4 Config", scope: "global", handler: (a, k) => a.focusPanel(Number(k)) },
+  {
+    keys: ["1", "2", "3", "4"],
+    label: "1-4",
+    description: "Go to panel: 1 Rooms, 2 Tasks, 3 Logs, 4 Config",
+    scope: "global",
+    handler: (a, k) => a.focusPanel(Number(k)),
+  },
   { keys: ["tab"], description: "Next panel", scope: "global", hint: "panel", label: "Tab", handler: (a) => a.cycleFocus(1) },
   { keys: ["S-tab"], description: "Previous panel", scope: "global", handler: (a) => a.cycleFocus(-1) },
-  { keys: [":"], description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion", hint: "command", scope: "global", priority: 3, handler: (a) => a.openCommandBar() },
-  { keys: ["/"], description: "Filter the focused list or log (regex; !text inverts; Esc clears)", hint: "filter", scope: "global", handler: (a) => a.openFilter() },
+  {
+    keys: [":"],
+    description: "Command bar: the chat commands (:run 1 2, :stop 42), with history and Tab completion",
+    hint: "command",
+    scope: "global",
+    priority: 3,
+    handler: (a) => a.openCommandBar(),
+  },
+  {
+    keys: ["/"],
+    description: "Filter the focused list or log (regex; !text inverts; Esc clears)",
+    hint: "filter",
+    scope: "global",
+    handler: (a) => a.openFilter(),
+  },
   { keys: ["?"], description: "This help", hint: "help", scope: "global", handler: (a) => a.showHelp() },
-  { keys: ["r"], description: "Run a template: project → template → survey → confirm", hint: "run", scope: "global", priority: 1, mutating: true, handler: (a) => a.runWizard() },
+  {
+    keys: ["r"],
+    description: "Run a template: project → template → survey → confirm",
+    hint: "run",
+    scope: "global",
+    priority: 1,
+    mutating: true,
+    handler: (a) => a.runWizard(),
+  },
   { keys: ["S-r"], description: "Reload the configuration file", scope: "global", mutating: true, handler: (a) => a.reloadConfig() },
   { keys: ["m"], description: "Mouse on/off (off: select text with the mouse as usual)", scope: "global", handler: (a) => a.toggleMouse() },
-  { keys: ["p"], description: "Pause live updates: the tasks table and the log hold still (PAUSED in the header); p again catches up", hint: "pause", scope: "global", priority: 6, handler: (a) => a.togglePause() },
+  {
+    keys: ["p"],
+    description: "Pause live updates: the tasks table and the log hold still (PAUSED in the header); p again catches up",
+    hint: "pause",
+    scope: "global",
+    priority: 6,
+    handler: (a) => a.togglePause(),
+  },
   { keys: ["z"], description: "Zoom: the focused panel fills the screen (again: all panels)", scope: "global", handler: (a) => a.toggleZoom() },
   { keys: ["escape"], description: "Back: close the task view, clear the filter", scope: "global", handler: (a) => a.back() },
-  { keys: ["h"], description: "History: per template the last runs' durations, success rate, p50/p95, outcomes per day; activity per minute (also :history)", scope: "global", handler: (a) => a.openHistory() },
+  {
+    keys: ["h"],
+    description: "History: per template the last runs' durations, success rate, p50/p95, outcomes per day; activity per minute (also :history)",
+    scope: "global",
+    handler: (a) => a.openHistory(),
+  },
   { keys: ["["], description: "Back to the task view opened before (history)", scope: "global", handler: (a) => a.viewHistoryStep(-1) },
   { keys: ["]"], description: "Forward to the task view opened after (history)", scope: "global", handler: (a) => a.viewHistoryStep(1) },
-  { keys: ["S-v"], description: "Show the emoji of a verification waiting for the console (also one closed with Esc)", scope: "global", handler: (a) => a.showVerification() },
-  { keys: ["q", "C-c"], description: "Quit (stops the bot; asks first when Matrix is connected)", hint: "quit", scope: "global", priority: 1, handler: (a) => a.quit() },
+  {
+    keys: ["S-v"],
+    description: "Show the emoji of a verification waiting for the console (also one closed with Esc)",
+    scope: "global",
+    handler: (a) => a.showVerification(),
+  },
+  {
+    keys: ["q", "C-c"],
+    description: "Quit (stops the bot; asks first when Matrix is connected)",
+    hint: "quit",
+    scope: "global",
+    priority: 1,
+    handler: (a) => a.quit(),
+  },
 
   // Every list, the log and the task output
   { keys: ["j", "down"], label: "j/↓", description: "Down", scope: LISTS, handler: (a) => a.nav("down") },
@@ -108,24 +159,59 @@ export const KEYMAP: Binding[] = [
   { keys: ["enter"], description: "Open the task: live output, search", hint: "open", scope: "tasks", handler: (a) => a.activate() },
   { keys: ["s"], description: "Stop the selected task (asks first)", hint: "stop", scope: "tasks", mutating: true, handler: (a) => a.stopTask(false) },
   { keys: ["S-s"], description: "Force-stop the selected task (asks first)", scope: "tasks", mutating: true, handler: (a) => a.stopTask(true) },
-  { keys: ["a"], description: "Approve: confirm a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "approve", scope: "tasks", mutating: true, handler: (a) => a.decide(true) },
-  { keys: ["d"], description: "Deny: reject a task waiting for confirmation, or a run request waiting for approval (asks first)", hint: "deny", scope: "tasks", mutating: true, handler: (a) => a.decide(false) },
+  {
+    keys: ["a"],
+    description: "Approve: confirm a task waiting for confirmation, or a run request waiting for approval (asks first)",
+    hint: "approve",
+    scope: "tasks",
+    mutating: true,
+    handler: (a) => a.decide(true),
+  },
+  {
+    keys: ["d"],
+    description: "Deny: reject a task waiting for confirmation, or a run request waiting for approval (asks first)",
+    hint: "deny",
+    scope: "tasks",
+    mutating: true,
+    handler: (a) => a.decide(false),
+  },
 
-  { keys: ["c"], description: "Copy the selected task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "tasks", priority: 7, handler: (a) => a.copyTaskUrl() },
+  {
+    keys: ["c"],
+    description: "Copy the selected task's URL in Semaphore (OSC 52 clipboard)",
+    hint: "copy url",
+    scope: "tasks",
+    priority: 7,
+    handler: (a) => a.copyTaskUrl(),
+  },
 
   // Rooms
   { keys: ["enter"], description: "Room details", hint: "details", scope: "rooms", handler: (a) => a.activate() },
   { keys: ["s"], description: "Say something in the selected room as the bot", hint: "say", scope: "rooms", mutating: true, handler: (a) => a.sayInRoom() },
   { keys: ["S-j"], description: "Join a room by ID or alias", hint: "join", scope: "rooms", mutating: true, handler: (a) => a.joinRoom() },
   { keys: ["S-l"], description: "Leave the selected room (asks first)", hint: "leave", scope: "rooms", mutating: true, handler: (a) => a.leaveRoom() },
-  { keys: ["v"], description: "Verify a device of the selected room's members: choose it, then compare emoji", hint: "verify", scope: "rooms", mutating: true, handler: (a) => a.verifyDevice() },
+  {
+    keys: ["v"],
+    description: "Verify a device of the selected room's members: choose it, then compare emoji",
+    hint: "verify",
+    scope: "rooms",
+    mutating: true,
+    handler: (a) => a.verifyDevice(),
+  },
 
   // Logs
   { keys: ["f"], description: "Follow new lines on/off", hint: "follow", scope: "logs", handler: (a) => a.toggleFollow() },
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "logs", handler: (a) => a.toggleWrap() },
   { keys: ["t"], description: "Timestamps on/off", hint: "time", scope: "logs", handler: (a) => a.toggleTimestamps() },
   { keys: ["v"], description: "Least level shown: debug → info → warn → error", hint: "level", scope: "logs", handler: (a) => a.cycleLogLevel() },
-  { keys: ["c"], description: "Copy the last 50 log lines shown (level and filter applied; OSC 52 clipboard)", hint: "copy", scope: "logs", priority: 7, handler: (a) => a.copyOutput() },
+  {
+    keys: ["c"],
+    description: "Copy the last 50 log lines shown (level and filter applied; OSC 52 clipboard)",
+    hint: "copy",
+    scope: "logs",
+    priority: 7,
+    handler: (a) => a.copyOutput(),
+  },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "logs", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "logs", handler: (a) => a.nav("right") },
 
@@ -141,12 +227,38 @@ export const KEYMAP: Binding[] = [
   { keys: ["w"], description: "Wrap long lines on/off", hint: "wrap", scope: "taskview", handler: (a) => a.toggleWrap() },
   { keys: ["h", "left"], label: "h/←", description: "Scroll left (wrap off)", scope: "taskview", handler: (a) => a.nav("left") },
   { keys: ["l", "right"], label: "l/→", description: "Scroll right (wrap off)", scope: "taskview", handler: (a) => a.nav("right") },
-  { keys: ["c"], description: "Copy this task's URL in Semaphore (OSC 52 clipboard)", hint: "copy url", scope: "taskview", priority: 7, handler: (a) => a.copyTaskUrl() },
-  { keys: ["S-c"], description: "Copy the output: the lines matching the search, else the last 50 (OSC 52 clipboard)", hint: "copy lines", scope: "taskview", priority: 7, handler: (a) => a.copyOutput() },
+  {
+    keys: ["c"],
+    description: "Copy this task's URL in Semaphore (OSC 52 clipboard)",
+    hint: "copy url",
+    scope: "taskview",
+    priority: 7,
+    handler: (a) => a.copyTaskUrl(),
+  },
+  {
+    keys: ["S-c"],
+    description: "Copy the output: the lines matching the search, else the last 50 (OSC 52 clipboard)",
+    hint: "copy lines",
+    scope: "taskview",
+    priority: 7,
+    handler: (a) => a.copyOutput(),
+  },
   { keys: ["s"], description: "Stop this task (asks first)", hint: "stop", scope: "taskview", mutating: true, handler: (a) => a.stopTask(false) },
   { keys: ["S-s"], description: "Force-stop this task (asks first)", scope: "taskview", mutating: true, handler: (a) => a.stopTask(true) },
-  { keys: ["a"], description: "Confirm this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(true) },
-  { keys: ["d"], description: "Reject this task if it waits for confirmation (asks first)", scope: "taskview", mutating: true, handler: (a) => a.decide(false) },
+  {
+    keys: ["a"],
+    description: "Confirm this task if it waits for confirmation (asks first)",
+    scope: "taskview",
+    mutating: true,
+    handler: (a) => a.decide(true),
+  },
+  {
+    keys: ["d"],
+    description: "Reject this task if it waits for confirmation (asks first)",
+    scope: "taskview",
+    mutating: true,
+    handler: (a) => a.decide(false),
+  },
 
   // History view (issue 14.11)
   { keys: ["escape", "q"], label: "Esc/q", description: "Back to the panels", hint: "back", scope: "history", handler: (a) => a.closeHistory() },
@@ -156,16 +268,54 @@ export const KEYMAP: Binding[] = [
   { keys: ["S-g", "end"], label: "G/End", description: "Last template", scope: "history", handler: (a) => a.pickHistory("last") },
 
   // The verification dialog (it pops up when a verification the console answers shows its emoji)
-  { keys: ["y"], description: "They match: confirm (the device is verified once the other side confirms too)", hint: "match", scope: "verify", mutating: true, handler: (a) => a.answerVerification(true) },
-  { keys: ["n"], description: "They don't match: cancel it as a mismatch; nothing is trusted", hint: "mismatch", scope: "verify", mutating: true, handler: (a) => a.answerVerification(false) },
-  { keys: ["escape"], description: "Later: close the dialog; the verification stays pending (V shows it again)", hint: "later", scope: "verify", handler: (a) => a.laterVerification() },
-  { keys: ["tab", "right", "S-tab", "left"], label: "Tab/←→", description: "Choose a button", scope: "verify", handler: (a, k) => a.chooseButton(k === "S-tab" || k === "left" ? -1 : 1) },
+  {
+    keys: ["y"],
+    description: "They match: confirm (the device is verified once the other side confirms too)",
+    hint: "match",
+    scope: "verify",
+    mutating: true,
+    handler: (a) => a.answerVerification(true),
+  },
+  {
+    keys: ["n"],
+    description: "They don't match: cancel it as a mismatch; nothing is trusted",
+    hint: "mismatch",
+    scope: "verify",
+    mutating: true,
+    handler: (a) => a.answerVerification(false),
+  },
+  {
+    keys: ["escape"],
+    description: "Later: close the dialog; the verification stays pending (V shows it again)",
+    hint: "later",
+    scope: "verify",
+    handler: (a) => a.laterVerification(),
+  },
+  {
+    keys: ["tab", "right", "S-tab", "left"],
+    label: "Tab/←→",
+    description: "Choose a button",
+    scope: "verify",
+    handler: (a, k) => a.chooseButton(k === "S-tab" || k === "left" ? -1 : 1),
+  },
   { keys: ["enter"], description: "Press the chosen button (Later unless you moved)", scope: "verify", handler: (a) => a.pressButton() },
 ];
 
 const KEY_NAMES: Record<string, string> = {
-  enter: "Enter", escape: "Esc", tab: "Tab", "S-tab": "Shift-Tab", up: "↑", down: "↓", left: "←", right: "→",
-  pageup: "PgUp", pagedown: "PgDn", home: "Home", end: "End", space: "Space", backspace: "Backspace",
+  enter: "Enter",
+  escape: "Esc",
+  tab: "Tab",
+  "S-tab": "Shift-Tab",
+  up: "↑",
+  down: "↓",
+  left: "←",
+  right: "→",
+  pageup: "PgUp",
+  pagedown: "PgDn",
+  home: "Home",
+  end: "End",
+  space: "Space",
+  backspace: "Backspace",
 };
 
 /** "S-g" → "G", "C-d" → "Ctrl-d", "enter" → "Enter". */
@@ -177,11 +327,18 @@ export function displayKey(k: string): string {
   return k;
 }
 
-export function bindingLabel(b: Binding): string { return b.label ?? b.keys.map(displayKey).join("/"); }
+export function bindingLabel(b: Binding): string {
+  return b.label ?? b.keys.map(displayKey).join("/");
+}
 
 const SCOPE_TITLES: Record<Scope, string> = {
-  global: "Everywhere", lists: "Lists, the log and task output", rooms: "Rooms panel", tasks: "Tasks panel",
-  logs: "Logs panel", config: "Config panel", taskview: "Task output (Enter on a task)",
+  global: "Everywhere",
+  lists: "Lists, the log and task output",
+  rooms: "Rooms panel",
+  tasks: "Tasks panel",
+  logs: "Logs panel",
+  config: "Config panel",
+  taskview: "Task output (Enter on a task)",
   verify: "Verification dialog (compare the emoji with the other device)",
   history: "History view (h or :history)",
 };
@@ -230,7 +387,11 @@ export class Keymap {
   dispatch(key: string, onError: (e: unknown) => void = () => undefined): boolean {
     const b = this.resolve(key);
     if (!b) return false;
-    try { b.handler(this.actions, key); } catch (e) { onError(e); }
+    try {
+      b.handler(this.actions, key);
+    } catch (e) {
+      onError(e);
+    }
     return true;
   }
 
@@ -281,7 +442,11 @@ export class Keymap {
       }
     }
     lines.push("", tag(theme.text.heading, "Mouse"));
-    for (const l of wrapPlain("Click selects a row or focuses a panel, double-click opens, the wheel scrolls. m turns the mouse off so the terminal can select text.", width - 2)) lines.push(`  ${esc(l)}`);
+    for (const l of wrapPlain(
+      "Click selects a row or focuses a panel, double-click opens, the wheel scrolls. m turns the mouse off so the terminal can select text.",
+      width - 2,
+    ))
+      lines.push(`  ${esc(l)}`);
     if (commands.length) {
       lines.push("", tag(theme.text.heading, "Commands (type : then one of these; Tab completes, ↑↓ history)"));
       for (const c of commands) {
@@ -296,5 +461,4 @@ export class Keymap {
     if (this.readOnly()) lines.push("", tag(theme.text.warn, "Read-only: actions that change something are hidden."));
     return lines;
   }
-
 }

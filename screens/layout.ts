@@ -5,7 +5,12 @@ import type { PanelName } from "./context.js";
 export const COMPACT_COLS = 100;
 export const COMPACT_ROWS = 28;
 
-export interface Rect { left: number; top: number; width: number; height: number }
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
 export interface Layout {
   compact: boolean;
@@ -37,4 +42,3 @@ export function computeLayout(cols: number, rows: number, focus: PanelName, zoom
   }
   return { compact, single, panels, view: { left: 0, top, width: cols, height: areaH } };
 }
-

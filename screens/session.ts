@@ -2,8 +2,14 @@
 // captured into the log while the screen is up, the process guards, and one idempotent way to give it all back.
 import type { Logger } from "../src/log/logger.js";
 import {
-  createScreen, mouseSplittingInput, StdioGuard, restoreTerminal, installProcessGuards,
-  type ProcessGuards, type Screen, type TtyInput,
+  createScreen,
+  mouseSplittingInput,
+  StdioGuard,
+  restoreTerminal,
+  installProcessGuards,
+  type ProcessGuards,
+  type Screen,
+  type TtyInput,
 } from "./terminal.js";
 
 export interface SessionOptions {
@@ -35,7 +41,9 @@ export class TerminalSession {
       this.stdio = new StdioGuard((stream, line) => o.logger.log(stream === "stderr" ? "warn" : "info", stream, line));
       this.writeRaw = this.stdio.realStdoutWrite;
     } else {
-      this.writeRaw = (s) => { output.write(s); };
+      this.writeRaw = (s) => {
+        output.write(s);
+      };
     }
     this.screen = createScreen({ input: this.split, output, terminal: o.terminal, title: "ChatrixCD" });
     if (this.stdio) {
@@ -47,7 +55,9 @@ export class TerminalSession {
   }
 
   /** Signals, crashes and exit restore the terminal (only on the process's own terminal). */
-  guard(g: ProcessGuards): void { if (this.usingProcess) this.removeGuards = installProcessGuards(g); }
+  guard(g: ProcessGuards): void {
+    if (this.usingProcess) this.removeGuards = installProcessGuards(g);
+  }
 
   /** Gives the terminal back: raw mode off, the normal screen, the cursor, stdio as it was. */
   restore(): void {

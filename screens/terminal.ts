@@ -91,7 +91,10 @@ export function patchEmojiWidth(): void {
     const point = typeof str === "number" ? str : unicode.codePointAt(str, i ?? 0);
     if (point <= 0x2bff || (point >= 0x1f000 && point <= 0x1faff)) {
       let w = wide.get(point);
-      if (w === undefined) { w = ep.test(String.fromCodePoint(point)); wide.set(point, w); }
+      if (w === undefined) {
+        w = ep.test(String.fromCodePoint(point));
+        wide.set(point, w);
+      }
       if (w) return 2;
     }
     return orig(str, i);
@@ -140,7 +143,10 @@ export function patchContentGuard(): void {
   const orig = proto.setContent as (this: unknown, content: unknown, ...rest: unknown[]) => unknown;
   proto.setContent = function (this: unknown, content: unknown, ...rest: unknown[]) {
     const safe = typeof content === "string" ? stripControls(content, { newlines: true, sgr: true, tab: "\t" }) : content;
-    if (safe !== content) { contentGuard.caught++; contentGuard.last = JSON.stringify(content).slice(0, 200); }
+    if (safe !== content) {
+      contentGuard.caught++;
+      contentGuard.last = JSON.stringify(content).slice(0, 200);
+    }
     return orig.call(this, safe, ...rest);
   };
 }
@@ -162,7 +168,10 @@ export function splitMouseChunks(buf: Buffer): Buffer[] {
   }
   const out: Buffer[] = [];
   let prev = 0;
-  for (const s of starts) { out.push(...splitAfterMouse(buf.subarray(prev, s))); prev = s; }
+  for (const s of starts) {
+    out.push(...splitAfterMouse(buf.subarray(prev, s)));
+    prev = s;
+  }
   out.push(...splitAfterMouse(buf.subarray(prev)));
   return out.filter((b) => b.length > 0);
 }
@@ -203,9 +212,18 @@ export function mouseSplittingInput(src: TtyInput): TtyInput & { detach(): void 
   src.on("data", onData);
   const origResume = out.resume.bind(out);
   const origPause = out.pause.bind(out);
-  out.resume = () => { src.resume(); return origResume(); };
-  out.pause = () => { src.pause(); return origPause(); };
-  out.detach = () => { src.removeListener("data", onData); src.pause(); };
+  out.resume = () => {
+    src.resume();
+    return origResume();
+  };
+  out.pause = () => {
+    src.pause();
+    return origPause();
+  };
+  out.detach = () => {
+    src.removeListener("data", onData);
+    src.pause();
+  };
   return out;
 }
 
@@ -293,27 +311,49 @@ export class RenderScheduler {
   frameTime = 0;
   lastFrameMs = 0;
 
-  constructor(private readonly frame: () => void, private readonly maxHz = 5, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly frame: () => void,
+    private readonly maxHz = 5,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** A frame on the next turn (keys: the operator is waiting). */
   soon(): void {
     if (this.stopped || this.immediate) return;
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    this.immediate = setImmediate(() => { this.immediate = undefined; this.run(); });
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.run();
+    });
   }
 
   /** A frame within 1/maxHz seconds (data changes). */
   later(): void {
     if (this.stopped || this.immediate || this.timer) return;
     const wait = Math.max(0, this.lastFrame + 1000 / this.maxHz - this.now());
-    if (wait === 0) { this.soon(); return; }
-    this.timer = setTimeout(() => { this.timer = undefined; this.run(); }, wait);
+    if (wait === 0) {
+      this.soon();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.run();
+    }, wait);
   }
 
   /** Renders now (tests, resize). */
   flush(): void {
-    if (this.immediate) { clearImmediate(this.immediate); this.immediate = undefined; }
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.run();
   }
 
@@ -359,21 +399,24 @@ export class StdioGuard {
   engage(): void {
     if (this.active) return;
     this.active = true;
-    const capture = (stream: "stdout" | "stderr"): WriteFn => ((chunk: unknown, enc?: unknown, cb?: unknown) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : String(chunk);
-      const all = this.partial[stream] + text;
-      const lines = all.split("\n");
-      this.partial[stream] = lines.pop() ?? "";
-      for (const l of lines) if (l.trim()) this.safeSink(stream, l);
-      const done = typeof enc === "function" ? enc : cb;
-      if (typeof done === "function") process.nextTick(done as () => void);
-      return true;
-    }) as WriteFn;
+    const capture = (stream: "stdout" | "stderr"): WriteFn =>
+      ((chunk: unknown, enc?: unknown, cb?: unknown) => {
+        const text =
+          typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : String(chunk);
+        const all = this.partial[stream] + text;
+        const lines = all.split("\n");
+        this.partial[stream] = lines.pop() ?? "";
+        for (const l of lines) if (l.trim()) this.safeSink(stream, l);
+        const done = typeof enc === "function" ? enc : cb;
+        if (typeof done === "function") process.nextTick(done as () => void);
+        return true;
+      }) as WriteFn;
     process.stdout.write = capture("stdout");
     process.stderr.write = capture("stderr");
     for (const m of ["log", "info", "warn", "error", "debug", "trace", "dir"] as const) {
       this.saved.console[m] = console[m];
-      (console as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => this.safeSink(m === "log" || m === "info" || m === "dir" ? "stdout" : "stderr", format(...args));
+      (console as unknown as Record<string, unknown>)[m] = (...args: unknown[]) =>
+        this.safeSink(m === "log" || m === "info" || m === "dir" ? "stdout" : "stderr", format(...args));
     }
   }
 
@@ -393,7 +436,13 @@ export class StdioGuard {
   private safeSink(stream: "stdout" | "stderr", line: string): void {
     if (this.sinking) return; // a sink that itself writes must not loop
     this.sinking = true;
-    try { this.sink(stream, line); } catch { /* never let logging break the screen */ } finally { this.sinking = false; }
+    try {
+      this.sink(stream, line);
+    } catch {
+      /* never let logging break the screen */
+    } finally {
+      this.sinking = false;
+    }
   }
 }
 
@@ -406,9 +455,19 @@ export const RESTORE_SEQUENCE = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1
 export function restoreTerminal(screen: Screen | undefined, write: (s: string) => void, input?: TtyInput): void {
   try {
     if (screen && !(screen as unknown as { destroyed?: boolean }).destroyed) screen.destroy();
-  } catch { /* fall through to the raw sequence */ }
-  try { write(RESTORE_SEQUENCE); } catch { /* the terminal may be gone */ }
-  try { if (input?.isRaw) input.setRawMode?.(false); } catch { /* ditto */ }
+  } catch {
+    /* fall through to the raw sequence */
+  }
+  try {
+    write(RESTORE_SEQUENCE);
+  } catch {
+    /* the terminal may be gone */
+  }
+  try {
+    if (input?.isRaw) input.setRawMode?.(false);
+  } catch {
+    /* ditto */
+  }
 }
 
 export interface ProcessGuards {

@@ -55,7 +55,8 @@ export function stripControls(s: string, o: StripOptions = {}): string {
   if (!SUSPECT.test(s)) return s;
   return s
     .replace(SEQUENCE, (m, params: string | undefined, inter: string, final: string) =>
-      (o.sgr && final === "m" && !inter && m.charCodeAt(0) === 0x1b && /^[\d;]*$/.test(params!) ? m : ""))
+      o.sgr && final === "m" && !inter && m.charCodeAt(0) === 0x1b && /^[\d;]*$/.test(params!) ? m : "",
+    )
     .replace(/\r\n?|\n|[\u2028\u2029]/g, o.newlines ? "\n" : " ")
     .replace(/\t/g, o.tab ?? " ")
     .replace(UNSAFE, "");
@@ -79,7 +80,10 @@ export function sanitize(s: string): string {
     .replace(ZWJ_SEQ, "")
     .replace(/[\ufe0e\ufe0f\u200b-\u200d\u2060-\u2064]/g, "")
     .replace(/[\u{1F3FB}-\u{1F3FF}]/gu, "")
-    .replace(REGIONAL_PAIR, (_m, a: string, b: string) => `[${String.fromCharCode(a.codePointAt(0)! - 0x1f1e6 + 65)}${String.fromCharCode(b.codePointAt(0)! - 0x1f1e6 + 65)}]`)
+    .replace(
+      REGIONAL_PAIR,
+      (_m, a: string, b: string) => `[${String.fromCharCode(a.codePointAt(0)! - 0x1f1e6 + 65)}${String.fromCharCode(b.codePointAt(0)! - 0x1f1e6 + 65)}]`,
+    )
     .replace(/[\u{1F1E6}-\u{1F1FF}]/gu, "");
 }
 
@@ -138,7 +142,10 @@ function pieces(line: string): Piece[] {
       SGR.lastIndex = i;
       const m = SGR.exec(line);
       if (m) {
-        if (text) { out.push({ text }); text = ""; }
+        if (text) {
+          out.push({ text });
+          text = "";
+        }
         out.push({ sgr: m[0] });
         i += m[0].length;
         continue;
@@ -177,13 +184,17 @@ export function ansiRows(line: string, cols: number, wrap: boolean, offset = 0):
   for (const p of ps) {
     if ("sgr" in p) {
       hasSgr = true;
-      if (/^\x1b\[0?m$/.test(p.sgr)) active = ""; else active += p.sgr;
+      if (/^\x1b\[0?m$/.test(p.sgr)) active = "";
+      else active += p.sgr;
       row += p.sgr;
       continue;
     }
     for (const ch of p.text) {
       const cw = width(ch);
-      if (skip > 0) { skip -= cw; continue; }
+      if (skip > 0) {
+        skip -= cw;
+        continue;
+      }
       if (w + cw > cols) {
         if (!wrap) return [rowOpen + row + end()];
         if (brk && brk.w >= cols / 3 && ch !== " ") {
@@ -210,7 +221,6 @@ export function ansiRows(line: string, cols: number, wrap: boolean, offset = 0):
   return rows;
 }
 
-
 /** "3s", "2m05s", "1h04m": the same formatter chat uses. */
 export { formatDuration as duration } from "../src/util/text.js";
 
@@ -233,14 +243,21 @@ export function clock(d: Date): string {
  * A filter as typed after `/`: case-insensitive regular expression when it is one, else a plain substring;
  * a leading `!` inverts it. Empty matches everything.
  */
-export interface Filter { text: string; test(s: string): boolean }
+export interface Filter {
+  text: string;
+  test(s: string): boolean;
+}
 
 export function makeFilter(text: string): Filter {
   const inverse = text.startsWith("!");
   const body = inverse ? text.slice(1) : text;
   if (!body) return { text, test: () => true };
   let re: RegExp | undefined;
-  try { re = new RegExp(body, "i"); } catch { re = undefined; }
+  try {
+    re = new RegExp(body, "i");
+  } catch {
+    re = undefined;
+  }
   const lower = body.toLowerCase();
   const base = re ? (s: string) => re!.test(s) : (s: string) => s.toLowerCase().includes(lower);
   return { text, test: inverse ? (s) => !base(s) : base };
@@ -250,13 +267,22 @@ export function makeFilter(text: string): Filter {
 export function wrapPlain(text: string, cols: number): string[] {
   const out: string[] = [];
   for (const para of text.split("\n")) {
-    if (width(para) <= cols) { out.push(para); continue; }
+    if (width(para) <= cols) {
+      out.push(para);
+      continue;
+    }
     let line = "";
     for (const word of para.split(/(\s+)/)) {
-      if (width(line + word) <= cols) { line += word; continue; }
+      if (width(line + word) <= cols) {
+        line += word;
+        continue;
+      }
       if (line.trim()) out.push(line.trimEnd());
       line = word.trimStart();
-      while (width(line) > cols) { out.push(truncate(line, cols).slice(0, -1)); line = line.slice(Math.max(1, cols - 1)); }
+      while (width(line) > cols) {
+        out.push(truncate(line, cols).slice(0, -1));
+        line = line.slice(Math.max(1, cols - 1));
+      }
     }
     out.push(line.trimEnd());
   }

@@ -92,9 +92,16 @@ const light: Theme = {
     heading: "{bold}{#444444-fg}",
   },
   status: {
-    waiting: "{#875f00-fg}", starting: "{#005f87-fg}", running: "{bold}{#005fd7-fg}",
-    waiting_confirmation: "{bold}{#d75f00-fg}", confirmed: "{#005f87-fg}", rejected: "{#af0000-fg}",
-    stopping: "{#d75f00-fg}", stopped: "{#585858-fg}", success: "{#008700-fg}", error: "{bold}{#d70000-fg}",
+    waiting: "{#875f00-fg}",
+    starting: "{#005f87-fg}",
+    running: "{bold}{#005fd7-fg}",
+    waiting_confirmation: "{bold}{#d75f00-fg}",
+    confirmed: "{#005f87-fg}",
+    rejected: "{#af0000-fg}",
+    stopping: "{#d75f00-fg}",
+    stopped: "{#585858-fg}",
+    success: "{#008700-fg}",
+    error: "{bold}{#d70000-fg}",
     approval: "{bold}{#d75f00-fg}",
   },
   level: { debug: "{#808080-fg}", info: "{#005faf-fg}", warn: "{#af5f00-fg}", error: "{bold}{#d70000-fg}" },
@@ -109,12 +116,31 @@ const mono: Theme = {
   barBg: "default",
   productionBg: "default", // the environment's name in bold says it
   text: {
-    title: "{bold}", dim: "", key: "{bold}", ok: "", warn: "{bold}", bad: "{bold}", info: "", accent: "{underline}",
-    selected: "{inverse}", selectedDim: "{underline}", match: "{inverse}", heading: "{bold}",
+    title: "{bold}",
+    dim: "",
+    key: "{bold}",
+    ok: "",
+    warn: "{bold}",
+    bad: "{bold}",
+    info: "",
+    accent: "{underline}",
+    selected: "{inverse}",
+    selectedDim: "{underline}",
+    match: "{inverse}",
+    heading: "{bold}",
   },
   status: {
-    waiting: "", starting: "", running: "{bold}", waiting_confirmation: "{bold}{underline}", confirmed: "", rejected: "{underline}",
-    stopping: "{underline}", stopped: "", success: "", error: "{bold}{underline}", approval: "{bold}{underline}",
+    waiting: "",
+    starting: "",
+    running: "{bold}",
+    waiting_confirmation: "{bold}{underline}",
+    confirmed: "",
+    rejected: "{underline}",
+    stopping: "{underline}",
+    stopped: "",
+    success: "",
+    error: "{bold}{underline}",
+    approval: "{bold}{underline}",
   },
   level: { debug: "", info: "", warn: "{bold}", error: "{bold}{underline}" },
 };
@@ -130,7 +156,10 @@ export function closeTag(open: string): string {
   let c = closeCache.get(open);
   if (c === undefined) {
     const names = [...open.matchAll(/\{([^/{}][^{}]*)\}/g)].map((m) => m[1]!);
-    c = names.reverse().map((n) => `{/${n}}`).join("");
+    c = names
+      .reverse()
+      .map((n) => `{/${n}}`)
+      .join("");
     closeCache.set(open, c);
   }
   return c;

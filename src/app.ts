@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { Store } from "./core/store.js";
 import { Operations } from "./core/operations.js";
-import type { Logger} from "./log/logger.js";
+import type { Logger } from "./log/logger.js";
 import { errorText } from "./log/logger.js";
 import { routeSdkLogging } from "./log/sdk.js";
 import type { LoadedConfig } from "./config/load.js";
@@ -26,10 +26,20 @@ export interface AppOptions {
   demoServer?: SemaphoreServerOptions;
 }
 
-export interface ReloadResult { ok: boolean; problems: string[]; source: string }
+export interface ReloadResult {
+  ok: boolean;
+  problems: string[];
+  source: string;
+}
 
 /** The config file's content, or why it cannot be read (a deleted file is reloaded too: the refusal says why). */
-const readText = (path: string): string => { try { return readFileSync(path, "utf8"); } catch (e) { return `\0${userMessage(e)}`; } };
+const readText = (path: string): string => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    return `\0${userMessage(e)}`;
+  }
+};
 
 /** The engine with everything wired: store, operations, Semaphore client (embedded server in demo) and Matrix bot. */
 export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
@@ -44,10 +54,21 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
   /** The config file's content at the last reload (or start): a save that changes nothing is not a reload. */
   private configText?: string;
 
-  constructor(readonly config: LoadedConfig, readonly logger: Logger, private readonly opts: AppOptions = {}) {
+  constructor(
+    readonly config: LoadedConfig,
+    readonly logger: Logger,
+    private readonly opts: AppOptions = {},
+  ) {
     super();
     if (config.path && opts.reload) this.configText = readText(config.path);
-    this.ops = new Operations({ store: this.store, logger, config, auditFile: join(config.values.bot.state_dir, "audit.jsonl"), reload: opts.reload, requestShutdown: opts.requestShutdown });
+    this.ops = new Operations({
+      store: this.store,
+      logger,
+      config,
+      auditFile: join(config.values.bot.state_dir, "audit.jsonl"),
+      reload: opts.reload,
+      requestShutdown: opts.requestShutdown,
+    });
   }
 
   async start(): Promise<void> {
@@ -80,7 +101,8 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
     }
     if (url) {
       this.ops.semaphore = new SemaphoreClient({
-        url, token,
+        url,
+        token,
         timeoutMs: v.semaphore.timeout * 1000,
         maxConcurrent: v.semaphore.max_concurrent_requests,
         caFile: v.semaphore.ca_file || undefined,
@@ -89,11 +111,16 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
       });
       this.store.setConnection({ semaphore: "connecting" });
       this.ops.semaphore.info().then(
-        (info) => { this.store.setConnection({ semaphoreVersion: info.version }); log.info(`Semaphore ${info.version} at ${url}`); },
+        (info) => {
+          this.store.setConnection({ semaphoreVersion: info.version });
+          log.info(`Semaphore ${info.version} at ${url}`);
+        },
         (e) => log.warn(`Semaphore at ${url} is not answering yet: ${errorText(e)}`),
       );
       this.ops.tracker = new TaskTracker({
-        client: this.ops.semaphore, store: this.store, log: this.logger.child("tracker"),
+        client: this.ops.semaphore,
+        store: this.store,
+        log: this.logger.child("tracker"),
         stateFile: join(v.bot.state_dir, "tracked-tasks.json"),
         pollIntervalMs: v.semaphore.poll_interval * 1000,
       });
@@ -135,12 +162,26 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
   /** SSO logins wait for the operator: the store shows the prompt, and ops.answerLoginPrompt (console, stdin) answers. */
   private loginPrompter(): LoginPrompter {
     return {
-      ask: (req, signal) => new Promise<string>((resolve, reject) => {
-        const done = () => { this.ops.loginPromptHandler = undefined; this.store.setLoginPrompt(undefined); };
-        this.ops.loginPromptHandler = (text) => { done(); resolve(text); };
-        this.store.setLoginPrompt({ ...req, since: Date.now() });
-        signal.addEventListener("abort", () => { done(); reject(new Error("login prompt cancelled")); }, { once: true });
-      }),
+      ask: (req, signal) =>
+        new Promise<string>((resolve, reject) => {
+          const done = () => {
+            this.ops.loginPromptHandler = undefined;
+            this.store.setLoginPrompt(undefined);
+          };
+          this.ops.loginPromptHandler = (text) => {
+            done();
+            resolve(text);
+          };
+          this.store.setLoginPrompt({ ...req, since: Date.now() });
+          signal.addEventListener(
+            "abort",
+            () => {
+              done();
+              reject(new Error("login prompt cancelled"));
+            },
+            { once: true },
+          );
+        }),
     };
   }
 

@@ -6,7 +6,10 @@ if (typeof P.withResolvers !== "function") {
   P.withResolvers = <T>(): Resolvers<T> => {
     let resolve!: Resolvers<T>["resolve"];
     let reject!: Resolvers<T>["reject"];
-    const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+    const promise = new Promise<T>((a, b) => {
+      resolve = a;
+      reject = b;
+    });
     return { promise, resolve, reject };
   };
 }
@@ -22,7 +25,12 @@ const SDK_DECRYPT_WAIT = /^\(\)\s*=>\s*event\.off\(MatrixEventEvent\.Decrypted,\
 const realSetTimeout = globalThis.setTimeout;
 const patched = function setTimeout(this: unknown, fn: unknown, ms?: number, ...args: unknown[]) {
   const t = (realSetTimeout as (...a: unknown[]) => NodeJS.Timeout)(fn, ms, ...args);
-  if (typeof fn === "function" && fn.length === 0 && (SDK_TIMEOUT_SIGNAL.test(Function.prototype.toString.call(fn)) || SDK_DECRYPT_WAIT.test(Function.prototype.toString.call(fn)))) t.unref?.();
+  if (
+    typeof fn === "function" &&
+    fn.length === 0 &&
+    (SDK_TIMEOUT_SIGNAL.test(Function.prototype.toString.call(fn)) || SDK_DECRYPT_WAIT.test(Function.prototype.toString.call(fn)))
+  )
+    t.unref?.();
   return t;
 };
 Object.assign(patched, realSetTimeout);

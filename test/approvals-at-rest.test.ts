@@ -25,7 +25,13 @@ approval_expiry = 600
 `;
 
 const TEMPLATE = {
-  id: 9, project_id: 1, name: "Set password", description: "", playbook: "pw.yml", allow_override_args_in_task: true, git_branch: null,
+  id: 9,
+  project_id: 1,
+  name: "Set password",
+  description: "",
+  playbook: "pw.yml",
+  allow_override_args_in_task: true,
+  git_branch: null,
   survey_vars: [
     { name: "admin_pw", title: "Admin password", type: "secret", required: true, description: "", values: [], default_value: null },
     { name: "env", title: "Environment", type: "", required: true, description: "", values: [], default_value: null },
@@ -40,7 +46,10 @@ function engine(matrix?: string, stateDir?: string): FakeEngine {
 
 async function ask(e: FakeEngine) {
   const run = await e.ops.tasks.resolveRun(e.actor(ALICE), {
-    project: "1", template: "Set password", vars: { admin_pw: SURVEY_SECRET, env: "prod" }, args: ["-e", `db_password=${ARGS_SECRET}`, "-v"],
+    project: "1",
+    template: "Set password",
+    vars: { admin_pw: SURVEY_SECRET, env: "prod" },
+    args: ["-e", `db_password=${ARGS_SECRET}`, "-v"],
   });
   return e.ops.approvals.create(e.actor(ALICE), run);
 }
@@ -74,10 +83,16 @@ test("without storage_key: no secret on disk; approved in the same run it starts
     t.deepEqual(startedWith(again), [], "nothing started with missing values");
     const reply = await again.cmd(`approve ${r2.id}`, BOB);
     t.regex(reply.text, /failed to start \(the secret answers of r2 were not kept/);
-  } finally { await again?.close(); await e.close(); }
+  } finally {
+    await again?.close();
+    await e.close();
+  }
 });
 
-for (const [kind, key] of [["a 32-byte key", randomBytes(32).toString("base64")], ["a passphrase", "correct horse battery staple"]] as const) {
+for (const [kind, key] of [
+  ["a 32-byte key", randomBytes(32).toString("base64")],
+  ["a passphrase", "correct horse battery staple"],
+] as const) {
   test(`with storage_key (${kind}): sealed on disk, and after a restart the approved run starts with the right values`, async (t) => {
     const e = engine(`storage_key = ${key}`);
     let again: FakeEngine | undefined;
@@ -103,8 +118,13 @@ for (const [kind, key] of [["a 32-byte key", randomBytes(32).toString("base64")]
         t.is(res.req.status, "failed");
         t.regex(res.req.error!, /the secret answers of r2 could not be decrypted with this \[matrix\] storage_key/);
         t.deepEqual(startedWith(wrong), []);
-      } finally { await wrong.close(); }
-    } finally { await again?.close(); await e.close(); }
+      } finally {
+        await wrong.close();
+      }
+    } finally {
+      await again?.close();
+      await e.close();
+    }
   });
 }
 

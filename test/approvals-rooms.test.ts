@@ -58,5 +58,7 @@ test("approve/deny of another room's request: answered as unknown, nothing of it
     t.regex((await e.cmd("approve r9", ADMIN, "!elsewhere:test")).text, /Pending ones: r2\./);
     t.is(e.ops.approvals.find(CONSOLE_ACTOR, "r2").id, "r2");
     t.regex((await e.cmd("deny r2 not now", CAROL, OTHER_ROOM)).text, /Denied r2 \(Deploy web\); it will not run/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });

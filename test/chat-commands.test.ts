@@ -11,7 +11,12 @@ import { startSemaphoreServer } from "../src/emulator/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A status card: the bot's notice replying to a command or answer (not an edit, not in a thread). */
-const isCard = (bot: string, re: RegExp) => (e: RawEvent) => e.sender === bot && e.type === "m.room.message" && !!e.content["m.relates_to"]?.["m.in_reply_to"] && !e.content["m.relates_to"]?.rel_type && re.test(e.content.body ?? "");
+const isCard = (bot: string, re: RegExp) => (e: RawEvent) =>
+  e.sender === bot &&
+  e.type === "m.room.message" &&
+  !!e.content["m.relates_to"]?.["m.in_reply_to"] &&
+  !e.content["m.relates_to"]?.rel_type &&
+  re.test(e.content.body ?? "");
 
 const policy = (ids: { alice: string; bob: string; carol: string; rooms: string[] }) => `
 [bot]
@@ -27,7 +32,14 @@ synapseTest("run confirmed by a reply: the card is one notice edited in place (t
   const f = await chatFixture({ ini: policy });
   const [room] = f.rooms as [string];
   try {
-    f.server.addTemplate(1, { name: "Slow rollout", allowOverrideArgsInTask: true, scenario: { lines: Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? `TASK [step ${i / 2}] ****` : `\x1b[0;33mchanged: [web${i}]\x1b[0m`)), delayUnits: 60 } });
+    f.server.addTemplate(1, {
+      name: "Slow rollout",
+      allowOverrideArgsInTask: true,
+      scenario: {
+        lines: Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? `TASK [step ${i / 2}] ****` : `\x1b[0;33mchanged: [web${i}]\x1b[0m`)),
+        delayUnits: 60,
+      },
+    });
     const cmd = await f.alice.send(room, "!cd run 1 Slow --tags web");
     const prompt = await f.bob.waitFor(room, isReplyTo(cmd), 15_000, "prompt");
     t.regex(prompt.content.body, /⚠️ Run Slow rollout \(template \d+\) in Infrastructure \(project 1\) with tags web\?/);
@@ -40,7 +52,12 @@ synapseTest("run confirmed by a reply: the card is one notice edited in place (t
     const card = await f.bob.waitFor(room, (e) => e.sender === f.botUserId && isReplyTo(yes)(e), 15_000, "card");
     t.regex(card.content.body, /Slow rollout #\d+/);
     t.deepEqual(card.content["m.mentions"], {});
-    const final = await f.bob.waitFor(room, (e) => isEditOf(card.event_id)(e) && /: success/.test(e.content["m.new_content"]?.body ?? ""), 40_000, "final edit");
+    const final = await f.bob.waitFor(
+      room,
+      (e) => isEditOf(card.event_id)(e) && /: success/.test(e.content["m.new_content"]?.body ?? ""),
+      40_000,
+      "final edit",
+    );
     await sleep(3500);
     const events = await allEvents(f.bob, room);
     const edits = events.filter(isEditOf(card.event_id));
@@ -56,7 +73,10 @@ synapseTest("run confirmed by a reply: the card is one notice edited in place (t
     const now = currentBody(events, card.event_id);
     t.regex(now.body, /✅ Slow rollout #\d+: success\nInfrastructure · started by .* · took \d+s\nParameters: tags web/);
     t.regex(now.html!, /href="http:\/\/127\.0\.0\.1:\d+\/project\/1\/history\?t=\d+"/);
-    t.true(edits.slice(fi).every((e) => /: success/.test(e.content["m.new_content"]?.body ?? "")), "nothing but the final state after it");
+    t.true(
+      edits.slice(fi).every((e) => /: success/.test(e.content["m.new_content"]?.body ?? "")),
+      "nothing but the final state after it",
+    );
     const thread = events.filter(inThreadOf(card.event_id));
     t.true(thread.length >= 2, "output arrives in batches");
     t.true(thread.length < 24, "batched, not one message per line");
@@ -64,11 +84,16 @@ synapseTest("run confirmed by a reply: the card is one notice edited in place (t
     for (let i = 0; i < 12; i++) t.true(text.includes(`TASK [step ${i}]`), `step ${i} in the thread`);
     t.true(thread.every((e) => e.content.msgtype === "m.notice" && e.content.formatted_body.startsWith("<pre><code>")));
     t.regex(thread.map((e) => e.content.formatted_body).join(""), /<span data-mx-color="#c4a000">changed: \[web1\]<\/span>/);
-    t.false(events.some((e) => e.sender === f.botUserId && /cancel/i.test(e.content.body ?? "") && !isEditOf(prompt.event_id)(e)), "nothing was cancelled");
+    t.false(
+      events.some((e) => e.sender === f.botUserId && /cancel/i.test(e.content.body ?? "") && !isEditOf(prompt.event_id)(e)),
+      "nothing was cancelled",
+    );
     t.regex(currentBody(events, prompt.event_id).body, /✅ Confirmed by @alice/);
     const audit = readFileSync(join(f.bot.stateDir, "audit.jsonl"), "utf8");
     t.regex(audit, new RegExp(`"who":"${f.alice.userId}","where":"${room.replace(/[!.]/g, "\\$&")}","action":"run".*"outcome":"ok"`));
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("confirmation by 👍 reaction; 👎 cancels; someone else's reaction does not count", async (t) => {
@@ -78,7 +103,12 @@ synapseTest("confirmation by 👍 reaction; 👎 cancels; someone else's reactio
     const cmd = await f.alice.send(room, "!cd run 1 Deploy");
     const prompt = await f.bob.waitFor(room, isReplyTo(cmd), 15_000, "prompt");
     await react(f.bob, room, prompt.event_id, "👍");
-    await f.bob.waitFor(room, (e) => e.sender === f.botUserId && /Only .*alice.*, who asked, can answer/.test(e.content.body ?? ""), 15_000, "pointer to the requester");
+    await f.bob.waitFor(
+      room,
+      (e) => e.sender === f.botUserId && /Only .*alice.*, who asked, can answer/.test(e.content.body ?? ""),
+      15_000,
+      "pointer to the requester",
+    );
     await react(f.alice, room, prompt.event_id, "👍️");
     const card = await f.bob.waitFor(room, isCard(f.botUserId, /Deploy web #\d+: /), 15_000, "card");
     await f.bob.waitFor(room, (e) => isEditOf(card.event_id)(e) && /success/.test(e.content["m.new_content"].body), 30_000, "success");
@@ -89,11 +119,15 @@ synapseTest("confirmation by 👍 reaction; 👎 cancels; someone else's reactio
     await sleep(1000);
     const cards = (await allEvents(f.bob, room)).filter(isCard(f.botUserId, /Deploy web #\d+: /));
     t.is(cards.length, 1, "only the confirmed run started");
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("approval quorum in chat: approvers are mentioned, self-approval refused, 👍 and approve count, card shows 1/2", async (t) => {
-  const f = await chatFixture({ ini: (ids) => `${policy(ids)}\n[template "Infrastructure/Deploy web"]\napprovals_required = 2\napprovers = ${ids.alice}, ${ids.bob}, ${ids.carol}\n` });
+  const f = await chatFixture({
+    ini: (ids) => `${policy(ids)}\n[template "Infrastructure/Deploy web"]\napprovals_required = 2\napprovers = ${ids.alice}, ${ids.bob}, ${ids.carol}\n`,
+  });
   const [room] = f.rooms as [string];
   try {
     const cmd = await f.alice.send(room, "!cd run 1 Deploy");
@@ -104,18 +138,38 @@ synapseTest("approval quorum in chat: approvers are mentioned, self-approval ref
     t.regex(card.content.body, /🗳️ Deploy web \(request r1\): waiting for approval \(0\/2 approvals\)/);
     t.deepEqual(card.content["m.mentions"].user_ids.sort(), [f.bob.userId, f.carol.userId].sort());
     await react(f.alice, room, card.event_id, "👍");
-    await f.bob.waitFor(room, (e) => e.sender === f.botUserId && /nobody may approve their own run/.test(e.content.body ?? ""), 15_000, "self-approval refused");
+    await f.bob.waitFor(
+      room,
+      (e) => e.sender === f.botUserId && /nobody may approve their own run/.test(e.content.body ?? ""),
+      15_000,
+      "self-approval refused",
+    );
     await react(f.bob, room, card.event_id, "👍");
-    await f.bob.waitFor(room, (e) => isEditOf(card.event_id)(e) && /1\/2 approvals[\s\S]*waiting on .*carol/.test(e.content["m.new_content"].body), 15_000, "1/2 on the card");
+    await f.bob.waitFor(
+      room,
+      (e) => isEditOf(card.event_id)(e) && /1\/2 approvals[\s\S]*waiting on .*carol/.test(e.content["m.new_content"].body),
+      15_000,
+      "1/2 on the card",
+    );
     const ap = await f.carol.send(room, "!cd approve r1");
     const done = await f.bob.waitFor(room, isReplyTo(ap), 15_000, "approve reply");
     t.regex(done.content.body, /Approved r1 \(2\/2\); Deploy web started as task \d+/);
-    await f.bob.waitFor(room, (e) => isEditOf(card.event_id)(e) && /✅ Deploy web #\d+: success/.test(e.content["m.new_content"].body), 30_000, "the same card follows the task");
-    const audit = readFileSync(join(f.bot.stateDir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    await f.bob.waitFor(
+      room,
+      (e) => isEditOf(card.event_id)(e) && /✅ Deploy web #\d+: success/.test(e.content["m.new_content"].body),
+      30_000,
+      "the same card follows the task",
+    );
+    const audit = readFileSync(join(f.bot.stateDir, "audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const run = audit.find((r) => r.action === "run" && r.outcome === "ok");
     t.deepEqual(run.approvals, [f.bob.userId, f.carol.userId]);
     t.true(audit.some((r) => r.action === "approve" && r.outcome === "refused" && r.who === f.alice.userId));
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("permission refusals say why; failures mention the initiator; a subscribed room gets a card for a run started in Semaphore", async (t) => {
@@ -125,7 +179,10 @@ synapseTest("permission refusals say why; failures mention the initiator; a subs
     const c1 = await f.carol.send(room, "!cd run 1 Deploy");
     t.regex((await f.bob.waitFor(room, isReplyTo(c1), 15_000, "refusal")).content.body, /🚫 Not allowed to use run: .*carol.* is not in run for this room/);
     const c2 = await f.alice.send(other, "!cd run 1 Deploy");
-    t.regex((await f.bob.waitFor(other, isReplyTo(c2), 15_000, "refusal")).content.body, /this room has no \[room ".*"\] section, so only read-only commands are allowed here/);
+    t.regex(
+      (await f.bob.waitFor(other, isReplyTo(c2), 15_000, "refusal")).content.body,
+      /this room has no \[room ".*"\] section, so only read-only commands are allowed here/,
+    );
     const c3 = await f.alice.send(other, "!cd projects");
     // Read-only works there, but a room without a section sees no project unless default_room_projects grants it.
     t.regex((await f.bob.waitFor(other, isReplyTo(c3), 15_000, "read-only ok")).content.body, /No projects are visible here.*default_room_projects/s);
@@ -137,23 +194,45 @@ synapseTest("permission refusals say why; failures mention the initiator; a subs
     await f.alice.send(room, "y");
     const card = await f.bob.waitFor(room, isCard(f.botUserId, /Run migrations #\d+: /), 15_000, "card");
     t.false(isReplyTo(prompt.event_id)(card));
-    const mention = await f.bob.waitFor(room, (e) => e.sender === f.botUserId && e.content["m.mentions"]?.user_ids?.includes(f.alice.userId), 40_000, "failure mention");
+    const mention = await f.bob.waitFor(
+      room,
+      (e) => e.sender === f.botUserId && e.content["m.mentions"]?.user_ids?.includes(f.alice.userId),
+      40_000,
+      "failure mention",
+    );
     t.regex(mention.content.body, /❌ Run migrations #\d+ failed/);
     t.is(mention.content["m.relates_to"]["m.in_reply_to"].event_id, card.event_id);
     // a scheduled run (started in Semaphore) gets a card in the subscribed room, not a duplicate of the chat run
     const migrate = (await f.bot.app.ops.semaphore!.templates(1)).find((x) => x.name === "Run migrations")!;
     const sched = f.server.startTaskAs(1, migrate.id);
-    const subCard = await f.bob.waitFor(room, (e) => e.sender === f.botUserId && new RegExp(`Run migrations #${sched.id}`).test(e.content.body ?? "") && !e.content["m.relates_to"], 40_000, "subscription card");
+    const subCard = await f.bob.waitFor(
+      room,
+      (e) => e.sender === f.botUserId && new RegExp(`Run migrations #${sched.id}`).test(e.content.body ?? "") && !e.content["m.relates_to"],
+      40_000,
+      "subscription card",
+    );
     await f.bob.waitFor(room, (e) => isEditOf(subCard.event_id)(e) && /: error/.test(e.content["m.new_content"].body), 40_000, "subscription card final");
     const events = await allEvents(f.bob, room);
     t.regex(currentBody(events, subCard.event_id).body, /started by Semaphore/);
-    t.regex(events.filter(inThreadOf(subCard.event_id)).map((e) => e.content.body).join("\n"), /Specified key was too long/);
+    t.regex(
+      events
+        .filter(inThreadOf(subCard.event_id))
+        .map((e) => e.content.body)
+        .join("\n"),
+      /Specified key was too long/,
+    );
     const chatTaskId = Number(/#(\d+)/.exec(card.content.body)![1]);
     t.is(events.filter(isCard(f.botUserId, new RegExp(`Run migrations #${chatTaskId}: `))).length, 1, "one card per task per room");
-    t.is(events.filter((e) => e.sender === f.botUserId && !e.content["m.relates_to"] && new RegExp(`#${chatTaskId}: `).test(e.content.body ?? "")).length, 0, "the subscription does not duplicate the chat run's card");
+    t.is(
+      events.filter((e) => e.sender === f.botUserId && !e.content["m.relates_to"] && new RegExp(`#${chatTaskId}: `).test(e.content.body ?? "")).length,
+      0,
+      "the subscription does not duplicate the chat run's card",
+    );
     const audit = readFileSync(join(f.bot.stateDir, "audit.jsonl"), "utf8");
     t.regex(audit, /"outcome":"refused","detail":".*is not in run for this room"/);
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("injection: HTML and markdown in template names, args and aliases arrive escaped", async (t) => {
@@ -196,7 +275,9 @@ synapseTest("injection: HTML and markdown in template names, args and aliases ar
     const no = await f.alice.send(room, "no");
     await f.bob.waitFor(room, (e) => e.sender === f.botUserId && isReplyTo(no)(e), 15_000, "cancel reply");
     t.regex(currentBody(await allEvents(f.bob, room), exPrompt.event_id).body, /Cancelled by .*: Shut the bot down/);
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("greeting on start, alias file hot reload and a long reply split to fit", async (t) => {
@@ -212,11 +293,15 @@ synapseTest("greeting on start, alias file hot reload and a long reply split to 
     const c2 = await f.alice.send(room, "!cd tpl");
     const first = await f.bob.waitFor(room, isReplyTo(c2), 15_000, "long reply");
     await sleep(1500);
-    const parts = (await allEvents(f.bob, room)).filter((e) => e.sender === f.botUserId && e.origin_server_ts >= first.origin_server_ts && /Template|part|not shown/.test(e.content.body ?? ""));
+    const parts = (await allEvents(f.bob, room)).filter(
+      (e) => e.sender === f.botUserId && e.origin_server_ts >= first.origin_server_ts && /Template|part|not shown/.test(e.content.body ?? ""),
+    );
     t.true(parts.length >= 2, "split into several messages");
     t.true(parts.every((e) => Buffer.byteLength(JSON.stringify(e.content)) < 65_536));
     t.regex(parts.map((e) => e.content.body).join("\n"), /part 1\//);
-  } finally { await f.close(); }
+  } finally {
+    await f.close();
+  }
 });
 
 synapseTest("two rooms at once: a command waiting on a slow Semaphore does not delay the other room", async (t) => {
@@ -233,13 +318,17 @@ synapseTest("two rooms at once: a command waiting on a slow Semaphore does not d
     const slowReply = await f.bob.waitFor(a, isReplyTo(slow), 20_000, "slow reply");
     // server timestamps on both ends: the bot's answer time, independent of the test clients' polling
     const ts = async (room: string, id: string) => (await allEvents(f.bob, room)).find((e) => e.event_id === id)!.origin_server_ts;
-    const fastMs = fastReply.origin_server_ts - await ts(b, fast);
-    const slowMs = slowReply.origin_server_ts - await ts(a, slow);
+    const fastMs = fastReply.origin_server_ts - (await ts(b, fast));
+    const slowMs = slowReply.origin_server_ts - (await ts(a, slow));
     t.log(`fast room answered in ${fastMs} ms, slow room in ${slowMs} ms`);
     t.true(fastMs < 2000, `the other room waited ${fastMs} ms`);
     t.true(slowMs >= 5500, `the slow command took only ${slowMs} ms`);
     t.true(fastReply.origin_server_ts < slowReply.origin_server_ts);
     t.regex(slowReply.content.body, /Templates of Infrastructure/);
     t.regex(fastReply.content.body, /Infrastructure/);
-  } finally { await f.close(); await proxy.close(); await server.stop(); }
+  } finally {
+    await f.close();
+    await proxy.close();
+    await server.stop();
+  }
 });

@@ -16,8 +16,12 @@ test("SIGHUP reloads the config: a restart-only key is reported, a broken file c
   write("");
   const child = spawn(process.execPath, [join(root, "dist/screens/main.js"), "--headless", "--demo", "--config", cfg], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-  child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
   const until = async (re: RegExp, what: string) => {
     const end = Date.now() + 20_000;
     while (!re.test(out)) {

@@ -20,15 +20,46 @@ async function confirmYes(r: Reply): Promise<Reply> {
 // ---- parsing ----
 
 test("run options: positionals, lists, flags, = forms, --args quoting, survey vars", (t) => {
-  const r = parseRunArgs(["Infra", "Deploy web", "--tags", "web,db", "--skip-tags=slow", "--limit", "web1", "--args", '-e "x=1 2" --check', "--branch=main", "--dry-run", "--diff", "--debug", "env=prod", "n=3"]);
+  const r = parseRunArgs([
+    "Infra",
+    "Deploy web",
+    "--tags",
+    "web,db",
+    "--skip-tags=slow",
+    "--limit",
+    "web1",
+    "--args",
+    '-e "x=1 2" --check',
+    "--branch=main",
+    "--dry-run",
+    "--diff",
+    "--debug",
+    "env=prod",
+    "n=3",
+  ]);
   t.true(r.ok);
   if (!r.ok) return;
-  t.deepEqual(r.request, { project: "Infra", template: "Deploy web", tags: ["web", "db"], skipTags: ["slow"], limit: ["web1"], args: ["-e", "x=1 2", "--check"], branch: "main", dryRun: true, diff: true, debug: true, vars: { env: "prod", n: "3" } });
+  t.deepEqual(r.request, {
+    project: "Infra",
+    template: "Deploy web",
+    tags: ["web", "db"],
+    skipTags: ["slow"],
+    limit: ["web1"],
+    args: ["-e", "x=1 2", "--check"],
+    branch: "main",
+    dryRun: true,
+    diff: true,
+    debug: true,
+    vars: { env: "prod", n: "3" },
+  });
   t.deepEqual(parseRunArgs([]), { ok: true, request: {} });
 });
 
 test("run options: every bad input says what is wrong", (t) => {
-  const err = (args: string[]) => { const r = parseRunArgs(args); return r.ok ? "" : r.error; };
+  const err = (args: string[]) => {
+    const r = parseRunArgs(args);
+    return r.ok ? "" : r.error;
+  };
   t.regex(err(["1", "2", "--tags"]), /--tags needs a value, e.g. --tags web,db/);
   t.regex(err(["--tgas", "x"]), /unknown option "--tgas"; did you mean --tags\?/);
   t.regex(err(["--dry-run=yes"]), /is a switch and takes no value/);
@@ -44,9 +75,23 @@ test("survey validation: required, int, enum, unknown names", (t) => {
   const survey = [
     { name: "domain", title: "Domain", required: true, type: "", description: "", values: [], default_value: null },
     { name: "days", title: "Days", required: false, type: "int", description: "", values: [], default_value: null },
-    { name: "ca", title: "CA", required: true, type: "enum", description: "", values: [{ name: "LE", value: "letsencrypt" }, { name: "Int", value: "internal" }], default_value: null },
+    {
+      name: "ca",
+      title: "CA",
+      required: true,
+      type: "enum",
+      description: "",
+      values: [
+        { name: "LE", value: "letsencrypt" },
+        { name: "Int", value: "internal" },
+      ],
+      default_value: null,
+    },
   ];
-  t.deepEqual(validateSurvey({ domain: "a.example", days: "30", ca: "internal" }, survey), { env: { domain: "a.example", days: 30, ca: "internal" }, problems: [] });
+  t.deepEqual(validateSurvey({ domain: "a.example", days: "30", ca: "internal" }, survey), {
+    env: { domain: "a.example", days: 30, ca: "internal" },
+    problems: [],
+  });
   const bad = validateSurvey({ days: "thirty", ca: "verisign", colour: "red" }, survey).problems.join("; ");
   t.regex(bad, /colour is not a survey variable of this template \(known: domain, days, ca\)/);
   t.regex(bad, /domain is required/);
@@ -70,7 +115,9 @@ test("parser: case-insensitive names, unknown command hint, unbalanced quotes, e
     t.regex((await e.cmd("help nosuch")).text, /No command named "nosuch"/);
     t.false((await e.cmd("help")).text.includes("pet"), "hidden commands are not listed");
     t.regex((await e.cmd("help pet")).text, /Be nice to the bot/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("projects and templates: by id or unique prefix; ambiguous, unknown and extra args explained", async (t) => {
@@ -91,13 +138,18 @@ test("projects and templates: by id or unique prefix; ambiguous, unknown and ext
     t.regex(ambiguous.text, /Rotate certificates \(\d+\)/);
     t.regex((await e.cmd("run 1")).text, /Which template\? Deploy web/);
     t.regex((await e.cmd("run 1 nosuch")).text, /No template matches "nosuch"/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("run: confirmation prompt names the exact target; confirm starts the task and returns its card; survey vars validated", async (t) => {
   const e = await startEngine();
   try {
-    t.regex((await e.cmd('run Infra "Deploy web" app_version=9.9')).text, /Cannot run Deploy web: app_version is not a survey variable of this template \(it has none\)/);
+    t.regex(
+      (await e.cmd('run Infra "Deploy web" app_version=9.9')).text,
+      /Cannot run Deploy web: app_version is not a survey variable of this template \(it has none\)/,
+    );
     const prompt = await e.cmd('run Infra "Deploy web" --tags web --limit web1');
     t.regex(prompt.text, /Run Deploy web \(template \d+\) in Infrastructure \(project 1\) with tags web, limit web1\?/);
     t.is(prompt.confirm?.kind, "run");
@@ -118,7 +170,10 @@ test("run: confirmation prompt names the exact target; confirm starts the task a
     const rot = await confirmYes(rotate);
     const rotTask = e.store.tasks.get((rot.card as { taskKey: string }).taskKey)!;
     t.deepEqual(JSON.parse(String(e.server.getTask(rotTask.taskId)!.environment)), { cert_domain: "www.example.org", ca: "internal", validity_days: 30 });
-    t.regex((await e.cmd("run 1 Rotate --tags web cert_domain=a.example ca=internal")).text, /Cannot run Rotate certificates with --tags\/--skip-tags .*: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them/);
+    t.regex(
+      (await e.cmd("run 1 Rotate --tags web cert_domain=a.example ca=internal")).text,
+      /Cannot run Rotate certificates with --tags\/--skip-tags .*: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them/,
+    );
     const survey = await e.cmd("run 1 Rotate validity_days=ten");
     t.regex(survey.text, /Cannot run Rotate certificates: .*cert_domain is required.*validity_days must be a whole number, not "ten".*ca is required/);
     const rec = (await audit(e)).find((r) => r.action === "run" && r.outcome === "ok")!;
@@ -126,21 +181,35 @@ test("run: confirmation prompt names the exact target; confirm starts the task a
     t.is(rec.where, OPS_ROOM);
     t.is(rec.taskId, task.taskId);
     t.deepEqual((rec.params as any).tags, ["web"]);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("secret survey answers are masked in the prompt and the audit log", async (t) => {
   const e = await startEngine({ tracker: false });
   try {
-    e.server.addTemplate(1, { name: "Vault rotate", surveyVars: [{ name: "vault_password", title: "pw", required: true, type: "", description: "", values: null }], scenario: { lines: ["ok"] } });
+    e.server.addTemplate(1, {
+      name: "Vault rotate",
+      surveyVars: [{ name: "vault_password", title: "pw", required: true, type: "", description: "", values: null }],
+      scenario: { lines: ["ok"] },
+    });
     const prompt = await e.cmd("run 1 Vault vault_password=hunter2hunter2");
     t.false(prompt.text.includes("hunter2hunter2"));
     t.regex(prompt.text, /vault_password=‹masked›/);
     await confirmYes(prompt);
     const lines = readFileSync(join(e.stateDir, "audit.jsonl"), "utf8");
     t.false(lines.includes("hunter2hunter2"));
-    t.true(e.server.getTask([...e.store.tasks.values()][0]!.taskId)!.environment!.toString().includes("hunter2hunter2"), "Semaphore still gets the real value");
-  } finally { await e.close(); }
+    t.true(
+      e.server
+        .getTask([...e.store.tasks.values()][0]!.taskId)!
+        .environment!.toString()
+        .includes("hunter2hunter2"),
+      "Semaphore still gets the real value",
+    );
+  } finally {
+    await e.close();
+  }
 });
 
 test("permissions: unconfigured rooms are read-only, refusals say why and are audited, admins everywhere", async (t) => {
@@ -162,7 +231,9 @@ test("permissions: unconfigured rooms are read-only, refusals say why and are au
     t.true(refused.some((r) => r.who === ALICE && r.where === OTHER_ROOM && r.action === "run" && /no \[room/.test(r.detail!)));
     t.true(refused.some((r) => r.who === CAROL && r.action === "run"));
     t.true(refused.some((r) => r.action === "add aliases"));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("room policy limits projects and templates", async (t) => {
@@ -171,7 +242,9 @@ test("room policy limits projects and templates", async (t) => {
     t.regex((await e.cmd("templates 1")).text, /Deploy web/);
     t.false((await e.cmd("templates 1")).text.includes("Full backup"));
     t.regex((await e.cmd("run 1 Full")).text, /No template matches "Full"/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("stop: asks first, refuses finished tasks, --force, unknown ids and bad options", async (t) => {
@@ -195,7 +268,9 @@ test("stop: asks first, refuses finished tasks, --force, unknown ids and bad opt
     t.regex((await e.cmd(`stop ${id}`)).text, /already finished \(stopped\); nothing to stop/);
     t.true((await audit(e)).some((r) => r.action === "stop --force" && r.outcome === "ok" && r.taskId === id));
     t.true((await audit(e)).some((r) => r.action === "stop --force" && r.outcome === "cancelled"));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("logs, tasks, history, status of a failed task", async (t) => {
@@ -221,11 +296,18 @@ test("logs, tasks, history, status of a failed task", async (t) => {
     t.regex(h.text, /Recent runs:\n/);
     t.regex(h.text, new RegExp(`❌ #${e.store.tasks.get(key)!.taskId} Run migrations · error .* · ${ALICE.replace(/[.]/g, "\\.")}`));
     const mine = await e.cmd(`history --user ${ALICE}`);
-    t.true(mine.text.split("\n").slice(1).every((l) => l.includes(ALICE)));
+    t.true(
+      mine.text
+        .split("\n")
+        .slice(1)
+        .every((l) => l.includes(ALICE)),
+    );
     t.regex((await e.cmd("history Deploy")).text, /Deploy web/);
     t.regex((await e.cmd("history --user alice")).text, /--user needs a full Matrix ID/);
     t.regex((await e.cmd(`history --user ${BOB}`)).text, /No runs started by @bob:test found/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("Semaphore errors become clear replies (HTML 502 from a proxy, slow server, unreachable)", async (t) => {
@@ -243,7 +325,9 @@ test("Semaphore errors become clear replies (HTML 502 from a proxy, slow server,
     t.regex(ping.text, /Semaphore is not reachable/);
     await e.server.restart();
     t.regex((await e.cmd("projects")).text, /Infrastructure/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("Terraform-style confirmation: confirm/reject/approve <task> act on tasks Semaphore holds", async (t) => {
@@ -259,7 +343,9 @@ test("Terraform-style confirmation: confirm/reject/approve <task> act on tasks S
     await waitUntil(() => e.store.tasks.get(key)?.status === "success", 20_000, "apply to finish");
     t.regex((await e.cmd(`confirm ${id}`, { user: BOB })).text, /is success, not waiting for confirmation/);
     t.true((await audit(e)).some((r) => r.action === "confirm" && r.who === BOB && r.taskId === id && r.outcome === "ok"));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 // ---- approvals ----
@@ -299,11 +385,15 @@ test("approval quorum: the run starts only after 2 distinct approvers; self-appr
     t.deepEqual(run.approvals, [BOB, CAROL]);
     t.is(run.who, ALICE, "the run is attributed to the requester");
     t.true((await audit(e)).some((r) => r.action === "approve" && r.outcome === "refused" && r.who === ALICE));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("approval: deny, withdraw, expiry, unknown request, not an approver", async (t) => {
-  const e = await startEngine({ ini: APPROVAL_INI.replace("approval_expiry = 60", "approval_expiry = 60\n\n[template \"1/Full backup\"]\napprovals_required = 1") });
+  const e = await startEngine({
+    ini: APPROVAL_INI.replace("approval_expiry = 60", 'approval_expiry = 60\n\n[template "1/Full backup"]\napprovals_required = 1'),
+  });
   try {
     await confirmYes(await e.cmd("run 1 Deploy"));
     t.regex((await e.cmd("deny r1 not today", { user: BOB })).text, /Denied r1 \(Deploy web\); it will not run/);
@@ -319,7 +409,9 @@ test("approval: deny, withdraw, expiry, unknown request, not an approver", async
     r3.expiresAt = Date.now() - 1;
     t.regex((await e.cmd("approve r3", { user: CAROL })).text, /Request r3 is expired/);
     t.true((await audit(e)).some((r) => r.action === "run requested" && r.outcome === "cancelled" && /expired/.test(r.detail ?? "")));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("approval requests survive a restart of the engine", async (t) => {
@@ -334,17 +426,26 @@ test("approval requests survive a restart of the engine", async (t) => {
   try {
     const r = again.approvals.get("r1")!;
     t.is(r.status, "pending");
-    t.deepEqual(r.approvals.map((a) => a.user), [BOB]);
+    t.deepEqual(
+      r.approvals.map((a) => a.user),
+      [BOB],
+    );
     const done = await again.approvals.approve({ kind: "chat", userId: CAROL, roomId: OPS_ROOM }, r);
     t.is(done.req.status, "started");
-  } finally { await again.stopServices(); await e.close(); }
+  } finally {
+    await again.stopServices();
+    await e.close();
+  }
 });
 
 test("template policy sections are validated", async (t) => {
   const { loadConfig } = await import("../src/config/load.js");
   const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "chatrixcd-pol-"));
   const f = join(dir, "c.ini");
-  writeFileSync(f, `[semaphore]\nurl = http://x\napi_token = abcdefgh\n[template "nodash"]\n[template "P/T"]\napprovals_required = 3\napprovers = @a:x, bob\napprovalz = 1\n[template "P/U"]\napprovals_required = 2\napprovers = @a:x\n`);
+  writeFileSync(
+    f,
+    `[semaphore]\nurl = http://x\napi_token = abcdefgh\n[template "nodash"]\n[template "P/T"]\napprovals_required = 3\napprovers = @a:x, bob\napprovalz = 1\n[template "P/U"]\napprovals_required = 2\napprovers = @a:x\n`,
+  );
   const cfg = loadConfig(f, { env: {} });
   const msgs = cfg.issues.map((i) => i.message).join("\n");
   t.regex(msgs, /expected \[template "<project>\/<template>"\]/);
@@ -378,7 +479,9 @@ test("aliases: add, use with extra args, list, remove; reserved names and bad ta
     const file = JSON.parse(readFileSync(join(e.stateDir, "aliases.json"), "utf8"));
     t.deepEqual(Object.keys(file).sort(), ["p", "q"]);
     t.true((await audit(e)).some((r) => r.action === "aliases add" && r.who === ADMIN));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("aliases file is hot reloaded; a broken file keeps the old aliases and says why", async (t) => {
@@ -395,21 +498,25 @@ test("aliases file is hot reloaded; a broken file keeps the old aliases and says
     await waitUntil(() => e.ops.aliases.problems.some((p) => /not valid JSON/.test(p)), 5000, "problem noticed");
     t.is(e.ops.aliases.get("hello"), "ping");
     t.regex((await e.cmd("aliases")).text, /Problems in .*not valid JSON/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("messages file: pet and scold use it, hot reloaded; bad categories reported", async (t) => {
   const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "chatrixcd-msg-"));
   const file = join(dir, "messages.json");
   writeFileSync(file, JSON.stringify({ pet: ["purr {name}"] }));
-  const e = await startEngine({ tracker: false, ini: `messages_file = ${file}\n${"[room \"!ops:test\"]\nrun = *\n"}` });
+  const e = await startEngine({ tracker: false, ini: `messages_file = ${file}\n${'[room "!ops:test"]\nrun = *\n'}` });
   try {
     t.is((await e.cmd("pet")).text, `purr ${ALICE}`);
     t.regex((await e.cmd("scold")).text, /./);
     writeFileSync(file, JSON.stringify({ pet: ["meow"], nonsense: ["x"] }));
     await waitUntil(async () => (await e.cmd("pet")).text === "meow", 5000, "messages reload");
     t.regex(e.ops.messages.problems.join(), /unknown category "nonsense"/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 // ---- rooms, info, admins, log, subscribe ----
@@ -429,21 +536,27 @@ test("admins, info (no host info unless configured), rooms usage errors, exit is
     t.regex((await e.cmd("rooms join nothing", { user: ADMIN })).text, /Matrix is not configured|not a room ID/);
     t.regex((await e.cmd("exit")).text, /only admin_users/);
     let shutdown = "";
-    (e.ops as any).deps.requestShutdown = (why: string) => { shutdown = why; };
+    (e.ops as any).deps.requestShutdown = (why: string) => {
+      shutdown = why;
+    };
     const prompt = await e.cmd("exit", { user: ADMIN });
     t.is(prompt.confirm?.kind, "exit");
     t.is(shutdown, "");
     await confirmYes(prompt);
     await waitUntil(() => shutdown, 2000, "shutdown");
     t.is(shutdown, "exit command");
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("info shows host names only when show_host_info is on", async (t) => {
   const e = await startEngine({ tracker: false, ini: `show_host_info = true\n` });
   try {
     t.regex((await e.cmd("info")).text, /Host · Name: \S+/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("log on/off and subscribe/unsubscribe are per room and persisted", async (t) => {
@@ -466,7 +579,9 @@ test("log on/off and subscribe/unsubscribe are per room and persisted", async (t
     const saved = JSON.parse(readFileSync(join(e.stateDir, "rooms.json"), "utf8"));
     t.is(saved.rooms[OPS_ROOM].log, true);
     t.is(saved.rooms[OPS_ROOM].subscriptions.length, 1);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("injection: template names, args and aliases are escaped in every formatted body", async (t) => {
@@ -491,5 +606,7 @@ test("injection: template names, args and aliases are escaped in every formatted
     const help = await e.cmd("help <b>");
     t.false(help.html!.includes("<b>&"));
     t.notRegex(help.html!, /<b>(?!Commands|Needs)/);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });

@@ -70,34 +70,99 @@ test("secrets can come from *_file, and a world-readable secret file is warned a
 
 // Each malformed file must produce an error (or warning) naming the line and key, and must not be ok when it is an error.
 const BROKEN: Array<{ name: string; text: string; line?: number; key?: string; match: RegExp; severity?: "error" | "warning" }> = [
-  { name: "non-integer", text: VALID + "[semaphore]\nmax_concurrent_requests = lots\n", line: 14, key: "max_concurrent_requests", match: /whole number from 1 to 64/ },
+  {
+    name: "non-integer",
+    text: VALID + "[semaphore]\nmax_concurrent_requests = lots\n",
+    line: 14,
+    key: "max_concurrent_requests",
+    match: /whole number from 1 to 64/,
+  },
   { name: "integer out of range", text: VALID + "[semaphore]\nmax_concurrent_requests = 0\n", line: 14, key: "max_concurrent_requests", match: /from 1 to 64/ },
   { name: "negative timeout", text: VALID + "[semaphore]\ntimeout = -3\n", line: 14, key: "timeout", match: /whole number/ },
   { name: "bad boolean", text: VALID + "[semaphore]\ntls_verify = perhaps\n", line: 14, key: "tls_verify", match: /true or false/ },
   { name: "bad enum", text: VALID.replace("command_prefix = !ci", "log_level = loud"), line: 12, key: "log_level", match: /one of: debug, info, warn, error/ },
-  { name: "url without scheme", text: VALID.replace("https://semaphore.example.org/", "semaphore.example.org"), line: 7, key: "url", match: /http:\/\/ or https:\/\/ URL/ },
+  {
+    name: "url without scheme",
+    text: VALID.replace("https://semaphore.example.org/", "semaphore.example.org"),
+    line: 7,
+    key: "url",
+    match: /http:\/\/ or https:\/\/ URL/,
+  },
   { name: "ftp url", text: VALID.replace("https://semaphore.example.org/", "ftp://semaphore.example.org"), line: 7, key: "url", match: /not ftp:/ },
-  { name: "url with query", text: VALID.replace("https://matrix.example.org", "https://matrix.example.org/?x=1"), line: 2, key: "homeserver", match: /without \?query/ },
+  {
+    name: "url with query",
+    text: VALID.replace("https://matrix.example.org", "https://matrix.example.org/?x=1"),
+    line: 2,
+    key: "homeserver",
+    match: /without \?query/,
+  },
   { name: "bad user id", text: VALID.replace("@bot:example.org", "bot"), line: 3, key: "user_id", match: /full Matrix ID/ },
   { name: "bad admin in list", text: VALID.replace("@bob:example.org", "bob"), key: "admin_users", match: /"bob" is not a full Matrix ID/ },
   { name: "missing semaphore url", text: VALID.replace("url = https://semaphore.example.org/\n", ""), key: "url", match: /required: the Semaphore URL/ },
   { name: "missing semaphore token", text: VALID.replace(/api_token = .*\n/, ""), key: "api_token", match: /required: a Semaphore API token/ },
   { name: "matrix without credential", text: VALID.replace("password = hunter2hunter2\n", ""), key: "password", match: /credential is required/ },
   { name: "matrix without user id", text: VALID.replace("user_id = @bot:example.org\n", ""), key: "user_id", match: /required when \[matrix\] homeserver/ },
-  { name: "credentials without homeserver", text: VALID.replace("homeserver = https://matrix.example.org\n", ""), key: "homeserver", match: /homeserver is empty/ },
-  { name: "missing secret file", text: VALID.replace("password = hunter2hunter2", "password_file = /nonexistent/pw"), line: 4, key: "password_file", match: /file not found/ },
-  { name: "secret and secret file", text: VALID.replace("password = hunter2hunter2", `password = x1234\npassword_file = ${join(dir, "pw")}`), line: 5, key: "password_file", match: /keep only one/ },
+  {
+    name: "credentials without homeserver",
+    text: VALID.replace("homeserver = https://matrix.example.org\n", ""),
+    key: "homeserver",
+    match: /homeserver is empty/,
+  },
+  {
+    name: "missing secret file",
+    text: VALID.replace("password = hunter2hunter2", "password_file = /nonexistent/pw"),
+    line: 4,
+    key: "password_file",
+    match: /file not found/,
+  },
+  {
+    name: "secret and secret file",
+    text: VALID.replace("password = hunter2hunter2", `password = x1234\npassword_file = ${join(dir, "pw")}`),
+    line: 5,
+    key: "password_file",
+    match: /keep only one/,
+  },
   { name: "malformed section header", text: VALID + "[semaphore\n", line: 13, match: /malformed section header/ },
   { name: "line without equals", text: VALID + "just some words\n", line: 13, match: /expected key = value/ },
   { name: "key outside section", text: "stray = 1\n" + VALID, line: 1, key: "stray", match: /outside any section/ },
-  { name: "prefix with space", text: VALID.replace("command_prefix = !ci", "command_prefix = hey bot"), line: 12, key: "command_prefix", match: /without spaces/ },
+  {
+    name: "prefix with space",
+    text: VALID.replace("command_prefix = !ci", "command_prefix = hey bot"),
+    line: 12,
+    key: "command_prefix",
+    match: /without spaces/,
+  },
   { name: "empty prefix", text: VALID.replace("command_prefix = !ci", "command_prefix ="), line: 12, key: "command_prefix", match: /non-empty prefix/ },
-  { name: "unknown key with hint", text: VALID.replace("command_prefix = !ci", "comand_prefix = !ci"), line: 12, key: "comand_prefix", match: /did you mean command_prefix/ },
+  {
+    name: "unknown key with hint",
+    text: VALID.replace("command_prefix = !ci", "comand_prefix = !ci"),
+    line: 12,
+    key: "comand_prefix",
+    match: /did you mean command_prefix/,
+  },
   { name: "unknown section with hint", text: VALID + "[semaphor]\nurl = x\n", line: 13, match: /did you mean \[semaphore\]/ },
-  { name: "duplicate key", text: VALID.replace("command_prefix = !ci", "command_prefix = !ci\ncommand_prefix = !cd"), line: 13, key: "command_prefix", match: /set twice, at line 12 and at line 13/ },
-  { name: "room section bad list value type", text: VALID + '[room "!abc:example.org"]\nrun = @alice:example.org\nrnu = x\n', line: 15, key: "rnu", match: /did you mean run/ },
+  {
+    name: "duplicate key",
+    text: VALID.replace("command_prefix = !ci", "command_prefix = !ci\ncommand_prefix = !cd"),
+    line: 13,
+    key: "command_prefix",
+    match: /set twice, at line 12 and at line 13/,
+  },
+  {
+    name: "room section bad list value type",
+    text: VALID + '[room "!abc:example.org"]\nrun = @alice:example.org\nrnu = x\n',
+    line: 15,
+    key: "rnu",
+    match: /did you mean run/,
+  },
   { name: "poll interval zero", text: VALID + "[semaphore]\npoll_interval = 0\n", line: 14, key: "poll_interval", match: /from 1 to 3600/ },
-  { name: "max_command_age text", text: VALID.replace("password = hunter2hunter2", "password = hunter2hunter2\nmax_command_age = five minutes"), line: 5, key: "max_command_age", match: /whole number/ },
+  {
+    name: "max_command_age text",
+    text: VALID.replace("password = hunter2hunter2", "password = hunter2hunter2\nmax_command_age = five minutes"),
+    line: 5,
+    key: "max_command_age",
+    match: /whole number/,
+  },
   { name: "theme typo", text: VALID + "[console]\ntheme = drak\n", line: 14, key: "theme", match: /one of: dark, light, mono/ },
   { name: "mouse bad bool", text: VALID + "[console]\nmouse = sometimes\n", line: 14, key: "mouse", match: /true or false/ },
   { name: "missing file", text: "", match: /config file not found/ },
@@ -284,8 +349,14 @@ test("issue 12.9: an unknown or misspelt section is an error (a misspelt [templa
 });
 
 test("issue 12.10: a secret cut at an unquoted ; or # is an error that says to quote it and never shows the secret", async (t) => {
-  for (const [key, value] of [["api_token", "abcdefgh;ijklmnop"], ["api_token", "abcdefgh#ijklmnop"], ["password", "hunter2;hunter2"], ["password", "pass word ;tail"]] as const) {
-    const text = key === "api_token" ? VALID.replace(/api_token = .*/, `api_token = ${value}`) : VALID.replace("password = hunter2hunter2", `password = ${value}`);
+  for (const [key, value] of [
+    ["api_token", "abcdefgh;ijklmnop"],
+    ["api_token", "abcdefgh#ijklmnop"],
+    ["password", "hunter2;hunter2"],
+    ["password", "pass word ;tail"],
+  ] as const) {
+    const text =
+      key === "api_token" ? VALID.replace(/api_token = .*/, `api_token = ${value}`) : VALID.replace("password = hunter2hunter2", `password = ${value}`);
     const { code, out } = await checkConfig(text);
     t.is(code, 2, `${key} = ${value}: ${out}`);
     t.regex(out, new RegExp(`^error: .* ${key}: .*quote the whole value`, "m"), out);
@@ -358,5 +429,8 @@ test("issue 12.8: a room section must name a room id or alias (a name that never
   }
   const ok = loadConfig(file(`${VALID}\n[room "!Xq3pLw9aZ0bC1dE2fG3hI4jK5lM6nO7pQ8rS9tU0vW"]\nrun = *\n[room "#ops:example.org"]\nrun = *\n`), { env: {} });
   t.true(ok.ok, ok.issues.map(formatIssue).join("\n"));
-  t.deepEqual(ok.rooms.map((r) => r.room), ["!Xq3pLw9aZ0bC1dE2fG3hI4jK5lM6nO7pQ8rS9tU0vW", "#ops:example.org"]);
+  t.deepEqual(
+    ok.rooms.map((r) => r.room),
+    ["!Xq3pLw9aZ0bC1dE2fG3hI4jK5lM6nO7pQ8rS9tU0vW", "#ops:example.org"],
+  );
 });

@@ -8,4 +8,9 @@ const app = fakeApp();
 process.on("exit", () => rmSync(app.stateDir, { recursive: true, force: true }));
 addTask(app, 1);
 new Console(app, { demo: true, historyFile: "", exit: (code) => process.exit(code) });
-setTimeout(() => { throw new Error("boom from the crash fixture"); }, Number(process.env.CRASH_AFTER_MS ?? 1500));
+setTimeout(
+  () => {
+    throw new Error("boom from the crash fixture");
+  },
+  Number(process.env.CRASH_AFTER_MS ?? 1500),
+);

@@ -17,7 +17,13 @@ async function runDemoOnce(cwd: string): Promise<{ out: string; code: number | n
   const exited = new Promise<number | null>((r) => p.on("exit", (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo did not come up:\n${out}`)), 30_000);
-    const seen = (d: Buffer) => { out += d.toString(); if (/running headless/.test(out)) { clearTimeout(timer); resolve(); } };
+    const seen = (d: Buffer) => {
+      out += d.toString();
+      if (/running headless/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
     p.stdout.on("data", seen);
     p.stderr.on("data", seen);
   });
@@ -34,5 +40,7 @@ test("the demo's state lives in a temp dir that is removed at exit, not in ./.ch
     const dir = /demo: state in (\S+) \(removed at exit\)/.exec(out)?.[1];
     t.truthy(dir, out);
     t.false(existsSync(dir!), "the demo's state dir is gone after exit");
-  } finally { rmSync(cwd, { recursive: true, force: true }); }
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });

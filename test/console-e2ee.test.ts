@@ -12,7 +12,15 @@ import { width } from "../screens/text.js";
 const screenRows = (h: { rows(): string[] }) => h.rows().map((r) => r.replace(/\x03/g, ""));
 const screenText = (h: Harness) => screenRows(h).join("\n");
 
-const EMOJI: Array<[string, string]> = [["🐶", "Dog"], ["☁️", "Cloud"], ["🔒", "Lock"], ["⏰", "Clock"], ["💡", "Light Bulb"], ["❤️", "Heart"], ["🚀", "Rocket"]];
+const EMOJI: Array<[string, string]> = [
+  ["🐶", "Dog"],
+  ["☁️", "Cloud"],
+  ["🔒", "Lock"],
+  ["⏰", "Clock"],
+  ["💡", "Light Bulb"],
+  ["❤️", "Heart"],
+  ["🚀", "Rocket"],
+];
 const DECIMALS: [number, number, number] = [1234, 5678, 9012];
 
 /** A verification port over the store, as the Matrix bot's VerificationManager would drive it. */
@@ -20,10 +28,22 @@ function fakeVerification(app: FakeApp, devices: DeviceTrust[] = []) {
   const calls: string[] = [];
   let next = 1;
   const port: VerificationPort = {
-    devices: async (users) => { calls.push(`devices ${users.join(",")}`); return devices; },
+    devices: async (users) => {
+      calls.push(`devices ${users.join(",")}`);
+      return devices;
+    },
     async start(actor, userId, deviceId) {
       calls.push(`start ${userId} ${deviceId}`);
-      const v: VerificationState = { id: `v${next++}`, otherUserId: userId, otherDeviceId: deviceId, origin: actor.kind === "chat" ? "chat" : "console", owner: actor.kind === "chat" ? actor.userId : undefined, phase: "requested", createdAt: Date.now(), updatedAt: Date.now() };
+      const v: VerificationState = {
+        id: `v${next++}`,
+        otherUserId: userId,
+        otherDeviceId: deviceId,
+        origin: actor.kind === "chat" ? "chat" : "console",
+        owner: actor.kind === "chat" ? actor.userId : undefined,
+        phase: "requested",
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      };
       app.store.upsertVerification(v);
       return v;
     },
@@ -31,29 +51,55 @@ function fakeVerification(app: FakeApp, devices: DeviceTrust[] = []) {
     async confirm(id, match) {
       calls.push(`confirm ${id} ${match}`);
       const v = app.store.verifications.get(id)!;
-      app.store.upsertVerification({ ...v, phase: match ? "confirmed" : "mismatch", detail: match ? undefined : "the emoji did not match", updatedAt: Date.now() });
+      app.store.upsertVerification({
+        ...v,
+        phase: match ? "confirmed" : "mismatch",
+        detail: match ? undefined : "the emoji did not match",
+        updatedAt: Date.now(),
+      });
     },
-    async cancel(id) { calls.push(`cancel ${id}`); },
+    async cancel(id) {
+      calls.push(`cancel ${id}`);
+    },
   };
-  const chat: ChatPort = { say: async () => undefined, join: async (r) => r, leave: async () => undefined, aliasesOf: () => [], verification: port, members: () => ["@alice:x", "@bot:x"] };
+  const chat: ChatPort = {
+    say: async () => undefined,
+    join: async (r) => r,
+    leave: async () => undefined,
+    aliasesOf: () => [],
+    verification: port,
+    members: () => ["@alice:x", "@bot:x"],
+  };
   app.ops.chat = chat;
   app.store.setConnection({ matrix: "syncing" });
   const sas = (patch: Partial<VerificationState> = {}): VerificationState => {
     const v: VerificationState = {
-      id: "v1", otherUserId: "@alice:x", otherDeviceId: "ALICEPHONE", origin: "incoming", phase: "sas", emoji: EMOJI, decimals: DECIMALS,
-      createdAt: Date.now(), updatedAt: Date.now(), ...patch,
+      id: "v1",
+      otherUserId: "@alice:x",
+      otherDeviceId: "ALICEPHONE",
+      origin: "incoming",
+      phase: "sas",
+      emoji: EMOJI,
+      decimals: DECIMALS,
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+      ...patch,
     };
     app.store.upsertVerification(v);
     return v;
   };
-  const set = (id: string, patch: Partial<VerificationState>) => app.store.upsertVerification({ ...app.store.verifications.get(id)!, ...patch, updatedAt: Date.now() });
+  const set = (id: string, patch: Partial<VerificationState>) =>
+    app.store.upsertVerification({ ...app.store.verifications.get(id)!, ...patch, updatedAt: Date.now() });
   return { calls, port, sas, set };
 }
 
 /** The text inside a box, row by row, without what is beside it on the screen. */
 function boxText(h: Harness, box: unknown): string {
   const p = (box as { lpos: { xi: number; xl: number; yi: number; yl: number } }).lpos;
-  return screenRows(h).slice(p.yi, p.yl).map((r) => [...r].slice(p.xi, p.xl).join("")).join("\n");
+  return screenRows(h)
+    .slice(p.yi, p.yl)
+    .map((r) => [...r].slice(p.xi, p.xl).join(""))
+    .join("\n");
 }
 
 const dialogOpen = (h: Harness) => () => /Verify a device · v\d/.test(screenText(h));
@@ -84,7 +130,14 @@ test.serial("an incoming verification pops up with user, device, the 7 emoji wit
     const rows = screenRows(h);
     const ey = rows.findIndex((r) => r.includes("🐶"));
     const cells = (h.con.screen as unknown as { lines: Array<Array<[number, string]>> }).lines;
-    const col = (y: number, s: string) => { let x = 0; for (const c of cells[y]!) { if (c[1] === s) return x; x++; } return -1; };
+    const col = (y: number, s: string) => {
+      let x = 0;
+      for (const c of cells[y]!) {
+        if (c[1] === s) return x;
+        x++;
+      }
+      return -1;
+    };
     // (centres: the emoji's two cells, the name's six)
     t.is(col(ey, "🚀") + 1, rows[ey + 1]!.indexOf("Rocket") + 3, "🚀 centred over Rocket");
     t.is(col(ey, "🐶") + 1, rows[ey + 1]!.indexOf("Dog") + 1, "🐶 centred over Dog");
@@ -102,9 +155,14 @@ test.serial("an incoming verification pops up with user, device, the 7 emoji wit
     f.set("v1", { phase: "done" });
     await h.until(dialogClosed(h));
     t.regex(h.con.bar.currentMessage ?? "", /✔ Verification v1: @alice:x ALICEPHONE is verified\./);
-    t.true(h.app.logger.ring.toArray().some((e) => e.source === "console" && /Verification v1: @alice:x ALICEPHONE is verified/.test(e.message)), "and in the log");
+    t.true(
+      h.app.logger.ring.toArray().some((e) => e.source === "console" && /Verification v1: @alice:x ALICEPHONE is verified/.test(e.message)),
+      "and in the log",
+    );
     t.is(h.con.keymap.resolve("y"), undefined, "y does nothing on the panels");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("n reports a mismatch; Esc leaves it pending and V shows it again; the buttons are clickable", async (t) => {
@@ -138,10 +196,15 @@ test.serial("n reports a mismatch; Esc leaves it pending and V shows it again; t
     h.io.input.write(click(x + 3, y));
     await h.until(() => f.calls.includes("confirm v1 false"));
     await h.until(dialogClosed(h));
-    t.regex(h.con.bar.currentMessage ?? "", /✖ Verification v1 with @alice:x ALICEPHONE: the emoji did not match \(the emoji did not match\); nothing is trusted/);
+    t.regex(
+      h.con.bar.currentMessage ?? "",
+      /✖ Verification v1 with @alice:x ALICEPHONE: the emoji did not match \(the emoji did not match\); nothing is trusted/,
+    );
     await h.keys("V");
     t.regex(h.con.bar.currentMessage ?? "", /No verification is waiting for the console/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("Tab moves between the buttons; n on the panels is not a mismatch; keys are in the table once", async (t) => {
@@ -174,7 +237,9 @@ test.serial("Tab moves between the buttons; n on the panels is not a mismatch; k
     t.regex(help, /V +Show the emoji of a verification/);
     const verifyKeys = KEYMAP.filter((b) => b.scope === "verify").flatMap((b) => b.keys);
     t.deepEqual(verifyKeys.sort(), ["S-tab", "enter", "escape", "left", "n", "right", "tab", "y"]);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("the dialog closes itself when the verification ends elsewhere, and says how", async (t) => {
@@ -200,7 +265,9 @@ test.serial("the dialog closes itself when the verification ends elsewhere, and 
     f.set("v3", { phase: "done" });
     await h.until(() => /✔ Verification v3/.test(h.con.bar.currentMessage ?? ""));
     t.deepEqual(f.calls, []);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("one dialog at a time; it never opens under another dialog or the command bar, but after them", async (t) => {
@@ -236,7 +303,9 @@ test.serial("one dialog at a time; it never opens under another dialog or the co
     t.false(dialogOpen(h)());
     await h.keys(KEY.esc);
     await h.until(/Verify a device · v4/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("chat-started verifications are the admin's: no dialog, and the console may not answer them", async (t) => {
@@ -249,7 +318,9 @@ test.serial("chat-started verifications are the admin's: no dialog, and the cons
     await h.keys("V");
     t.regex(h.con.bar.currentMessage ?? "", /v1 sas \(answered in chat\)/);
     await t.throwsAsync(h.app.ops.confirmVerification({ kind: "console" }, "v1", true), { message: /Only @admin:x, who started it/ });
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("read-only: no dialog pops up; V shows the emoji without answers", async (t) => {
@@ -271,7 +342,9 @@ test.serial("read-only: no dialog pops up; V shows the emoji without answers", a
     t.deepEqual(f.calls, []);
     await h.keys(KEY.enter);
     await h.until(dialogClosed(h));
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("80x24: the emoji wrap into two rows and everything fits", async (t) => {
@@ -294,7 +367,9 @@ test.serial("80x24: the emoji wrap into two rows and everything fits", async (t)
     t.is(two.length, 2);
     for (const r of two) t.true(width(r.names) <= 74 && width(r.symbols) <= 74);
     t.is(emojiGrid(EMOJI, 20).length, 7);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("Rooms panel: a lock with verified/devices for encrypted rooms, and the bot's encryption above the list; the header says E2E", async (t) => {
@@ -307,7 +382,14 @@ test.serial("Rooms panel: a lock with verified/devices for encrypted rooms, and 
     app.store.setConnection({ matrix: "syncing" });
     app.store.setCrypto({ enabled: true, deviceId: "BOTDEVICE1", ed25519: "abc", crossSigning: false });
     app.store.upsertRoom({ roomId: "!enc:x", name: "ops secret", encrypted: true, members: 3, lastActivity: Date.now(), trust: { devices: 3, verified: 1 } });
-    app.store.upsertRoom({ roomId: "!all:x", name: "all verified", encrypted: true, members: 2, lastActivity: Date.now() - 1000, trust: { devices: 2, verified: 2 } });
+    app.store.upsertRoom({
+      roomId: "!all:x",
+      name: "all verified",
+      encrypted: true,
+      members: 2,
+      lastActivity: Date.now() - 1000,
+      trust: { devices: 2, verified: 2 },
+    });
     app.store.upsertRoom({ roomId: "!new:x", name: "fresh room", encrypted: true, members: 2, lastActivity: Date.now() - 2000 });
     app.store.upsertRoom({ roomId: "!open:x", name: "open room", encrypted: false, members: 5, lastActivity: Date.now() - 3000 });
     await h.until(/open room/);
@@ -327,7 +409,11 @@ test.serial("Rooms panel: a lock with verified/devices for encrypted rooms, and 
     // Colour: all verified is green, partly verified is not.
     const rows = screenRows(h);
     const cells = (h.con.screen as unknown as { lines: Array<Array<[number, string]>> }).lines;
-    const fgAt = (re: RegExp) => { const y = rows.findIndex((r) => re.test(r)); const x = [...cells[y]!].findIndex((c) => c[1] === "🔒"); return (cells[y]![x]![0] >> 9) & 0x1ff; };
+    const fgAt = (re: RegExp) => {
+      const y = rows.findIndex((r) => re.test(r));
+      const x = [...cells[y]!].findIndex((c) => c[1] === "🔒");
+      return (cells[y]![x]![0] >> 9) & 0x1ff;
+    };
     t.not(fgAt(/all verified/), fgAt(/ops secret/));
     // Borders stay straight with the lock emoji.
     const box = h.con.rooms.box as unknown as { lpos: { xi: number; xl: number; yi: number; yl: number } };
@@ -345,7 +431,9 @@ test.serial("Rooms panel: a lock with verified/devices for encrypted rooms, and 
     app.store.setCrypto({ enabled: false, detail: "[matrix] encryption = false", deviceId: undefined });
     await h.until(/E2E off: \[matrix\] encryption = false/);
     t.regex(screenRows(h)[0]!, /E2E off/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("Rooms v: choose an unverified device of the room's members; its emoji pop up; confirmed at the console", async (t) => {
@@ -379,7 +467,9 @@ test.serial("Rooms v: choose an unverified device of the room's members; its emo
     await h.keys("y");
     await h.until(() => f.calls.includes("confirm v1 true"));
     // Read-only hides the key.
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial(":verify start from the command bar is a console verification: its emoji pop up and are answered here", async (t) => {
@@ -403,58 +493,82 @@ test.serial(":verify start from the command bar is a console verification: its e
     await h.until(/Verify a device · v2/);
     await h.keys(KEY.esc, ":", ..."verify confirm v2", KEY.enter);
     await h.until(() => f.calls.includes("confirm v2 true"));
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
-test.serial("SSO login: the prompt shows the URL, a wrong paste asks again, the right one goes to the engine; Esc hides it, :login shows it again", async (t) => {
-  const h = await harness();
-  try {
-    const app = h.app;
-    const answers: string[] = [];
-    // As App.loginPrompter does it.
-    const ask = () => {
-      app.ops.loginPromptHandler = (text) => { app.ops.loginPromptHandler = undefined; app.store.setLoginPrompt(undefined); answers.push(text); };
-      app.store.setLoginPrompt({ message: "SSO login: open this URL in a browser and sign in as @bot:x; paste the login token here.", url: "https://hs.example/_matrix/client/v3/login/sso/redirect?redirectUrl=http%3A%2F%2F127.0.0.1%2Fchatrixcd-sso-done", since: Date.now() });
-    };
-    ask();
-    await h.until(/Matrix login \(SSO\)/);
-    let text = screenText(h);
-    t.regex(text, /open this URL in a browser and sign in as @bot:x/);
-    t.regex(boxText(h, h.con.login.dialog!.box).replace(/[│\s]+/g, ""), /https:\/\/hs\.example\/_matrix\/client\/v3\/login\/sso\/redirect\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%2Fchatrixcd-sso-done/, "the whole URL is shown");
-    await h.keys(..."not a token!", KEY.enter);
-    await h.until(/That is not a login token or a URL with loginToken=…: paste it again/);
-    t.deepEqual(answers, []);
-    t.notRegex(screenText(h), /not a token!/, "what is typed is hidden");
-    await h.keys("\x15", "http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123", KEY.enter);
-    await h.until(() => answers.length === 1);
-    t.deepEqual(answers, ["http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123"]);
-    await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
-    t.regex(h.con.bar.currentMessage ?? "", /Login token sent/);
-    // The engine did not take it and asks again: the prompt says so.
-    ask();
-    await h.until(/That was not accepted: paste the login token/);
-    // Esc hides it; the login still waits; :login shows it again.
-    await h.keys(KEY.esc);
-    await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
-    t.regex(h.con.bar.currentMessage ?? "", /still waits: :login shows the prompt again/);
-    await h.keys(":", ..."login", KEY.enter);
-    await h.until(/Matrix login \(SSO\)/);
-    t.notRegex(screenText(h), /not accepted/, "a fresh prompt");
-    // Answered elsewhere (stdin, the callback listener): the dialog closes.
-    app.ops.answerLoginPrompt({ kind: "console" }, "syt_fromstdin");
-    await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
-    t.deepEqual(answers, ["http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123", "syt_fromstdin"]);
-    t.falsy(h.con.login.dialog);
-    await h.keys(":", ..."login", KEY.enter);
-    await h.until(() => /No Matrix login is waiting/.test(h.con.bar.currentMessage ?? ""));
-  } finally { h.destroy(); }
-});
+test.serial(
+  "SSO login: the prompt shows the URL, a wrong paste asks again, the right one goes to the engine; Esc hides it, :login shows it again",
+  async (t) => {
+    const h = await harness();
+    try {
+      const app = h.app;
+      const answers: string[] = [];
+      // As App.loginPrompter does it.
+      const ask = () => {
+        app.ops.loginPromptHandler = (text) => {
+          app.ops.loginPromptHandler = undefined;
+          app.store.setLoginPrompt(undefined);
+          answers.push(text);
+        };
+        app.store.setLoginPrompt({
+          message: "SSO login: open this URL in a browser and sign in as @bot:x; paste the login token here.",
+          url: "https://hs.example/_matrix/client/v3/login/sso/redirect?redirectUrl=http%3A%2F%2F127.0.0.1%2Fchatrixcd-sso-done",
+          since: Date.now(),
+        });
+      };
+      ask();
+      await h.until(/Matrix login \(SSO\)/);
+      let text = screenText(h);
+      t.regex(text, /open this URL in a browser and sign in as @bot:x/);
+      t.regex(
+        boxText(h, h.con.login.dialog!.box).replace(/[│\s]+/g, ""),
+        /https:\/\/hs\.example\/_matrix\/client\/v3\/login\/sso\/redirect\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%2Fchatrixcd-sso-done/,
+        "the whole URL is shown",
+      );
+      await h.keys(..."not a token!", KEY.enter);
+      await h.until(/That is not a login token or a URL with loginToken=…: paste it again/);
+      t.deepEqual(answers, []);
+      t.notRegex(screenText(h), /not a token!/, "what is typed is hidden");
+      await h.keys("\x15", "http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123", KEY.enter);
+      await h.until(() => answers.length === 1);
+      t.deepEqual(answers, ["http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123"]);
+      await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
+      t.regex(h.con.bar.currentMessage ?? "", /Login token sent/);
+      // The engine did not take it and asks again: the prompt says so.
+      ask();
+      await h.until(/That was not accepted: paste the login token/);
+      // Esc hides it; the login still waits; :login shows it again.
+      await h.keys(KEY.esc);
+      await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
+      t.regex(h.con.bar.currentMessage ?? "", /still waits: :login shows the prompt again/);
+      await h.keys(":", ..."login", KEY.enter);
+      await h.until(/Matrix login \(SSO\)/);
+      t.notRegex(screenText(h), /not accepted/, "a fresh prompt");
+      // Answered elsewhere (stdin, the callback listener): the dialog closes.
+      app.ops.answerLoginPrompt({ kind: "console" }, "syt_fromstdin");
+      await h.until(() => !/Matrix login \(SSO\)/.test(screenText(h)));
+      t.deepEqual(answers, ["http://127.0.0.1/chatrixcd-sso-done?loginToken=syt_abc123", "syt_fromstdin"]);
+      t.falsy(h.con.login.dialog);
+      await h.keys(":", ..."login", KEY.enter);
+      await h.until(() => /No Matrix login is waiting/.test(h.con.bar.currentMessage ?? ""));
+    } finally {
+      h.destroy();
+    }
+  },
+);
 
 test.serial("device login: the dialog shows the URL and the code, takes no input, and closes when the login is approved", async (t) => {
   const h = await harness();
   try {
     const app = h.app;
-    app.store.setLoginPrompt({ message: "Matrix login: open the URL and enter the code.", url: "https://auth.example/device", code: "WDJB-MJHT", since: Date.now() });
+    app.store.setLoginPrompt({
+      message: "Matrix login: open the URL and enter the code.",
+      url: "https://auth.example/device",
+      code: "WDJB-MJHT",
+      since: Date.now(),
+    });
     await h.until(/Matrix login \(device\)/);
     const text = screenText(h);
     t.regex(text, /Open: https:\/\/auth\.example\/device/);
@@ -470,7 +584,9 @@ test.serial("device login: the dialog shows the URL and the code, takes no input
     app.store.setLoginPrompt(undefined);
     await h.until(() => !/Matrix login \(device\)/.test(screenText(h)));
     t.falsy(h.con.login.dialog);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("a login prompt already waiting when the console starts is shown at once", async (t) => {
@@ -481,5 +597,7 @@ test.serial("a login prompt already waiting when the console starts is shown at 
   try {
     await h.until(/Matrix login \(SSO\)/);
     t.regex(screenText(h), /https:\/\/hs\.example\/sso/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });

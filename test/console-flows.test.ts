@@ -8,7 +8,11 @@ import { runCommandLine } from "../src/commands/dispatch.js";
 import { CONSOLE_ACTOR } from "../screens/context.js";
 import { findCommand } from "../src/commands/registry.js";
 
-const screen = (h: { rows(): string[] }) => h.rows().map((r) => r.replace(/\x03/g, "")).join("\n");
+const screen = (h: { rows(): string[] }) =>
+  h
+    .rows()
+    .map((r) => r.replace(/\x03/g, ""))
+    .join("\n");
 
 test.serial("stop says how the task will end: a running task ends as failed (signal: killed), a force-stop as stopped", async (t) => {
   const h = await harness();
@@ -24,7 +28,9 @@ test.serial("stop says how the task will end: a running task ends as failed (sig
     await h.until(/Force-stop task #42/);
     t.regex(screen(h), /it ends as stopped/);
     await h.keys(KEY.esc);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial(":stop shows the structured prompt: the question and what will happen, without chat instructions", async (t) => {
@@ -40,10 +46,12 @@ test.serial(":stop shows the structured prompt: the question and what will happe
     await h.keys(KEY.esc);
     await h.until(/Cancelled; nothing was done/);
     t.is(h.app.semaphore.callsOf("stopTask").length, 0);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
-test.serial("wizard: extra arguments are split like chat splits them: -e \"x=1 2\" is two words", async (t) => {
+test.serial('wizard: extra arguments are split like chat splits them: -e "x=1 2" is two words', async (t) => {
   const h = await harness();
   try {
     h.app.semaphore.templateList[1]![1]!.allow_override_args_in_task = true; // Full backup
@@ -61,7 +69,9 @@ test.serial("wizard: extra arguments are split like chat splits them: -e \"x=1 2
     await h.until(() => h.app.semaphore.callsOf("startTask").length === 1);
     const req = h.app.semaphore.callsOf("startTask")[0]![1] as { extraArgs?: string[] };
     t.deepEqual(req.extraArgs, ["-e", "x=1 2"]);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("wizard: an unbalanced quote in extra arguments is shown in the form and nothing starts", async (t) => {
@@ -79,7 +89,9 @@ test.serial("wizard: an unbalanced quote in extra arguments is shown in the form
     await h.keys(KEY.enter);
     await h.until(/Extra arguments: unbalanced double quote/);
     t.is(h.app.semaphore.callsOf("startTask").length, 0);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("wizard: the status line does not keep saying Loading projects… once the list shows", async (t) => {
@@ -88,15 +100,23 @@ test.serial("wizard: the status line does not keep saying Loading projects… on
     await h.keys("r");
     await h.until(/Run: choose a project/);
     t.notRegex(screen(h), /Loading projects/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("wizard: a survey problem names the field by its label, not the variable", async (t) => {
   const h = await harness();
   try {
     h.app.semaphore.templateList[1]!.push({
-      id: 9, project_id: 1, name: "Issue certificate", description: "", playbook: "cert.yml", git_branch: null,
-      allow_override_args_in_task: false, allow_override_branch_in_task: false,
+      id: 9,
+      project_id: 1,
+      name: "Issue certificate",
+      description: "",
+      playbook: "cert.yml",
+      git_branch: null,
+      allow_override_args_in_task: false,
+      allow_override_branch_in_task: false,
       survey_vars: [{ name: "validity_days", title: "Validity in days", type: "int", required: true, description: "", values: [], default_value: null }],
     } as never);
     await h.keys("r");
@@ -110,7 +130,9 @@ test.serial("wizard: a survey problem names the field by its label, not the vari
     await h.until(/must be a whole number/);
     t.regex(screen(h), /Validity in days must be a whole number/);
     t.notRegex(screen(h), /validity_days must/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial(":run says once what it started, and selects it", async (t) => {
@@ -124,7 +146,9 @@ test.serial(":run says once what it started, and selects it", async (t) => {
     const msg = h.con.bar.currentMessage ?? "";
     t.is(msg.match(/Full backup/g)?.length, 1, msg);
     t.is(msg.match(/100/g)?.length, 1, msg);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("R asks before reloading the configuration; Cancel keeps the running one untouched", async (t) => {
@@ -132,7 +156,10 @@ test.serial("R asks before reloading the configuration; Cancel keeps the running
   try {
     let reloads = 0;
     const orig = h.app.ops.reloadConfig.bind(h.app.ops);
-    h.app.ops.reloadConfig = (a) => { reloads++; return orig(a); };
+    h.app.ops.reloadConfig = (a) => {
+      reloads++;
+      return orig(a);
+    };
     await h.keys("R");
     await h.until(/Reload the configuration/);
     t.is(reloads, 0);
@@ -143,7 +170,9 @@ test.serial("R asks before reloading the configuration; Cancel keeps the running
     await h.keys("y");
     await h.until(() => reloads === 1);
     t.is(reloads, 1);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("at 80x24 the hint bar keeps the most important keys: r run, q quit, ? help", async (t) => {
@@ -153,7 +182,9 @@ test.serial("at 80x24 the hint bar keeps the most important keys: r run, q quit,
     t.regex(last, /r run/);
     t.regex(last, /q quit/);
     t.regex(last, /\? help/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("? help shows every command's usage whole, wrapped rather than cut", async (t) => {
@@ -165,7 +196,9 @@ test.serial("? help shows every command's usage whole, wrapped rather than cut",
     const usage = `:run ${findCommand("run")!.usage}`;
     t.true(usage.length > 110, "long enough to need wrapping in the 110-column help");
     for (const word of usage.split(" ")) t.true(text.includes(word), `${word} is shown`);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("the chat stop prompt says how the task will end too", async (t) => {
@@ -174,10 +207,15 @@ test.serial("the chat stop prompt says how the task will end too", async (t) => 
     addTask(app, 42);
     addTask(app, 43, { status: "waiting", start: undefined });
     const stop = async (line: string) => (await runCommandLine({ actor: CONSOLE_ACTOR, ops: app.ops, prefix: "!cd" }, line)).text;
-    t.regex(await stop("stop 42"), /Stop Deploy web #42 .*\? Semaphore kills the running playbook: the task ends as failed \("signal: killed"\), not as stopped\. Reply yes or no/);
+    t.regex(
+      await stop("stop 42"),
+      /Stop Deploy web #42 .*\? Semaphore kills the running playbook: the task ends as failed \("signal: killed"\), not as stopped\. Reply yes or no/,
+    );
     t.regex(await stop("stop 43"), /takes it off the queue and it ends as stopped/);
     t.regex(await stop("stop 42 --force"), /Force-stop kills it at once.*it ends as stopped/);
-  } finally { rmSync(app.stateDir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(app.stateDir, { recursive: true, force: true });
+  }
 });
 
 test.serial("p pauses live updates: new tasks and log lines wait, PAUSED shows; p again catches up", async (t) => {
@@ -197,7 +235,9 @@ test.serial("p pauses live updates: new tasks and log lines wait, PAUSED shows; 
     await h.until(/#2 /);
     await h.until(/a line while paused/);
     t.notRegex(h.rows()[0]!, /PAUSED/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("[console] environment = production: the header names it and turns red", async (t) => {
@@ -207,11 +247,15 @@ test.serial("[console] environment = production: the header names it and turns r
     t.regex(h.rows()[0]!, /PRODUCTION/);
     t.is(h.con.header.box.style.bg, h.con.ctx.theme().productionBg);
     t.not(h.con.ctx.theme().productionBg, h.con.ctx.theme().barBg);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
   const plain = await harness();
   try {
     t.is(plain.con.header.box.style.bg, plain.con.ctx.theme().barBg);
-  } finally { plain.destroy(); }
+  } finally {
+    plain.destroy();
+  }
 });
 
 const osc52Payloads = (written: string) => [...written.matchAll(/\x1b\]52;c;([A-Za-z0-9+/=]*)\x07/g)].map((m) => Buffer.from(m[1]!, "base64").toString("utf8"));
@@ -225,7 +269,11 @@ test.serial("copy with OSC 52: the task's URL, the output lines matching the sea
     await h.keys("c");
     t.deepEqual(osc52Payloads(h.io.written()), ["https://semaphore.example.org/project/1/history?t=42"]);
     t.regex(h.con.bar.currentMessage ?? "", /Copied the URL of task #42/);
-    h.app.store.appendOutput(1, 42, ["ok: [web1]", "fatal: [web2] FAILED", "ok: [web3]", "fatal: [db1] FAILED"].map((text) => ({ time: new Date().toISOString(), text })));
+    h.app.store.appendOutput(
+      1,
+      42,
+      ["ok: [web1]", "fatal: [web2] FAILED", "ok: [web3]", "fatal: [db1] FAILED"].map((text) => ({ time: new Date().toISOString(), text })),
+    );
     await h.keys(KEY.enter);
     await h.until(/fatal: \[db1\]/);
     await h.keys("/", ..."fatal", KEY.enter);
@@ -236,7 +284,9 @@ test.serial("copy with OSC 52: the task's URL, the output lines matching the sea
     await h.until(/the line to copy/);
     await h.keys("c");
     t.regex(osc52Payloads(h.io.written()).at(-1)!, /WARN\s+\[?test\]? .*the line to copy$/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial(":info at the console adds the config, log and state paths", async (t) => {
@@ -248,7 +298,9 @@ test.serial(":info at the console adds the config, log and state paths", async (
     t.regex(text, /Config file:\s+none \(defaults and environment variables\)/);
     t.regex(text, /Log file:\s+none/);
     t.true(text.includes(h.app.stateDir), "the state dir is named");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("task views show breadcrumbs, and [ / ] go back and forward through the views opened", async (t) => {
@@ -272,7 +324,9 @@ test.serial("task views show breadcrumbs, and [ / ] go back and forward through 
     await h.keys(KEY.esc, "[");
     await h.until(/Tasks › #1 Deploy web › Task output/);
     t.true(h.con.taskView.isOpen);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("pinned templates come first in the wizard and in :run completion, and stay pinned after a restart", async (t) => {
@@ -287,7 +341,9 @@ test.serial("pinned templates come first in the wizard and in :run completion, a
     await h.until(/★ Rotate certificates/);
     await h.keys(KEY.esc, KEY.esc);
     t.deepEqual(JSON.parse(readFileSync(join(app.stateDir, "console-pins.json"), "utf8")), ["1/5"]);
-  } finally { h.con.restore(); }
+  } finally {
+    h.con.restore();
+  }
   // A new console on the same state: the pin is still there, first in the list.
   const again = await harness({ app });
   try {
@@ -299,7 +355,9 @@ test.serial("pinned templates come first in the wizard and in :run completion, a
     t.regex(rows[0]!, /★ Rotate certificates/);
     await again.keys(KEY.esc, KEY.esc);
     t.deepEqual(await again.con.bar.candidatesFor("run 1 "), { word: "", list: ["Rotate certificates", "Deploy web", "Full backup"] });
-  } finally { again.destroy(); }
+  } finally {
+    again.destroy();
+  }
 });
 
 test.serial("a stop or run the operator says no to at the console is audited as cancelled, as a chat prompt answered no", async (t) => {
@@ -322,11 +380,17 @@ test.serial("a stop or run the operator says no to at the console is audited as 
     await h.until(/Run task \(3\/3\)/);
     await h.keys(KEY.enter); // Cancel
     await h.until(/nothing was started/);
-    const audit = () => readFileSync(join(app.stateDir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; outcome: string; taskId?: number; actor?: string });
+    const audit = () =>
+      readFileSync(join(app.stateDir, "audit.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { action: string; outcome: string; taskId?: number; actor?: string });
     await h.until(() => audit().filter((e) => e.outcome === "cancelled").length >= 2);
     const cancelled = audit().filter((e) => e.outcome === "cancelled");
     t.deepEqual(cancelled.map((e) => e.action).sort(), ["run", "stop"]);
     t.is(cancelled.find((e) => e.action === "stop")?.taskId, 42);
     t.is(app.semaphore.callsOf("stopTask").length + app.semaphore.callsOf("startTask").length, 0, "nothing was sent");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });

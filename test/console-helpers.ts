@@ -25,16 +25,28 @@ export function fakeStreams(cols = 160, rows = 48): FakeStreams {
   const input = new PassThrough() as FakeStreams["input"];
   input.isTTY = true;
   input.isRaw = false;
-  input.setRawMode = (m: boolean) => { input.isRaw = m; };
+  input.setRawMode = (m: boolean) => {
+    input.isRaw = m;
+  };
   const chunks: string[] = [];
-  const output = new Writable({ write(c, _e, cb) { chunks.push(c.toString()); cb(); } }) as FakeStreams["output"];
+  const output = new Writable({
+    write(c, _e, cb) {
+      chunks.push(c.toString());
+      cb();
+    },
+  }) as FakeStreams["output"];
   output.isTTY = true;
   output.columns = cols;
   output.rows = rows;
   return {
-    input, output,
+    input,
+    output,
     written: () => chunks.join(""),
-    resize(c, r) { output.columns = c; output.rows = r; output.emit("resize"); },
+    resize(c, r) {
+      output.columns = c;
+      output.rows = r;
+      output.emit("resize");
+    },
   };
 }
 
@@ -58,18 +70,43 @@ export class FakeSemaphore {
       tpl(3, 1, "Full backup", "Back up the databases."),
       tpl(5, 1, "Rotate certificates", "New TLS certificate.", [
         { id: 1, name: "cert_domain", title: "Domain name", required: true, type: "", description: "FQDN", values: [], default_value: null } as never,
-        { id: 2, name: "ca", title: "Certificate authority", required: true, type: "enum", description: "CA", values: [{ name: "Let's Encrypt", value: "letsencrypt" }, { name: "Internal", value: "internal" }], default_value: null } as never,
+        {
+          id: 2,
+          name: "ca",
+          title: "Certificate authority",
+          required: true,
+          type: "enum",
+          description: "CA",
+          values: [
+            { name: "Let's Encrypt", value: "letsencrypt" },
+            { name: "Internal", value: "internal" },
+          ],
+          default_value: null,
+        } as never,
       ]),
     ],
     2: [tpl(7, 2, "Rebuild search index", "Reindex.")],
   };
 
-  private call(method: string, ...args: unknown[]): void { this.calls.push({ method, args }); }
+  private call(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
 
-  async ping(): Promise<number> { this.call("ping"); return 1; }
-  async info() { return { version: "v2.10.32-fake" }; }
-  async projects(): Promise<Project[]> { this.call("projects"); return this.projectList; }
-  async templates(projectId: number): Promise<Template[]> { this.call("templates", projectId); return this.templateList[projectId] ?? []; }
+  async ping(): Promise<number> {
+    this.call("ping");
+    return 1;
+  }
+  async info() {
+    return { version: "v2.10.32-fake" };
+  }
+  async projects(): Promise<Project[]> {
+    this.call("projects");
+    return this.projectList;
+  }
+  async templates(projectId: number): Promise<Template[]> {
+    this.call("templates", projectId);
+    return this.templateList[projectId] ?? [];
+  }
   async startTask(projectId: number, req: StartTaskRequest): Promise<Task> {
     this.call("startTask", projectId, req);
     const id = this.nextId++;
@@ -77,24 +114,43 @@ export class FakeSemaphore {
     this.tasks.set(id, t);
     return t;
   }
-  async stopTask(projectId: number, taskId: number, force = false): Promise<void> { this.call("stopTask", projectId, taskId, force); }
-  async confirmTask(projectId: number, taskId: number): Promise<void> { this.call("confirmTask", projectId, taskId); }
-  async rejectTask(projectId: number, taskId: number): Promise<void> { this.call("rejectTask", projectId, taskId); }
+  async stopTask(projectId: number, taskId: number, force = false): Promise<void> {
+    this.call("stopTask", projectId, taskId, force);
+  }
+  async confirmTask(projectId: number, taskId: number): Promise<void> {
+    this.call("confirmTask", projectId, taskId);
+  }
+  async rejectTask(projectId: number, taskId: number): Promise<void> {
+    this.call("rejectTask", projectId, taskId);
+  }
   async task(projectId: number, taskId: number): Promise<Task> {
     const t = this.tasks.get(taskId);
     if (!t || t.project_id !== projectId) throw Object.assign(new Error("not found"), { kind: "not_found" });
     return t;
   }
-  async taskOutput(_projectId: number, taskId: number): Promise<TaskOutput[]> { return this.output.get(taskId) ?? []; }
-  close(): void { /* nothing */ }
+  async taskOutput(_projectId: number, taskId: number): Promise<TaskOutput[]> {
+    return this.output.get(taskId) ?? [];
+  }
+  close(): void {
+    /* nothing */
+  }
 
-  callsOf(method: string): unknown[][] { return this.calls.filter((c) => c.method === method).map((c) => c.args); }
+  callsOf(method: string): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
 }
 
 function tpl(id: number, projectId: number, name: string, description: string, survey: unknown[] = []): Template {
   return {
-    id, project_id: projectId, name, description, playbook: `${name.toLowerCase().replace(/\s+/g, "-")}.yml`, survey_vars: survey,
-    allow_override_args_in_task: false, allow_override_branch_in_task: false, git_branch: null,
+    id,
+    project_id: projectId,
+    name,
+    description,
+    playbook: `${name.toLowerCase().replace(/\s+/g, "-")}.yml`,
+    survey_vars: survey,
+    allow_override_args_in_task: false,
+    allow_override_branch_in_task: false,
+    git_branch: null,
   } as unknown as Template;
 }
 
@@ -123,8 +179,16 @@ export function addTask(app: ConsoleApp, taskId: number, patch: Partial<TaskStat
   // The console orders tasks by creation time (ids say nothing about age); here a higher id is a newer task.
   const created = new Date(Date.UTC(2026, 0, 1) + taskId * 1000).toISOString();
   return app.store.upsertTask({
-    projectId: 1, taskId, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure", status: "running", start, created,
-    origin: { via: "semaphore", user: "Alice Ops" }, ...patch,
+    projectId: 1,
+    taskId,
+    templateId: 1,
+    templateName: "Deploy web",
+    projectName: "Infrastructure",
+    status: "running",
+    start,
+    created,
+    origin: { via: "semaphore", user: "Alice Ops" },
+    ...patch,
   });
 }
 
@@ -148,13 +212,34 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function harness(o: { cols?: number; rows?: number; app?: FakeApp; opts?: ConsoleOptions } = {}): Promise<Harness> {
   const io = fakeStreams(o.cols ?? 160, o.rows ?? 48);
   const app = o.app ?? fakeApp();
-  const con = new Console(app, { input: io.input, output: io.output, terminal: "xterm-256color", tickMs: 0, historyFile: "", demo: true, exit: () => undefined, ...o.opts });
+  const con = new Console(app, {
+    input: io.input,
+    output: io.output,
+    terminal: "xterm-256color",
+    tickMs: 0,
+    historyFile: "",
+    demo: true,
+    exit: () => undefined,
+    ...o.opts,
+  });
   const rows = () => (con.screen as unknown as { lines: Array<Array<[number, string]>> }).lines.map((r) => r.map((c) => c[1]).join(""));
-  const settle = async (ms = 15) => { await sleep(ms); con.scheduler.flush(); };
+  const settle = async (ms = 15) => {
+    await sleep(ms);
+    con.scheduler.flush();
+  };
   const h: Harness = {
-    con, app, io, rows,
+    con,
+    app,
+    io,
+    rows,
     text: () => rows().join("\n"),
-    async keys(...k) { for (const s of k) { io.input.write(s); await sleep(5); } await settle(); },
+    async keys(...k) {
+      for (const s of k) {
+        io.input.write(s);
+        await sleep(5);
+      }
+      await settle();
+    },
     async until(pred, ms = 3000) {
       const end = Date.now() + ms;
       for (;;) {
@@ -166,15 +251,26 @@ export async function harness(o: { cols?: number; rows?: number; app?: FakeApp; 
       }
     },
     settle,
-    destroy() { con.restore(); rmSync(app.stateDir, { recursive: true, force: true }); },
+    destroy() {
+      con.restore();
+      rmSync(app.stateDir, { recursive: true, force: true });
+    },
   };
   await settle();
   return h;
 }
 
 export const KEY = {
-  enter: "\r", esc: "\x1b", tab: "\t", shiftTab: "\x1b[Z", up: "\x1b[A", down: "\x1b[B", right: "\x1b[C", left: "\x1b[D",
-  backspace: "\x7f", ctrlC: "\x03",
+  enter: "\r",
+  esc: "\x1b",
+  tab: "\t",
+  shiftTab: "\x1b[Z",
+  up: "\x1b[A",
+  down: "\x1b[B",
+  right: "\x1b[C",
+  left: "\x1b[D",
+  backspace: "\x7f",
+  ctrlC: "\x03",
 };
 
 /** An SGR mouse press and release at (x, y), 0-based, in one chunk (as a fast terminal sends them). */

@@ -14,23 +14,38 @@ import { startPty } from "./helpers-console-e2ee/pty.js";
 
 /** Per day, oldest first, over the last 14 days: [success, failed, stopped], worked out by hand from deployWeb(). */
 const EXPECTED_DAYS: Array<[number, number, number]> = [
-  [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0], // 13..10 days ago
+  [0, 0, 0],
+  [0, 0, 0],
+  [0, 0, 0],
+  [0, 0, 0], // 13..10 days ago
   [2, 0, 0], // 9: runs 2, 3
   [1, 1, 0], // 8: runs 4, 5 (failed)
   [2, 0, 0], // 7
   [1, 0, 1], // 6: runs 8, 9 (stopped)
-  [2, 0, 0], [2, 0, 0], [2, 0, 0], [2, 0, 0], [2, 0, 0], [2, 0, 0], // 5..0
+  [2, 0, 0],
+  [2, 0, 0],
+  [2, 0, 0],
+  [2, 0, 0],
+  [2, 0, 0],
+  [2, 0, 0], // 5..0
 ];
 
 test("statistics: last 20 runs, success rate, nearest-rank p50/p95, outcomes per day", (t) => {
   const s = summarize(deployWeb(), { runs: 20, days: 14, now: today.getTime() });
   t.is(s.runs.length, 20);
-  t.deepEqual(s.runs.map((r) => r.taskId), Array.from({ length: 20 }, (_, i) => 1002 + i), "the last 20, oldest first");
+  t.deepEqual(
+    s.runs.map((r) => r.taskId),
+    Array.from({ length: 20 }, (_, i) => 1002 + i),
+    "the last 20, oldest first",
+  );
   t.is(s.succeeded, 18);
   t.is(s.successRate, 0.9);
   t.is(s.p50, 100);
   t.is(s.p95, 190);
-  t.deepEqual(s.perDay.map((d) => [d.success, d.failed, d.stopped]), EXPECTED_DAYS);
+  t.deepEqual(
+    s.perDay.map((d) => [d.success, d.failed, d.stopped]),
+    EXPECTED_DAYS,
+  );
   t.is(percentile([1, 2, 3, 4], 50), 2);
   t.is(percentile([5], 95), 5);
   t.is(percentile([], 50), undefined);
@@ -85,7 +100,9 @@ test("the History view shows the statistics, per-day stacks and marks; arrows pi
     await h.keys(":history\r");
     await h.until(/success rate 100%/);
     t.is(app.semaphore.callsOf("tasks").length, 2, "reopening uses the cached lists: one request per project");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test("a finished task makes the view read its project's list again, once", async (t) => {
@@ -101,7 +118,9 @@ test("a finished task makes the view read its project's list again, once", async
     app.store.upsertTask({ projectId: 1, taskId: 1022, templateId: 1, status: "error" });
     await h.until(/success rate 85% \(17 of 20\)/);
     t.deepEqual(app.semaphore.callsOf("tasks"), [[1], [2], [1]], "only project 1 is read again");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test("concurrent asks share one request per project; a task finishing mid-request is never served stale (seeded)", async (t) => {
@@ -112,7 +131,10 @@ test("concurrent asks share one request per project; a task finishing mid-reques
     let version = 0;
     const asks: Array<Promise<unknown>> = [];
     const releases: Array<() => void> = [];
-    const releaseAll = () => { for (const r of releases.splice(0)) r(); sem.hold = undefined; };
+    const releaseAll = () => {
+      for (const r of releases.splice(0)) r();
+      sem.hold = undefined;
+    };
     for (let step = 0; step < 30; step++) {
       const r = rnd();
       if (r < 0.5) asks.push(app.ops.history.runs({ kind: "console" }));
@@ -123,7 +145,9 @@ test("concurrent asks share one request per project; a task finishing mid-reques
         app.store.upsertTask({ projectId: 1, taskId: 5000 + version, templateId: 1, status: "running" });
         app.store.upsertTask({ projectId: 1, taskId: 5000 + version, templateId: 1, status: "success" });
       } else if (r < 0.85) {
-        sem.hold = new Promise<void>((res) => { releases.push(res); });
+        sem.hold = new Promise<void>((res) => {
+          releases.push(res);
+        });
       } else releaseAll();
       await Promise.resolve();
     }
@@ -139,7 +163,10 @@ test("concurrent asks share one request per project; a task finishing mid-reques
     t.true(calls.filter((p) => p === 1).length <= version + 1, `seed ${seed}: project 1 read at most once per change`);
     const again = await app.ops.history.runs({ kind: "console" });
     t.is(sem.callsOf("tasks").length, Math.max(before, sem.callsOf("tasks").length), `seed ${seed}`);
-    t.deepEqual(again.templates.map((x) => x.runs.length), last.templates.map((x) => x.runs.length));
+    t.deepEqual(
+      again.templates.map((x) => x.runs.length),
+      last.templates.map((x) => x.runs.length),
+    );
   }
 });
 
@@ -155,7 +182,8 @@ test("activity: counts per minute from the metrics counters; old minutes drop of
   const a = new Activity(() => ({ ...totals }), 5);
   const m = 60_000;
   a.sample(10 * m);
-  totals.requests += 3; totals.started += 1;
+  totals.requests += 3;
+  totals.started += 1;
   a.sample(10 * m + 5000);
   totals.requests += 2;
   a.sample(11 * m);
@@ -184,15 +212,37 @@ test("activity comes from the counters behind /metrics and shows in the History 
     // Counted since the console started: 7 + 4 requests, and the two chat commands (the console's is not one).
     await h.until(/Semaphore requests\s+\S+ 11\/min/);
     t.regex(h.text(), /Matrix commands\s+\S+ 2\/min/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test("charts: sparkline levels, bars with eighths, stacks that add up", (t) => {
   t.is(sparkline([0, 1, 2, 4, 8]), "·▁▂▄█");
   t.is(sparkline([0, 0]), "··");
-  const bars = verticalBars([{ value: 1, style: "" }, { value: 2, style: "" }], 2, 1);
+  const bars = verticalBars(
+    [
+      { value: 1, style: "" },
+      { value: 2, style: "" },
+    ],
+    2,
+    1,
+  );
   t.deepEqual(bars, ["  █ ", "█ █ "]);
-  const stacks = stackedColumns([[{ count: 2, style: "", glyph: "#" }, { count: 1, style: "", glyph: "=" }], [{ count: 0, style: "", glyph: "#" }, { count: 1, style: "", glyph: "=" }]], 3, 1);
+  const stacks = stackedColumns(
+    [
+      [
+        { count: 2, style: "", glyph: "#" },
+        { count: 1, style: "", glyph: "=" },
+      ],
+      [
+        { count: 0, style: "", glyph: "#" },
+        { count: 1, style: "", glyph: "=" },
+      ],
+    ],
+    3,
+    1,
+  );
   t.deepEqual(stacks, ["=   ", "#   ", "# = "]);
 });
 
@@ -205,7 +255,9 @@ test("mono theme: the charts carry their meaning without colour", async (t) => {
     await h.until(/success rate 90%/);
     t.regex(h.text(), /✔ success\s+✖ failed\s+■ stopped/);
     t.regex(h.text(), /█ success\s+▒ failed\s+░ stopped/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 // ---- the real program in a pty: the capture for screens/README-capture.txt ----
@@ -220,11 +272,16 @@ test("pty: the History view of the demo, captured for screens/README-capture.txt
     s.send("h");
     await s.until(/success rate \d+%/);
     await s.until(/Activity per minute/);
-    const screen = s.text().split("\n").map((l) => l.trimEnd()).join("\n");
+    const screen = s
+      .text()
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .join("\n");
     t.regex(screen, /History runs per template/);
     t.regex(screen, /Outcomes per day, last 14 days/);
     t.regex(screen, /p50 \S+  ·  p95 \S+/);
-    const section = `${CAPTURE_HEADING}, 120x36, \`npm start\` with no config file: the demo's task history per template\n` +
+    const section =
+      `${CAPTURE_HEADING}, 120x36, \`npm start\` with no config file: the demo's task history per template\n` +
       "(durations of the last runs with their outcome marks, outcomes per day), and activity per minute. Esc returns.\n\n" +
       `${screen}\n`;
     const file = readFileSync(CAPTURE_FILE, "utf8");
@@ -240,7 +297,9 @@ test("pty: the History view of the demo, captured for screens/README-capture.txt
     }
     s.send("\x1b");
     await s.until(() => !/History runs per template/.test(s.text()));
-  } finally { s.cleanup(); }
+  } finally {
+    s.cleanup();
+  }
 });
 
 test("80x24: the History view fits, statistics and all four activity series included", async (t) => {
@@ -255,5 +314,7 @@ test("80x24: the History view fits, statistics and all four activity series incl
     t.true(h.rows().every((r) => r.length <= 80));
     await h.keys("2");
     await h.until(() => !h.con.historyView.isOpen && /Tasks/.test(h.text()));
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });

@@ -84,7 +84,10 @@ async function terminalEffects(written: string, cols: number, rows: number): Pro
   const titles: string[] = [];
   const clipboard: string[] = [];
   term.onTitleChange((s) => titles.push(s));
-  term.parser.registerOscHandler(52, (data) => { clipboard.push(data); return true; });
+  term.parser.registerOscHandler(52, (data) => {
+    clipboard.push(data);
+    return true;
+  });
   await new Promise<void>((r) => term.write(written, r));
   const b = term.buffer.active;
   const text = Array.from({ length: rows }, (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? "").join("\n");
@@ -92,7 +95,10 @@ async function terminalEffects(written: string, cols: number, rows: number): Pro
   return { titles, clipboard, text };
 }
 
-const hostileAll = (tagText: string) => HOSTILE.filter(([w]) => !w.includes("unterminated")).map(([, h]) => `${h}${tagText}`).join("");
+const hostileAll = (tagText: string) =>
+  HOSTILE.filter(([w]) => !w.includes("unterminated"))
+    .map(([, h]) => `${h}${tagText}`)
+    .join("");
 
 test.serial("in-process: hostile task output, names, room, log line and status message reach the terminal harmless", async (t) => {
   const h = await harness({ cols: 200, rows: 50 });
@@ -103,7 +109,12 @@ test.serial("in-process: hostile task output, names, room, log line and status m
     const tpl = app.semaphore.templateList[1]![0]!;
     tpl.name = `Deploy${HOSTILE[2]![1]}web`;
     tpl.description = `Rolls${HOSTILE[0]![1]} out${HOSTILE[2]![1]} the web tier.`;
-    addTask(app, 77, { templateName: `Evil${HOSTILE[0]![1]}Tpl`, projectName: `Proj${HOSTILE[2]![1]}X`, currentTask: `step${HOSTILE[1]![1]}one`, origin: { via: "semaphore", user: `Mallory${HOSTILE[5]![1]}Ops` } });
+    addTask(app, 77, {
+      templateName: `Evil${HOSTILE[0]![1]}Tpl`,
+      projectName: `Proj${HOSTILE[2]![1]}X`,
+      currentTask: `step${HOSTILE[1]![1]}one`,
+      origin: { via: "semaphore", user: `Mallory${HOSTILE[5]![1]}Ops` },
+    });
     app.store.upsertRoom({ roomId: "!evil:x", name: `Room${HOSTILE[0]![1]}Evil`, members: 2, encrypted: false, abilities: `run${HOSTILE[2]![1]}` });
     app.logger.log("warn", "test", `log${hostileAll("·")}line-end`);
     await h.until(/#77/);
@@ -135,7 +146,9 @@ test.serial("in-process: hostile task output, names, room, log line and status m
     t.false(/\x1b[\]P_^X]/.test(h.io.written().replaceAll("\x1b]0;ChatrixCD\x07", "")), "no string sequence but the title");
     t.regex(effects.text, /Run Deployweb: survey and parameters/);
     t.is(contentGuard.caught, 0, `every widget sanitized its own text; the guard caught ${contentGuard.last}`);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("in-process: a widget that forgets to sanitize still draws nothing hostile (the guard on setContent)", async (t) => {
@@ -143,7 +156,16 @@ test.serial("in-process: a widget that forgets to sanitize still draws nothing h
   try {
     const before = contentGuard.caught;
     const mark = h.io.written().length;
-    const box = blessed.box({ parent: h.con.screen, top: 5, left: 5, width: 60, height: 5, tags: true, border: { type: "line" }, content: `careless${hostileAll("·")}box` });
+    const box = blessed.box({
+      parent: h.con.screen,
+      top: 5,
+      left: 5,
+      width: 60,
+      height: 5,
+      tags: true,
+      border: { type: "line" },
+      content: `careless${hostileAll("·")}box`,
+    });
     box.setLabel(`label${HOSTILE[2]![1]}x`);
     h.con.screen.render();
     await h.settle();
@@ -156,7 +178,9 @@ test.serial("in-process: a widget that forgets to sanitize still draws nothing h
     t.deepEqual(effects.clipboard, []);
     t.regex(effects.text, /careless·/);
     t.regex(effects.text, /labelx/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 // ---- end to end: the real program in a pty, over a Semaphore emulator serving hostile names, text and output ----
@@ -168,12 +192,16 @@ test.serial("pty: hostile task output and template description through the real 
   t.timeout(120_000);
   const sem = await startSemaphoreServer({ seed: "empty", tickMs: 50, lineDelayMs: 5 });
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-hostile-"));
-  const cols = 160, rows = 40;
+  const cols = 160,
+    rows = 40;
   const term = modernTerminal(cols, rows);
   const titles: string[] = [];
   const clipboard: string[] = [];
   term.onTitleChange((s) => titles.push(s));
-  term.parser.registerOscHandler(52, (data) => { clipboard.push(data); return true; });
+  term.parser.registerOscHandler(52, (data) => {
+    clipboard.push(data);
+    return true;
+  });
   let p: IPty | undefined;
   try {
     const project = sem.createProject(`Ops${HOSTILE[0]![1]}Team`);
@@ -181,17 +209,30 @@ test.serial("pty: hostile task output and template description through the real 
       name: `Hostile${HOSTILE[4]![1]}Deploy`,
       description: `Desc-start${hostileAll("·")}desc-end`,
       surveyVars: [{ name: "target", title: `Target${HOSTILE[2]![1]}host`, required: false, type: "", description: `Where${HOSTILE[1]![1]}to`, values: null }],
-      scenario: { lines: HOSTILE.filter(([w]) => !w.includes("unterminated")).map(([, h], i) => `line-${i}-a${h}line-${i}-b`).concat(["output-done"]), delayUnits: 1 },
+      scenario: {
+        lines: HOSTILE.filter(([w]) => !w.includes("unterminated"))
+          .map(([, h], i) => `line-${i}-a${h}line-${i}-b`)
+          .concat(["output-done"]),
+        delayUnits: 1,
+      },
     });
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
     Object.assign(env, {
-      TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg"),
-      CHATRIXCD_BOT_STATE_DIR: join(dir, "state"), CHATRIXCD_SEMAPHORE_URL: sem.url, CHATRIXCD_SEMAPHORE_API_TOKEN: sem.adminToken,
+      TERM: "xterm-256color",
+      LANG: "C.UTF-8",
+      NCURSES_NO_UTF8_ACS: "1",
+      XDG_CONFIG_HOME: join(dir, "xdg"),
+      CHATRIXCD_BOT_STATE_DIR: join(dir, "state"),
+      CHATRIXCD_SEMAPHORE_URL: sem.url,
+      CHATRIXCD_SEMAPHORE_API_TOKEN: sem.adminToken,
     });
     p = pty.spawn(process.execPath, [MAIN, "--demo"], { name: "xterm-256color", cols, rows, cwd: dir, env });
     let raw = "";
-    p.onData((d) => { raw += d; term.write(d); });
+    p.onData((d) => {
+      raw += d;
+      term.write(d);
+    });
     term.onData((d) => p!.write(d));
     const text = () => {
       const b = term.buffer.active;
@@ -241,7 +282,11 @@ test.serial("pty: hostile task output and template description through the real 
     t.regex(templates, /Desc-start·/);
     t.regex(form, /Targethost/);
   } finally {
-    try { p?.kill("SIGKILL"); } catch { /* gone */ }
+    try {
+      p?.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
     term.dispose();
     await sem.stop();
     rmSync(dir, { recursive: true, force: true });

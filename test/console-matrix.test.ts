@@ -13,7 +13,13 @@ synapseTest("a chat command and a console run at the same moment both land: on s
   const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
   const alice = await hs.registerUser(uniqueLocalpart("alice"), PASSWORD);
   const ac = new RawClient(hs.url, alice.accessToken, alice.userId);
-  const bot = await startTestBot({ homeserver: hs.url, userId: botU.userId, password: PASSWORD, admins: [alice.userId], semaphore: { url: sem.url, token: sem.adminToken } });
+  const bot = await startTestBot({
+    homeserver: hs.url,
+    userId: botU.userId,
+    password: PASSWORD,
+    admins: [alice.userId],
+    semaphore: { url: sem.url, token: sem.adminToken },
+  });
   const app = Object.assign(bot.app, { stateDir: bot.stateDir }) as unknown as FakeApp;
   const h = await harness({ app, cols: 160, rows: 48 });
   try {
@@ -32,13 +38,21 @@ synapseTest("a chat command and a console run at the same moment both land: on s
     const reply = await ac.waitFor(room, isReplyTo(cmd), 15_000, "reply to !cd tasks");
     t.is(reply.sender, botU.userId);
     await h.until(/Deploy web/, 10_000);
-    await h.until(() => [...bot.app.store.tasks.values()].some((x) => x.templateName === "Deploy web" && x.origin?.via === "console" && x.status === "success"), 20_000);
+    await h.until(
+      () => [...bot.app.store.tasks.values()].some((x) => x.templateName === "Deploy web" && x.origin?.via === "console" && x.status === "success"),
+      20_000,
+    );
     const task = [...bot.app.store.tasks.values()].find((x) => x.origin?.via === "console")!;
     await h.until(new RegExp(`#${task.taskId}\\s+Infrastructure\\s+Deploy web`), 5000);
     // Alice's command in the console's log panel (filtered: the test bot logs at debug level).
     await h.keys("3", "/", ..."ran tasks".split(""), KEY.enter);
     await h.until(new RegExp(`${alice.userId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} ran tasks in`), 5000);
-    const card = await ac.waitFor(room, (e) => e.sender === botU.userId && new RegExp(`#${task.taskId}\\b`).test(e.content.body ?? "") && /Deploy web/.test(e.content.body ?? ""), 20_000, "the console run's card in the room");
+    const card = await ac.waitFor(
+      room,
+      (e) => e.sender === botU.userId && new RegExp(`#${task.taskId}\\b`).test(e.content.body ?? "") && /Deploy web/.test(e.content.body ?? ""),
+      20_000,
+      "the console run's card in the room",
+    );
     t.truthy(card);
     t.log(`chat reply and console run (task #${task.taskId}) both delivered; card ${card.event_id}`);
   } finally {

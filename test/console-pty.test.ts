@@ -36,13 +36,19 @@ function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
   Object.assign(env, {
-    TERM: "xterm-256color", LANG: "C.UTF-8", NCURSES_NO_UTF8_ACS: "1", XDG_CONFIG_HOME: join(dir, "xdg"),
+    TERM: "xterm-256color",
+    LANG: "C.UTF-8",
+    NCURSES_NO_UTF8_ACS: "1",
+    XDG_CONFIG_HOME: join(dir, "xdg"),
     CHATRIXCD_BOT_STATE_DIR: join(dir, "state"),
   });
   const term = modernTerminal(cols, rows);
   const p = pty.spawn(process.execPath, [script, ...args], { name: "xterm-256color", cols, rows, cwd: dir, env });
   let raw = "";
-  p.onData((d) => { raw += d; term.write(d); });
+  p.onData((d) => {
+    raw += d;
+    term.write(d);
+  });
   term.onData((d) => p.write(d)); // answer terminal queries like a real emulator
   const exited = new Promise<{ exitCode: number; signal?: number }>((r) => p.onExit((e) => r(e)));
   const text = () => {
@@ -50,7 +56,10 @@ function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN
     return Array.from({ length: term.rows }, (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? "").join("\n");
   };
   return {
-    p, term, text, exited,
+    p,
+    term,
+    text,
+    exited,
     raw: () => raw,
     row: (y) => text().split("\n")[y] ?? "",
     async until(re, ms = WAIT) {
@@ -64,8 +73,18 @@ function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN
       }
     },
     send: (s) => p.write(s),
-    resize(c, r) { p.resize(c, r); term.resize(c, r); },
-    cleanup() { try { p.kill("SIGKILL"); } catch { /* gone */ } rmSync(dir, { recursive: true, force: true }); },
+    resize(c, r) {
+      p.resize(c, r);
+      term.resize(c, r);
+    },
+    cleanup() {
+      try {
+        p.kill("SIGKILL");
+      } catch {
+        /* gone */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -74,8 +93,14 @@ const ESC = "\x1b";
 /** The exit, or a clear failure with the screen when the process does not end. */
 async function exitedWithin(s: Session, ms = WAIT): Promise<{ exitCode: number; signal?: number }> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms); });
-  try { return await Promise.race([s.exited, timeout]); } finally { clearTimeout(timer); }
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms);
+  });
+  try {
+    return await Promise.race([s.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 const sgrClick = (x: number, y: number) => `${ESC}[<0;${x + 1};${y + 1}M${ESC}[<0;${x + 1};${y + 1}m`;
 
@@ -129,7 +154,10 @@ test.serial("start, move between panels, filter, help, mouse click, resize, quit
     await s.until(/│#2147483644 \S/);
     s.send(ESC);
     await s.until(() => !/Task output/.test(s.text()));
-    const logsY = s.text().split("\n").findIndex((l) => /3 Logs/.test(l));
+    const logsY = s
+      .text()
+      .split("\n")
+      .findIndex((l) => /3 Logs/.test(l));
     s.send(sgrClick(10, logsY + 2));
     await s.until(() => /f follow/.test(s.row(35)));
 
@@ -251,7 +279,9 @@ test.serial("theme colours reach the terminal as their 256-colour palette entrie
     t.is(fgOf(s, "? help").color, 117);
     s.send("q");
     await exitedWithin(s);
-  } finally { s.cleanup(); }
+  } finally {
+    s.cleanup();
+  }
 });
 
 /** The README's sample screen: the fenced block right under "## The console". */
@@ -276,16 +306,30 @@ test.serial("the README's sample screen is a real capture (CHATRIXCD_WRITE_CAPTU
     await s.until(/PLAY \[/);
     s.send(ESC);
     await s.until(() => !/Task output/.test(s.text()) && /#2147483639 .*Full backup/.test(s.text()));
-    const capture = s.text().split("\n").map((l) => l.trimEnd()).join("\n").replace(/\n+$/, "");
+    const capture = s
+      .text()
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .join("\n")
+      .replace(/\n+$/, "");
     const readme = readFileSync(README, "utf8");
-    if (process.env.CHATRIXCD_WRITE_CAPTURE === "1") writeFileSync(README, readme.replace(SAMPLE, (_m, a: string, _b, c: string) => `${a}${capture}${c}`));
+    if (process.env.CHATRIXCD_WRITE_CAPTURE === "1")
+      writeFileSync(
+        README,
+        readme.replace(SAMPLE, (_m, a: string, _b, c: string) => `${a}${capture}${c}`),
+      );
     const sample = SAMPLE.exec(readFileSync(README, "utf8"))?.[2] ?? "";
     // Times and elapsed differ from run to run; the layout, the panel titles with their counts and the hints do not.
     // Panel titles: the Config count (fixed by the schema) exactly; task and log counts vary with timing.
-    const stable = (text: string) => [...text.matchAll(/─ (\d [A-Z][a-z]+)([^─]*)/g)].map(([, name, rest]) => `${name}${name!.endsWith("Config") ? rest!.trimEnd() : rest!.replace(/\d+/g, "N").trimEnd()}`);
+    const stable = (text: string) =>
+      [...text.matchAll(/─ (\d [A-Z][a-z]+)([^─]*)/g)].map(
+        ([, name, rest]) => `${name}${name!.endsWith("Config") ? rest!.trimEnd() : rest!.replace(/\d+/g, "N").trimEnd()}`,
+      );
     t.deepEqual(stable(sample), stable(capture), "regenerate: CHATRIXCD_WRITE_CAPTURE=1 npx ava dist/test/console-pty.test.js --match '*README*'");
     t.is(sample.split("\n").length, capture.split("\n").length, "the same terminal size");
     s.send("q");
     await exitedWithin(s);
-  } finally { s.cleanup(); }
+  } finally {
+    s.cleanup();
+  }
 });

@@ -35,7 +35,9 @@ test("mouse chunks: every mouse report starts its own chunk", (t) => {
 
 test("render scheduler: one frame per turn, data frames at most maxHz", async (t) => {
   let frames = 0;
-  const s = new RenderScheduler(() => { frames++; }, 5);
+  const s = new RenderScheduler(() => {
+    frames++;
+  }, 5);
   for (let i = 0; i < 50; i++) s.later();
   await new Promise((r) => setTimeout(r, 30));
   t.is(frames, 1);
@@ -58,7 +60,9 @@ test.serial("stdio guard: writes and console output go to the sink while engaged
     process.stdout.write("ld\n");
     console.error("oops %d", 3);
     console.log("x");
-  } finally { g.release(); }
+  } finally {
+    g.release();
+  }
   t.deepEqual(got, ["stdout:hello", "stdout:world", "stderr:oops 3", "stdout:x"]);
 });
 
@@ -122,7 +126,12 @@ test("line editor and history", (t) => {
 
 test("scroll text: follows the end, scrolling up pauses, reaching the end resumes", (t) => {
   const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
-  const v = new ScrollText({ get length() { return lines.length; }, get: (i) => lines[i]! });
+  const v = new ScrollText({
+    get length() {
+      return lines.length;
+    },
+    get: (i) => lines[i]!,
+  });
   t.deepEqual(v.render(20, 3), ["line 97", "line 98", "line 99"]);
   v.scroll(-2);
   t.false(v.follow);
@@ -149,11 +158,18 @@ test("list view: columns drop by priority when narrow; selection follows the row
     ],
   });
   const theme = { name: "mono", text: { heading: "", dim: "", selected: "", selectedDim: "" } } as never;
-  list.setRows([{ id: "a", a: "x" }, { id: "b", a: "y" }]);
+  list.setRows([
+    { id: "a", a: "x" },
+    { id: "b", a: "y" },
+  ]);
   const narrow = list.render(20, 5, true, theme, 0);
   t.notRegex(narrow[0]!, /Long/);
   list.select(1);
-  list.setRows([{ id: "c", a: "z" }, { id: "a", a: "x" }, { id: "b", a: "y" }]);
+  list.setRows([
+    { id: "c", a: "z" },
+    { id: "a", a: "x" },
+    { id: "b", a: "y" },
+  ]);
   t.is(list.selected?.id, "b");
   t.is(list.rowAt(1), 0);
 });
@@ -170,13 +186,29 @@ test("config rows: every key with its source; secrets masked", (t) => {
 
 test("run form: survey answers and parameters become the run request", (t) => {
   const tpl = {
-    name: "x", survey_vars: [
+    name: "x",
+    survey_vars: [
       { name: "domain", title: "Domain", required: true, type: "", values: [], default_value: null },
-      { name: "ca", title: "CA", required: true, type: "enum", values: [{ name: "A", value: "a" }, { name: "B", value: "b" }], default_value: "b" },
-    ], allow_override_branch_in_task: true, allow_override_args_in_task: false,
+      {
+        name: "ca",
+        title: "CA",
+        required: true,
+        type: "enum",
+        values: [
+          { name: "A", value: "a" },
+          { name: "B", value: "b" },
+        ],
+        default_value: "b",
+      },
+    ],
+    allow_override_branch_in_task: true,
+    allow_override_args_in_task: false,
   } as never;
   const fields = fieldsFor(tpl);
-  t.deepEqual(fields.map((f) => f.name), ["domain", "ca", "limit", "tags", "skipTags", "branch", "dryRun", "diff", "debug"]);
+  t.deepEqual(
+    fields.map((f) => f.name),
+    ["domain", "ca", "limit", "tags", "skipTags", "branch", "dryRun", "diff", "debug"],
+  );
   fields[0]!.editor!.set("example.org");
   fields.find((f) => f.name === "tags")!.editor!.set("web, db");
   fields.find((f) => f.name === "dryRun")!.bool = true;
@@ -192,10 +224,11 @@ test("layout: four panels from 100x28, one with tabs below it or when zoomed; no
   t.false(full.single);
   t.deepEqual(Object.keys(full.panels).sort(), ["config", "logs", "rooms", "tasks"]);
   const rects = Object.values(full.panels);
-  for (const a of rects) for (const b of rects) {
-    if (a === b) continue;
-    t.false(a!.left < b!.left + b!.width && b!.left < a!.left + a!.width && a!.top < b!.top + b!.height && b!.top < a!.top + a!.height, "no overlap");
-  }
+  for (const a of rects)
+    for (const b of rects) {
+      if (a === b) continue;
+      t.false(a!.left < b!.left + b!.width && b!.left < a!.left + a!.width && a!.top < b!.top + b!.height && b!.top < a!.top + a!.height, "no overlap");
+    }
   t.deepEqual(full.view, { left: 0, top: 1, width: 160, height: 46 });
   const small = computeLayout(80, 24, "logs", false);
   t.true(small.compact && small.single);

@@ -24,5 +24,7 @@ test("the task output view stays on top while the live Tasks table under it chan
       t.false(/step \d+/.test(h.text()), `frame ${i}: the running task's progress shows through the task view`);
     }
     t.regex(h.text(), /#1 Deploy web/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });

@@ -24,15 +24,27 @@ test.serial("starts with every panel, the header and the hint bar at 160x48", as
     t.regex(text, /Matrix is not configured/);
     t.is(h.con.focus, "tasks");
     t.false(h.con.compact);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("the tasks table shows id, project, template, coloured status, started by and elapsed", async (t) => {
   const h = await harness();
   try {
     addTask(h.app, 42);
-    addTask(h.app, 43, { status: "error", templateName: "Run migrations", start: new Date(Date.now() - 10_000).toISOString(), end: new Date(Date.now() - 6_000).toISOString(), origin: { via: "console" } });
-    addTask(h.app, 44, { status: "waiting_confirmation", templateName: "Terraform apply", origin: { via: "chat", user: "@alice:example.org", roomId: "!r:x" } });
+    addTask(h.app, 43, {
+      status: "error",
+      templateName: "Run migrations",
+      start: new Date(Date.now() - 10_000).toISOString(),
+      end: new Date(Date.now() - 6_000).toISOString(),
+      origin: { via: "console" },
+    });
+    addTask(h.app, 44, {
+      status: "waiting_confirmation",
+      templateName: "Terraform apply",
+      origin: { via: "chat", user: "@alice:example.org", roomId: "!r:x" },
+    });
     await h.until(/#44/);
     const text = screenRows(h).join("\n");
     t.regex(text, /#42\s+Infrastruc\S*\s+Deploy web\s+● running\s+Alice Ops\s+1m0\ds/);
@@ -45,7 +57,9 @@ test.serial("the tasks table shows id, project, template, coloured status, start
     const x = screenRows(h)[y]!.indexOf("● running");
     const fg = (lines[y]![x + 2]![0] >> 9) & 0x1ff;
     t.not(fg, 0x1ff, "status has a colour");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("task updates are coalesced: at most a few frames for a burst", async (t) => {
@@ -57,7 +71,9 @@ test.serial("task updates are coalesced: at most a few frames for a burst", asyn
     const frames = h.con.scheduler.frames - before;
     t.true(frames <= 2, `${frames} frames for 200 updates`);
     await h.until(/#1049/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("Tab, Shift-Tab and number keys move between panels; the hint bar follows", async (t) => {
@@ -76,7 +92,9 @@ test.serial("Tab, Shift-Tab and number keys move between panels; the hint bar fo
     t.is(h.con.focus, "config");
     await h.keys("2");
     t.is(h.con.focus, "tasks");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("vim keys and arrows move the selection; it follows its task when rows move", async (t) => {
@@ -99,7 +117,9 @@ test.serial("vim keys and arrows move the selection; it follows its task when ro
     addTask(h.app, 31);
     await h.until(/#31/);
     t.is(h.con.tasks.selectedTask?.taskId, 29, "selection stays on its task when a new one arrives on top");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("/ filters the focused list live; Enter keeps it, Esc clears it", async (t) => {
@@ -136,7 +156,9 @@ test.serial("/ filters the focused list live; Enter keeps it, Esc clears it", as
     text = screenRows(h).join("\n");
     t.regex(text, /needle in the log/);
     t.notRegex(text, / hay/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("? shows the help generated from the keymap table; Esc closes it", async (t) => {
@@ -152,15 +174,30 @@ test.serial("? shows the help generated from the keymap table; Esc closes it", a
     await h.keys(KEY.esc);
     t.false(h.con.modals.open);
     t.notRegex(screenRows(h).join("\n"), /Help: keys/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("the keymap: one table, most specific scope wins, mutating bindings hidden in read-only", (t) => {
   let ro = false;
   let scopes: ReturnType<Keymap["visible"]>[number]["scope"][] = ["tasks", "lists", "global"];
   const calls: string[] = [];
-  const actions = new Proxy({}, { get: (_o, name) => (...args: unknown[]) => calls.push(`${String(name)}(${args.join(",")})`) }) as KeyActions;
-  const km = new Keymap(KEYMAP, actions, () => ro, () => scopes);
+  const actions = new Proxy(
+    {},
+    {
+      get:
+        (_o, name) =>
+        (...args: unknown[]) =>
+          calls.push(`${String(name)}(${args.join(",")})`),
+    },
+  ) as KeyActions;
+  const km = new Keymap(
+    KEYMAP,
+    actions,
+    () => ro,
+    () => scopes,
+  );
   t.is(km.resolve("s")?.description, "Stop the selected task (asks first)");
   scopes = ["rooms", "lists", "global"];
   t.is(km.resolve("s")?.description, "Say something in the selected room as the bot");
@@ -207,7 +244,9 @@ test.serial("read-only mode (flag or config) hides and disables every mutating a
     await h.keys(":", "s", "t", "o", "p", " ", "5", KEY.enter);
     await h.until(() => /read-only|Not allowed/i.test(h.con.bar.currentMessage ?? "") || /read-only/i.test(screenRows(h).join("\n")));
     t.is(h.app.semaphore.callsOf("stopTask").length, 0);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("run wizard: project → template → survey → confirm naming the target → running task view", async (t) => {
@@ -248,9 +287,14 @@ test.serial("run wizard: project → template → survey → confirm naming the 
     await h.until(/ok: \[web1\]/);
     await h.keys(KEY.esc);
     t.false(h.con.taskView.isOpen);
-    const audit = readFileSync(join(app.stateDir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const audit = readFileSync(join(app.stateDir, "audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     t.true(audit.some((a) => a.action === "run" && a.who === "console" && a.outcome === "ok"));
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("stop asks first with Cancel as the default; Tab+Enter stops through the operations", async (t) => {
@@ -276,7 +320,9 @@ test.serial("stop asks first with Cancel as the default; Tab+Enter stops through
     await h.keys("y");
     await h.until(() => h.app.semaphore.callsOf("stopTask").length === 2);
     t.deepEqual(h.app.semaphore.callsOf("stopTask")[1], [1, 42, true]);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("a task waiting for confirmation is confirmed or rejected after a dialog", async (t) => {
@@ -297,7 +343,9 @@ test.serial("a task waiting for confirmation is confirmed or rejected after a di
     await h.keys("g", "a");
     t.false(h.con.modals.open);
     t.regex(h.con.bar.currentMessage ?? "", /Nothing to approve/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("the : bar runs the chat grammar with Tab completion and history", async (t) => {
@@ -320,7 +368,9 @@ test.serial("the : bar runs the chat grammar with Tab completion and history", a
     await h.keys(":", "p", "o", "n", "g", KEY.enter);
     await h.until(() => /Unknown command/.test(h.con.bar.currentMessage ?? "") || /Unknown command/.test(screenRows(h).join("\n")));
     t.pass();
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("mouse: a click (press and release in one chunk) selects the row and focuses the panel; the wheel scrolls", async (t) => {
@@ -348,7 +398,9 @@ test.serial("mouse: a click (press and release in one chunk) selects the row and
     t.false(h.con.mouseOn);
     await h.keys(click(10, y + 1));
     t.not(h.con.tasks.selectedTask?.taskId, 54);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("logs: bounded buffer, level filter, follow / wrap / timestamps toggles", async (t) => {
@@ -382,7 +434,9 @@ test.serial("logs: bounded buffer, level filter, follow / wrap / timestamps togg
     await h.keys("w");
     t.false(h.con.logs.wrap);
     t.regex(screenRows(h)[0]!, /ChatrixCD/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("config panel: values with their source, secrets masked, Enter explains the key", async (t) => {
@@ -406,7 +460,9 @@ test.serial("config panel: values with their source, secrets masked, Enter expla
     await h.until(/Reload configuration/);
     await h.keys("y");
     await h.until(/reload refused/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("resize reflows: 80x24 shows one panel with tabs; every row keeps its width", async (t) => {
@@ -434,13 +490,22 @@ test.serial("resize reflows: 80x24 shows one panel with tabs; every row keeps it
     t.regex(screenRows(h)[1]!, /1 Rooms/);
     await h.keys("z");
     t.false(h.con.zoom);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("emoji and wide characters never break borders", async (t) => {
   const h = await harness({ cols: 180, rows: 30 });
   try {
-    h.app.store.upsertRoom({ roomId: "!a:x", name: "🚀 Launch 日本語 ✅ room with a long name", encrypted: true, members: 3, lastActivity: Date.now(), abilities: "run, stop 🔥" });
+    h.app.store.upsertRoom({
+      roomId: "!a:x",
+      name: "🚀 Launch 日本語 ✅ room with a long name",
+      encrypted: true,
+      members: 3,
+      lastActivity: Date.now(),
+      abilities: "run, stop 🔥",
+    });
     h.app.store.upsertRoom({ roomId: "!b:x", name: "👩‍💻 dev 🇩🇪 ❤️ team", encrypted: false, members: 12, lastActivity: Date.now() - 100_000 });
     addTask(h.app, 9, { templateName: "Deploy 🚀 prod", projectName: "基础设施" });
     await h.until(/Launch/);
@@ -457,12 +522,20 @@ test.serial("emoji and wide characters never break borders", async (t) => {
     t.regex(text, /🚀 Launch 日本語/);
     t.regex(text, /👩 dev \[DE\] ❤ team/, "ZWJ sequences, flags and VS16 are simplified");
     t.regex(text, /Deploy 🚀 prod/);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("quit restores the terminal and calls exit; nothing else is written afterwards", async (t) => {
   let exited: number | undefined;
-  const h = await harness({ opts: { exit: (c) => { exited = c; } } });
+  const h = await harness({
+    opts: {
+      exit: (c) => {
+        exited = c;
+      },
+    },
+  });
   await h.keys("q");
   await h.until(() => exited !== undefined);
   t.is(exited, 0);
@@ -481,7 +554,13 @@ test.serial("quit restores the terminal and calls exit; nothing else is written 
 
 test.serial("quit asks first when Matrix serves rooms", async (t) => {
   let exited: number | undefined;
-  const h = await harness({ opts: { exit: (c) => { exited = c; } } });
+  const h = await harness({
+    opts: {
+      exit: (c) => {
+        exited = c;
+      },
+    },
+  });
   try {
     h.app.store.setConnection({ matrix: "syncing" });
     await h.keys("q");
@@ -491,7 +570,9 @@ test.serial("quit asks first when Matrix serves rooms", async (t) => {
     await h.keys("q", "y");
     await h.until(() => exited === 0);
     t.pass();
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("approval requests are listed on top and approved through the operations", async (t) => {
@@ -509,17 +590,28 @@ test.serial("approval requests are listed on top and approved through the operat
     await h.until(new RegExp(`Approve request ${req.id}: run Full backup`));
     await h.keys(KEY.tab, KEY.enter);
     await h.until(() => ops.approvals.get(req.id)?.status === "started");
-    t.deepEqual(ops.approvals.get(req.id)!.approvals.map((a) => a.user), ["console"]);
+    t.deepEqual(
+      ops.approvals.get(req.id)!.approvals.map((a) => a.user),
+      ["console"],
+    );
     t.is(h.app.semaphore.callsOf("startTask").length, 1);
     t.is((h.app.semaphore.callsOf("startTask")[0]![1] as { templateId: number }).templateId, 3);
     await h.until(new RegExp(`Approved ${req.id}: Full backup started as task #100`));
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("a run of a template with an approval policy opens a request from the wizard and starts nothing", async (t) => {
   const h = await harness();
   try {
-    h.app.ops.config.templates.push({ project: "Infrastructure", template: "Deploy web", approvals_required: 1, approvers: [], approval_expiry: 3600 } as never);
+    h.app.ops.config.templates.push({
+      project: "Infrastructure",
+      template: "Deploy web",
+      approvals_required: 1,
+      approvers: [],
+      approval_expiry: 3600,
+    } as never);
     await h.keys("r");
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter);
@@ -533,7 +625,9 @@ test.serial("a run of a template with an approval policy opens a request from th
     await h.until(/needs 1 approval\(s\): request r1 is waiting/);
     t.is(h.app.semaphore.callsOf("startTask").length, 0);
     t.is(h.app.ops.approvals.pending()[0]!.run.template.name, "Deploy web");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("frames that redraw only what changed leave the same screen as a full redraw", async (t) => {
@@ -571,7 +665,9 @@ test.serial("frames that redraw only what changed leave the same screen as a ful
     h.app.logger.log("warn", "x", "more");
     await sleep(250);
     await check("after data updates");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test.serial("a tiny terminal still draws without crashing, and the light and mono themes work", async (t) => {
@@ -582,14 +678,18 @@ test.serial("a tiny terminal still draws without crashing, and the light and mon
     await h.until(/choose a project/);
     await h.keys(KEY.esc);
     t.is(h.rows().length, 8);
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
   for (const theme of ["light", "mono"]) {
     const h2 = await harness({ app: fakeApp({ env: { CHATRIXCD_CONSOLE_THEME: theme } }) });
     try {
       addTask(h2.app, 1, { status: "error" });
       await h2.until(/#1 /);
       t.regex(screenRows(h2).join("\n"), /✖ failed/);
-    } finally { h2.destroy(); }
+    } finally {
+      h2.destroy();
+    }
   }
 });
 
@@ -603,7 +703,9 @@ test.serial("Escape and a key arriving together (read as Alt+key) act as the two
     await h.keys("\x1b3"); // Esc then 3, in one chunk
     t.false(h.con.taskView.isOpen);
     t.is(h.con.focus, "logs");
-  } finally { h.destroy(); }
+  } finally {
+    h.destroy();
+  }
 });
 
 test("every panel is reachable by its number", (t) => {

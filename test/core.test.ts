@@ -32,7 +32,9 @@ test("stripPrefix needs the prefix followed by a space or the end", (t) => {
 test("redactor masks configured secrets and token-like strings", (t) => {
   const r = new Redactor();
   r.add("hunter2hunter2", "abc"); // "abc" is too short to register
-  const s = r.redact("pw hunter2hunter2 tok syt_Ym90_abcdefghij_123 Authorization: Bearer abcdefgh12345678 {\"access_token\":\"zzzzzzzz\"} abc kwofd61g93-yuqvex8efmhjkgnbxlo8mp1tin6spyhu=");
+  const s = r.redact(
+    'pw hunter2hunter2 tok syt_Ym90_abcdefghij_123 Authorization: Bearer abcdefgh12345678 {"access_token":"zzzzzzzz"} abc kwofd61g93-yuqvex8efmhjkgnbxlo8mp1tin6spyhu=',
+  );
   t.false(s.includes("hunter2hunter2"));
   t.false(s.includes("syt_Ym90"));
   t.false(s.includes("abcdefgh12345678"));
@@ -45,7 +47,17 @@ test("logger: level filter, bounded ring, file mode 0600, redaction applied ever
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-log-"));
   const file = join(dir, "bot.log");
   const echoed: string[] = [];
-  const logger = new Logger({ level: "info", file, ringSize: 3, echo: { write: (s: string) => { echoed.push(s); return true; } } as unknown as NodeJS.WritableStream });
+  const logger = new Logger({
+    level: "info",
+    file,
+    ringSize: 3,
+    echo: {
+      write: (s: string) => {
+        echoed.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  });
   logger.redactor.add("s3cretvalue");
   const seen: string[] = [];
   logger.on("entry", (e) => seen.push(e.message));
@@ -53,7 +65,10 @@ test("logger: level filter, bounded ring, file mode 0600, redaction applied ever
   for (let i = 0; i < 5; i++) logger.log("info", "t", `line ${i} s3cretvalue`);
   await logger.close();
   t.is(seen.length, 5);
-  t.deepEqual(logger.ring.toArray().map((e) => e.message), ["line 2 ‹redacted›", "line 3 ‹redacted›", "line 4 ‹redacted›"]);
+  t.deepEqual(
+    logger.ring.toArray().map((e) => e.message),
+    ["line 2 ‹redacted›", "line 3 ‹redacted›", "line 4 ‹redacted›"],
+  );
   const content = readFileSync(file, "utf8");
   t.false(content.includes("s3cretvalue"));
   t.false(content.includes("hidden"));
@@ -81,9 +96,15 @@ test("store emits only real changes", (t) => {
   s.setConnection({ matrix: "syncing" });
   s.setConnection({ matrix: "syncing" });
   t.deepEqual(events, ["1:7:-->waiting", "1:7:waiting->running", "conn:syncing"]);
-  s.appendOutput(1, 7, [{ time: "t", text: "a" }, { time: "t", text: "b" }]);
+  s.appendOutput(1, 7, [
+    { time: "t", text: "a" },
+    { time: "t", text: "b" },
+  ]);
   t.is(s.tasks.get("1:7")!.outputLines, 2);
-  t.deepEqual(s.output("1:7").map((l) => l.text), ["a", "b"]);
+  t.deepEqual(
+    s.output("1:7").map((l) => l.text),
+    ["a", "b"],
+  );
 });
 
 test("store keeps output only for the newest finished tasks; running tasks keep theirs", (t) => {
@@ -100,11 +121,22 @@ test("store keeps output only for the newest finished tasks; running tasks keep 
   t.deepEqual(store.output("1:1"), [], "the oldest finished task's output is dropped");
   t.true(store.outputEvicted("1:1"));
   t.false(store.outputEvicted("1:2"));
-  t.deepEqual(store.output("1:2").map((l) => l.text), ["line 2"]);
-  t.deepEqual(store.output("1:4").map((l) => l.text), ["line 4"], "a running task keeps its output whatever its age");
+  t.deepEqual(
+    store.output("1:2").map((l) => l.text),
+    ["line 2"],
+  );
+  t.deepEqual(
+    store.output("1:4").map((l) => l.text),
+    ["line 4"],
+    "a running task keeps its output whatever its age",
+  );
   t.is(store.outputCount("1:1"), 1, "the count of lines ever seen stays (cards continue by index)");
   store.appendOutput(1, 3, line(33));
-  t.deepEqual(store.output("1:3").map((l) => l.text), ["line 3", "line 33"], "a late line of a kept finished task is added");
+  t.deepEqual(
+    store.output("1:3").map((l) => l.text),
+    ["line 3", "line 33"],
+    "a late line of a kept finished task is added",
+  );
 });
 
 test("permissions: admins everywhere, rooms without policy read-only, room policy lists", (t) => {

@@ -67,8 +67,12 @@ test("headless start with an unreadable session.json exits 1 naming the file, an
   mkdirSync(join(dir, "matrix"));
   writeFileSync(join(dir, "matrix", "session.json"), "{ truncated");
   const ini = join(dir, "chatrixcd.ini");
-  writeFileSync(ini, `[matrix]\nhomeserver = ${hs.url}\nuser_id = @bot:test\npassword = pw\n\n[bot]\nstate_dir = ${dir}\nlog_file = ${join(dir, "bot.log")}\n`
-    + "admin_users = @admin:test\n", { mode: 0o600 });
+  writeFileSync(
+    ini,
+    `[matrix]\nhomeserver = ${hs.url}\nuser_id = @bot:test\npassword = pw\n\n[bot]\nstate_dir = ${dir}\nlog_file = ${join(dir, "bot.log")}\n` +
+      "admin_users = @admin:test\n",
+    { mode: 0o600 },
+  );
   const err: string[] = [];
   try {
     const code = await runCli(["--headless", "--demo", "--config", ini], {}, { out: () => undefined, err: (s) => err.push(s) });
@@ -77,24 +81,38 @@ test("headless start with an unreadable session.json exits 1 naming the file, an
     hs.server.close();
   }
   t.regex(err.join(""), /session\.json cannot be read/);
-  t.deepEqual(hs.requests.filter((r) => r.includes("/login")), [], "no login was attempted");
+  t.deepEqual(
+    hs.requests.filter((r) => r.includes("/login")),
+    [],
+    "no login was attempted",
+  );
 });
 
 // ---- 16: another device's crypto store is kept -------------------------------------------------------------
 
 function snapshotOf(userId: string, deviceId: string, value: string): CryptoSnapshotFile {
   return {
-    format: "chatrixcd-crypto-snapshot", version: 1, userId, deviceId, generation: `gen-${deviceId}-${value}`, savedAt: new Date().toISOString(),
-    dbs: [{
-      name: "matrix-sdk-crypto", version: 1,
-      stores: [{ name: "core", keyPath: null, autoIncrement: false, indexes: [], keys: ["k"], values: [value] }],
-    }],
+    format: "chatrixcd-crypto-snapshot",
+    version: 1,
+    userId,
+    deviceId,
+    generation: `gen-${deviceId}-${value}`,
+    savedAt: new Date().toISOString(),
+    dbs: [
+      {
+        name: "matrix-sdk-crypto",
+        version: 1,
+        stores: [{ name: "core", keyPath: null, autoIncrement: false, indexes: [], keys: ["k"], values: [value] }],
+      },
+    ],
   };
 }
 
 function recordingLog(): Log & { lines: string[] } {
   const lines: string[] = [];
-  const at = (level: string) => (m: string) => { lines.push(`${level} ${m}`); };
+  const at = (level: string) => (m: string) => {
+    lines.push(`${level} ${m}`);
+  };
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
@@ -115,7 +133,10 @@ async function newDeviceCrypto(storeDir: string, userId: string, deviceId: strin
 
 const backups = (dir: string) => readdirSync(dir).filter((f) => f !== CRYPTO_FILE && f.startsWith("crypto-store."));
 
-for (const [what, owner] of [["another device", ["@bot:hs", "OLDDEVICE"]], ["another user", ["@other:hs", "NEWDEVICE"]]] as const) {
+for (const [what, owner] of [
+  ["another device", ["@bot:hs", "OLDDEVICE"]],
+  ["another user", ["@other:hs", "NEWDEVICE"]],
+] as const) {
   test(`a new device's first save keeps the crypto store of ${what} as a dated backup and warns`, async (t) => {
     const dir = tempDir("crypto");
     const file = join(dir, CRYPTO_FILE);
@@ -130,7 +151,10 @@ for (const [what, owner] of [["another device", ["@bot:hs", "OLDDEVICE"]], ["ano
       t.regex(kept[0]!, new RegExp(`^crypto-store\\.${owner[1]}\\.\\d{4}-\\d\\d-\\d\\dT[\\d-]+(\\.\\d+)?Z\\.bin$`));
       const backup = await readCryptoSnapshot(join(dir, kept[0]!));
       t.is(backup!.generation, old.generation, "the backup is the old store, unchanged");
-      t.true(log.lines.some((l) => l.startsWith("warn ") && l.includes(owner[1]) && l.includes(kept[0]!)), log.lines.join("\n"));
+      t.true(
+        log.lines.some((l) => l.startsWith("warn ") && l.includes(owner[1]) && l.includes(kept[0]!)),
+        log.lines.join("\n"),
+      );
       await crypto.save();
       t.is(backups(dir).length, 1, "later saves make no more backups");
     } finally {
@@ -185,18 +209,34 @@ function spyFs(failOn?: keyof FsCalls) {
     log.push(`${op} ${where(op, args)}`);
   };
   const enospc = () => Object.assign(new Error("ENOSPC: no space left on device (injected)"), { code: "ENOSPC" });
-  const sync = Object.fromEntries(Object.entries(syncFs).map(([op, f]) => [op, (...args: unknown[]) => {
-    if (op === failOn) { note(op, args); throw enospc(); }
-    const r = (f as (...a: unknown[]) => unknown)(...args);
-    note(op, args, r);
-    return r;
-  }])) as unknown as FsCalls;
-  const async = Object.fromEntries(Object.entries(asyncFs).map(([op, f]) => [op, async (...args: unknown[]) => {
-    if (op === failOn) { note(op, args); throw enospc(); }
-    const r = await (f as (...a: unknown[]) => Promise<unknown>)(...args);
-    note(op, args, r);
-    return r;
-  }])) as unknown as AsyncFsCalls;
+  const sync = Object.fromEntries(
+    Object.entries(syncFs).map(([op, f]) => [
+      op,
+      (...args: unknown[]) => {
+        if (op === failOn) {
+          note(op, args);
+          throw enospc();
+        }
+        const r = (f as (...a: unknown[]) => unknown)(...args);
+        note(op, args, r);
+        return r;
+      },
+    ]),
+  ) as unknown as FsCalls;
+  const async = Object.fromEntries(
+    Object.entries(asyncFs).map(([op, f]) => [
+      op,
+      async (...args: unknown[]) => {
+        if (op === failOn) {
+          note(op, args);
+          throw enospc();
+        }
+        const r = await (f as (...a: unknown[]) => Promise<unknown>)(...args);
+        note(op, args, r);
+        return r;
+      },
+    ]),
+  ) as unknown as AsyncFsCalls;
   return { log, sync, async };
 }
 
@@ -213,7 +253,11 @@ for (const [form, write] of Object.entries(forms)) {
     await write(target, "content", fs);
     t.is(readFileSync(target, "utf8"), "content");
     const steps = fs.log.map((l) => l.replace(/state\.json\.\d+\.[0-9a-f]+\.tmp/, "TMP").replace(dir, "DIR"));
-    const at = (step: string) => { const i = steps.indexOf(step); t.not(i, -1, `${step} in ${steps.join(", ")}`); return i; };
+    const at = (step: string) => {
+      const i = steps.indexOf(step);
+      t.not(i, -1, `${step} in ${steps.join(", ")}`);
+      return i;
+    };
     t.true(at("fsync DIR/TMP") < at("close DIR/TMP") && at("close DIR/TMP") < steps.findIndex((s) => s.startsWith("rename DIR/TMP")), steps.join(", "));
     t.true(steps.findIndex((s) => s.startsWith("rename DIR/TMP")) < at("fsync DIR"), steps.join(", "));
     t.deepEqual(temps(dir), []);

@@ -35,7 +35,10 @@ synapseTest("verify from chat: an admin lists and starts, sees the emoji, only t
     await alice.waitForJoin(roomId, m!.userId);
     const ping = await alice.send(roomId, "!cd ping");
     await alice.waitFor(replyTo(ping), 20_000, "pong");
-    const ask = async (who: JsPeer, line: string) => { const id = await who.send(roomId, line); return (await alice.waitFor(replyTo(id), 20_000, line)).content.body as string; };
+    const ask = async (who: JsPeer, line: string) => {
+      const id = await who.send(roomId, line);
+      return (await alice.waitFor(replyTo(id), 20_000, line)).content.body as string;
+    };
 
     t.regex(await ask(mallory, "!cd verify list"), /Not allowed to use verify: only admin_users/, "admins only");
     const listed = await ask(alice, "!cd verify list");
@@ -45,14 +48,21 @@ synapseTest("verify from chat: an admin lists and starts, sees the emoji, only t
     const started = alice.acceptSas();
     t.regex(await ask(alice, `!cd verify start ${a!.userId} ${alice.deviceId}`), /Verification v1 requested .*only you can confirm/);
     const peer = await started;
-    const emojiPost = await alice.waitFor((e) => e.sender === botU!.userId && /Verification v1 with/.test(e.content.body ?? "") && /Emoji:/.test(e.content.body ?? ""), 20_000, "the emoji in the room");
+    const emojiPost = await alice.waitFor(
+      (e) => e.sender === botU!.userId && /Verification v1 with/.test(e.content.body ?? "") && /Emoji:/.test(e.content.body ?? ""),
+      20_000,
+      "the emoji in the room",
+    );
     for (const [emoji, name] of peer.sas.sas.emoji!) t.true(emojiPost.content.body.includes(`${emoji} ${name}`), `${emoji} ${name} shown in the room`);
     t.deepEqual(emojiPost.content["m.mentions"]?.user_ids, [a!.userId], "the admin who asked is mentioned");
     const state = bot.app.store.verifications.get("v1")!;
     t.is(state.phase, "sas");
     t.deepEqual(state.decimals, peer.sas.sas.decimal);
     t.false(await alice.isVerified(botU!.userId, botDevice));
-    t.false((await bot.app.ops.verificationDevices({ kind: "console" }, [a!.userId])).find((d) => d.deviceId === alice.deviceId)!.verified, "not trusted before confirmation");
+    t.false(
+      (await bot.app.ops.verificationDevices({ kind: "console" }, [a!.userId])).find((d) => d.deviceId === alice.deviceId)!.verified,
+      "not trusted before confirmation",
+    );
 
     t.regex(await ask(bob, "!cd verify confirm v1"), /Only .*alice.*, who started it, can answer verification v1/, "another admin cannot confirm");
     await t.throwsAsync(bot.app.ops.confirmVerification({ kind: "console" }, "v1", true), { message: /Only .*alice.*who started it/ });
@@ -80,7 +90,10 @@ synapseTest("verify from chat: an admin lists and starts, sees the emoji, only t
     await t.throwsAsync(peer2.done);
     await until(() => bot.app.store.verifications.get("v2")?.phase === "mismatch", 15_000, "v2 mismatch");
     t.false(await bob.isVerified(botU!.userId, botDevice));
-    t.false((await bot.app.ops.verificationDevices({ kind: "console" }, [b!.userId])).find((d) => d.deviceId === bob.deviceId)!.verified, "a mismatch trusts nothing");
+    t.false(
+      (await bot.app.ops.verificationDevices({ kind: "console" }, [b!.userId])).find((d) => d.deviceId === bob.deviceId)!.verified,
+      "a mismatch trusts nothing",
+    );
     t.regex(await ask(bob, "!cd verify confirm v2"), /v2 is mismatch, not waiting for an emoji comparison/);
   } finally {
     await Promise.all([alice.stop(), bob.stop(), mallory.stop()]);
@@ -111,15 +124,23 @@ synapseTest("an incoming verification request: shown with emoji and numbers in t
     t.is(v.otherDeviceId, alice.deviceId);
     t.deepEqual(v.emoji, peer.sas.sas.emoji);
     t.deepEqual(v.decimals, peer.sas.sas.decimal);
-    t.deepEqual(bot.app.store.activeVerifications().map((x) => x.id), [v.id]);
-    await t.throwsAsync(bot.app.ops.confirmVerification({ kind: "chat", userId: a!.userId, roomId: "!x:localhost" }, v.id, true), { message: /Only the operator at the console/ });
+    t.deepEqual(
+      bot.app.store.activeVerifications().map((x) => x.id),
+      [v.id],
+    );
+    await t.throwsAsync(bot.app.ops.confirmVerification({ kind: "chat", userId: a!.userId, roomId: "!x:localhost" }, v.id, true), {
+      message: /Only the operator at the console/,
+    });
     await bot.app.ops.confirmVerification({ kind: "console" }, v.id, true);
     await peer.sas.confirm();
     await peer.done;
     await until(() => bot.app.store.verifications.get(v.id)?.phase === "done", 15_000, "done");
     t.true(await alice.isVerified(botU!.userId, botDevice));
     t.true((await bot.app.ops.verificationDevices({ kind: "console" }, [a!.userId])).find((d) => d.deviceId === alice.deviceId)!.verified);
-    t.deepEqual(seen.filter((p, i) => p !== seen[i - 1]), ["requested", "ready", "started", "sas", "confirmed", "done"]);
+    t.deepEqual(
+      seen.filter((p, i) => p !== seen[i - 1]),
+      ["requested", "ready", "started", "sas", "confirmed", "done"],
+    );
   } finally {
     await alice.stop();
     await bot.stop();
@@ -145,7 +166,10 @@ synapseTest("incoming verification requests from users who are not allowed are r
     const err = await t.throwsAsync(eve.startSas(botU!.userId, bot.app.matrix!.client!.getDeviceId()!, 8000));
     t.regex(err!.message, /cancelled|timed out/);
     t.is(bot.app.store.verifications.size, 0);
-    t.regex(readFileSync(join(bot.stateDir, "bot.log"), "utf8"), new RegExp(`refusing a verification request from ${e!.userId.replace(/[.]/g, "\\.")}: not an allowed user`));
+    t.regex(
+      readFileSync(join(bot.stateDir, "bot.log"), "utf8"),
+      new RegExp(`refusing a verification request from ${e!.userId.replace(/[.]/g, "\\.")}: not an allowed user`),
+    );
   } finally {
     await alice.stop();
     await eve.stop();

@@ -10,7 +10,12 @@ async function server(t: { teardown(fn: () => Promise<void>): void }, o: Semapho
   return s;
 }
 
-async function api(s: SemaphoreServer, method: string, path: string, body?: unknown): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
+async function api(
+  s: SemaphoreServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
   const headers: Record<string, string> = { Authorization: `Bearer ${s.adminToken}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(s.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -42,10 +47,17 @@ test("lists are in id order (3); template tasks count is 0 and last_task.user_na
   const s = await server(t);
   for (const path of ["templates", "keys", "inventory", "environment", "repositories"]) {
     const ids = ((await api(s, "GET", `/api/project/1/${path}`)).json as { id: number }[]).map((x) => x.id);
-    t.deepEqual(ids, [...ids].sort((a, b) => a - b), path);
+    t.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      path,
+    );
   }
   const list = (await api(s, "GET", "/api/project/1/templates")).json as Array<{ id: number; tasks: number; last_task: { user_name: unknown } | null }>;
-  t.true(list.every((x) => x.tasks === 0), "tasks count");
+  t.true(
+    list.every((x) => x.tasks === 0),
+    "tasks count",
+  );
   const deploy = list.find((x) => x.id === 1)!;
   t.is(deploy.last_task!.user_name, null, "list: user_name null");
   t.truthy((await api(s, "GET", "/api/project/1/templates/1")).json.last_task.user_name, "single GET: user_name filled");
@@ -78,7 +90,10 @@ test("a forced stop of an active task that is not running: stopped with end null
   t.is(s.getTask(task.id)!.status, "stopped", "status stays stopped");
   const out = ((await api(s, "GET", `/api/project/1/tasks/${task.id}/output`)).json as { output: string }[]).map((o) => o.output);
   t.true(out.length > before, "the playbook printed on after the stop");
-  t.false(out.some((l) => l.includes("signal: killed")), "not killed");
+  t.false(
+    out.some((l) => l.includes("signal: killed")),
+    "not killed",
+  );
 });
 
 test("forceStopKillsAtOnce: the old, deliberate difference, as a named option", async (t) => {

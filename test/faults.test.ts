@@ -7,8 +7,25 @@ import { join } from "node:path";
 import { synapseTest } from "./harness/integration.js";
 import { isReplyTo } from "./harness/cs-client.js";
 import {
-  faultRig, ownSynapse, runFromChat, roomEvents, botView, semaphoreOutput, threadText, maxEdits, minEditGap, script,
-  startCliBot, freePort, waitUntil, sleep, readText, START_ROUTE, type Rig, type BotView, type CardView,
+  faultRig,
+  ownSynapse,
+  runFromChat,
+  roomEvents,
+  botView,
+  semaphoreOutput,
+  threadText,
+  maxEdits,
+  minEditGap,
+  script,
+  startCliBot,
+  freePort,
+  waitUntil,
+  sleep,
+  readText,
+  START_ROUTE,
+  type Rig,
+  type BotView,
+  type CardView,
 } from "./helpers-faults/rig.js";
 
 const PAUSE_MS = 30_000;
@@ -21,8 +38,15 @@ async function checkCard(t: ExecutionContext, r: Rig, c: CardView, o: { thread?:
   // The final state goes out at once, not throttled (issue 15); a second final edit only when Semaphore's later
   // update (the end time) changes the text.
   const firstFinal = c.edits.findIndex((e) => e.event_id === c.finalEdits[0]?.event_id);
-  t.true(c.finalEdits.length >= 1 && c.finalEdits.length <= 2, `task ${c.taskId}: the final state is edited in ${c.finalEdits.length}× (want once, or twice with the end time)`);
-  t.deepEqual(c.edits.slice(firstFinal).map((e) => e.event_id), c.finalEdits.map((e) => e.event_id), `task ${c.taskId}: nothing after the final state`);
+  t.true(
+    c.finalEdits.length >= 1 && c.finalEdits.length <= 2,
+    `task ${c.taskId}: the final state is edited in ${c.finalEdits.length}× (want once, or twice with the end time)`,
+  );
+  t.deepEqual(
+    c.edits.slice(firstFinal).map((e) => e.event_id),
+    c.finalEdits.map((e) => e.event_id),
+    `task ${c.taskId}: nothing after the final state`,
+  );
   const span = (c.edits.at(-1)?.origin_server_ts ?? c.card.origin_server_ts) - c.card.origin_server_ts;
   t.true(c.edits.length <= maxEdits(span) + 1, `task ${c.taskId}: ${c.edits.length} edits in ${span} ms`);
   const intermediate = { ...c, edits: c.edits.slice(0, firstFinal) };
@@ -34,15 +58,20 @@ const editsPerCard = (v: BotView) => v.cards.map((c) => `#${c.taskId}:${c.edits.
 
 /** Is every card final, with its thread complete? (polled until true; `why` says what is missing) */
 async function settled(r: Rig, taskIds: number[], o: { thread?: boolean; mentions?: number; why: { text: string } }): Promise<BotView | false> {
-  const no = (why: string) => { o.why.text = why; return false as const; };
-  for (const id of taskIds) if (!["success", "error", "stopped"].includes(r.server.getTask(id)?.status ?? "")) return no(`task ${id} is ${r.server.getTask(id)?.status} on the server`);
+  const no = (why: string) => {
+    o.why.text = why;
+    return false as const;
+  };
+  for (const id of taskIds)
+    if (!["success", "error", "stopped"].includes(r.server.getTask(id)?.status ?? "")) return no(`task ${id} is ${r.server.getTask(id)?.status} on the server`);
   const v = botView(await roomEvents(r.bob, r.room), r.botUserId);
   for (const id of taskIds) {
     const c = v.cards.find((x) => x.taskId === id);
     if (!c) return no(`no card for task ${id}`);
     if (c.status !== r.server.getTask(id)!.status) return no(`card of task ${id} shows ${c.status}`);
     const want = o.thread === false ? "" : await semaphoreOutput(r.server, id);
-    if (o.thread !== false && threadText(c) !== want) return no(`thread of task ${id}: ${threadText(c).split("\n").length} lines, want ${want.split("\n").length}:\n${threadText(c)}\n---- want\n${want}`);
+    if (o.thread !== false && threadText(c) !== want)
+      return no(`thread of task ${id}: ${threadText(c).split("\n").length} lines, want ${want.split("\n").length}:\n${threadText(c)}\n---- want\n${want}`);
   }
   const mentions = v.cards.reduce((n, c) => n + c.mentions.length, 0);
   if (o.mentions !== undefined && mentions < o.mentions) return no(`${mentions} mentions`);
@@ -79,22 +108,36 @@ async function homeserverFault(t: ExecutionContext, kind: "pause" | "restart"): 
   const atBack = [runA.taskId, runB.taskId].map((id) => r.server.getTask(id)!.status);
 
   const why = { text: "" };
-  const v = await waitUntil("every card final, threads complete, the ping answered", async () => {
-    const s = await settled(r, [runA.taskId, runB.taskId], { mentions: 1, why });
-    if (s && !s.bot.some((e) => isReplyTo(ping)(e))) why.text = "the ping is not answered";
-    return s && s.bot.some((e) => isReplyTo(ping)(e)) ? s : false;
-  }, 120_000).catch((e) => { throw new Error(`${(e as Error).message}: ${why.text}`); });
+  const v = await waitUntil(
+    "every card final, threads complete, the ping answered",
+    async () => {
+      const s = await settled(r, [runA.taskId, runB.taskId], { mentions: 1, why });
+      if (s && !s.bot.some((e) => isReplyTo(ping)(e))) why.text = "the ping is not answered";
+      return s && s.bot.some((e) => isReplyTo(ping)(e)) ? s : false;
+    },
+    120_000,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}: ${why.text}`);
+  });
   const settledMs = Date.now() - back;
   await sleep(4000); // anything late (a retried duplicate) would show up now
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
   const pong = end.bot.find((e) => isReplyTo(ping)(e));
-  t.log(`${kind}: setup ${setupMs} ms, homeserver away ${back - down} ms; the ping was answered ${pong ? pong.origin_server_ts - back : "?"} ms after it was back, everything final ${settledMs} ms after`);
-  t.log(`${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.map((c) => c.thread.length).join("+")} thread messages)`);
+  t.log(
+    `${kind}: setup ${setupMs} ms, homeserver away ${back - down} ms; the ping was answered ${pong ? pong.origin_server_ts - back : "?"} ms after it was back, everything final ${settledMs} ms after`,
+  );
+  t.log(
+    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.map((c) => c.thread.length).join("+")} thread messages)`,
+  );
 
   if (kind === "pause") t.deepEqual(atBack, ["error", "running"], "A ended while the homeserver was frozen, B ran on");
   else t.is(atBack[1], "running", "B ran on");
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
-  t.deepEqual(end.duplicates.map((e) => e.content.body), [], "no event sent twice");
+  t.deepEqual(
+    end.duplicates.map((e) => e.content.body),
+    [],
+    "no event sent twice",
+  );
   t.is(end.bot.filter((e) => isReplyTo(ping)(e)).length, 1, "the ping sent before the fault is answered exactly once");
   t.regex(end.bot.find((e) => isReplyTo(ping)(e))!.content.body, /Pong/);
   for (const run of [runA, runB]) {
@@ -118,8 +161,14 @@ synapseTest("homeserver restarted while a task runs: nothing lost, nothing doubl
 async function semaphoreFault(t: ExecutionContext, r: Rig, kind: "outage" | "websocket"): Promise<void> {
   // Two tasks end while Semaphore is away (one fails), two after it is back (one fails).
   // Started last, so they run on into the fault whatever the set-up took.
-  const early = [r.server.addTemplate(1, { name: "Early ok", scenario: script("early", 16, 1000) }), r.server.addTemplate(1, { name: "Early fail", scenario: script("efail", 14, 1000, 2) })];
-  const late = [r.server.addTemplate(1, { name: "Late ok", scenario: script("late", 52, 1000) }), r.server.addTemplate(1, { name: "Late fail", scenario: script("lfail", 50, 1000, 3) })];
+  const early = [
+    r.server.addTemplate(1, { name: "Early ok", scenario: script("early", 16, 1000) }),
+    r.server.addTemplate(1, { name: "Early fail", scenario: script("efail", 14, 1000, 2) }),
+  ];
+  const late = [
+    r.server.addTemplate(1, { name: "Late ok", scenario: script("late", 52, 1000) }),
+    r.server.addTemplate(1, { name: "Late fail", scenario: script("lfail", 50, 1000, 3) }),
+  ];
   const runs = [];
   for (const tpl of [...late, ...early]) runs.push(await runFromChat(r, `!cd run 1 ${tpl.id}`));
   const ids = runs.map((x) => x.taskId);
@@ -139,16 +188,25 @@ async function semaphoreFault(t: ExecutionContext, r: Rig, kind: "outage" | "web
   const back = Date.now();
   const atBack = ids.map((id) => r.server.getTask(id)!.status);
   const why = { text: "" };
-  const v = await waitUntil(`${kind}: every card final with its thread and mention`, () => settled(r, ids, { mentions: 2, why }), 120_000)
-    .catch((e) => { throw new Error(`${(e as Error).message}: ${why.text}`); });
+  const v = await waitUntil(`${kind}: every card final with its thread and mention`, () => settled(r, ids, { mentions: 2, why }), 120_000).catch((e) => {
+    throw new Error(`${(e as Error).message}: ${why.text}`);
+  });
   const recoverMs = Date.now() - back;
   await sleep(4000);
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
-  t.log(`${kind}: Semaphore away ${back - down} ms (tasks ${atBack.join("/")} when it was back); all cards final ${recoverMs} ms after it was back; tracker ${tracker.mode}, ${tracker.stats.wsConnects} websocket connects, ${tracker.stats.polls} polls, ${tracker.stats.reconciles} reconciles`);
-  t.log(`${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.reduce((n, c) => n + c.mentions.length, 0)} mentions)`);
+  t.log(
+    `${kind}: Semaphore away ${back - down} ms (tasks ${atBack.join("/")} when it was back); all cards final ${recoverMs} ms after it was back; tracker ${tracker.mode}, ${tracker.stats.wsConnects} websocket connects, ${tracker.stats.polls} polls, ${tracker.stats.reconciles} reconciles`,
+  );
+  t.log(
+    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.reduce((n, c) => n + c.mentions.length, 0)} mentions)`,
+  );
   t.deepEqual(atBack, ["running", "running", "success", "error"], "the early tasks ended during the fault, the late ones ran on");
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
-  t.deepEqual(end.duplicates.map((e) => e.content.body), [], "no event sent twice");
+  t.deepEqual(
+    end.duplicates.map((e) => e.content.body),
+    [],
+    "no event sent twice",
+  );
   t.deepEqual(end.cards.map((c) => c.taskId).sort(), [...ids].sort(), "one card per task, no other");
   for (const run of runs) t.is(end.bot.filter((e) => isReplyTo(run.yes)(e)).length, 1, "one card per run");
   for (const c of end.cards) {
@@ -171,7 +229,9 @@ synapseTest("bot SIGKILLed with 5 tasks running, started again: the same 5 cards
   t.timeout(240_000);
   const r = await faultRig((fn) => t.teardown(fn), { cli: true });
   const bots: Array<Awaited<ReturnType<typeof startCliBot>>> = [];
-  t.teardown(async () => { for (const b of bots) await b.kill("SIGTERM"); });
+  t.teardown(async () => {
+    for (const b of bots) await b.kill("SIGTERM");
+  });
   bots.push(await startCliBot(r.configPath, join(r.stateDir, "stdout-1.log")));
   await r.alice.waitForMembership(r.room, r.botUserId, "join", 30_000);
   // Three run on after the restart; the two started last end while the bot is dead (one fails: its mention can only
@@ -197,21 +257,32 @@ synapseTest("bot SIGKILLed with 5 tasks running, started again: the same 5 cards
   bots.push(await startCliBot(r.configPath, join(r.stateDir, "stdout-2.log")));
   const upMs = Date.now() - restartedAt;
   const why = { text: "" };
-  const v = await waitUntil("every card final with its thread and mention", () => settled(r, ids, { mentions: 1, why }), 120_000)
-    .catch((e) => { throw new Error(`${(e as Error).message}: ${why.text}`); });
+  const v = await waitUntil("every card final with its thread and mention", () => settled(r, ids, { mentions: 1, why }), 120_000).catch((e) => {
+    throw new Error(`${(e as Error).message}: ${why.text}`);
+  });
   const recoverMs = Date.now() - restartedAt;
   await sleep(4000);
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
   const resumedEdits = end.cards.map((c) => c.edits.filter((e) => e.origin_server_ts > killedAt).length);
   t.log(`sigkill: dead ${restartedAt - killedAt} ms; the new process ran headless after ${upMs} ms; all cards final ${recoverMs} ms after the restart`);
-  t.log(`sigkill: ${end.bot.length} bot events (${before.bot.length} before the kill), edits per card ${editsPerCard(end)}, edits after the restart ${resumedEdits.join("/")}, ${r.server.stats().requestsByRoute[START_ROUTE]} start requests`);
+  t.log(
+    `sigkill: ${end.bot.length} bot events (${before.bot.length} before the kill), edits per card ${editsPerCard(end)}, edits after the restart ${resumedEdits.join("/")}, ${r.server.stats().requestsByRoute[START_ROUTE]} start requests`,
+  );
   t.deepEqual(atKill, ["running", "running", "running", "running", "running"], "killed while all five ran");
   t.deepEqual(atRestart, ["running", "running", "running", "success", "error"], "two ended while the bot was dead");
   t.is(startsBefore, 5);
   t.is(r.server.stats().requestsByRoute[START_ROUTE], 5, "Semaphore got no second start");
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
-  t.deepEqual(end.duplicates.map((e) => e.content.body), [], "no event sent twice");
-  t.deepEqual(end.cards.map((c) => c.card.event_id), runs.map((x) => x.card.event_id), "the same five cards, no new one");
+  t.deepEqual(
+    end.duplicates.map((e) => e.content.body),
+    [],
+    "no event sent twice",
+  );
+  t.deepEqual(
+    end.cards.map((c) => c.card.event_id),
+    runs.map((x) => x.card.event_id),
+    "the same five cards, no new one",
+  );
   for (const run of runs) {
     t.is(end.bot.filter((e) => isReplyTo(run.cmd)(e)).length, 1, "no command answered again");
     t.is(end.bot.filter((e) => isReplyTo(run.yes)(e)).length, 1, "no confirmation acted on again");
@@ -229,21 +300,30 @@ synapseTest("bot SIGKILLed with 5 tasks running, started again: the same 5 cards
 synapseTest("Synapse's default rate limits with 20 cards updating: nothing lost, edits coalesced, M_LIMIT_EXCEEDED retried", async (t) => {
   t.timeout(330_000);
   const port = await freePort();
-  const r = await faultRig((fn) => t.teardown(fn), { realRateLimits: true, cli: true, ini: `[bot]\nhttp_listen = 127.0.0.1:${port}\ntask_output_threads = false\n` });
+  const r = await faultRig((fn) => t.teardown(fn), {
+    realRateLimits: true,
+    cli: true,
+    ini: `[bot]\nhttp_listen = 127.0.0.1:${port}\ntask_output_threads = false\n`,
+  });
   const bots: Array<Awaited<ReturnType<typeof startCliBot>>> = [];
-  t.teardown(async () => { for (const b of bots) await b.kill("SIGTERM"); });
+  t.teardown(async () => {
+    for (const b of bots) await b.kill("SIGTERM");
+  });
   bots.push(await startCliBot(r.configPath, join(r.stateDir, "stdout.log")));
   await r.alice.waitForMembership(r.room, r.botUserId, "join", 60_000);
   const sub = await r.alice.send(r.room, "!cd subscribe Infrastructure all");
   await r.bob.waitFor(r.room, (e) => e.sender === r.botUserId && isReplyTo(sub)(e), 30_000, "the subscription's answer");
   // Semaphore runs 10 tasks at a time (and one per template): the second ten wait, then run. Every card is posted
   // before its task ends (the bot may post one message per 5 s after a burst of 10) and is then edited.
-  const tpls = Array.from({ length: 20 }, (_, i) => r.server.addTemplate(1, { name: `Burst ${i + 1}`, scenario: i % 4 === 3 ? script(`b${i}`, 36, 1000, 2) : script(`b${i}`, 38, 1000) }));
+  const tpls = Array.from({ length: 20 }, (_, i) =>
+    r.server.addTemplate(1, { name: `Burst ${i + 1}`, scenario: i % 4 === 3 ? script(`b${i}`, 36, 1000, 2) : script(`b${i}`, 38, 1000) }),
+  );
   const t0 = Date.now();
   const ids = tpls.map((tpl) => r.server.startTaskAs(1, tpl.id, { userId: r.server.users["owner"]!.id }).id);
   const why = { text: "" };
-  const v = await waitUntil("all 20 cards final", () => settled(r, ids, { thread: false, why }), 280_000, 2000)
-    .catch((e) => { throw new Error(`${(e as Error).message}: ${why.text}`); });
+  const v = await waitUntil("all 20 cards final", () => settled(r, ids, { thread: false, why }), 280_000, 2000).catch((e) => {
+    throw new Error(`${(e as Error).message}: ${why.text}`);
+  });
   const doneMs = Date.now() - t0;
   await sleep(6000); // longer than one rate-limit slot: a late edit would show
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
@@ -252,10 +332,20 @@ synapseTest("Synapse's default rate limits with 20 cards updating: nothing lost,
   const limited = metric(/^chatrixcd_matrix_send_retries_total\{reason="rate_limited"\} (\d+)/m);
   const sent = metric(/^chatrixcd_matrix_messages_sent_total (\d+)/m);
   const log = readText(join(r.stateDir, "bot.log"));
-  t.log(`rate limits: 20 cards final after ${doneMs} ms; ${end.bot.length} bot events (${sent} counted sent), ${limited} M_LIMIT_EXCEEDED retries; edits per card ${editsPerCard(end)}`);
+  t.log(
+    `rate limits: 20 cards final after ${doneMs} ms; ${end.bot.length} bot events (${sent} counted sent), ${limited} M_LIMIT_EXCEEDED retries; edits per card ${editsPerCard(end)}`,
+  );
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
-  t.deepEqual(end.duplicates.map((e) => e.content.body), [], "no event sent twice");
-  t.deepEqual(end.cards.map((c) => c.taskId).sort((a, b) => a - b), [...ids].sort((a, b) => a - b), "one card per task");
+  t.deepEqual(
+    end.duplicates.map((e) => e.content.body),
+    [],
+    "no event sent twice",
+  );
+  t.deepEqual(
+    end.cards.map((c) => c.taskId).sort((a, b) => a - b),
+    [...ids].sort((a, b) => a - b),
+    "one card per task",
+  );
   for (const c of end.cards) {
     await checkCard(t, r, c, { thread: false });
     t.true(c.edits.length >= 1, `card of task ${c.taskId} updated`);

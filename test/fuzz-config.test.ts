@@ -90,7 +90,10 @@ const MUTATIONS: Mutation[] = [
 /** A tripwire: the URLs point here; any connection means something started. */
 async function tripwire(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
   let n = 0;
-  const srv = net.createServer((s) => { n++; s.destroy(); });
+  const srv = net.createServer((s) => {
+    n++;
+    s.destroy();
+  });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const port = (srv.address() as net.AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, connections: () => n, close: () => new Promise((r) => srv.close(() => r())) };
@@ -105,7 +108,10 @@ function build(m: Mutation, url: string, stateDir: string): { text: string; line
   ];
   const key = m.line.split("=")[0]!.trim();
   let target = sections.find(([s]) => s === m.section);
-  if (!target) { target = [m.section, []]; sections.push(target); }
+  if (!target) {
+    target = [m.section, []];
+    sections.push(target);
+  }
   // The mutated key replaces the valid one (so a "missing value" is not reported instead).
   target[1] = target[1].filter((l) => l.split("=")[0]!.trim() !== key && !(key.endsWith("_file") && l.split("=")[0]!.trim() === key.slice(0, -5)));
   target[1].push(m.line);
@@ -113,7 +119,10 @@ function build(m: Mutation, url: string, stateDir: string): { text: string; line
   let line = 0;
   for (const [s, lines] of sections) {
     out.push("", `[${s}]`);
-    for (const l of lines) { out.push(l); if (l === m.line && s === m.section) line = out.length; }
+    for (const l of lines) {
+      out.push(l);
+      if (l === m.line && s === m.section) line = out.length;
+    }
   }
   return { text: out.join("\n") + "\n", line };
 }
@@ -131,7 +140,8 @@ test(`${MUTATIONS.length} malformed INI files: each error names the file, line a
     const hit = cfg.issues.find((x) => x.severity === "error" && x.key === key && x.line === line && x.file === path);
     if (cfg.ok) failures.push(`${m.name}: accepted (${cfg.issues.map(formatIssue).join(" | ") || "no issue at all"})`);
     else if (!hit) failures.push(`${m.name}: no error naming ${key} at line ${line}; got: ${cfg.issues.map(formatIssue).join(" | ")}`);
-    else if (!formatIssue(hit).includes(`${path}:${line}`) || !formatIssue(hit).includes(key)) failures.push(`${m.name}: the message does not say where: ${formatIssue(hit)}`);
+    else if (!formatIssue(hit).includes(`${path}:${line}`) || !formatIssue(hit).includes(key))
+      failures.push(`${m.name}: the message does not say where: ${formatIssue(hit)}`);
     if (m.hidden && cfg.issues.some((x) => formatIssue(x).includes(m.hidden!))) failures.push(`${m.name}: a message shows the secret`);
   }
   t.deepEqual(failures, []);
@@ -148,13 +158,17 @@ test("nothing starts on a malformed file: exit 2, no state directory, no log fil
       const path = join(dir, `run-${i}.ini`);
       writeFileSync(path, text, { mode: 0o600 });
       // An accepted file would start the bot for real (and never return): the first test reports those.
-      if (loadConfig(path, { env: {} }).ok) { failures.push(`${m.name}: accepted`); continue; }
+      if (loadConfig(path, { env: {} }).ok) {
+        failures.push(`${m.name}: accepted`);
+        continue;
+      }
       const out: string[] = [];
       const code = await runCli(["--headless", "--config", path], {}, { out: (s) => out.push(s), err: (s) => out.push(s) });
       const said = out.join("");
       const key = m.key ?? m.line.split("=")[0]!.trim();
       if (code !== 2) failures.push(`${m.name}: exit ${code}`);
-      if (!said.includes(`${path}:${line}`) || !said.includes(key)) failures.push(`${m.name}: output does not name ${key} at line ${line}: ${said.slice(0, 300)}`);
+      if (!said.includes(`${path}:${line}`) || !said.includes(key))
+        failures.push(`${m.name}: output does not name ${key} at line ${line}: ${said.slice(0, 300)}`);
       if (!/not starting/.test(said)) failures.push(`${m.name}: no "not starting": ${said.slice(0, 200)}`);
       if (existsSync(stateDir)) failures.push(`${m.name}: the state directory was created`);
       if (said.includes("correct-horse-battery") || (m.hidden && said.includes(m.hidden))) failures.push(`${m.name}: a secret is in the output`);
@@ -162,5 +176,7 @@ test("nothing starts on a malformed file: exit 2, no state directory, no log fil
     await new Promise((r) => setTimeout(r, 200));
     t.deepEqual(failures, []);
     t.is(wire.connections(), 0, "something connected to the homeserver or Semaphore");
-  } finally { await wire.close(); }
+  } finally {
+    await wire.close();
+  }
 });

@@ -17,13 +17,14 @@ export class HistorySemaphore extends FakeSemaphore {
 }
 
 /** The client's `tasks(projectId)` is the fake's taskList (its `tasks` is the map of started tasks). */
-const asClient = (sem: HistorySemaphore) => new Proxy(sem, {
-  get(target, prop) {
-    if (prop === "tasks") return (p: number) => target.taskList(p);
-    const v = Reflect.get(target, prop) as unknown;
-    return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-  },
-});
+const asClient = (sem: HistorySemaphore) =>
+  new Proxy(sem, {
+    get(target, prop) {
+      if (prop === "tasks") return (p: number) => target.taskList(p);
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 
 export const today = new Date();
 /** Noon `daysAgo` local days back, plus `minute` minutes: the same local day in every time zone. */
@@ -31,8 +32,14 @@ const at = (daysAgo: number, minute: number) => new Date(today.getFullYear(), to
 
 export function run(id: number, templateId: number, name: string, status: string, end: Date, seconds: number): TaskWithTpl {
   return {
-    id, template_id: templateId, project_id: 1, status, tpl_alias: name, created: end.toISOString(),
-    start: new Date(end.getTime() - seconds * 1000).toISOString(), end: end.toISOString(),
+    id,
+    template_id: templateId,
+    project_id: 1,
+    status,
+    tpl_alias: name,
+    created: end.toISOString(),
+    start: new Date(end.getTime() - seconds * 1000).toISOString(),
+    end: end.toISOString(),
   } as unknown as TaskWithTpl;
 }
 
@@ -42,7 +49,8 @@ export function run(id: number, templateId: number, name: string, status: string
  */
 export function deployWeb(): TaskWithTpl[] {
   const out: TaskWithTpl[] = [run(1000, 1, "Deploy web", "error", at(20, 0), 1000), run(1001, 1, "Deploy web", "error", at(20, 1), 1000)];
-  for (let i = 2; i <= 21; i++) out.push(run(1000 + i, 1, "Deploy web", i === 5 ? "error" : i === 9 ? "stopped" : "success", at((21 - i) >> 1, i), (i - 1) * 10));
+  for (let i = 2; i <= 21; i++)
+    out.push(run(1000 + i, 1, "Deploy web", i === 5 ? "error" : i === 9 ? "stopped" : "success", at((21 - i) >> 1, i), (i - 1) * 10));
   return out.reverse(); // Semaphore lists newest first
 }
 
@@ -59,4 +67,3 @@ export function historyApp(): FakeApp & { semaphore: HistorySemaphore } {
   app.ops.semaphore = asClient(sem) as never;
   return app as FakeApp & { semaphore: HistorySemaphore };
 }
-

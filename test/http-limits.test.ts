@@ -15,7 +15,11 @@ function fakeApp(metricsNames = false) {
   const metrics = new Metrics();
   const stopWatching = metrics.watch(store);
   const ops = {
-    metrics, startedAt: Date.now(), tracker: undefined, approvals: { pending: () => [] }, counters: { messagesSent: 0 },
+    metrics,
+    startedAt: Date.now(),
+    tracker: undefined,
+    approvals: { pending: () => [] },
+    counters: { messagesSent: 0 },
     config: { values: { bot: { metrics_names: metricsNames } } },
   };
   return { app: { store, ops, matrix: undefined } as never as Parameters<typeof startHttpEndpoint>[0], store, ops, stopWatching };
@@ -33,7 +37,13 @@ async function endpoint(t: Teardown, limits: Partial<HttpLimits>, warnings: stri
   return ep;
 }
 
-interface Client { socket: net.Socket; connected: Promise<void>; closed: Promise<void>; isClosed: () => boolean; received: () => string }
+interface Client {
+  socket: net.Socket;
+  connected: Promise<void>;
+  closed: Promise<void>;
+  isClosed: () => boolean;
+  received: () => string;
+}
 
 function connect(url: string, sockets: net.Socket[]): Client {
   const { hostname, port } = new URL(url);
@@ -46,7 +56,12 @@ function connect(url: string, sockets: net.Socket[]): Client {
   return {
     socket,
     connected: new Promise<void>((ok) => socket.once("connect", () => ok())),
-    closed: new Promise<void>((ok) => socket.once("close", () => { closed = true; ok(); })),
+    closed: new Promise<void>((ok) =>
+      socket.once("close", () => {
+        closed = true;
+        ok();
+      }),
+    ),
     isClosed: () => closed,
     received: () => data,
   };
@@ -55,7 +70,11 @@ function connect(url: string, sockets: net.Socket[]): Client {
 /** Resolves when every promise has, or rejects after `ms` naming how many are still pending. */
 async function allWithin(what: string, promises: Promise<unknown>[], ms: number): Promise<void> {
   let settled = 0;
-  const counted = promises.map((p) => p.then(() => { settled++; }));
+  const counted = promises.map((p) =>
+    p.then(() => {
+      settled++;
+    }),
+  );
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: ${promises.length - settled} of ${promises.length} still open after ${ms} ms`)), ms);
@@ -72,7 +91,9 @@ const GENEROUS_MS = 8_000; // many times the small timeouts below; far below wha
 test("idle, half-sent, trickling and kept-alive connections are all closed by the endpoint", async (t) => {
   const ep = await endpoint(t, { headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 300, idleTimeoutMs: 400, checkIntervalMs: 100 });
   const sockets: net.Socket[] = [];
-  t.teardown(() => { for (const s of sockets) s.destroy(); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
 
   const idle = Array.from({ length: 20 }, () => connect(ep.url, sockets));
   const halfSent = Array.from({ length: 20 }, () => connect(ep.url, sockets));
@@ -84,16 +105,34 @@ test("idle, half-sent, trickling and kept-alive connections are all closed by th
   // Never idle long enough for the idle timeout: only the headers deadline can end these.
   for (const c of trickling) {
     c.socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
-    const timer = setInterval(() => { if (!c.isClosed()) c.socket.write("X-A: b\r\n"); }, 100);
+    const timer = setInterval(() => {
+      if (!c.isClosed()) c.socket.write("X-A: b\r\n");
+    }, 100);
     void c.closed.then(() => clearInterval(timer));
     t.teardown(() => clearInterval(timer));
   }
   for (const c of keptAlive) c.socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
 
-  await allWithin("idle connections", idle.map((c) => c.closed), GENEROUS_MS);
-  await allWithin("half-sent requests", halfSent.map((c) => c.closed), GENEROUS_MS);
-  await allWithin("trickling headers", trickling.map((c) => c.closed), GENEROUS_MS);
-  await allWithin("kept-alive connections", keptAlive.map((c) => c.closed), GENEROUS_MS);
+  await allWithin(
+    "idle connections",
+    idle.map((c) => c.closed),
+    GENEROUS_MS,
+  );
+  await allWithin(
+    "half-sent requests",
+    halfSent.map((c) => c.closed),
+    GENEROUS_MS,
+  );
+  await allWithin(
+    "trickling headers",
+    trickling.map((c) => c.closed),
+    GENEROUS_MS,
+  );
+  await allWithin(
+    "kept-alive connections",
+    keptAlive.map((c) => c.closed),
+    GENEROUS_MS,
+  );
   for (const c of keptAlive) t.regex(c.received(), /^HTTP\/1\.1 (200|503) /, "a complete request was answered before the connection was closed");
   for (const c of halfSent) t.false(/^HTTP\/1\.1 [25]\d\d /.test(c.received()), "a half-sent request is never answered as if complete");
 });
@@ -103,12 +142,18 @@ test("connections over the cap are refused at once, those under it are served, a
   const patient = { headersTimeoutMs: 30_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 };
   const ep = await endpoint(t, { maxConnections: 8, ...patient }, warnings);
   const sockets: net.Socket[] = [];
-  t.teardown(() => { for (const s of sockets) s.destroy(); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
 
   const held = Array.from({ length: 8 }, () => connect(ep.url, sockets));
   await Promise.all(held.map((c) => c.connected));
   const over = [connect(ep.url, sockets), connect(ep.url, sockets)];
-  await allWithin("connections over the cap", over.map((c) => c.closed), GENEROUS_MS);
+  await allWithin(
+    "connections over the cap",
+    over.map((c) => c.closed),
+    GENEROUS_MS,
+  );
   for (const c of over) t.is(c.received(), "", "refused without an answer");
 
   // The held connections are still open and are served.
@@ -144,6 +189,12 @@ test("/metrics labels tasks by project and template id; names only when [bot] me
   ops.config.values.bot.metrics_names = true; // what a reload does
   const on = (await httpRequest(`${ep.url}/metrics`)).body;
   t.true(on.includes('chatrixcd_tasks{project_id="1",template_id="3",status="success",project="Infra-Secret",template="Deploy secret-web"} 1\n'), on);
-  t.true(on.includes('chatrixcd_tasks_finished_total{project_id="1",template_id="3",status="success",project="Infra-Secret",template="Deploy secret-web"} 1\n'));
-  t.true(on.includes('chatrixcd_task_duration_seconds_count{project_id="1",template_id="3",status="success",project="Infra-Secret",template="Deploy secret-web"} 1\n'));
+  t.true(
+    on.includes('chatrixcd_tasks_finished_total{project_id="1",template_id="3",status="success",project="Infra-Secret",template="Deploy secret-web"} 1\n'),
+  );
+  t.true(
+    on.includes(
+      'chatrixcd_task_duration_seconds_count{project_id="1",template_id="3",status="success",project="Infra-Secret",template="Deploy secret-web"} 1\n',
+    ),
+  );
 });

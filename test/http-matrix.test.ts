@@ -34,11 +34,21 @@ synapseTest("Matrix health follows the sync; the outbox fills during a homeserve
   const proxy = await startTcpProxy(hs.port);
   const bot = await startTestBot({ homeserver: proxy.url, userId: botUser.userId, password: PASSWORD, admins: [alice.userId], demo: true, start: false });
   bot.app.config.values.bot.http_listen = "127.0.0.1:0";
-  t.teardown(async () => { await bot.stop(); await proxy.close(); });
+  t.teardown(async () => {
+    await bot.stop();
+    await proxy.close();
+  });
   await bot.app.start();
   const base = bot.app.http!.url;
 
-  const healthy = await until("healthy", async () => { const r = await get(`${base}/healthz`); return r.status === 200 ? r : undefined; }, 20_000);
+  const healthy = await until(
+    "healthy",
+    async () => {
+      const r = await get(`${base}/healthz`);
+      return r.status === 200 ? r : undefined;
+    },
+    20_000,
+  );
   const h = JSON.parse(healthy.body);
   t.is(h.checks.matrix.state, "syncing");
   t.true(h.checks.matrix.lastSyncAgeSeconds <= 60);
@@ -54,15 +64,26 @@ synapseTest("Matrix health follows the sync; the outbox fills during a homeserve
 
   await proxy.cut();
   const sent = bot.app.ops.say({ kind: "console" }, roomId, "said during the outage");
-  const down = await until("503 while the homeserver is unreachable", async () => { const r = await get(`${base}/healthz`); return r.status === 503 ? r : undefined; }, 30_000);
+  const down = await until(
+    "503 while the homeserver is unreachable",
+    async () => {
+      const r = await get(`${base}/healthz`);
+      return r.status === 503 ? r : undefined;
+    },
+    30_000,
+  );
   t.false(JSON.parse(down.body).checks.matrix.ok);
   m = (await get(`${base}/metrics`)).body;
   t.is(sample(m, "chatrixcd_healthy"), 0);
   t.true(sample(m, "chatrixcd_matrix_outbox_events")! >= 1, "the message waits in the outbox");
-  await until("a send retry to be counted", async () => {
-    const text = (await get(`${base}/metrics`)).body;
-    return sample(text, 'chatrixcd_matrix_send_retries_total{reason="transient"}')! > retriesBefore ? true : undefined;
-  }, 30_000);
+  await until(
+    "a send retry to be counted",
+    async () => {
+      const text = (await get(`${base}/metrics`)).body;
+      return sample(text, 'chatrixcd_matrix_send_retries_total{reason="transient"}')! > retriesBefore ? true : undefined;
+    },
+    30_000,
+  );
 
   await proxy.restore();
   t.truthy(await sent, "delivered after the outage");

@@ -25,8 +25,17 @@ import { VERSION } from "../src/version.js";
 
 // ---- a strict reader of the exposition format -----------------------------------------------------------------
 
-interface ParsedSample { name: string; labels: Record<string, string>; value: number }
-interface ParsedFamily { name: string; type: string; help: string; samples: ParsedSample[] }
+interface ParsedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface ParsedFamily {
+  name: string;
+  type: string;
+  help: string;
+  samples: ParsedSample[];
+}
 
 const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"\s*(,|$)/y;
@@ -130,7 +139,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
     try {
       const v = await fn();
       if (v !== undefined && v !== false) return v as T;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
     await sleep(50);
   }
@@ -144,11 +155,18 @@ async function scrape(app: App): Promise<Map<string, ParsedFamily>> {
 
 async function demoApp(t: { teardown: (fn: () => Promise<void> | void) => void }, env: Record<string, string> = {}): Promise<App> {
   const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-http-"));
-  const cfg = loadConfig(undefined, { demo: true, env: { CHATRIXCD_BOT_STATE_DIR: stateDir, CHATRIXCD_BOT_HTTP_LISTEN: "127.0.0.1:0", CHATRIXCD_SEMAPHORE_POLL_INTERVAL: "1", ...env } });
+  const cfg = loadConfig(undefined, {
+    demo: true,
+    env: { CHATRIXCD_BOT_STATE_DIR: stateDir, CHATRIXCD_BOT_HTTP_LISTEN: "127.0.0.1:0", CHATRIXCD_SEMAPHORE_POLL_INTERVAL: "1", ...env },
+  });
   if (!cfg.ok) throw new Error(cfg.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
   const app = new App(cfg, logger, { demo: true, demoServer: { tickMs: 50, lineDelayMs: 2, schedules: false } });
-  t.teardown(async () => { await app.stop(); await logger.close(); rmSync(stateDir, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await app.stop();
+    await logger.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
   await app.start();
   return app;
 }
@@ -162,11 +180,15 @@ test("renderPrometheus: HELP/TYPE per family, escaped label values and help, cum
     { name: "h_seconds", help: "hist", type: "histogram", histograms: [{ labels: { t: "x" }, bounds: [1, 5], counts: [2, 1, 4], sum: 60.5, count: 7 }] },
   ];
   const text = renderPrometheus(families);
-  t.true(text.includes('# HELP x_total a \\\\ help\\nline\n# TYPE x_total counter\n'));
+  t.true(text.includes("# HELP x_total a \\\\ help\\nline\n# TYPE x_total counter\n"));
   t.true(text.includes('x_total{template="Deploy \\"web\\"\\\\prod\\nnow"} 3\n'));
   t.true(text.includes("g NaN\n"));
   t.true(text.includes('g{a="b"} +Inf\n'));
-  t.true(text.includes('h_seconds_bucket{t="x",le="1"} 2\nh_seconds_bucket{t="x",le="5"} 3\nh_seconds_bucket{t="x",le="+Inf"} 7\nh_seconds_sum{t="x"} 60.5\nh_seconds_count{t="x"} 7\n'));
+  t.true(
+    text.includes(
+      'h_seconds_bucket{t="x",le="1"} 2\nh_seconds_bucket{t="x",le="5"} 3\nh_seconds_bucket{t="x",le="+Inf"} 7\nh_seconds_sum{t="x"} 60.5\nh_seconds_count{t="x"} 7\n',
+    ),
+  );
   const parsed = parseExposition(text);
   t.is(parsed.get("x_total")!.samples[0]!.labels.template, 'Deploy "web"\\prod\nnow', "label value round-trips through escaping");
   t.is(parsed.get("x_total")!.help, "a \\\\ help\\nline");
@@ -175,7 +197,14 @@ test("renderPrometheus: HELP/TYPE per family, escaped label values and help, cum
 test("renderPrometheus refuses invalid metric and label names, and the reader rejects malformed text", (t) => {
   t.throws(() => renderPrometheus([{ name: "bad-name", help: "", type: "gauge", samples: [] }]), { message: /metric name/ });
   t.throws(() => renderPrometheus([{ name: "ok", help: "", type: "gauge", samples: [{ labels: { "bad-label": "x" }, value: 1 }] }]), { message: /label name/ });
-  t.throws(() => renderPrometheus([{ name: "ok", help: "", type: "gauge", samples: [] }, { name: "ok", help: "", type: "gauge", samples: [] }]), { message: /twice/ });
+  t.throws(
+    () =>
+      renderPrometheus([
+        { name: "ok", help: "", type: "gauge", samples: [] },
+        { name: "ok", help: "", type: "gauge", samples: [] },
+      ]),
+    { message: /twice/ },
+  );
   // The reader used below must be able to fail.
   t.throws(() => parseExposition('x{a="b} 1\n'));
   t.throws(() => parseExposition("# HELP x h\n# TYPE x counter\nx 1\n"), { message: /_total/ });
@@ -191,9 +220,21 @@ test("[bot] http_listen: host:port validated, off when empty, a warning when rea
   for (const ok of ["127.0.0.1:9464", "[::1]:9464", "localhost:9464", "127.0.0.1:0", ""]) {
     const cfg = load(ok);
     t.true(cfg.ok, `${ok}: ${cfg.issues.map(formatIssue).join("; ")}`);
-    t.false(cfg.issues.some((i) => i.key === "http_listen"), `${ok} needs no warning`);
+    t.false(
+      cfg.issues.some((i) => i.key === "http_listen"),
+      `${ok} needs no warning`,
+    );
   }
-  for (const [bad, why] of [["9464", /host:port/], ["127.0.0.1", /host:port/], [":9464", /host is missing/], ["127.0.0.1:70000", /0 to 65535/], ["127.0.0.1:http", /0 to 65535/], ["::1:9464", /brackets/], ["[nope]:1", /IPv6/], ["bad host:1", /not an IP address or host name/]] as const) {
+  for (const [bad, why] of [
+    ["9464", /host:port/],
+    ["127.0.0.1", /host:port/],
+    [":9464", /host is missing/],
+    ["127.0.0.1:70000", /0 to 65535/],
+    ["127.0.0.1:http", /0 to 65535/],
+    ["::1:9464", /brackets/],
+    ["[nope]:1", /IPv6/],
+    ["bad host:1", /not an IP address or host name/],
+  ] as const) {
     const cfg = load(bad);
     t.false(cfg.ok, `${bad} must be refused`);
     const issue = cfg.issues.find((i) => i.key === "http_listen" && i.severity === "error");
@@ -241,13 +282,25 @@ test("task metrics: a run is observed once, when it reaches a final status from 
   const store = new Store();
   const m = new Metrics();
   const stop = m.watch(store);
-  store.upsertTask({ projectId: 1, taskId: 1, status: "success", templateName: "Old", projectName: "P", start: "2024-01-01T00:00:00Z", end: "2024-01-01T00:01:00Z" });
+  store.upsertTask({
+    projectId: 1,
+    taskId: 1,
+    status: "success",
+    templateName: "Old",
+    projectName: "P",
+    start: "2024-01-01T00:00:00Z",
+    end: "2024-01-01T00:01:00Z",
+  });
   t.is(m.tasksFinished.entries().length, 0, "first seen finished: history, not counted");
   store.upsertTask({ projectId: 1, taskId: 2, status: "running", templateId: 2, templateName: "Deploy", projectName: "P", start: "2024-01-01T00:00:00Z" });
   store.upsertTask({ projectId: 1, taskId: 2, status: "success", end: "2024-01-01T00:00:42Z" });
   store.upsertTask({ projectId: 1, taskId: 2, status: "success", end: "2024-01-01T00:00:42Z" });
   t.is(m.tasksFinished.get({ project_id: "1", template_id: "2", status: "success" }), 1);
-  t.deepEqual(m.withNames({ project_id: "1", template_id: "2" }), { project_id: "1", template_id: "2", project: "P", template: "Deploy" }, "names kept aside for metrics_names");
+  t.deepEqual(
+    m.withNames({ project_id: "1", template_id: "2" }),
+    { project_id: "1", template_id: "2", project: "P", template: "Deploy" },
+    "names kept aside for metrics_names",
+  );
   const h = m.taskDuration.entries();
   t.is(h.length, 1);
   t.is(h[0]!.sum, 42);
@@ -289,7 +342,10 @@ test("outbox depth reads the Matrix send scheduler's queues; retries are counted
 test("/healthz and /metrics from a demo App: health 200, tasks by status and template, run durations, commands", async (t) => {
   const app = await demoApp(t, { CHATRIXCD_BOT_METRICS_NAMES: "true" });
   t.regex(app.http!.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  const health = await until("healthy", async () => { const r = await http(`${app.http!.url}/healthz`); return r.status === 200 ? r : undefined; });
+  const health = await until("healthy", async () => {
+    const r = await http(`${app.http!.url}/healthz`);
+    return r.status === 200 ? r : undefined;
+  });
   t.regex(String(health.headers["content-type"]), /^application\/json/);
   const h = JSON.parse(health.body);
   t.is(h.status, "ok");
@@ -300,7 +356,14 @@ test("/healthz and /metrics from a demo App: health 200, tasks by status and tem
   const actor = { kind: "console" } as const;
   const run = await app.ops.tasks.resolveRun(actor, { project: "Infrastructure", template: "Deploy web" });
   const task = await app.ops.tasks.start(actor, run);
-  const final = await until("the run to finish", () => { const s = app.store.tasks.get(task.key)?.status; return s && isTerminalStatus(s) ? s : undefined; }, 30_000);
+  const final = await until(
+    "the run to finish",
+    () => {
+      const s = app.store.tasks.get(task.key)?.status;
+      return s && isTerminalStatus(s) ? s : undefined;
+    },
+    30_000,
+  );
 
   const say = (line: string, a: Parameters<typeof runCommandLine>[0]["actor"] = actor) => runCommandLine({ actor: a, ops: app.ops, prefix: ":" }, line);
   await say("projects");
@@ -314,7 +377,25 @@ test("/healthz and /metrics from a demo App: health 200, tasks by status and tem
   t.is(res.headers["content-type"], CONTENT_TYPE);
   const m = parseExposition(res.body);
 
-  for (const name of ["chatrixcd_build_info", "chatrixcd_healthy", "chatrixcd_tasks", "chatrixcd_tasks_finished_total", "chatrixcd_task_duration_seconds", "chatrixcd_commands_total", "chatrixcd_approvals_pending", "chatrixcd_confirmations_pending", "chatrixcd_matrix_messages_sent_total", "chatrixcd_matrix_send_retries_total", "chatrixcd_matrix_outbox_events", "chatrixcd_semaphore_websocket_connects_total", "chatrixcd_semaphore_websocket_reconnects_total", "chatrixcd_semaphore_polls_total", "chatrixcd_semaphore_requests_total", "chatrixcd_semaphore_request_duration_seconds", "process_start_time_seconds"]) {
+  for (const name of [
+    "chatrixcd_build_info",
+    "chatrixcd_healthy",
+    "chatrixcd_tasks",
+    "chatrixcd_tasks_finished_total",
+    "chatrixcd_task_duration_seconds",
+    "chatrixcd_commands_total",
+    "chatrixcd_approvals_pending",
+    "chatrixcd_confirmations_pending",
+    "chatrixcd_matrix_messages_sent_total",
+    "chatrixcd_matrix_send_retries_total",
+    "chatrixcd_matrix_outbox_events",
+    "chatrixcd_semaphore_websocket_connects_total",
+    "chatrixcd_semaphore_websocket_reconnects_total",
+    "chatrixcd_semaphore_polls_total",
+    "chatrixcd_semaphore_requests_total",
+    "chatrixcd_semaphore_request_duration_seconds",
+    "process_start_time_seconds",
+  ]) {
     t.true(m.has(name), `${name} is exported`);
   }
   t.is(m.get("chatrixcd_task_duration_seconds")!.type, "histogram");
@@ -355,7 +436,14 @@ test("/healthz answers 503 while Semaphore is down, and 200 again when it is bac
   await until("a websocket reconnect", async () => value(await scrape(app), "chatrixcd_semaphore_websocket_reconnects_total") === 1 || undefined);
   t.is(value(await scrape(app), "chatrixcd_semaphore_websocket_connects_total"), 2);
   await app.demoServer!.outage();
-  const down = await until("503 during the outage", async () => { const r = await http(url); return r.status === 503 ? r : undefined; }, 30_000);
+  const down = await until(
+    "503 during the outage",
+    async () => {
+      const r = await http(url);
+      return r.status === 503 ? r : undefined;
+    },
+    30_000,
+  );
   const h = JSON.parse(down.body);
   t.is(h.status, "fail");
   t.false(h.checks.semaphore.ok);
@@ -367,7 +455,14 @@ test("/healthz answers 503 while Semaphore is down, and 200 again when it is bac
   t.true((value(m, "chatrixcd_semaphore_requests_total", { method: "GET", outcome: "unreachable" }) ?? 0) >= 1);
 
   await app.demoServer!.restart();
-  const back = await until("200 after the outage", async () => { const r = await http(url); return r.status === 200 ? r : undefined; }, 30_000);
+  const back = await until(
+    "200 after the outage",
+    async () => {
+      const r = await http(url);
+      return r.status === 200 ? r : undefined;
+    },
+    30_000,
+  );
   t.is(JSON.parse(back.body).checks.semaphore.transport, "polling", "back by polling until the websocket retry");
   m = await scrape(app);
   t.is(value(m, "chatrixcd_healthy"), 1);
@@ -392,14 +487,22 @@ test("the endpoint answers only GET/HEAD on its paths, and its port is closed by
 test("a port already in use fails App.start with a message naming http_listen", async (t) => {
   const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
-  t.teardown(() => { blocker.close(); });
+  t.teardown(() => {
+    blocker.close();
+  });
   const port = (blocker.address() as AddressInfo).port;
   const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-http-"));
   const cfg = loadConfig(undefined, { demo: true, env: { CHATRIXCD_BOT_STATE_DIR: stateDir, CHATRIXCD_BOT_HTTP_LISTEN: `127.0.0.1:${port}` } });
   const logger = new Logger({ level: "error" });
   const app = new App(cfg, logger, { demo: true });
-  t.teardown(async () => { await app.stop(); await logger.close(); rmSync(stateDir, { recursive: true, force: true }); });
-  await t.throwsAsync(app.start(), { message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(\\[bot\\] http_listen\\): the address is already in use`) });
+  t.teardown(async () => {
+    await app.stop();
+    await logger.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  await t.throwsAsync(app.start(), {
+    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(\\[bot\\] http_listen\\): the address is already in use`),
+  });
   t.is(app.demoServer, undefined, "nothing else was started");
 });
 
@@ -408,7 +511,11 @@ test("no http_listen: no endpoint", async (t) => {
   const cfg = loadConfig(undefined, { demo: true, env: { CHATRIXCD_BOT_STATE_DIR: stateDir } });
   const logger = new Logger({ level: "error" });
   const app = new App(cfg, logger, { demo: true, demoServer: { tickMs: 50 } });
-  t.teardown(async () => { await app.stop(); await logger.close(); rmSync(stateDir, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await app.stop();
+    await logger.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
   await app.start();
   t.is(app.http, undefined);
 });

@@ -69,16 +69,22 @@ export function layerViolations(graph: Graph): string[] {
 
 test("the checker finds a cycle, a layer break and reads only runtime imports (synthetic input)", (t) => {
   const g: Graph = new Map([
-    ["src/core/a", ["src/core/b"]], ["src/core/b", ["src/commands/c"]], ["src/commands/c", ["src/core/a"]],
-    ["src/util/x", ["screens/y"]], ["screens/y", []],
+    ["src/core/a", ["src/core/b"]],
+    ["src/core/b", ["src/commands/c"]],
+    ["src/commands/c", ["src/core/a"]],
+    ["src/util/x", ["screens/y"]],
+    ["screens/y", []],
   ]);
   t.deepEqual(findCycles(g), [["src/commands/c", "src/core/a", "src/core/b", "src/commands/c"]]);
-  t.deepEqual(layerViolations(g), [
-    "src/core/b → src/commands/c (core must not import commands/)", "src/util/x → screens/y (src/ must not import screens/)",
-  ]);
+  t.deepEqual(layerViolations(g), ["src/core/b → src/commands/c (core must not import commands/)", "src/util/x → screens/y (src/ must not import screens/)"]);
   const js = [
-    `import { a } from "./a.js";`, `export { b } from "../b.js";`, `import "./side.js";`, `import fs from "node:fs";`,
-    `const later = await import("./lazy.js");`, `export * from './star.js';`, "",
+    `import { a } from "./a.js";`,
+    `export { b } from "../b.js";`,
+    `import "./side.js";`,
+    `import fs from "node:fs";`,
+    `const later = await import("./lazy.js");`,
+    `export * from './star.js';`,
+    "",
   ].join("\n");
   t.deepEqual(staticImports(js), ["./a.js", "../b.js", "./side.js", "./star.js"]);
 });
@@ -86,7 +92,10 @@ test("the checker finds a cycle, a layer break and reads only runtime imports (s
 test("the runtime import graph of src/ and screens/ has no cycle", (t) => {
   const graph = buildGraph();
   t.true(graph.size > 50, "the compiled sources were found");
-  t.deepEqual(findCycles(graph).map((c) => c.join(" → ")), []);
+  t.deepEqual(
+    findCycles(graph).map((c) => c.join(" → ")),
+    [],
+  );
 });
 
 test("src/ does not import screens/, and src/core does not import src/commands", (t) => {
@@ -95,5 +104,8 @@ test("src/ does not import screens/, and src/core does not import src/commands",
   t.deepEqual(layerViolations(graph), []);
   // Type-only imports vanish from the JavaScript; core must not name the commands' types either.
   const typeOnly = walk(join(repoRoot, "src/core")).filter((f) => f.endsWith(".ts") && /from\s+["']\.\.\/commands\//.test(readFileSync(f, "utf8")));
-  t.deepEqual(typeOnly.map((f) => relative(repoRoot, f)), []);
+  t.deepEqual(
+    typeOnly.map((f) => relative(repoRoot, f)),
+    [],
+  );
 });

@@ -26,7 +26,10 @@ test("item 1: the newest task has the smallest id; client lists, store order and
   const started = await (await e.cmd("run 1 Deploy")).confirm!.onConfirm();
   const key = (started.card as { taskKey: string }).taskKey;
   const id = Number(key.split(":")[1]);
-  t.true(before.every((x) => x.id > id), "a live BoltDB counts ids down");
+  t.true(
+    before.every((x) => x.id > id),
+    "a live BoltDB counts ids down",
+  );
   const list = await e.ops.semaphore!.lastTasks(1);
   t.is(list[0]!.id, id, "client: newest first");
   await waitUntil(() => e.store.tasks.get(key)?.created, 10_000, "the tracker to learn the new task");
@@ -45,11 +48,15 @@ for (const mode of ["websocket", "polling"] as const) {
     // runs on). The playbook's own lines come every 50 ms.
     let stopSent: Promise<Response> | undefined;
     const server: SemaphoreServer = await startSemaphoreServer({
-      tickMs: 20, lineDelayMs: 1000, schedules: false,
+      tickMs: 20,
+      lineDelayMs: 1000,
+      schedules: false,
       onTaskUpdate: (task) => {
         if (task.status !== "starting" || stopSent) return;
         stopSent = fetch(`${server.url}/api/project/1/tasks/${task.id}/stop`, {
-          method: "POST", headers: { Authorization: `Bearer ${server.adminToken}`, "Content-Type": "application/json" }, body: JSON.stringify({ force: true }),
+          method: "POST",
+          headers: { Authorization: `Bearer ${server.adminToken}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ force: true }),
         });
       },
     });
@@ -57,10 +64,20 @@ for (const mode of ["websocket", "polling"] as const) {
     server.addTemplate(1, { name: "Slow steps", app: "ansible", scenario: { lines, delayUnits: 0.05 } });
     if (mode === "polling") server.faults.refuseWebsocket(503);
     const e = await startEngine({ server, ini: `[room "${OPS_ROOM}"]\nrun = *\n` });
-    t.teardown(async () => { await e.close(); await server.stop(); });
+    t.teardown(async () => {
+      await e.close();
+      await server.stop();
+    });
     const sent: Array<{ content: any; id: string }> = [];
     let n = 0;
-    const ports = { send: async (_room: string, content: any) => { const id = `$e${++n}`; sent.push({ content, id }); return id; }, roomName: () => "Ops" };
+    const ports = {
+      send: async (_room: string, content: any) => {
+        const id = `$e${++n}`;
+        sent.push({ content, id });
+        return id;
+      },
+      roomName: () => "Ops",
+    };
     const cards = new CardManager({ ops: e.ops, ports, log: e.logger.child("cards"), editIntervalMs: 50, threadIntervalMs: 50 });
     cards.start();
     t.teardown(() => cards.stop());
@@ -78,10 +95,28 @@ for (const mode of ["websocket", "polling"] as const) {
     const all = (await e.ops.semaphore!.taskOutput(1, taskId)).map((o) => o.output);
     t.true(all.length > linesAtStop, "the playbook printed on after the stop");
     // the thread receives every line, including those printed after `stopped`
-    await waitUntil(() => sent.filter((s) => s.content["m.relates_to"]?.rel_type === "m.thread").map((s) => s.content.body).join("\n").includes("PLAY RECAP"), 20_000, "the last lines in the thread");
-    const edits = sent.filter((s) => s.content["m.relates_to"]?.rel_type === "m.replace" && s.content["m.relates_to"].event_id === cardId).map((s) => s.content["m.new_content"].body as string);
+    await waitUntil(
+      () =>
+        sent
+          .filter((s) => s.content["m.relates_to"]?.rel_type === "m.thread")
+          .map((s) => s.content.body)
+          .join("\n")
+          .includes("PLAY RECAP"),
+      20_000,
+      "the last lines in the thread",
+    );
+    const edits = sent
+      .filter((s) => s.content["m.relates_to"]?.rel_type === "m.replace" && s.content["m.relates_to"].event_id === cardId)
+      .map((s) => s.content["m.new_content"].body as string);
     const whileRunningOn = edits.filter((b) => /: stopped/.test(b));
-    t.true(whileRunningOn.some((b) => /so far/.test(b)), `a stopped card said "so far" while output still came:\n${whileRunningOn.join("\n---\n")}`);
-    await waitUntil(() => /took/.test(sent.filter((s) => s.content["m.relates_to"]?.event_id === cardId).at(-1)?.content["m.new_content"]?.body ?? ""), 10_000, "the final card");
+    t.true(
+      whileRunningOn.some((b) => /so far/.test(b)),
+      `a stopped card said "so far" while output still came:\n${whileRunningOn.join("\n---\n")}`,
+    );
+    await waitUntil(
+      () => /took/.test(sent.filter((s) => s.content["m.relates_to"]?.event_id === cardId).at(-1)?.content["m.new_content"]?.body ?? ""),
+      10_000,
+      "the final card",
+    );
   });
 }

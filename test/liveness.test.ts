@@ -20,9 +20,20 @@ test("a frozen Semaphore: pings go unanswered, the tracker reports down (health 
   const store = new Store();
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
   const stateFile = join(mkdtempSync(join(tmpdir(), "chatrixcd-liveness-")), "tracked.json");
-  const tracker = new TaskTracker({ client, store, log: logger.child("tracker"), stateFile, pollIntervalMs: 200, wsRetryMs: 300, wsPingMs: 200, wsPongTimeoutMs: 200 });
+  const tracker = new TaskTracker({
+    client,
+    store,
+    log: logger.child("tracker"),
+    stateFile,
+    pollIntervalMs: 200,
+    wsRetryMs: 300,
+    wsPingMs: 200,
+    wsPongTimeoutMs: 200,
+  });
   const modes: string[] = [];
-  store.on("connection", () => { if (modes.at(-1) !== store.connection.semaphore) modes.push(store.connection.semaphore); });
+  store.on("connection", () => {
+    if (modes.at(-1) !== store.connection.semaphore) modes.push(store.connection.semaphore);
+  });
   await tracker.start();
   try {
     await waitUntil(() => tracker.mode === "websocket", 10_000, "websocket");
@@ -61,7 +72,15 @@ test("ping on a hung Semaphore answers from a 1 s probe and what the tracker kno
   const e = await startEngine({ tracker: false });
   const proxy = await startFreezeProxy(e.server.url);
   const client = new SemaphoreClient({ url: proxy.url, token: e.server.tokens["runner"]!, timeoutMs: 15_000, retries: 0 });
-  const tracker = new TaskTracker({ client, store: e.store, log: e.logger.child("tracker"), pollIntervalMs: 200, wsRetryMs: 300, wsPingMs: 200, wsPongTimeoutMs: 200 });
+  const tracker = new TaskTracker({
+    client,
+    store: e.store,
+    log: e.logger.child("tracker"),
+    pollIntervalMs: 200,
+    wsRetryMs: 300,
+    wsPingMs: 200,
+    wsPongTimeoutMs: 200,
+  });
   e.ops.semaphore = client;
   e.ops.tracker = tracker;
   await tracker.start();

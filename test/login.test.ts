@@ -16,7 +16,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const replyTo = (id: string) => (e: PeerEvent) => e.relation?.["m.in_reply_to"]?.event_id === id;
 
 async function api<T = any>(url: string, method: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(url, { method, headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json().catch(() => ({}))) as T };
 }
 
@@ -41,81 +45,111 @@ test("a pasted SSO answer: the redirect URL, its query, or the bare token", (t) 
   t.is(tokenFromPaste(""), undefined);
 });
 
-synapseTest("access token with device id: encrypted rooms work, a restart keeps the device; without its crypto store the token is refused with a clear error", async (t) => {
-  const hs = requireSynapse();
-  const [botU, a] = await Promise.all([hs.registerUser(uniqueLocalpart("bot"), PASSWORD), hs.registerUser(uniqueLocalpart("alice"), PASSWORD)]);
-  const extra = `[matrix]\naccess_token = ${botU!.accessToken}\ndevice_id = ${botU!.deviceId}\n`;
-  const o = { homeserver: hs.url, userId: botU!.userId, password: "", admins: [a!.userId], extra };
-  const bot = await startTestBot(o);
-  const alice = await JsPeer.login(hs.url, a!.userId, PASSWORD);
-  try {
-    t.is(bot.app.matrix!.client!.getDeviceId(), botU!.deviceId);
-    const roomId = await alice.createRoom({ invite: [botU!.userId], encrypted: true });
-    await alice.waitForJoin(roomId, botU!.userId);
-    const c1 = await alice.send(roomId, "!cd ping");
-    await alice.waitFor(replyTo(c1), 20_000, "pong");
-    await bot.stop();
-    const again = await startTestBot({ ...o, stateDir: bot.stateDir });
+synapseTest(
+  "access token with device id: encrypted rooms work, a restart keeps the device; without its crypto store the token is refused with a clear error",
+  async (t) => {
+    const hs = requireSynapse();
+    const [botU, a] = await Promise.all([hs.registerUser(uniqueLocalpart("bot"), PASSWORD), hs.registerUser(uniqueLocalpart("alice"), PASSWORD)]);
+    const extra = `[matrix]\naccess_token = ${botU!.accessToken}\ndevice_id = ${botU!.deviceId}\n`;
+    const o = { homeserver: hs.url, userId: botU!.userId, password: "", admins: [a!.userId], extra };
+    const bot = await startTestBot(o);
+    const alice = await JsPeer.login(hs.url, a!.userId, PASSWORD);
     try {
-      t.is(again.app.matrix!.client!.getDeviceId(), botU!.deviceId);
-      const c2 = await alice.send(roomId, "!cd ping");
-      await alice.waitFor(replyTo(c2), 20_000, "pong after restart");
-      t.is(again.app.store.crypto.undecryptable, 0);
-    } finally { await again.stop(); }
-    t.deepEqual(await devices(hs.url, botU!.accessToken), [botU!.deviceId], "no new device was created");
-    rmSync(join(bot.stateDir, "matrix", "crypto-store.bin"));
-    const err = await t.throwsAsync(startTestBot({ ...o, stateDir: bot.stateDir }));
-    t.regex(err!.message, new RegExp(`Encryption cannot start: there is no crypto store .* but device ${botU!.deviceId} already has encryption keys on the homeserver.*a new login is not possible`));
-    const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
-    t.false(log.includes(botU!.accessToken), "the access token is never logged");
-  } finally {
-    await alice.stop();
-  }
-});
+      t.is(bot.app.matrix!.client!.getDeviceId(), botU!.deviceId);
+      const roomId = await alice.createRoom({ invite: [botU!.userId], encrypted: true });
+      await alice.waitForJoin(roomId, botU!.userId);
+      const c1 = await alice.send(roomId, "!cd ping");
+      await alice.waitFor(replyTo(c1), 20_000, "pong");
+      await bot.stop();
+      const again = await startTestBot({ ...o, stateDir: bot.stateDir });
+      try {
+        t.is(again.app.matrix!.client!.getDeviceId(), botU!.deviceId);
+        const c2 = await alice.send(roomId, "!cd ping");
+        await alice.waitFor(replyTo(c2), 20_000, "pong after restart");
+        t.is(again.app.store.crypto.undecryptable, 0);
+      } finally {
+        await again.stop();
+      }
+      t.deepEqual(await devices(hs.url, botU!.accessToken), [botU!.deviceId], "no new device was created");
+      rmSync(join(bot.stateDir, "matrix", "crypto-store.bin"));
+      const err = await t.throwsAsync(startTestBot({ ...o, stateDir: bot.stateDir }));
+      t.regex(
+        err!.message,
+        new RegExp(
+          `Encryption cannot start: there is no crypto store .* but device ${botU!.deviceId} already has encryption keys on the homeserver.*a new login is not possible`,
+        ),
+      );
+      const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
+      t.false(log.includes(botU!.accessToken), "the access token is never logged");
+    } finally {
+      await alice.stop();
+    }
+  },
+);
 
 synapseTest("a revoked access token is a clear, non-retryable error", async (t) => {
   const hs = requireSynapse();
   const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
   t.is((await api(`${hs.url}/_matrix/client/v3/logout`, "POST", botU.accessToken, {})).status, 200);
-  const err = await t.throwsAsync(startTestBot({ homeserver: hs.url, userId: botU.userId, password: "", extra: `[matrix]\naccess_token = ${botU.accessToken}\ndevice_id = ${botU.deviceId}\n` }));
+  const err = await t.throwsAsync(
+    startTestBot({
+      homeserver: hs.url,
+      userId: botU.userId,
+      password: "",
+      extra: `[matrix]\naccess_token = ${botU.accessToken}\ndevice_id = ${botU.deviceId}\n`,
+    }),
+  );
   t.regex(err!.message, /Access token check failed: the access token is unknown, expired or revoked \(M_UNKNOWN_TOKEN\)/);
 });
 
-synapseTest("m.login.token from Synapse's login-token generation: logs in once, the saved session means no new device on restart; a used token is refused clearly", async (t) => {
-  const hs = requireSynapse();
-  const [botU, a] = await Promise.all([hs.registerUser(uniqueLocalpart("bot"), PASSWORD), hs.registerUser(uniqueLocalpart("alice"), PASSWORD)]);
-  const token = await loginToken(hs.url, botU!.accessToken);
-  const o = { homeserver: hs.url, userId: botU!.userId, password: "", admins: [a!.userId], extra: `[matrix]\nlogin_method = login_token\nlogin_token = ${token}\n` };
-  const bot = await startTestBot(o);
-  const device = bot.app.matrix!.client!.getDeviceId()!;
-  t.not(device, botU!.deviceId, "a device of its own");
-  const session = JSON.parse(readFileSync(join(bot.stateDir, "matrix", "session.json"), "utf8"));
-  t.is(session.deviceId, device);
-  const alice = await JsPeer.login(hs.url, a!.userId, PASSWORD);
-  try {
-    const roomId = await alice.createRoom({ invite: [botU!.userId], encrypted: true });
-    await alice.waitForJoin(roomId, botU!.userId);
-    const c = await alice.send(roomId, "!cd ping");
-    await alice.waitFor(replyTo(c), 20_000, "pong");
-  } finally { await alice.stop(); }
-  await bot.stop();
-  const before = (await devices(hs.url, botU!.accessToken)).sort();
-  const again = await startTestBot({ ...o, stateDir: bot.stateDir });
-  t.is(again.app.matrix!.client!.getDeviceId(), device, "the saved session is reused: same device");
-  await again.stop();
-  t.deepEqual((await devices(hs.url, botU!.accessToken)).sort(), before, "no new device");
-  const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
-  t.regex(log, /logged in as .* \(login token\), device/);
-  t.false(log.includes(token), "the login token is never logged");
-  // The same token again, without a saved session: single use.
-  const err = await t.throwsAsync(startTestBot(o));
-  t.regex(err!.message, /\[matrix\] login_token was refused \(M_FORBIDDEN: .*\): login tokens work once and expire after a few minutes/);
-});
+synapseTest(
+  "m.login.token from Synapse's login-token generation: logs in once, the saved session means no new device on restart; a used token is refused clearly",
+  async (t) => {
+    const hs = requireSynapse();
+    const [botU, a] = await Promise.all([hs.registerUser(uniqueLocalpart("bot"), PASSWORD), hs.registerUser(uniqueLocalpart("alice"), PASSWORD)]);
+    const token = await loginToken(hs.url, botU!.accessToken);
+    const o = {
+      homeserver: hs.url,
+      userId: botU!.userId,
+      password: "",
+      admins: [a!.userId],
+      extra: `[matrix]\nlogin_method = login_token\nlogin_token = ${token}\n`,
+    };
+    const bot = await startTestBot(o);
+    const device = bot.app.matrix!.client!.getDeviceId()!;
+    t.not(device, botU!.deviceId, "a device of its own");
+    const session = JSON.parse(readFileSync(join(bot.stateDir, "matrix", "session.json"), "utf8"));
+    t.is(session.deviceId, device);
+    const alice = await JsPeer.login(hs.url, a!.userId, PASSWORD);
+    try {
+      const roomId = await alice.createRoom({ invite: [botU!.userId], encrypted: true });
+      await alice.waitForJoin(roomId, botU!.userId);
+      const c = await alice.send(roomId, "!cd ping");
+      await alice.waitFor(replyTo(c), 20_000, "pong");
+    } finally {
+      await alice.stop();
+    }
+    await bot.stop();
+    const before = (await devices(hs.url, botU!.accessToken)).sort();
+    const again = await startTestBot({ ...o, stateDir: bot.stateDir });
+    t.is(again.app.matrix!.client!.getDeviceId(), device, "the saved session is reused: same device");
+    await again.stop();
+    t.deepEqual((await devices(hs.url, botU!.accessToken)).sort(), before, "no new device");
+    const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
+    t.regex(log, /logged in as .* \(login token\), device/);
+    t.false(log.includes(token), "the login token is never logged");
+    // The same token again, without a saved session: single use.
+    const err = await t.throwsAsync(startTestBot(o));
+    t.regex(err!.message, /\[matrix\] login_token was refused \(M_FORBIDDEN: .*\): login tokens work once and expire after a few minutes/);
+  },
+);
 
 synapseTest("SSO on a homeserver that does not offer it: a clear error naming what it offers", async (t) => {
   const hs = requireSynapse();
   const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
-  const err = await t.throwsAsync(startTestBot({ homeserver: hs.url, userId: botU.userId, password: "", extra: "[matrix]\nlogin_method = sso\nsso_callback_listen = 127.0.0.1:0\n" }));
+  const err = await t.throwsAsync(
+    startTestBot({ homeserver: hs.url, userId: botU.userId, password: "", extra: "[matrix]\nlogin_method = sso\nsso_callback_listen = 127.0.0.1:0\n" }),
+  );
   t.regex(err!.message, /does not offer SSO login \(m\.login\.sso\); it offers .*m\.login\.password/);
 });
 
@@ -125,68 +159,98 @@ synapseTest("SSO on a homeserver that does not offer it: a clear error naming wh
  */
 async function ssoFront(hsUrl: string, issueToken: () => Promise<string>): Promise<{ url: string; redirects: string[]; close(): Promise<void> }> {
   const redirects: string[] = [];
-  const server: Server = createServer((req, res) => void (async () => {
-    const u = new URL(req.url!, "http://front");
-    try {
-      if (req.method === "GET" && /\/_matrix\/client\/(v3|r0)\/login$/.test(u.pathname)) {
-        const r = await api<{ flows: unknown[] }>(`${hsUrl}${u.pathname}`, "GET", undefined);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ flows: [...r.json.flows, { type: "m.login.sso", identity_providers: [{ id: "test-idp", name: "Test IdP" }] }] }));
-        return;
-      }
-      if (req.method === "GET" && /\/login\/sso\/redirect/.test(u.pathname)) {
-        const back = u.searchParams.get("redirectUrl")!;
-        redirects.push(`${u.pathname} -> ${back}`);
-        const target = new URL(back);
-        target.searchParams.set("loginToken", await issueToken());
-        res.writeHead(302, { location: target.toString() }).end();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      // A long-poll /sync must not outlive the bot's request (it would hold the test process open).
-      const ac = new AbortController();
-      res.on("close", () => ac.abort());
-      const up = await fetch(`${hsUrl}${req.url}`, { signal: ac.signal, method: req.method, headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k))) as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      const body = Buffer.from(await up.arrayBuffer());
-      res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/json" }).end(body);
-    } catch (e) {
-      res.writeHead(502).end(String(e));
-    }
-  })());
+  const server: Server = createServer(
+    (req, res) =>
+      void (async () => {
+        const u = new URL(req.url!, "http://front");
+        try {
+          if (req.method === "GET" && /\/_matrix\/client\/(v3|r0)\/login$/.test(u.pathname)) {
+            const r = await api<{ flows: unknown[] }>(`${hsUrl}${u.pathname}`, "GET", undefined);
+            res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ flows: [...r.json.flows, { type: "m.login.sso", identity_providers: [{ id: "test-idp", name: "Test IdP" }] }] }));
+            return;
+          }
+          if (req.method === "GET" && /\/login\/sso\/redirect/.test(u.pathname)) {
+            const back = u.searchParams.get("redirectUrl")!;
+            redirects.push(`${u.pathname} -> ${back}`);
+            const target = new URL(back);
+            target.searchParams.set("loginToken", await issueToken());
+            res.writeHead(302, { location: target.toString() }).end();
+            return;
+          }
+          const chunks: Buffer[] = [];
+          for await (const c of req) chunks.push(c as Buffer);
+          // A long-poll /sync must not outlive the bot's request (it would hold the test process open).
+          const ac = new AbortController();
+          res.on("close", () => ac.abort());
+          const up = await fetch(`${hsUrl}${req.url}`, {
+            signal: ac.signal,
+            method: req.method,
+            headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k))) as Record<
+              string,
+              string
+            >,
+            body: chunks.length ? Buffer.concat(chunks) : undefined,
+          });
+          const body = Buffer.from(await up.arrayBuffer());
+          res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/json" }).end(body);
+        } catch (e) {
+          res.writeHead(502).end(String(e));
+        }
+      })(),
+  );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, redirects, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    redirects,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
-synapseTest("SSO with the loopback callback: the bot prints the SSO URL, the browser's redirect brings the token, the bot logs in and saves the session", async (t) => {
-  const hs = requireSynapse();
-  const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
-  const front = await ssoFront(hs.url, () => loginToken(hs.url, botU.accessToken));
-  const bot = await startTestBot({ homeserver: front.url, userId: botU.userId, password: "", start: false, extra: "[matrix]\nlogin_method = sso\nsso_idp = test-idp\nsso_callback_listen = 127.0.0.1:0\n" });
-  try {
-    const started = bot.app.start();
-    const deadline = Date.now() + 15_000;
-    while (!bot.app.store.loginPrompt && Date.now() < deadline) await sleep(50);
-    const prompt = bot.app.store.loginPrompt!;
-    t.truthy(prompt, "the console shows the SSO prompt");
-    t.regex(prompt.url, /\/_matrix\/client\/v3\/login\/sso\/redirect\/test-idp\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fsso-callback/);
-    // the operator's browser
-    const page = await fetch(prompt.url, { redirect: "follow" });
-    t.is(page.status, 200);
-    t.regex(await page.text(), /ChatrixCD is signed in/);
-    await started;
-    t.is(bot.app.store.connection.matrix, "syncing");
-    t.is(bot.app.store.loginPrompt, undefined, "the prompt is gone");
-    t.is(front.redirects.length, 1);
-    const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
-    t.regex(log, /SSO login: open this URL in a browser and sign in as .*http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v3\/login\/sso\/redirect/);
-    t.regex(log, /logged in as .* \(sso\), device/);
-    t.is(JSON.parse(readFileSync(join(bot.stateDir, "matrix", "session.json"), "utf8")).userId, botU.userId);
-  } finally {
-    await bot.stop();
-    await front.close();
-  }
-});
+synapseTest(
+  "SSO with the loopback callback: the bot prints the SSO URL, the browser's redirect brings the token, the bot logs in and saves the session",
+  async (t) => {
+    const hs = requireSynapse();
+    const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
+    const front = await ssoFront(hs.url, () => loginToken(hs.url, botU.accessToken));
+    const bot = await startTestBot({
+      homeserver: front.url,
+      userId: botU.userId,
+      password: "",
+      start: false,
+      extra: "[matrix]\nlogin_method = sso\nsso_idp = test-idp\nsso_callback_listen = 127.0.0.1:0\n",
+    });
+    try {
+      const started = bot.app.start();
+      const deadline = Date.now() + 15_000;
+      while (!bot.app.store.loginPrompt && Date.now() < deadline) await sleep(50);
+      const prompt = bot.app.store.loginPrompt!;
+      t.truthy(prompt, "the console shows the SSO prompt");
+      t.regex(prompt.url, /\/_matrix\/client\/v3\/login\/sso\/redirect\/test-idp\?redirectUrl=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fsso-callback/);
+      // the operator's browser
+      const page = await fetch(prompt.url, { redirect: "follow" });
+      t.is(page.status, 200);
+      t.regex(await page.text(), /ChatrixCD is signed in/);
+      await started;
+      t.is(bot.app.store.connection.matrix, "syncing");
+      t.is(bot.app.store.loginPrompt, undefined, "the prompt is gone");
+      t.is(front.redirects.length, 1);
+      const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");
+      t.regex(log, /SSO login: open this URL in a browser and sign in as .*http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/v3\/login\/sso\/redirect/);
+      t.regex(log, /logged in as .* \(sso\), device/);
+      t.is(JSON.parse(readFileSync(join(bot.stateDir, "matrix", "session.json"), "utf8")).userId, botU.userId);
+    } finally {
+      await bot.stop();
+      await front.close();
+    }
+  },
+);
 
 synapseTest("SSO by pasting: a wrong paste is asked again, the pasted redirect URL logs the bot in", async (t) => {
   const hs = requireSynapse();
@@ -195,7 +259,11 @@ synapseTest("SSO by pasting: a wrong paste is asked again, the pasted redirect U
   const bot = await startTestBot({ homeserver: front.url, userId: botU.userId, password: "", start: false, extra: "[matrix]\nlogin_method = sso\n" });
   try {
     const started = bot.app.start();
-    const waitPrompt = async () => { const d = Date.now() + 15_000; while (!bot.app.store.loginPrompt && Date.now() < d) await sleep(50); return bot.app.store.loginPrompt!; };
+    const waitPrompt = async () => {
+      const d = Date.now() + 15_000;
+      while (!bot.app.store.loginPrompt && Date.now() < d) await sleep(50);
+      return bot.app.store.loginPrompt!;
+    };
     const prompt = await waitPrompt();
     t.regex(prompt.message, /paste the login token, or the whole URL the browser ends up on/);
     // the browser ends on a page that does not load; the operator copies its address
@@ -205,7 +273,9 @@ synapseTest("SSO by pasting: a wrong paste is asked again, the pasted redirect U
     t.true(bot.app.ops.answerLoginPrompt({ kind: "console" }, "not a token at all"));
     await sleep(100);
     t.truthy(await waitPrompt(), "asked again");
-    t.throws(() => bot.app.ops.answerLoginPrompt({ kind: "chat", userId: "@x:localhost", roomId: "!r:localhost" }, landed), { message: /Only the operator at the console/ });
+    t.throws(() => bot.app.ops.answerLoginPrompt({ kind: "chat", userId: "@x:localhost", roomId: "!r:localhost" }, landed), {
+      message: /Only the operator at the console/,
+    });
     t.true(bot.app.ops.answerLoginPrompt({ kind: "console" }, landed));
     await started;
     t.is(bot.app.store.connection.matrix, "syncing");

@@ -46,19 +46,27 @@ const SIDE_DOORS: Array<[RegExp, string]> = [
 const ALLOWED: Array<{ file: string; match: string; why: string }> = [];
 
 function sideDoors(file: string, source: string): string[] {
-  return source.split("\n").flatMap((line, i) => SIDE_DOORS.filter(([re]) => re.test(line))
-    .filter(() => !ALLOWED.some((a) => a.file === file && line.includes(a.match)))
-    .map(([, what]) => `${file}:${i + 1} ${what}: ${line.trim().slice(0, 120)}`));
+  return source.split("\n").flatMap((line, i) =>
+    SIDE_DOORS.filter(([re]) => re.test(line))
+      .filter(() => !ALLOWED.some((a) => a.file === file && line.includes(a.match)))
+      .map(([, what]) => `${file}:${i + 1} ${what}: ${line.trim().slice(0, 120)}`),
+  );
 }
 
 test("the side-door scan flags each kind of call (synthetic input)", (t) => {
   const src = [
-    "await ctx.ops.audit.record(ctx.actor, \"x\", \"ok\");", "ctx.ops.require(ctx.actor, \"admin\", \"x\");", "ops.authorize(a, \"run\")",
-    "this.ops.permissions.isAllowedUser(u)", "ops.mayUseProjectId({ kind: \"chat\", userId: \"\", roomId }, 1)", "await ctx.ops.roomSettings.setLog(r, true);",
+    'await ctx.ops.audit.record(ctx.actor, "x", "ok");',
+    'ctx.ops.require(ctx.actor, "admin", "x");',
+    'ops.authorize(a, "run")',
+    "this.ops.permissions.isAllowedUser(u)",
+    'ops.mayUseProjectId({ kind: "chat", userId: "", roomId }, 1)',
+    "await ctx.ops.roomSettings.setLog(r, true);",
     "const ok = await ctx.ops.setRoomLog(ctx.actor, true);",
   ].join("\n");
-  t.deepEqual(sideDoors("x.ts", src).map((l) => l.split(" ").slice(0, 2).join(" ")),
-    ["x.ts:1 writes", "x.ts:2 checks", "x.ts:3 checks", "x.ts:4 decides", "x.ts:5 decides", "x.ts:5 makes", "x.ts:6 changes"]);
+  t.deepEqual(
+    sideDoors("x.ts", src).map((l) => l.split(" ").slice(0, 2).join(" ")),
+    ["x.ts:1 writes", "x.ts:2 checks", "x.ts:3 checks", "x.ts:4 decides", "x.ts:5 decides", "x.ts:5 makes", "x.ts:6 changes"],
+  );
 });
 
 test("chat commands and the Matrix side hold no permission checks, audit writes or state changes of their own", (t) => {
@@ -83,17 +91,28 @@ test("a cancelled run, stop or exit prompt is audited the same from chat and fro
     const exitPrompt = await e.cmd("exit", { user: ADMIN });
     await exitPrompt.confirm!.onCancel!();
     const fromChat = await cancelled();
-    t.deepEqual(fromChat.map((r) => [r.action, r.who]), [["run", ALICE], ["exit", ADMIN]]);
+    t.deepEqual(
+      fromChat.map((r) => [r.action, r.who]),
+      [
+        ["run", ALICE],
+        ["exit", ADMIN],
+      ],
+    );
     // console: its own dialogs call the operation with the same target
     const run = await e.ops.tasks.resolveRun(CONSOLE, { project: "1", template: "Full", limit: ["web1"], dryRun: true });
     await e.ops.cancelPrompt(CONSOLE, { kind: "run", run });
     await e.ops.cancelPrompt(CONSOLE, { kind: "exit" });
     await e.ops.cancelPrompt(CONSOLE, { kind: "stop", task: { projectId: 1, taskId: 7 }, force: true });
     const fromConsole = (await cancelled()).slice(2);
-    t.deepEqual(fromConsole.map((r) => r.who), ["console", "console", "console"]);
+    t.deepEqual(
+      fromConsole.map((r) => r.who),
+      ["console", "console", "console"],
+    );
     t.deepEqual(fromConsole.slice(0, 2).map(what), fromChat.map(what));
     t.deepEqual(what(fromConsole[2]!), { action: "stop --force", outcome: "cancelled", projectId: 1, taskId: 7 });
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("the invite policy is one operation: an allowed user, to an allowed room, with the reason when not", async (t) => {
@@ -102,7 +121,9 @@ test("the invite policy is one operation: an allowed user, to an allowed room, w
     t.true(e.ops.mayAcceptInvite(ALICE, OPS_ROOM).allowed);
     t.deepEqual(e.ops.mayAcceptInvite(MALLORY, OPS_ROOM), { allowed: false, reason: `${MALLORY} is not in [bot] allowed_users or admin_users` });
     t.deepEqual(e.ops.mayAcceptInvite(ADMIN, OTHER_ROOM), { allowed: false, reason: "the room is not in [bot] allowed_rooms" });
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("which rooms get a subscription's cards is the room's own grant (no made-up actor)", async (t) => {
@@ -112,7 +133,9 @@ test("which rooms get a subscription's cards is the room's own grant (no made-up
     t.true(e.ops.roomMaySeeProject(OPS_ROOM, 2));
     t.true(e.ops.roomMaySeeProject(OTHER_ROOM, 1), "a room without a section gets default_room_projects");
     t.false(e.ops.roomMaySeeProject(OTHER_ROOM, 2));
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("subscribe, log on/off, aliases and rooms part are operations: checked and audited, from chat and the console alike", async (t) => {
@@ -137,8 +160,16 @@ test("subscribe, log on/off, aliases and rooms part are operations: checked and 
     await t.throwsAsync(e.ops.partRoom(CONSOLE, "!gone:test"), { message: /The bot is not in !gone:test\. See rooms\./ });
     const rows = (await audit(e)).map((r) => [r.action, r.outcome, r.who]);
     t.deepEqual(rows, [
-      ["subscribe", "ok", ALICE], ["unsubscribe", "ok", ALICE], ["log on", "ok", ALICE], ["change this room's log setting", "refused", MALLORY],
-      ["add aliases", "refused", ALICE], ["aliases add", "ok", "console"], ["aliases remove", "ok", "console"], ["leave rooms", "refused", ALICE],
+      ["subscribe", "ok", ALICE],
+      ["unsubscribe", "ok", ALICE],
+      ["log on", "ok", ALICE],
+      ["change this room's log setting", "refused", MALLORY],
+      ["add aliases", "refused", ALICE],
+      ["aliases add", "ok", "console"],
+      ["aliases remove", "ok", "console"],
+      ["leave rooms", "refused", ALICE],
     ]);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });

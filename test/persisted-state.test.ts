@@ -7,15 +7,21 @@ import { join } from "node:path";
 import { PersistedState, versionOne } from "../src/util/persisted-state.js";
 import { mulberry32 } from "../src/util/random.js";
 
-interface Counts { version: 1; counts: Record<string, number> }
+interface Counts {
+  version: 1;
+  counts: Record<string, number>;
+}
 
 function rig(o: { file?: string; debounceMs?: number; writeFile?: (f: string, text: string) => Promise<void> } = {}) {
   const file = o.file ?? join(mkdtempSync(join(tmpdir(), "chatrixcd-ps-")), "state.json");
   const logged: string[] = [];
   const state = { version: 1 as const, counts: {} as Record<string, number> };
   const ps = new PersistedState<Counts>({
-    file, log: { warn: (m) => logged.push(`warn ${m}`), error: (m) => logged.push(`error ${m}`) },
-    startsEmpty: "starting with no counts", debounceMs: o.debounceMs ?? 60_000, writeFile: o.writeFile,
+    file,
+    log: { warn: (m) => logged.push(`warn ${m}`), error: (m) => logged.push(`error ${m}`) },
+    startsEmpty: "starting with no counts",
+    debounceMs: o.debounceMs ?? 60_000,
+    writeFile: o.writeFile,
     validate: (data) => {
       const d = versionOne(data);
       if (!d.counts || typeof d.counts !== "object") throw new Error("no counts object");
@@ -40,7 +46,10 @@ test("round trip: what is saved loads again, typed; a missing file is no state a
 
 test("saveLater is debounced: many calls, one write with the newest state, on flush", async (t) => {
   const a = rig();
-  for (let i = 1; i <= 50; i++) { a.state.counts.x = i; a.ps.saveLater(); }
+  for (let i = 1; i <= 50; i++) {
+    a.state.counts.x = i;
+    a.ps.saveLater();
+  }
   t.is(a.ps.writes, 0, "nothing written before the delay or a flush");
   await a.ps.flush();
   t.is(a.ps.writes, 1);
@@ -51,8 +60,16 @@ test("saveLater is debounced: many calls, one write with the newest state, on fl
 
 test("saveLater writes by itself after the delay", async (t) => {
   let written!: () => void;
-  const done = new Promise<void>((r) => { written = r; });
-  const a = rig({ debounceMs: 5, writeFile: async (f, text) => { writeFileSync(f, text); written(); } });
+  const done = new Promise<void>((r) => {
+    written = r;
+  });
+  const a = rig({
+    debounceMs: 5,
+    writeFile: async (f, text) => {
+      writeFileSync(f, text);
+      written();
+    },
+  });
   a.state.counts.y = 1;
   a.ps.saveLater();
   a.ps.saveLater();
@@ -107,7 +124,12 @@ for (const [what, text] of UNREADABLE) {
 
 test("a failed write is logged by save() (what and where), thrown by write(), and the next save tries again", async (t) => {
   let fail = true;
-  const a = rig({ writeFile: async (f, text) => { if (fail) throw new Error("disk full"); writeFileSync(f, text); } });
+  const a = rig({
+    writeFile: async (f, text) => {
+      if (fail) throw new Error("disk full");
+      writeFileSync(f, text);
+    },
+  });
   await a.ps.save();
   t.is(a.logged.length, 1);
   t.regex(a.logged[0]!, /^error could not save .*state\.json: disk full/);
@@ -123,7 +145,9 @@ test("a failed write is logged by save() (what and where), thrown by write(), an
 for (let seed = 1; seed <= 20; seed++) {
   test(`seeded interleavings (seed ${seed}): writes never overlap and an awaited save is on disk`, async (t) => {
     const random = mulberry32(seed);
-    const turns = async () => { for (let i = Math.floor(random() * 4); i > 0; i--) await Promise.resolve(); };
+    const turns = async () => {
+      for (let i = Math.floor(random() * 4); i > 0; i--) await Promise.resolve();
+    };
     let inFlight = 0;
     let maxInFlight = 0;
     const a = rig({

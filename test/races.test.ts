@@ -26,8 +26,9 @@ function parkAudit(e: FakeEngine, s: Scheduler): Array<{ who: string; action: st
 function approvalEngine(needed: number): FakeEngine {
   return fakeEngine({
     users: [ALICE, ...APPROVERS],
-    ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\n\n[template "Infrastructure/Deploy web"]\napprovals_required = ${needed}\n`
-      + `approvers = ${APPROVERS.join(", ")}\napproval_expiry = 600\n`,
+    ini:
+      `[room "${OPS_ROOM}"]\nrun = ${ALICE}\n\n[template "Infrastructure/Deploy web"]\napprovals_required = ${needed}\n` +
+      `approvers = ${APPROVERS.join(", ")}\napproval_expiry = 600\n`,
   });
 }
 
@@ -46,7 +47,14 @@ test("approval quorum under 10 concurrent approvers and deniers (50 seeded inter
       const replies: Array<{ who: string; line: string; text: string }> = [];
       const actors = APPROVERS.map((who) => ({ who, line: rnd() < 0.75 ? `approve ${req.id}` : `deny ${req.id}` }));
       if (rnd() < 0.3) actors.push({ who: ALICE, line: `deny ${req.id}` }); // the requester withdraws
-      await s.run(actors.map((a) => ({ name: `${a.who} ${a.line}`, act: async () => { replies.push({ ...a, text: (await e.cmd(a.line, a.who)).text }); } })));
+      await s.run(
+        actors.map((a) => ({
+          name: `${a.who} ${a.line}`,
+          act: async () => {
+            replies.push({ ...a, text: (await e.cmd(a.line, a.who)).text });
+          },
+        })),
+      );
 
       const why = `seed ${seed}, ${needed} needed\n${replies.map((r) => `${r.who} ${r.line} → ${r.text}`).join("\n")}\ntrace: ${s.trace.join(" | ")}`;
       const starts = e.semaphore.callsOf("startTask").length;
@@ -59,7 +67,10 @@ test("approval quorum under 10 concurrent approvers and deniers (50 seeded inter
         t.is(after.status, "started", why);
         t.true(after.approvals.length >= needed, why);
         t.true(startedAs.length >= 1, `the approver who completed the quorum is told it started; ${why}`);
-        t.true(startedAs.every((id) => id === after.taskId), why);
+        t.true(
+          startedAs.every((id) => id === after.taskId),
+          why,
+        );
         t.deepEqual(saysWillNotRun, [], `nobody is told "it will not run" about a run that started; ${why}`);
       } else {
         t.not(after.status, "started", why);
@@ -73,7 +84,9 @@ test("approval quorum under 10 concurrent approvers and deniers (50 seeded inter
         if (/already approved and starting/.test(r.text)) seen.add("refused while starting");
         if (/has all its approvals and starts unless denied first/.test(r.text)) seen.add("refused while approved");
       }
-    } finally { await e.close(); }
+    } finally {
+      await e.close();
+    }
   }
   // The seeds must reach the interesting interleavings, or the test proves little.
   t.deepEqual([...seen].sort(), ["approval overtaken by a deny", "denied", "refused while approved", "refused while starting", "started"]);
@@ -92,14 +105,21 @@ test("a deny while the quorum approval is still being written down wins: no star
     const denying = e.cmd(`deny ${req.id}`, APPROVERS[1]!);
     await tick();
     let answered = false;
-    void Promise.all([approving, denying]).then(() => { answered = true; });
-    while (!answered) { s.releaseAll(); await tick(); }
+    void Promise.all([approving, denying]).then(() => {
+      answered = true;
+    });
+    while (!answered) {
+      s.releaseAll();
+      await tick();
+    }
     const [a, d] = await Promise.all([approving, denying]);
     t.regex(d.text, /Denied r1 \(Deploy web\); it will not run/);
     t.regex(a.text, /approval of r1 was recorded, but it was denied by @approver1:test meanwhile; it will not run/);
     t.is(e.semaphore.callsOf("startTask").length, 0);
     t.is(e.ops.approvals.get(req.id)!.status, "denied");
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 test("an approval or a deny after the start was sent is refused: already starting", async (t) => {
@@ -108,9 +128,15 @@ test("an approval or a deny after the start was sent is refused: already startin
     const run = await e.ops.tasks.resolveRun(e.actor(ALICE), { project: "1", template: "Deploy web" });
     const req = await e.ops.approvals.create(e.actor(ALICE), run);
     let answer!: () => void;
-    const gate = new Promise<void>((r) => { answer = r; });
+    const gate = new Promise<void>((r) => {
+      answer = r;
+    });
     const start = e.semaphore.startTask.bind(e.semaphore);
-    e.semaphore.startTask = async (p, r) => { const task = await start(p, r); await gate; return task; };
+    e.semaphore.startTask = async (p, r) => {
+      const task = await start(p, r);
+      await gate;
+      return task;
+    };
     const approving = e.cmd(`approve ${req.id}`, APPROVERS[0]!);
     while (e.semaphore.callsOf("startTask").length === 0) await new Promise((r) => setImmediate(r));
     t.regex((await e.cmd(`approve ${req.id}`, APPROVERS[1]!)).text, /Request r1 is already approved and starting; nothing to do/);
@@ -118,7 +144,9 @@ test("an approval or a deny after the start was sent is refused: already startin
     answer();
     t.regex((await approving).text, /Approved r1 \(1\/1\); Deploy web started as task 100/);
     t.is(e.semaphore.callsOf("startTask").length, 1);
-  } finally { await e.close(); }
+  } finally {
+    await e.close();
+  }
 });
 
 // ---- Semaphore confirm/reject and stop ----
@@ -138,10 +166,17 @@ test("confirm and reject racing on one task waiting for confirmation (50 seeds):
       e.semaphore.rejectTask = s.delayed("rejectTask reply", e.semaphore.rejectTask.bind(e.semaphore));
       const rnd = mulberry32(seed);
       const replies: string[] = [];
-      await s.run(ACTORS.map((who) => {
-        const line = rnd() < 0.5 ? "confirm 100" : "reject 100";
-        return { name: `${who} ${line}`, act: async () => { replies.push(`${who} ${line} → ${(await e.cmd(line, who)).text}`); } };
-      }));
+      await s.run(
+        ACTORS.map((who) => {
+          const line = rnd() < 0.5 ? "confirm 100" : "reject 100";
+          return {
+            name: `${who} ${line}`,
+            act: async () => {
+              replies.push(`${who} ${line} → ${(await e.cmd(line, who)).text}`);
+            },
+          };
+        }),
+      );
       const why = `seed ${seed}\n${replies.join("\n")}`;
       const sent = [...e.semaphore.callsOf("confirmTask").map(() => "confirm"), ...e.semaphore.callsOf("rejectTask").map(() => "reject")];
       t.is(sent.length, 1, `exactly one request to Semaphore; ${why}`);
@@ -149,8 +184,13 @@ test("confirm and reject racing on one task waiting for confirmation (50 seeds):
       t.is(won.length, 1, `exactly one actor told it worked; ${why}`);
       t.true(won[0]!.includes(sent[0] === "confirm" ? "👍 Confirmed" : "🚫 Rejected"), why);
       const rest = replies.filter((r) => !won.includes(r));
-      t.true(rest.every((r) => /Task 100 (is already being|was already) (confirmed|rejected) by @/.test(r)), why);
-    } finally { await e.close(); }
+      t.true(
+        rest.every((r) => /Task 100 (is already being|was already) (confirmed|rejected) by @/.test(r)),
+        why,
+      );
+    } finally {
+      await e.close();
+    }
   }
 });
 
@@ -163,17 +203,35 @@ test("two stops at once send one stop request; the second is told it is already 
       parkAudit(e, s);
       e.semaphore.stopTask = s.delayed("stopTask reply", e.semaphore.stopTask.bind(e.semaphore));
       const told: string[] = [];
-      await s.run(ACTORS.slice(0, 4).map((who) => ({
-        name: who,
-        act: async () => { try { await e.ops.tasks.stop(e.actor(who), task); told.push("stopped"); } catch (err) { told.push((err as Error).message); } },
-      })));
+      await s.run(
+        ACTORS.slice(0, 4).map((who) => ({
+          name: who,
+          act: async () => {
+            try {
+              await e.ops.tasks.stop(e.actor(who), task);
+              told.push("stopped");
+            } catch (err) {
+              told.push((err as Error).message);
+            }
+          },
+        })),
+      );
       t.is(e.semaphore.callsOf("stopTask").length, 1, `seed ${seed}: ${told.join(" | ")}`);
       t.is(told.filter((x) => x === "stopped").length, 1, `seed ${seed}: ${told.join(" | ")}`);
-      t.true(told.filter((x) => x !== "stopped").every((x) => /Task 100 is already being stopped \(asked by @[^)]+\)/.test(x)), told.join(" | "));
+      t.true(
+        told.filter((x) => x !== "stopped").every((x) => /Task 100 is already being stopped \(asked by @[^)]+\)/.test(x)),
+        told.join(" | "),
+      );
       s.stopParking();
       await e.ops.tasks.stop(e.actor(BOB), task, true);
-      t.deepEqual(e.semaphore.callsOf("stopTask").map((c) => c[2]), [false, true], "a force-stop after a plain stop is sent");
-    } finally { await e.close(); }
+      t.deepEqual(
+        e.semaphore.callsOf("stopTask").map((c) => c[2]),
+        [false, true],
+        "a force-stop after a plain stop is sent",
+      );
+    } finally {
+      await e.close();
+    }
   }
 });
 
@@ -185,19 +243,39 @@ function confirmRig(seed: number) {
   let n = 0;
   const replies: Array<{ replyTo?: string; text: string }> = [];
   const edits: Array<{ id: string; text: string }> = [];
-  const conf = new Confirmations(e.ops, {
-    reply: async (_room, replyTo, r) => { const id = `$p${++n}`; replies.push({ replyTo, text: r.text }); await s.park(`send ${id}`); return id; },
-    edit: async (_room, id, text) => { edits.push({ id, text }); await s.park(`edit ${id}`); },
-  }, e.ops.logger.child("confirm"));
+  const conf = new Confirmations(
+    e.ops,
+    {
+      reply: async (_room, replyTo, r) => {
+        const id = `$p${++n}`;
+        replies.push({ replyTo, text: r.text });
+        await s.park(`send ${id}`);
+        return id;
+      },
+      edit: async (_room, id, text) => {
+        edits.push({ id, text });
+        await s.park(`edit ${id}`);
+      },
+    },
+    e.ops.logger.child("confirm"),
+  );
   let confirmed = 0;
   const prompt = (what: string): Reply => ({
     text: `Run ${what}? Reply yes or no.`,
-    confirm: { kind: "run", summary: what, onConfirm: async () => { confirmed++; await s.park(`run ${what}`); return { text: `started ${what}` }; } },
+    confirm: {
+      kind: "run",
+      summary: what,
+      onConfirm: async () => {
+        confirmed++;
+        await s.park(`run ${what}`);
+        return { text: `started ${what}` };
+      },
+    },
   });
   return { e, s, conf, replies, edits, prompt, confirmed: () => confirmed };
 }
 
-test("\"yes\" and 👍 at once on one prompt (50 seeds): exactly one run", async (t) => {
+test('"yes" and 👍 at once on one prompt (50 seeds): exactly one run', async (t) => {
   for (const seed of SEEDS) {
     const { e, s, conf, replies, prompt, confirmed } = confirmRig(seed);
     try {
@@ -205,13 +283,31 @@ test("\"yes\" and 👍 at once on one prompt (50 seeds): exactly one run", async
       await s.run([{ name: "offer", act: () => offered }]);
       const promptId = "$p1";
       await s.run([
-        { name: "yes", act: async () => { await conf.onMessage(OPS_ROOM, ALICE, "$yes", "yes", undefined); } },
-        { name: "yes in reply", act: async () => { await conf.onMessage(OPS_ROOM, ALICE, "$yes2", "yes", promptId); } },
-        { name: "👍", act: async () => { await conf.onReaction(OPS_ROOM, ALICE, promptId, "👍"); } },
+        {
+          name: "yes",
+          act: async () => {
+            await conf.onMessage(OPS_ROOM, ALICE, "$yes", "yes", undefined);
+          },
+        },
+        {
+          name: "yes in reply",
+          act: async () => {
+            await conf.onMessage(OPS_ROOM, ALICE, "$yes2", "yes", promptId);
+          },
+        },
+        {
+          name: "👍",
+          act: async () => {
+            await conf.onReaction(OPS_ROOM, ALICE, promptId, "👍");
+          },
+        },
       ]);
       t.is(confirmed(), 1, `seed ${seed}: ${replies.map((r) => r.text).join(" | ")}`);
       t.is(replies.filter((r) => r.text === "started A").length, 1);
-    } finally { await conf.cancelAll(); await e.close(); }
+    } finally {
+      await conf.cancelAll();
+      await e.close();
+    }
   }
 });
 
@@ -235,6 +331,9 @@ test("two prompts offered at once to one requester: the older is replaced, exact
       s.stopParking();
       t.true(await conf.onMessage(OPS_ROOM, ALICE, "$yes", "yes", undefined));
       t.is(confirmed(), 1);
-    } finally { await conf.cancelAll(); await e.close(); }
+    } finally {
+      await conf.cancelAll();
+      await e.close();
+    }
   }
 });

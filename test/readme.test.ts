@@ -11,19 +11,36 @@ const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
 
 test("every config key is in the README's configuration section", (t) => {
   const missing: string[] = [];
-  for (const [section, keys] of Object.entries(SCHEMA)) for (const key of Object.keys(keys)) if (!readme.includes(`[${section}] ${key}`)) missing.push(`[${section}] ${key}`);
+  for (const [section, keys] of Object.entries(SCHEMA))
+    for (const key of Object.keys(keys)) if (!readme.includes(`[${section}] ${key}`)) missing.push(`[${section}] ${key}`);
   for (const key of [...Object.keys(ROOM_SCHEMA), ...Object.keys(TEMPLATE_SCHEMA)]) if (!new RegExp(`^${key} =`, "m").test(readme)) missing.push(key);
   t.deepEqual(missing, []);
 });
 
 test("every command is in the README's command table", (t) => {
-  const missing = commandList().map((c) => c.name).filter((n) => !readme.includes(`\`${n}`));
+  const missing = commandList()
+    .map((c) => c.name)
+    .filter((n) => !readme.includes(`\`${n}`));
   t.deepEqual(missing, []);
 });
 
 /** How the README writes a blessed key name: S-r → R, C-d → Ctrl-d, escape → Esc, pagedown → PgDn. */
 function readmeKey(k: string): string {
-  const named: Record<string, string> = { enter: "Enter", escape: "Esc", tab: "Tab", "S-tab": "Shift-Tab", home: "Home", end: "End", pagedown: "PgDn", pageup: "PgUp", up: "arrows", down: "arrows", left: "←", right: "→", space: "Space" };
+  const named: Record<string, string> = {
+    enter: "Enter",
+    escape: "Esc",
+    tab: "Tab",
+    "S-tab": "Shift-Tab",
+    home: "Home",
+    end: "End",
+    pagedown: "PgDn",
+    pageup: "PgUp",
+    up: "arrows",
+    down: "arrows",
+    left: "←",
+    right: "→",
+    space: "Space",
+  };
   if (named[k]) return named[k]!;
   if (/^S-[a-z]$/.test(k)) return k.slice(2).toUpperCase();
   if (/^C-[a-z]$/.test(k)) return `Ctrl-${k.slice(2)}`;
@@ -36,7 +53,12 @@ test("every console key binding is in the README's keys table", (t) => {
   const missing: string[] = [];
   for (const b of KEYMAP) {
     const k = readmeKey(b.keys[0]!);
-    const shown = k === "arrows" ? /arrows/.test(section) : /^[1-9]$/.test(k) ? section.includes(`\`${k}\``) || /`1`–`\d`/.test(section) : section.includes(`\`${k}\``) || section.includes(`\`${k}/`) || section.includes(`/\`${k}\``);
+    const shown =
+      k === "arrows"
+        ? /arrows/.test(section)
+        : /^[1-9]$/.test(k)
+          ? section.includes(`\`${k}\``) || /`1`–`\d`/.test(section)
+          : section.includes(`\`${k}\``) || section.includes(`\`${k}/`) || section.includes(`/\`${k}\``);
     if (!shown) missing.push(`${b.keys.join(",")} (${b.scope}: ${b.description})`);
   }
   t.deepEqual(missing, []);

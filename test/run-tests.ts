@@ -169,9 +169,7 @@ async function main(): Promise<number> {
     loud([`${counts.synapseSkipped} test(s) SKIPPED because Synapse was not available (${skipReason?.split("\n")[0]}).`]);
   }
   process.stderr.write(`ava finished in ${elapsed} s${stoppedBy ? ` (interrupted by ${stoppedBy.sig})` : ""}\n`);
-  console.log(
-    `tests: ${counts.passed} passed, ${counts.failed} failed` + (counts.skipped > 0 ? `, ${counts.skipped} skipped` : ""),
-  );
+  console.log(`tests: ${counts.passed} passed, ${counts.failed} failed` + (counts.skipped > 0 ? `, ${counts.skipped} skipped` : ""));
   return stoppedBy ? stoppedBy.code : code;
 }
 

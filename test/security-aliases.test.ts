@@ -19,7 +19,10 @@ synapseTest("a room named only by its alias in allowed_rooms and [room] is joine
   const ops = await alice.createRoom({ name: "ops by alias" });
   await alice.call("PUT", `/directory/room/${encodeURIComponent(alias)}`, { room_id: ops });
   const bot = await startTestBot({
-    homeserver: hs.url, userId: botU.userId, password: PASSWORD, allowed: [a.userId],
+    homeserver: hs.url,
+    userId: botU.userId,
+    password: PASSWORD,
+    allowed: [a.userId],
     extra: `[bot]\nallowed_rooms = "${alias}, ${missing}"\n\n[room "${alias}"]\nread = *\n`,
   });
   try {

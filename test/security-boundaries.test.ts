@@ -24,7 +24,14 @@ const NEW_ROOM = "!new:test";
 const DM = "!dm:test";
 const EVIL = "!evil:test";
 
-interface Rig { ops: Operations; m: FakeMatrix; logger: Logger; stateDir: string; close(): Promise<void>; client: Record<string, any> }
+interface Rig {
+  ops: Operations;
+  m: FakeMatrix;
+  logger: Logger;
+  stateDir: string;
+  close(): Promise<void>;
+  client: Record<string, any>;
+}
 
 /** An engine whose whole [bot] section is given (the shared helper fixes admin_users and allowed_users). */
 async function rig(bot: string, rest = "", directory: Record<string, string> = {}): Promise<Rig> {
@@ -46,22 +53,44 @@ async function rig(bot: string, rest = "", directory: Record<string, string> = {
     if (!id) throw Object.assign(new Error(`M_NOT_FOUND: Room alias ${alias} not found`), { errcode: "M_NOT_FOUND", httpStatus: 404 });
     return { room_id: id, servers: ["test"] };
   };
-  const close = async () => { await m.stop(); await ops.stopServices(); ops.semaphore?.close(); await server.stop(); await logger.close(); };
+  const close = async () => {
+    await m.stop();
+    await ops.stopServices();
+    ops.semaphore?.close();
+    await server.stop();
+    await logger.close();
+  };
   return { ops, m, logger, stateDir, client, close };
 }
 
-const said = (m: FakeMatrix, eventId: string) => m.repliesTo(eventId).map((s) => String(s.content.body)).join("\n");
+const said = (m: FakeMatrix, eventId: string) =>
+  m
+    .repliesTo(eventId)
+    .map((s) => String(s.content.body))
+    .join("\n");
 const audit = (r: Rig) => {
   const file = join(r.stateDir, "audit.jsonl");
-  return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return existsSync(file)
+    ? readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 };
 
 /** Delivers an invite from `inviter` to `roomId`; returns whether the bot joined (true) or rejected it (false). */
 async function invite(r: Rig, roomId: string, inviter: string): Promise<boolean> {
   const calls: string[] = [];
   const { joinRoom, leave } = r.client;
-  r.client.joinRoom = async (id: string) => { calls.push(`join ${id}`); return joinRoom(id); };
-  r.client.leave = async (id: string) => { calls.push(`leave ${id}`); return leave(id); };
+  r.client.joinRoom = async (id: string) => {
+    calls.push(`join ${id}`);
+    return joinRoom(id);
+  };
+  r.client.leave = async (id: string) => {
+    calls.push(`leave ${id}`);
+    return leave(id);
+  };
   const room = { roomId, getMyMembership: () => "invite", getMember: () => ({ events: { member: { getSender: () => inviter } } }) };
   try {
     await (r.m.bot as unknown as { onMembership(room: object, membership: string): Promise<void> }).onMembership(room, "invite");
@@ -86,7 +115,9 @@ test("empty admin_users and allowed_users: nobody may use the bot, a stranger's 
     t.notRegex(reply, /Infrastructure|Internal tools/, "no project is listed to a stranger");
     t.regex(reply, /not on this bot's list of allowed users/);
     t.true(nobodyMayUseTheBot(r.ops.config.values), "the helper check-config calls says nobody can use this bot");
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 test("nobodyMayUseTheBot is false once anyone is listed", (t) => {
@@ -118,7 +149,9 @@ test("a user limited to one project cannot read every project by inviting the bo
     // Admins see everything everywhere; the console sees everything.
     t.regex(said(r.m, await r.m.message(NEW_ROOM, ADMIN, "!cd projects")), /Infrastructure/);
     t.true(r.ops.mayUseProject({ kind: "console" }, { id: 1, name: "Infrastructure" }));
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 test("[bot] default_room_projects grants rooms without a section exactly those projects", async (t) => {
@@ -127,7 +160,9 @@ test("[bot] default_room_projects grants rooms without a section exactly those p
     const list = said(r.m, await r.m.message(NEW_ROOM, ALICE, "!cd projects"));
     t.regex(list, /Internal tools/);
     t.notRegex(list, /Infrastructure/);
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 // ---- item 4: aliases are trusted only through the homeserver directory ----
@@ -135,11 +170,14 @@ test("[bot] default_room_projects grants rooms without a section exactly those p
 const ALIAS_POLICY = `[room "#ops:test"]\nprojects = *\nrun = ${ALICE}\nread = *\n`;
 
 test("a room whose own state claims a policy's alias gets nothing; the directory's room gets the policy", async (t) => {
-  const r = await rig(`admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = none\nallowed_rooms = "#ops:test"`, ALIAS_POLICY, { "#ops:test": OPS });
+  const r = await rig(`admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = none\nallowed_rooms = "#ops:test"`, ALIAS_POLICY, {
+    "#ops:test": OPS,
+  });
   try {
     // The forger's room state says it is #ops:test (canonical_alias and alt_aliases are set by the room itself).
     const getRoom = r.client.getRoom;
-    r.client.getRoom = (id: string) => (id === EVIL ? { ...getRoom(id), getCanonicalAlias: () => "#ops:test", getAltAliases: () => ["#ops:test"] } : getRoom(id));
+    r.client.getRoom = (id: string) =>
+      id === EVIL ? { ...getRoom(id), getCanonicalAlias: () => "#ops:test", getAltAliases: () => ["#ops:test"] } : getRoom(id);
     await r.ops.resolveRoomAliases();
     const evil = said(r.m, await r.m.message(EVIL, ALICE, "!cd projects"));
     t.notRegex(evil, /Infrastructure|Internal tools/, "the forged alias grants nothing");
@@ -148,30 +186,42 @@ test("a room whose own state claims a policy's alias gets nothing; the directory
     t.regex(said(r.m, await r.m.message(OPS, ALICE, "!cd projects")), /Infrastructure/, "the room the directory names gets the policy");
     t.true(await invite(r, OPS, ALICE), "an invite to a room listed only by alias is accepted once resolved");
     t.false(await invite(r, EVIL, ALICE), "an invite to a room not in allowed_rooms is rejected");
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 test("an alias the directory does not know is a warning and grants nothing; a reload resolves again", async (t) => {
   const directory: Record<string, string> = {};
   const r = await rig(`admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = none`, ALIAS_POLICY, directory);
   const warnings: string[] = [];
-  r.logger.on("entry", (e: { level: string; message: string }) => { if (e.level === "warn") warnings.push(e.message); });
+  r.logger.on("entry", (e: { level: string; message: string }) => {
+    if (e.level === "warn") warnings.push(e.message);
+  });
   try {
     const result = await r.ops.resolveRoomAliases();
     t.deepEqual(result.unresolved, ["#ops:test"]);
-    t.true(warnings.some((w) => w.includes("#ops:test") && /grants nothing/.test(w)), warnings.join("\n"));
+    t.true(
+      warnings.some((w) => w.includes("#ops:test") && /grants nothing/.test(w)),
+      warnings.join("\n"),
+    );
     t.is(r.ops.authorize({ kind: "chat", userId: ALICE, roomId: OPS }, "run").allowed, false);
     directory["#ops:test"] = OPS;
     t.true(r.ops.reloadConfig({ kind: "console" }).ok);
     await r.ops.roomAliasesResolved;
     t.is(r.ops.authorize({ kind: "chat", userId: ALICE, roomId: OPS }, "run").allowed, true, "resolved on reload");
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 // ---- item 5: `rooms` shows a non-admin only their own room ----
 
 test("rooms: a non-admin sees only their own room; admins and the console see all", async (t) => {
-  const r = await rig(`admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = read`, `${OPS_LIMITED_TO_TOOLS}\n[room "!secret:test"]\nprojects = Infrastructure\nrun = ${ADMIN}\n`);
+  const r = await rig(
+    `admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = read`,
+    `${OPS_LIMITED_TO_TOOLS}\n[room "!secret:test"]\nprojects = Infrastructure\nrun = ${ADMIN}\n`,
+  );
   try {
     for (const id of [OPS, "!secret:test", NEW_ROOM]) r.ops.store.upsertRoom({ roomId: id, name: `room ${id}`, encrypted: false, members: 3 });
     const mine = said(r.m, await r.m.message(OPS, ALICE, "!cd rooms"));
@@ -181,7 +231,9 @@ test("rooms: a non-admin sees only their own room; admins and the console see al
     t.regex(admin, /!secret:test/);
     t.regex(admin, /!new:test/);
     t.is(r.ops.visibleRooms({ kind: "console" }).length, 3);
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 // ---- item 6: one refusal per stranger per window ----
@@ -203,14 +255,19 @@ test("a stranger's commands get one refusal per window, all counted, one audit l
     now += 5 * 60_000 + 1;
     const later = await r.m.message(OPS, STRANGER, "!cd ping");
     t.is(r.m.repliesTo(later).length, 1, "after the window, one more refusal");
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });
 
 test("RefusalLimiter stays bounded: when full of fresh entries it answers nobody new", (t) => {
   const limiter = new RefusalLimiter({ windowMs: 1000, maxEntries: 3 });
   let now = 0;
   limiter.now = () => now;
-  t.deepEqual(["a", "b", "c", "d", "a"].map((u) => limiter.shouldAnswer(u)), [true, true, true, false, false]);
+  t.deepEqual(
+    ["a", "b", "c", "d", "a"].map((u) => limiter.shouldAnswer(u)),
+    [true, true, true, false, false],
+  );
   t.true(limiter.size <= 3);
   now = 1001;
   t.true(limiter.shouldAnswer("d"), "expired entries make room again");
@@ -221,12 +278,22 @@ test("status of a task started in another room does not name that room to a non-
   const r = await rig(LIMITED, `${OPS_LIMITED_TO_TOOLS}\n[room "!secret:test"]\nprojects = *\nrun = ${ALICE}\n`);
   try {
     r.ops.store.upsertRoom({ roomId: "!secret:test", name: "Board of directors", encrypted: false, members: 3 });
-    r.ops.store.upsertTask({ projectId: 2, taskId: 9001, templateId: 6, templateName: "Rebuild search index", projectName: "Internal tools", status: "running",
-      start: new Date().toISOString(), origin: { via: "chat", user: ADMIN, roomId: "!secret:test" } });
+    r.ops.store.upsertTask({
+      projectId: 2,
+      taskId: 9001,
+      templateId: 6,
+      templateName: "Rebuild search index",
+      projectName: "Internal tools",
+      status: "running",
+      start: new Date().toISOString(),
+      origin: { via: "chat", user: ADMIN, roomId: "!secret:test" },
+    });
     const mine = said(r.m, await r.m.message(OPS, ALICE, "!cd status 9001"));
     t.regex(mine, /Rebuild search index/);
     t.notRegex(mine, /Board of directors|!secret:test/);
     t.regex(mine, /in another room/);
     t.regex(said(r.m, await r.m.message(OPS, ADMIN, "!cd status 9001")), /Board of directors/, "admins see where it came from");
-  } finally { await r.close(); }
+  } finally {
+    await r.close();
+  }
 });

@@ -83,7 +83,10 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
     (await e.ops.semaphore!.lastTasks(projectId, 500)).filter((x) => (x.message ?? "").startsWith(`Started by ${u} in ${r} `)).length;
   const waitStatus = async (id: number, ok: (s: string) => boolean, ms = 5000) => {
     const end = Date.now() + ms;
-    while (Date.now() < end) { if (ok(String(server.getTask(id)?.status))) return true; await new Promise((res) => setTimeout(res, 20)); }
+    while (Date.now() < end) {
+      if (ok(String(server.getTask(id)?.status))) return true;
+      await new Promise((res) => setTimeout(res, 20));
+    }
     return false;
   };
   const running = async (projectId: number, templateId: number) => {
@@ -96,15 +99,41 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
   const alice = { kind: "chat" as const, userId: ALICE, roomId: OPS_ROOM };
 
   const actions: Action[] = [
-    { name: "read: projects", oracle: (u, r) => may(u, r, "read") && (sees(u, r, "Infrastructure") || sees(u, r, "Internal tools")),
+    {
+      name: "read: projects",
+      oracle: (u, r) => may(u, r, "read") && (sees(u, r, "Infrastructure") || sees(u, r, "Internal tools")),
       // Only what was sent for this command counts: a stranger refused earlier now gets silence, not a new reply.
-      async prepare() { const before = m.sent.length; return { line: "projects", executed: async () => /Infrastructure|Internal tools/.test(m.sent.slice(before).map((s) => s.content.body ?? "").join("\n")) }; } },
-    ...[[1, "Infrastructure", "1 1"], [2, "Internal tools", "2 6"]].map(([pid, pname, args]) => ({
-      name: `run in ${pname}`, oracle: (u: string, r: string) => may(u, r, "run") && sees(u, r, pname as string),
-      async prepare(u: string, r: string) { const before = await started(u, r, pid as number); return { line: `run ${args}`, executed: async () => (await started(u, r, pid as number)) > before }; },
+      async prepare() {
+        const before = m.sent.length;
+        return {
+          line: "projects",
+          executed: async () =>
+            /Infrastructure|Internal tools/.test(
+              m.sent
+                .slice(before)
+                .map((s) => s.content.body ?? "")
+                .join("\n"),
+            ),
+        };
+      },
+    },
+    ...[
+      [1, "Infrastructure", "1 1"],
+      [2, "Internal tools", "2 6"],
+    ].map(([pid, pname, args]) => ({
+      name: `run in ${pname}`,
+      oracle: (u: string, r: string) => may(u, r, "run") && sees(u, r, pname as string),
+      async prepare(u: string, r: string) {
+        const before = await started(u, r, pid as number);
+        return { line: `run ${args}`, executed: async () => (await started(u, r, pid as number)) > before };
+      },
     })),
-    ...[[1, "Infrastructure", long1.id], [2, "Internal tools", long2.id]].map(([pid, pname, tpl]) => ({
-      name: `stop in ${pname}`, oracle: (u: string, r: string) => may(u, r, "stop") && sees(u, r, pname as string),
+    ...[
+      [1, "Infrastructure", long1.id],
+      [2, "Internal tools", long2.id],
+    ].map(([pid, pname, tpl]) => ({
+      name: `stop in ${pname}`,
+      oracle: (u: string, r: string) => may(u, r, "stop") && sees(u, r, pname as string),
       async prepare() {
         const id = await running(pid as number, tpl as number);
         return {
@@ -117,7 +146,9 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
         };
       },
     })),
-    { name: "confirm a Terraform plan", oracle: (u, r) => may(u, r, "approve") && sees(u, r, "Infrastructure"),
+    {
+      name: "confirm a Terraform plan",
+      oracle: (u, r) => may(u, r, "approve") && sees(u, r, "Infrastructure"),
       async prepare() {
         const task = server.startTaskAs(1, 4, { userId: 1 });
         await waitStatus(task.id, (s) => s === "waiting_confirmation");
@@ -131,25 +162,42 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
             return did;
           },
         };
-      } },
+      },
+    },
     // Rotate certificates needs one approval; alice asked for it in the ops room. The approver needs approve
     // permission in the room where the run was asked for and may not be the requester; only admins see (and may
     // answer) a request from another room: to anyone else there it does not exist (issue 12 item 5).
-    { name: "approve alice's request from the ops room", oracle: (u, r) => may(u, r, "read") && u !== ALICE && may(u, OPS_ROOM, "approve") && (r === OPS_ROOM || POLICY.admins.includes(u)),
+    {
+      name: "approve alice's request from the ops room",
+      oracle: (u, r) => may(u, r, "read") && u !== ALICE && may(u, OPS_ROOM, "approve") && (r === OPS_ROOM || POLICY.admins.includes(u)),
       async prepare() {
         const run = await e.ops.tasks.resolveRun(alice, { project: "1", template: "Rotate", vars: { cert_domain: "x.example", ca: "internal" } });
         const req = await e.ops.approvals.create(alice, run);
         return { line: `approve ${req.id}`, executed: async () => e.ops.approvals.get(req.id)!.approvals.length > 0 };
-      } },
-    { name: "admin: aliases add", oracle: (u, r) => may(u, r, "admin"),
-      async prepare(_u, _r, n) { const name = `al${n}`; return { line: `aliases add ${name} ping`, executed: async () => e.ops.aliases.get(name) !== undefined }; } },
-    { name: "log on (run permission)", oracle: (u, r) => may(u, r, "run"),
-      async prepare(_u, r) { await e.ops.roomSettings.setLog(r, false); return { line: "log on", executed: async () => e.ops.roomSettings.logSetting(r) === true }; } },
+      },
+    },
+    {
+      name: "admin: aliases add",
+      oracle: (u, r) => may(u, r, "admin"),
+      async prepare(_u, _r, n) {
+        const name = `al${n}`;
+        return { line: `aliases add ${name} ping`, executed: async () => e.ops.aliases.get(name) !== undefined };
+      },
+    },
+    {
+      name: "log on (run permission)",
+      oracle: (u, r) => may(u, r, "run"),
+      async prepare(_u, r) {
+        await e.ops.roomSettings.setLog(r, false);
+        return { line: "log on", executed: async () => e.ops.roomSettings.logSetting(r) === true };
+      },
+    },
   ];
 
   const wrong: string[] = [];
   const table: string[] = [];
-  let n = 0, allowed = 0;
+  let n = 0,
+    allowed = 0;
   try {
     for (const a of actions) {
       for (const r of ROOMS) {
@@ -164,8 +212,13 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
           if (want) allowed++;
           row.push(did ? "✔" : "·");
           if (did !== want) {
-            const said = m.sent.filter((s) => s.content["m.relates_to"]?.["m.in_reply_to"]?.event_id === cmd).map((s) => s.content.body).join(" / ");
-            wrong.push(`${a.name} by ${u} in ${r}: ${did ? "EXECUTED" : "did not execute"}, expected ${want ? "execution" : "refusal"} (bot said: ${said.slice(0, 200) || "nothing"})`);
+            const said = m.sent
+              .filter((s) => s.content["m.relates_to"]?.["m.in_reply_to"]?.event_id === cmd)
+              .map((s) => s.content.body)
+              .join(" / ");
+            wrong.push(
+              `${a.name} by ${u} in ${r}: ${did ? "EXECUTED" : "did not execute"}, expected ${want ? "execution" : "refusal"} (bot said: ${said.slice(0, 200) || "nothing"})`,
+            );
           }
         }
         table.push(`${a.name.padEnd(42)} ${r.padEnd(13)} ${row.join(" ")}`);

@@ -38,10 +38,18 @@ synapseTest("no secret in the log file, the console's buffers, chat, the audit l
   const proxy = await startFaultProxy(server.url);
   const storageKey = randomBytes(32).toString("base64");
   const surveySecret = `survey-${randomBytes(10).toString("hex")}`;
-  server.addTemplate(1, { name: "Set DB password", surveyVars: [{ name: "db_password", title: "Database password", required: true, type: "", description: "", values: null }], scenario: { lines: ["setting the password", "done"] } });
+  server.addTemplate(1, {
+    name: "Set DB password",
+    surveyVars: [{ name: "db_password", title: "Database password", required: true, type: "", description: "", values: null }],
+    scenario: { lines: ["setting the password", "done"] },
+  });
   const apiToken = server.tokens["runner"]!;
   const bot = writeBotConfig({
-    homeserver: hs.url, userId: botU!.userId, password, admins: [alice.userId], semaphore: { url: proxy.url, token: apiToken },
+    homeserver: hs.url,
+    userId: botU!.userId,
+    password,
+    admins: [alice.userId],
+    semaphore: { url: proxy.url, token: apiToken },
     extra: `[matrix]\n${keyDef("matrix", "storage_key") ? `storage_key = ${storageKey}\n` : ""}\n[bot]\nshow_host_info = true\n`,
   });
   // A log file left behind with a looser mode (created by hand, by an older version, by logrotate...).
@@ -59,7 +67,14 @@ synapseTest("no secret in the log file, the console's buffers, chat, the audit l
     con = new Console(app, { input: io.input, output: io.output, terminal: "xterm-256color", tickMs: 0, historyFile: "", exit: () => undefined });
     const rows = () => (con!.screen as unknown as { lines: Array<Array<[number, string]>> }).lines.map((r) => r.map((c) => c[1]).join("")).join("\n");
     const screens: string[] = [];
-    const keys = async (...k: string[]) => { for (const s of k) { io.input.write(s); await sleep(15); con!.scheduler.flush(); } screens.push(rows()); };
+    const keys = async (...k: string[]) => {
+      for (const s of k) {
+        io.input.write(s);
+        await sleep(15);
+        con!.scheduler.flush();
+      }
+      screens.push(rows());
+    };
 
     const roomId = await alice.createRoom({ invite: [botU!.userId], name: "secrets" });
     await alice.waitForMembership(roomId, botU!.userId, "join");
@@ -98,18 +113,36 @@ synapseTest("no secret in the log file, the console's buffers, chat, the audit l
     await sleep(3500); // cards and thread flushed
     const session = JSON.parse(readFileSync(join(bot.stateDir, "matrix", "session.json"), "utf8")) as { accessToken: string };
     const secrets: Secret[] = [
-      { name: "Matrix password", value: password }, { name: "Semaphore API token", value: apiToken },
-      { name: "Matrix access token", value: session.accessToken }, { name: "storage key", value: storageKey },
+      { name: "Matrix password", value: password },
+      { name: "Semaphore API token", value: apiToken },
+      { name: "Matrix access token", value: session.accessToken },
+      { name: "storage key", value: storageKey },
     ];
     const userSecrets: Secret[] = [...secrets, { name: "secret survey answer", value: surveySecret }];
     // Chat: everything the bot sent (alice's own messages hold the survey answer she typed).
     const events = (await alice.messages(roomId, 1000)).filter((e) => e.sender === botU!.userId);
     const found: string[] = [
       ...leaks(JSON.stringify(events), userSecrets, "chat"),
-      ...leaks(logger.ring.toArray().map((e) => e.message).join("\n"), userSecrets, "the log ring (console log panel)"),
+      ...leaks(
+        logger.ring
+          .toArray()
+          .map((e) => e.message)
+          .join("\n"),
+        userSecrets,
+        "the log ring (console log panel)",
+      ),
       ...leaks(io.written(), userSecrets, "the terminal output"),
       ...leaks(screens.join("\n"), userSecrets, "the console screens"),
-      ...leaks(JSON.stringify({ tasks: [...app.store.tasks.values()], out: [...app.store.tasks.keys()].map((k) => app.store.output(k)), conn: app.store.connection, rooms: [...app.store.rooms.values()] }), userSecrets, "the store"),
+      ...leaks(
+        JSON.stringify({
+          tasks: [...app.store.tasks.values()],
+          out: [...app.store.tasks.keys()].map((k) => app.store.output(k)),
+          conn: app.store.connection,
+          rooms: [...app.store.rooms.values()],
+        }),
+        userSecrets,
+        "the store",
+      ),
     ];
     await con.shutdown(0).catch(() => undefined);
     con.restore();
@@ -124,10 +157,15 @@ synapseTest("no secret in the log file, the console's buffers, chat, the audit l
       found.push(...leaks(readText(f.path), secrets, f.path.slice(bot.stateDir.length + 1)));
     }
     t.deepEqual(found, []);
-    t.true(logger.ring.toArray().some((e) => /401/.test(e.message)), "the 401 was logged (the search covered an error path)");
+    t.true(
+      logger.ring.toArray().some((e) => /401/.test(e.message)),
+      "the 401 was logged (the search covered an error path)",
+    );
     const loose = files.filter((f) => f.mode & 0o077).map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`);
     t.deepEqual(loose, [], "state, crypto and log files must be 0600");
-    t.log(`searched ${events.length} chat events, ${logger.ring.size} log entries, ${io.written().length} bytes of terminal output, ${files.length} state files: ${files.map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`).join(", ")}`);
+    t.log(
+      `searched ${events.length} chat events, ${logger.ring.size} log entries, ${io.written().length} bytes of terminal output, ${files.length} state files: ${files.map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`).join(", ")}`,
+    );
     t.true(files.some((f) => f.path.endsWith("crypto-store.bin")) || !app.config.values.matrix.encryption, "the crypto store was written (and checked)");
   } finally {
     con?.restore();
@@ -143,10 +181,20 @@ function runBot(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000)
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
-    const timer = setTimeout(() => { child.kill("SIGKILL"); rej(new Error(`the bot did not exit within ${timeoutMs} ms; output:\n${out.slice(-3000)}`)); }, timeoutMs);
-    child.on("exit", (code, signal) => { clearTimeout(timer); setTimeout(() => res({ code, signal, out }), 100); });
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      rej(new Error(`the bot did not exit within ${timeoutMs} ms; output:\n${out.slice(-3000)}`));
+    }, timeoutMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      setTimeout(() => res({ code, signal, out }), 100);
+    });
   });
 }
 
@@ -161,9 +209,21 @@ synapseTest("crash output and start-up failures show no secret", async (t) => {
   const extra = keyDef("matrix", "storage_key") ? `[matrix]\nstorage_key = ${storageKey}\n` : "";
   try {
     const { path, stateDir } = writeBotConfig({ homeserver: hs.url, userId: botU.userId, password, semaphore: { url: server.url, token: apiToken }, extra });
-    const crash = await runBot(["--import", join(root, "dist/test/helpers-prove/crash-hook.js"), join(root, "dist/screens/main.js"), "--headless", "--config", path]);
+    const crash = await runBot([
+      "--import",
+      join(root, "dist/test/helpers-prove/crash-hook.js"),
+      join(root, "dist/screens/main.js"),
+      "--headless",
+      "--config",
+      path,
+    ]);
     const session = JSON.parse(readFileSync(join(stateDir, "matrix", "session.json"), "utf8")) as { accessToken: string };
-    const secrets: Secret[] = [{ name: "Matrix password", value: password }, { name: "Semaphore API token", value: apiToken }, { name: "Matrix access token", value: session.accessToken }, { name: "storage key", value: storageKey }];
+    const secrets: Secret[] = [
+      { name: "Matrix password", value: password },
+      { name: "Semaphore API token", value: apiToken },
+      { name: "Matrix access token", value: session.accessToken },
+      { name: "storage key", value: storageKey },
+    ];
     t.not(crash.code, 0, "a crash must end the process with a failure code");
     t.regex(crash.out, /request failed: POST/, "the crash is reported");
     t.deepEqual([...leaks(crash.out, secrets, "crash output"), ...leaks(readText(join(stateDir, "bot.log")), secrets, "the log file after the crash")], []);
@@ -171,11 +231,26 @@ synapseTest("crash output and start-up failures show no secret", async (t) => {
 
     // Start-up failures: a wrong password, and a Semaphore that rejects the token.
     const wrong = `wrong-${randomBytes(12).toString("hex")}`;
-    const bad = writeBotConfig({ homeserver: hs.url, userId: botU.userId, password: wrong, semaphore: { url: server.url, token: "revoked0token0revoked0token0revoked0tok=" } });
+    const bad = writeBotConfig({
+      homeserver: hs.url,
+      userId: botU.userId,
+      password: wrong,
+      semaphore: { url: server.url, token: "revoked0token0revoked0token0revoked0tok=" },
+    });
     const failed = await runBot([join(root, "dist/screens/main.js"), "--headless", "--config", bad.path]);
     t.is(failed.code, 1);
     t.regex(failed.out, /refused the credentials/);
-    t.deepEqual(leaks(failed.out + readText(join(bad.stateDir, "bot.log")), [{ name: "the wrong password", value: wrong }, { name: "the rejected token", value: "revoked0token0revoked0token0revoked0tok=" }], "start-up failure output"), []);
+    t.deepEqual(
+      leaks(
+        failed.out + readText(join(bad.stateDir, "bot.log")),
+        [
+          { name: "the wrong password", value: wrong },
+          { name: "the rejected token", value: "revoked0token0revoked0token0revoked0tok=" },
+        ],
+        "start-up failure output",
+      ),
+      [],
+    );
   } finally {
     await server.stop();
   }

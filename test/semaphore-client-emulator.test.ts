@@ -82,14 +82,19 @@ test("v2.10 flavor: start (flat body) → run → output and history; descending
   const tpl = s.addTemplate(1, { name: "Hello", app: "bash", allowOverrideArgsInTask: true, scenario: { lines: ["hello", "world"] } });
   const c = client(s, s.tokens.runner!);
   const started = await c.startTask(1, {
-    templateId: tpl.id, message: "from chat", environment: { who: "world" }, extraArgs: ["--extra"], tags: ["web"], limit: ["web1"],
+    templateId: tpl.id,
+    message: "from chat",
+    environment: { who: "world" },
+    extraArgs: ["--extra"],
+    tags: ["web"],
+    limit: ["web1"],
     debug: true,
   });
   t.is(started.status, "waiting");
   t.true(started.id > 2_000_000_000, "BoltDB-style ids count down from 2147483646");
   t.is(started.message, "from chat");
-  t.is(started.environment, "{\"who\":\"world\"}");
-  t.is(started.arguments, "[\"--tags=web\",\"--extra\"]");
+  t.is(started.environment, '{"who":"world"}');
+  t.is(started.arguments, '["--tags=web","--extra"]');
   t.is(started.limit, "web1");
   t.true(started.debug);
 
@@ -104,7 +109,11 @@ test("v2.10 flavor: start (flat body) → run → output and history; descending
   await waitFor(c, 1, second.id, finished);
 
   const last = await c.lastTasks(1, 2);
-  t.deepEqual(last.map((x) => x.id), [second.id, started.id], "newest first, whatever the ids");
+  t.deepEqual(
+    last.map((x) => x.id),
+    [second.id, started.id],
+    "newest first, whatever the ids",
+  );
   t.is(last[0]!.tpl_alias, "Hello");
   const tplNow = await c.template(1, tpl.id);
   t.is(tplNow.last_task?.id, second.id);
@@ -245,7 +254,10 @@ test("websocket helpers: websocketUrl + authHeaders receive log and update frame
   }
   const mine = frames.filter((f) => f.task_id === started.id);
   t.true(mine.some((f) => f.type === "log" && f.output === "ws line"));
-  t.deepEqual([...new Set(mine.filter((f) => f.type === "update").map((f) => (f.type === "update" ? f.status : "")))], ["waiting", "starting", "running", "success"]);
+  t.deepEqual(
+    [...new Set(mine.filter((f) => f.type === "update").map((f) => (f.type === "update" ? f.status : "")))],
+    ["waiting", "starting", "running", "success"],
+  );
 
   const bad = new WebSocket(c.websocketUrl(), { headers: { Authorization: "Bearer nope" } });
   bad.on("error", () => {}); // terminating before the handshake completes emits one

@@ -11,7 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import {
-  SemaphoreClient, apiShapeForVersion, buildStartTaskBody, parseSemaphoreVersion, type RequestInfo, type SemaphoreClientOptions,
+  SemaphoreClient,
+  apiShapeForVersion,
+  buildStartTaskBody,
+  parseSemaphoreVersion,
+  type RequestInfo,
+  type SemaphoreClientOptions,
 } from "../src/semaphore/client.js";
 import { SemaphoreError } from "../src/semaphore/errors.js";
 import { isTerminalStatus, normalizeTask, normalizeTemplate, normalizeWsFrame, parseWsFrame } from "../src/semaphore/types.js";
@@ -25,9 +30,7 @@ interface Seen {
   body: string;
 }
 
-type Reply =
-  | { status: number; body?: unknown; raw?: string; type?: string; headers?: Record<string, string>; delayMs?: number }
-  | "stall";
+type Reply = { status: number; body?: unknown; raw?: string; type?: string; headers?: Record<string, string>; delayMs?: number } | "stall";
 
 interface Stub {
   url: string;
@@ -54,23 +57,28 @@ async function stub(route: (r: Seen) => Reply | Promise<Reply>): Promise<Stub> {
     res.on("close", finish);
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => void (async () => {
-      const r: Seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
-      seen.push(r);
-      const reply = await route(r);
-      if (reply === "stall") return; // never answer
-      if (reply.delayMs) await new Promise((ok) => setTimeout(ok, reply.delayMs));
-      const text = reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
-      res.writeHead(reply.status, { "Content-Type": reply.type ?? "application/json", ...reply.headers });
-      res.end(text);
-    })());
+    req.on(
+      "end",
+      () =>
+        void (async () => {
+          const r: Seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+          seen.push(r);
+          const reply = await route(r);
+          if (reply === "stall") return; // never answer
+          if (reply.delayMs) await new Promise((ok) => setTimeout(ok, reply.delayMs));
+          const text = reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
+          res.writeHead(reply.status, { "Content-Type": reply.type ?? "application/json", ...reply.headers });
+          res.end(text);
+        })(),
+    );
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   s.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  s.close = () => new Promise<void>((ok) => {
-    server.closeAllConnections();
-    server.close(() => ok());
-  });
+  s.close = () =>
+    new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    });
   return s;
 }
 
@@ -95,10 +103,31 @@ function assertNoToken(t: ExecutionContext, e: SemaphoreError): void {
 }
 
 const fullTask = {
-  id: 2147483646, template_id: 1, project_id: 1, status: "waiting", debug: false, dry_run: false, diff: false, playbook: "",
-  environment: "{\"who\":\"world\"}", limit: "", secret: "{}", arguments: "[\"--extra\"]", git_branch: null, user_id: 1,
-  integration_id: null, schedule_id: null, created: "2026-11-26T16:45:54.144576203Z", start: null, end: null,
-  message: "run from chat", commit_hash: null, commit_message: "", build_task_id: null, version: null, inventory_id: null,
+  id: 2147483646,
+  template_id: 1,
+  project_id: 1,
+  status: "waiting",
+  debug: false,
+  dry_run: false,
+  diff: false,
+  playbook: "",
+  environment: '{"who":"world"}',
+  limit: "",
+  secret: "{}",
+  arguments: '["--extra"]',
+  git_branch: null,
+  user_id: 1,
+  integration_id: null,
+  schedule_id: null,
+  created: "2026-11-26T16:45:54.144576203Z",
+  start: null,
+  end: null,
+  message: "run from chat",
+  commit_hash: null,
+  commit_message: "",
+  build_task_id: null,
+  version: null,
+  inventory_id: null,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -117,7 +146,10 @@ test("refused port → unreachable, retried for GET, clear message", async (t) =
   t.is(e.status, undefined);
   t.regex(e.userMessage(), /Can't reach Semaphore at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Check \[semaphore\] url/);
   t.is(attempts.length, 3);
-  t.deepEqual(attempts.map((a) => a.error), ["unreachable", "unreachable", "unreachable"]);
+  t.deepEqual(
+    attempts.map((a) => a.error),
+    ["unreachable", "unreachable", "unreachable"],
+  );
   assertNoToken(t, e);
 });
 
@@ -203,11 +235,19 @@ test("GET retry recovers after transient 502", async (t) => {
   const res = await client(s.url, { onRequest: (i) => attempts.push(i) }).projects();
   t.deepEqual(res, []);
   t.is(s.seen.length, 3);
-  t.deepEqual(attempts.map((a) => [a.attempt, a.status, a.error]), [[0, 502, "server"], [1, 502, "server"], [2, 200, undefined]]);
+  t.deepEqual(
+    attempts.map((a) => [a.attempt, a.status, a.error]),
+    [
+      [0, 502, "server"],
+      [1, 502, "server"],
+      [2, 200, undefined],
+    ],
+  );
 });
 
 test("proxy HTML 502 page → not_json naming the page title", async (t) => {
-  const html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+  const html =
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
   const s = await stub(() => ({ status: 502, raw: html, type: "text/html" }));
   t.teardown(() => s.close());
   const e = await failure(client(s.url, { retries: 1 }).projects());
@@ -227,7 +267,7 @@ test("HTML on 200 (wrong URL, a web page) → not_json", async (t) => {
 });
 
 test("invalid JSON → not_json", async (t) => {
-  const s = await stub(() => ({ status: 200, raw: "[{\"id\":1,", type: "application/json" }));
+  const s = await stub(() => ({ status: 200, raw: '[{"id":1,', type: "application/json" }));
   t.teardown(() => s.close());
   const e = await failure(client(s.url, { retries: 0 }).projects());
   t.is(e.kind, "not_json");
@@ -333,7 +373,16 @@ test("the token is sent as a bearer header and never appears in errors or onRequ
 
 test("absent and null fields are normalised alike (v2.10 nulls vs later omitempty)", async (t) => {
   const v210 = { ...fullTask, id: 10, environment: "", message: "", secret: "", arguments: null, user_id: null };
-  const later: Record<string, unknown> = { id: 11, template_id: 1, project_id: 1, status: "waiting", playbook: "", created: fullTask.created, limit: "", params: null };
+  const later: Record<string, unknown> = {
+    id: 11,
+    template_id: 1,
+    project_id: 1,
+    status: "waiting",
+    playbook: "",
+    created: fullTask.created,
+    limit: "",
+    params: null,
+  };
   const s = await stub((r) => ({ status: 200, body: r.url.endsWith("/10") ? v210 : later }));
   t.teardown(() => s.close());
   const c = client(s.url);
@@ -364,12 +413,22 @@ test("later servers' params object feeds debug/dry_run/diff/limit", (t) => {
 });
 
 test("huge descending BoltDB ids stay exact and in server order", async (t) => {
-  const list = [2147483646, 2147483645, 2147483644].map((id) => ({ ...fullTask, id, tpl_alias: "Hello", tpl_playbook: "hello.sh", user_name: null, build_task: null }));
+  const list = [2147483646, 2147483645, 2147483644].map((id) => ({
+    ...fullTask,
+    id,
+    tpl_alias: "Hello",
+    tpl_playbook: "hello.sh",
+    user_name: null,
+    build_task: null,
+  }));
   const s = await stub((r) => (r.url.startsWith("/api/project/1/tasks/2147483646") ? { status: 200, body: fullTask } : { status: 200, body: list }));
   t.teardown(() => s.close());
   const c = client(s.url);
   const tasks = await c.lastTasks(1, 3);
-  t.deepEqual(tasks.map((x) => x.id), [2147483646, 2147483645, 2147483644]);
+  t.deepEqual(
+    tasks.map((x) => x.id),
+    [2147483646, 2147483645, 2147483644],
+  );
   t.is(tasks[0]!.tpl_alias, "Hello");
   t.is(s.seen[0]!.url, "/api/project/1/tasks/last?limit=3");
   const one = await c.task(1, 2147483646);
@@ -384,14 +443,30 @@ test("list/limit routes: lastTasks clamps to 200", async (t) => {
   await c.lastTasks(2);
   await c.lastTasks(2, 5000);
   await c.lastTasks(2, 0);
-  t.deepEqual(s.seen.map((r) => r.url), ["/api/project/2/tasks/last", "/api/project/2/tasks/last?limit=200", "/api/project/2/tasks/last?limit=1"]);
+  t.deepEqual(
+    s.seen.map((r) => r.url),
+    ["/api/project/2/tasks/last", "/api/project/2/tasks/last?limit=200", "/api/project/2/tasks/last?limit=1"],
+  );
 });
 
 test("websocket frames: log/update normalised, unknown types skipped, garbage rejected", (t) => {
-  t.deepEqual(parseWsFrame(Buffer.from(JSON.stringify({ type: "log", task_id: 7, project_id: 1, time: "t", output: "hello" }))),
-    { type: "log", task_id: 7, project_id: 1, time: "t", output: "hello" });
-  t.deepEqual(normalizeWsFrame({ type: "update", task_id: 7, project_id: 1, template_id: 2, status: "success" }),
-    { type: "update", task_id: 7, project_id: 1, template_id: 2, status: "success", start: null, end: null, version: null });
+  t.deepEqual(parseWsFrame(Buffer.from(JSON.stringify({ type: "log", task_id: 7, project_id: 1, time: "t", output: "hello" }))), {
+    type: "log",
+    task_id: 7,
+    project_id: 1,
+    time: "t",
+    output: "hello",
+  });
+  t.deepEqual(normalizeWsFrame({ type: "update", task_id: 7, project_id: 1, template_id: 2, status: "success" }), {
+    type: "update",
+    task_id: 7,
+    project_id: 1,
+    template_id: 2,
+    status: "success",
+    start: null,
+    end: null,
+    version: null,
+  });
   t.is(normalizeWsFrame({ type: "presence", task_id: 1 }), null);
   t.is(t.throws(() => parseWsFrame("{oops"), { instanceOf: SemaphoreError })?.kind, "not_json");
   t.is(t.throws(() => normalizeWsFrame({ type: "update", task_id: 7 }), { instanceOf: SemaphoreError })?.kind, "bad_reply");
@@ -432,8 +507,18 @@ function startServer(version: string, opts: { allowArgs?: boolean } = {}) {
 }
 
 const fullReq = {
-  templateId: 4, debug: true, dryRun: true, diff: true, limit: ["web1", "db"], tags: ["a", "b"], skipTags: ["slow"],
-  extraArgs: ["--forks=2"], environment: { who: "world", n: 3 }, gitBranch: "main", message: "from chat", inventoryId: 9,
+  templateId: 4,
+  debug: true,
+  dryRun: true,
+  diff: true,
+  limit: ["web1", "db"],
+  tags: ["a", "b"],
+  skipTags: ["slow"],
+  extraArgs: ["--forks=2"],
+  environment: { who: "world", n: 3 },
+  gitBranch: "main",
+  message: "from chat",
+  inventoryId: 9,
   playbook: "site.yml",
 };
 
@@ -447,9 +532,17 @@ test("v2.10 server → flat body (strings for environment/arguments, tags as CLI
   const post = s.seen.find((r) => r.method === "POST")!;
   t.is(post.headers["content-type"], "application/json");
   t.deepEqual(JSON.parse(post.body), {
-    template_id: 4, debug: true, dry_run: true, diff: true, limit: "web1,db",
-    environment: "{\"who\":\"world\",\"n\":3}", arguments: "[\"--tags=a,b\",\"--skip-tags=slow\",\"--forks=2\"]",
-    git_branch: "main", message: "from chat", inventory_id: 9, playbook: "site.yml",
+    template_id: 4,
+    debug: true,
+    dry_run: true,
+    diff: true,
+    limit: "web1,db",
+    environment: '{"who":"world","n":3}',
+    arguments: '["--tags=a,b","--skip-tags=slow","--forks=2"]',
+    git_branch: "main",
+    message: "from chat",
+    inventory_id: 9,
+    playbook: "site.yml",
   });
   await c.startTask(1, { templateId: 4 });
   t.is(s.seen.filter((r) => r.url === "/api/info").length, 1, "version cached");
@@ -466,8 +559,13 @@ for (const version of ["2.16.14", "v2.17.0-beta", "2.13.0-75ffe9c-1742166024"]) 
     t.deepEqual(JSON.parse(post.body), {
       template_id: 4,
       params: { debug: true, dry_run: true, diff: true, limit: ["web1", "db"], tags: ["a", "b"], skip_tags: ["slow"] },
-      limit: "web1,db", environment: "{\"who\":\"world\",\"n\":3}", arguments: "[\"--forks=2\"]",
-      git_branch: "main", message: "from chat", inventory_id: 9, playbook: "site.yml",
+      limit: "web1,db",
+      environment: '{"who":"world","n":3}',
+      arguments: '["--forks=2"]',
+      git_branch: "main",
+      message: "from chat",
+      inventory_id: 9,
+      playbook: "site.yml",
     });
     t.is(await c.apiShape(), "params");
   });
@@ -518,9 +616,10 @@ test("args/tags on v2.10 with a template that ignores CLI args → unsupported, 
 
 test("buildStartTaskBody omits what wasn't asked for", (t) => {
   t.deepEqual(buildStartTaskBody({ templateId: 1, limit: [" ", ""], environment: {} }, "params"), {
-    template_id: 1, params: { debug: false, dry_run: false, diff: false },
+    template_id: 1,
+    params: { debug: false, dry_run: false, diff: false },
   });
-  t.deepEqual(buildStartTaskBody({ templateId: 1, skipTags: ["s"] }, "flat").arguments, "[\"--skip-tags=s\"]");
+  t.deepEqual(buildStartTaskBody({ templateId: 1, skipTags: ["s"] }, "flat").arguments, '["--skip-tags=s"]');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -533,11 +632,14 @@ test("stop always sends a JSON body ({} or {force:true}); 204 with JSON type and
   await c.stopTask(1, 2147483646);
   await c.stopTask(1, 2147483646, true);
   await c.confirmTask(1, 5);
-  t.deepEqual(s.seen.map((r) => [r.method, r.url, r.headers["content-type"], r.body]), [
-    ["POST", "/api/project/1/tasks/2147483646/stop", "application/json", "{}"],
-    ["POST", "/api/project/1/tasks/2147483646/stop", "application/json", "{\"force\":true}"],
-    ["POST", "/api/project/1/tasks/5/confirm", "application/json", "{}"],
-  ]);
+  t.deepEqual(
+    s.seen.map((r) => [r.method, r.url, r.headers["content-type"], r.body]),
+    [
+      ["POST", "/api/project/1/tasks/2147483646/stop", "application/json", "{}"],
+      ["POST", "/api/project/1/tasks/2147483646/stop", "application/json", '{"force":true}'],
+      ["POST", "/api/project/1/tasks/5/confirm", "application/json", "{}"],
+    ],
+  );
 });
 
 test("rejectTask on a v2.10 server (no route) → unsupported", async (t) => {
@@ -573,7 +675,10 @@ test("rejectTask: JSON 404 from a known-old server → unsupported; on a modern 
   reply = { status: 404 };
   const e3 = await failure(modern.rejectTask(1, 5));
   t.is(e3.kind, "not_found");
-  t.deepEqual(s.seen.filter((r) => r.url.endsWith("/reject")).map((r) => r.body), ["{}", "{}", "{}", "{}"]);
+  t.deepEqual(
+    s.seen.filter((r) => r.url.endsWith("/reject")).map((r) => r.body),
+    ["{}", "{}", "{}", "{}"],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -582,7 +687,8 @@ test("rejectTask: JSON 404 from a known-old server → unsupported; on a modern 
 test("base URL with a path prefix and trailing slash", async (t) => {
   const s = await stub((r) => {
     if (r.url === "/semaphore/api/ping") return { status: 200, raw: "pong", type: "text/plain; charset=utf-8" };
-    if (r.url === "/semaphore/api/projects") return { status: 200, body: [{ id: 1, name: "Ops", created: "2026-01-01T00:00:00Z", alert: false, alert_chat: null, max_parallel_tasks: 0, type: "" }] };
+    if (r.url === "/semaphore/api/projects")
+      return { status: 200, body: [{ id: 1, name: "Ops", created: "2026-01-01T00:00:00Z", alert: false, alert_chat: null, max_parallel_tasks: 0, type: "" }] };
     return { status: 404, raw: "Not Found", type: "text/plain" };
   });
   t.teardown(() => s.close());
@@ -591,7 +697,10 @@ test("base URL with a path prefix and trailing slash", async (t) => {
   t.is(s.seen[0]!.headers.authorization, undefined, "ping needs no token");
   const projects = await c.projects();
   t.deepEqual(projects, [{ id: 1, name: "Ops", created: "2026-01-01T00:00:00Z", alert: false, alert_chat: null, max_parallel_tasks: 0, type: "" }]);
-  t.deepEqual(s.seen.map((r) => r.url), ["/semaphore/api/ping", "/semaphore/api/projects"]);
+  t.deepEqual(
+    s.seen.map((r) => r.url),
+    ["/semaphore/api/ping", "/semaphore/api/projects"],
+  );
   t.is(c.baseUrl, `${s.url}/semaphore`);
   t.is(c.websocketUrl(), `${s.url.replace("http:", "ws:")}/semaphore/api/ws`);
   t.is(new SemaphoreClient({ url: "https://sem.example.org", token: "x" }).websocketUrl(), "wss://sem.example.org/api/ws");
@@ -604,7 +713,9 @@ test("constructor rejects unusable URLs and options", (t) => {
   t.throws(() => new SemaphoreClient({ url: "semaphore.example.org", token: "x" }), { message: /not a valid URL/ });
   t.throws(() => new SemaphoreClient({ url: "ftp://semaphore.example.org", token: "x" }), { message: /http:\/\/ or https:\/\// });
   t.throws(() => new SemaphoreClient({ url: "https://u:p@semaphore.example.org", token: "x" }), { message: /must not contain user:password/ });
-  t.throws(() => new SemaphoreClient({ url: "https://sem.example.org", token: "x", caFile: "/nonexistent/ca.pem" }), { message: /Cannot read \[semaphore\] ca_file/ });
+  t.throws(() => new SemaphoreClient({ url: "https://sem.example.org", token: "x", caFile: "/nonexistent/ca.pem" }), {
+    message: /Cannot read \[semaphore\] ca_file/,
+  });
   t.throws(() => new SemaphoreClient({ url: "https://sem.example.org", token: "x", maxConcurrent: 0 }), { message: /maxConcurrent/ });
 });
 
@@ -614,10 +725,27 @@ test("constructor rejects unusable URLs and options", (t) => {
 function makeCert(): { dir: string; cert: string; key: string } | null {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sem-tls-"));
   try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
-      "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     return { dir, cert: path.join(dir, "cert.pem"), key: path.join(dir, "key.pem") };
   } catch {
     return null;

@@ -22,9 +22,19 @@ type Pour =
   | { kind: "body"; text: string; chunks?: number[] }
   | { kind: "headersOnly"; contentLength: number };
 
-interface Served { path: string; written: number; total: number; finished: boolean; closed: Promise<void> }
+interface Served {
+  path: string;
+  written: number;
+  total: number;
+  finished: boolean;
+  closed: Promise<void>;
+}
 
-interface PourServer { url: string; served: Served[]; close(): Promise<void> }
+interface PourServer {
+  url: string;
+  served: Served[];
+  close(): Promise<void>;
+}
 
 async function pourServer(route: (path: string) => Pour): Promise<PourServer> {
   const served: Served[] = [];
@@ -33,15 +43,24 @@ async function pourServer(route: (path: string) => Pour): Promise<PourServer> {
     let onClose!: () => void;
     const s: Served = { path: req.url ?? "", written: 0, total: 0, finished: false, closed: new Promise<void>((ok) => (onClose = ok)) };
     served.push(s);
-    res.on("close", () => { closedNow = true; onClose(); });
-    res.on("finish", () => { s.finished = true; });
+    res.on("close", () => {
+      closedNow = true;
+      onClose();
+    });
+    res.on("finish", () => {
+      s.finished = true;
+    });
     const write = async (chunk: string): Promise<boolean> => {
       if (closedNow) return false;
       const buf = Buffer.from(chunk);
       s.written += buf.length;
       if (!res.write(buf)) {
         await new Promise<void>((ok) => {
-          const done = () => { res.off("drain", done); res.off("close", done); ok(); };
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            ok();
+          };
           res.on("drain", done);
           res.on("close", done);
         });
@@ -75,7 +94,7 @@ async function pourServer(route: (path: string) => Pour): Promise<PourServer> {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (p.contentLength !== undefined) headers["Content-Length"] = String(p.contentLength);
       res.writeHead(200, headers);
-      const block = Array.from({ length: Math.max(1, Math.floor(64 * KiB / (p.element.length + 1))) }, () => p.element).join(",");
+      const block = Array.from({ length: Math.max(1, Math.floor((64 * KiB) / (p.element.length + 1))) }, () => p.element).join(",");
       if (!(await write("[" + block))) return;
       while (s.written + block.length + 2 < p.total) if (!(await write("," + block))) return;
       if (await write("]")) res.end();
@@ -85,7 +104,11 @@ async function pourServer(route: (path: string) => Pour): Promise<PourServer> {
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     served,
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }
 
@@ -104,7 +127,8 @@ async function failure(p: Promise<unknown>): Promise<SemaphoreError> {
 }
 
 const TASK = JSON.stringify({ id: 7, template_id: 1, project_id: 1, status: "success", tpl_alias: "Deploy web", tpl_type: "", message: "x".repeat(200) });
-const LINE = (i: number | string = 0) => JSON.stringify({ task_id: 5, time: "2026-11-26T16:45:54Z", output: `TASK [line ${i}] ok: [web1] => ${"-".repeat(80)}` });
+const LINE = (i: number | string = 0) =>
+  JSON.stringify({ task_id: 5, time: "2026-11-26T16:45:54Z", output: `TASK [line ${i}] ok: [web1] => ${"-".repeat(80)}` });
 
 test("a JSON reply over 16 MiB sent without a length: too_large, asked once, and the client stops reading", async (t) => {
   const s = await pourServer(() => ({ kind: "array", element: TASK, total: 48 * MiB }));
@@ -117,9 +141,15 @@ test("a JSON reply over 16 MiB sent without a length: too_large, asked once, and
   t.false(e.retryable);
   t.is(e.status, 200);
   t.is(e.limitBytes, REPLY_LIMITS.json);
-  t.is(e.userMessage(), "Semaphore's reply to GET /api/project/1/tasks/last was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.");
+  t.is(
+    e.userMessage(),
+    "Semaphore's reply to GET /api/project/1/tasks/last was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.",
+  );
   t.is(s.served.length, 1, "not retried");
-  t.deepEqual(attempts.map((a) => a.error), ["too_large"]);
+  t.deepEqual(
+    attempts.map((a) => a.error),
+    ["too_large"],
+  );
   await s.served[0]!.closed;
   t.false(s.served[0]!.finished, "the server could not finish: the client hung up");
   t.true(s.served[0]!.written < 40 * MiB, `the server wrote ${s.served[0]!.written} of ${s.served[0]!.total} bytes`);
@@ -157,7 +187,10 @@ test("caps by kind: a task log may be larger than a JSON list; a log over its ow
 
   const big = await failure(c.taskOutput(1, 6));
   t.is(big.kind, "too_large");
-  t.is(big.userMessage(), "Semaphore's reply to GET /api/project/1/tasks/6/output (the task's log) was larger than 1 MiB; ChatrixCD stopped reading it. Read this log in Semaphore's web UI.");
+  t.is(
+    big.userMessage(),
+    "Semaphore's reply to GET /api/project/1/tasks/6/output (the task's log) was larger than 1 MiB; ChatrixCD stopped reading it. Read this log in Semaphore's web UI.",
+  );
   const served6 = s.served.filter((x) => x.path.endsWith("/tasks/6/output"));
   t.is(served6.length, 1, "not retried");
   await served6[0]!.closed;
@@ -191,10 +224,15 @@ test("JsonArraySplitter: elements come out whole, whatever the chunking (seeded 
     t.false(splitter.notArray);
     t.deepEqual(out, TRICKY, `seed ${seed}`);
   }
-  const whole = (s: string) => { const sp = new JsonArraySplitter(); const out = sp.feed(s); sp.end(); return { out, notArray: sp.notArray }; };
+  const whole = (s: string) => {
+    const sp = new JsonArraySplitter();
+    const out = sp.feed(s);
+    sp.end();
+    return { out, notArray: sp.notArray };
+  };
   t.deepEqual(whole("[]"), { out: [], notArray: false });
   t.deepEqual(whole("  []  "), { out: [], notArray: false });
-  t.deepEqual(whole("[[1,2],{\"a\":[]}]"), { out: ["[1,2]", "{\"a\":[]}"], notArray: false });
+  t.deepEqual(whole('[[1,2],{"a":[]}]'), { out: ["[1,2]", '{"a":[]}'], notArray: false });
   t.deepEqual(whole("null"), { out: [], notArray: true });
   t.throws(() => whole("[1,]"), { instanceOf: SyntaxError });
   t.throws(() => whole("[,1]"), { instanceOf: SyntaxError });
@@ -235,8 +273,19 @@ test("task output over HTTP in odd chunks (UTF-8 split mid-character) reads as o
 
 test("tracker: a task log over the cap is reported once and not downloaded again", async (t) => {
   let asked = 0;
-  const tooLarge = new SemaphoreError({ kind: "too_large", method: "GET", path: "/api/project/1/tasks/9/output", status: 200, limitBytes: REPLY_LIMITS.output });
-  const fakeClient = { taskOutput: async () => { asked++; throw tooLarge; } } as unknown as SemaphoreClient;
+  const tooLarge = new SemaphoreError({
+    kind: "too_large",
+    method: "GET",
+    path: "/api/project/1/tasks/9/output",
+    status: 200,
+    limitBytes: REPLY_LIMITS.output,
+  });
+  const fakeClient = {
+    taskOutput: async () => {
+      asked++;
+      throw tooLarge;
+    },
+  } as unknown as SemaphoreClient;
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
   const tracker = new TaskTracker({ client: fakeClient, store: new Store(), log, pollIntervalMs: 1000 });

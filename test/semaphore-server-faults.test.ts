@@ -5,7 +5,12 @@ import test from "ava";
 import WebSocket from "ws";
 import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/index.js";
 
-async function api(s: SemaphoreServer, method: string, path: string, o: { token?: string | null; body?: unknown; signal?: AbortSignal } = {}): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
+async function api(
+  s: SemaphoreServer,
+  method: string,
+  path: string,
+  o: { token?: string | null; body?: unknown; signal?: AbortSignal } = {},
+): Promise<{ status: number; ctype: string | null; text: string; json: any }> {
   const headers: Record<string, string> = {};
   const token = o.token === undefined ? s.adminToken : o.token;
   if (token !== null) headers["Authorization"] = `Bearer ${token}`;
@@ -234,7 +239,19 @@ test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info 
     const task = created.json;
     t.deepEqual(task.params, { diff: true, limit: ["web1"] }, "flat limit becomes params.limit");
     for (const k of ["debug", "dry_run", "diff"]) t.false(k in task, `${k} left the model`);
-    for (const k of ["git_branch", "arguments", "start", "end", "schedule_id", "integration_id", "commit_hash", "version", "inventory_id", "environment", "message"]) {
+    for (const k of [
+      "git_branch",
+      "arguments",
+      "start",
+      "end",
+      "schedule_id",
+      "integration_id",
+      "commit_hash",
+      "version",
+      "inventory_id",
+      "environment",
+      "message",
+    ]) {
       t.false(k in task, `${k} omitted when empty`);
     }
     t.is(task.user_id, s.users["admin"]!.id);
@@ -246,7 +263,10 @@ test("modern flavor: params object, omit-when-empty fields, TaskOutput id, info 
     t.false("secret" in done);
     const out = (await api(s, "GET", `/api/project/1/tasks/${task.id}/output`)).json as Record<string, unknown>[];
     t.deepEqual(Object.keys(out[0]!), ["id", "task_id", "time", "output"]);
-    t.false(out.some((o) => String(o["output"]).includes("web2")), "params.limit applied");
+    t.false(
+      out.some((o) => String(o["output"]).includes("web2")),
+      "params.limit applied",
+    );
     const raw = await api(s, "GET", `/api/project/1/tasks/${task.id}/raw_output`);
     t.regex(raw.ctype ?? "", /^text\/plain/);
     t.true(raw.text.startsWith(`Task ${task.id} added to queue\n`));
@@ -278,10 +298,14 @@ test("schedules fire: a task with user_id null (schedule_id null in v2.10) is qu
   try {
     const created = await api(s, "POST", "/api/project/1/schedules", { body: { template_id: 1, cron_format: "@every 1s", name: "often", active: true } });
     t.is(created.status, 201);
-    const fired = await waitFor("a scheduled task", async () => {
-      const last = (await api(s, "GET", "/api/project/1/tasks/last?limit=1")).json[0];
-      return last.id < 2147483640 ? last : undefined; // below the 7 seeded ids (they count down)
-    }, 4000);
+    const fired = await waitFor(
+      "a scheduled task",
+      async () => {
+        const last = (await api(s, "GET", "/api/project/1/tasks/last?limit=1")).json[0];
+        return last.id < 2147483640 ? last : undefined; // below the 7 seeded ids (they count down)
+      },
+      4000,
+    );
     t.is(fired.user_id, null);
     t.is(fired.schedule_id, null);
     t.is(fired.template_id, 1);

@@ -7,7 +7,12 @@ import { startSemaphoreServer, type SemaphoreServer } from "../src/emulator/inde
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 
-async function api(s: SemaphoreServer, method: string, path: string, o: { token?: string | null; body?: unknown } = {}): Promise<{ status: number; text: string; json: any }> {
+async function api(
+  s: SemaphoreServer,
+  method: string,
+  path: string,
+  o: { token?: string | null; body?: unknown } = {},
+): Promise<{ status: number; text: string; json: any }> {
   const headers: Record<string, string> = {};
   const token = o.token === undefined ? s.adminToken : o.token;
   if (token !== null) headers["Authorization"] = `Bearer ${token}`;
@@ -90,20 +95,23 @@ test("normal path over the websocket: exact frame sequence and keys, REST output
     await waitFor("final frame", () => updates(c, task.id).includes("success+end"));
     const mine = c.frames.filter((f) => f["task_id"] === task.id);
     const id = task.id as number;
-    t.deepEqual(mine.map((f) => (f["type"] === "log" ? `log:${f["output"]}` : `update:${f["status"]}${f["end"] ? "+end" : ""}`)), [
-      `log:Task ${id} added to queue`,
-      "update:waiting",
-      "update:starting",
-      `log:Started: ${id}`,
-      "log:Run TaskRunner with template: Hello\n",
-      "update:running",
-      `log:Preparing: ${id}`,
-      "log:installing static inventory",
-      "log:hello",
-      "log:\x1b[32mworld\x1b[0m",
-      "update:success",
-      "update:success+end",
-    ]);
+    t.deepEqual(
+      mine.map((f) => (f["type"] === "log" ? `log:${f["output"]}` : `update:${f["status"]}${f["end"] ? "+end" : ""}`)),
+      [
+        `log:Task ${id} added to queue`,
+        "update:waiting",
+        "update:starting",
+        `log:Started: ${id}`,
+        "log:Run TaskRunner with template: Hello\n",
+        "update:running",
+        `log:Preparing: ${id}`,
+        "log:installing static inventory",
+        "log:hello",
+        "log:\x1b[32mworld\x1b[0m",
+        "update:success",
+        "update:success+end",
+      ],
+    );
     for (const f of mine) {
       if (f["type"] === "log") {
         t.deepEqual(Object.keys(f), ["output", "project_id", "task_id", "time", "type"]);
@@ -120,7 +128,10 @@ test("normal path over the websocket: exact frame sequence and keys, REST output
     t.is(mine.find((f) => f["status"] === "starting")!["start"], null);
     t.is(mine.filter((f) => f["status"] === "success")[0]!["end"], null, "terminal status first with end null");
     t.is(mine.at(-1)!["end"], done.end);
-    t.deepEqual(await outputOf(s, 1, id), mine.filter((f) => f["type"] === "log").map((f) => f["output"]));
+    t.deepEqual(
+      await outputOf(s, 1, id),
+      mine.filter((f) => f["type"] === "log").map((f) => f["output"]),
+    );
     t.is(done.message, "from chat");
   } finally {
     c.close();
@@ -446,7 +457,12 @@ test("§4.5: template environment wins on clash, --limit narrows hosts, bash get
     t.regex(out, /ok: \[web1\]/);
     t.notRegex(out, /web2/, "--limit=web1");
 
-    const b = await start(s, 2, { template_id: 6, environment: JSON.stringify({ who: "world" }), arguments: JSON.stringify(["--extra"]), secret: JSON.stringify({ token: "s3cr3t" }) });
+    const b = await start(s, 2, {
+      template_id: 6,
+      environment: JSON.stringify({ who: "world" }),
+      arguments: JSON.stringify(["--extra"]),
+      secret: JSON.stringify({ token: "s3cr3t" }),
+    });
     t.is(b.secret, "{}", "the create response echoes {}");
     t.is(b.arguments, '["--extra"]');
     const bDone = await waitEnd(s, 2, b.id);

@@ -67,22 +67,64 @@ function shape(t: ExecutionContext, obj: unknown, spec: Record<string, string>, 
 }
 
 const TASK: Record<string, string> = {
-  id: "int", template_id: "int", project_id: "int", status: "string", debug: "bool", dry_run: "bool", diff: "bool",
-  playbook: "string", environment: "string", limit: "string", secret: "string", arguments: "string|null",
-  git_branch: "string|null", user_id: "int|null", integration_id: "int|null", schedule_id: "int|null", created: "time",
-  start: "time|null", end: "time|null", message: "string", commit_hash: "string|null", commit_message: "string",
-  build_task_id: "int|null", version: "string|null", inventory_id: "int|null",
+  id: "int",
+  template_id: "int",
+  project_id: "int",
+  status: "string",
+  debug: "bool",
+  dry_run: "bool",
+  diff: "bool",
+  playbook: "string",
+  environment: "string",
+  limit: "string",
+  secret: "string",
+  arguments: "string|null",
+  git_branch: "string|null",
+  user_id: "int|null",
+  integration_id: "int|null",
+  schedule_id: "int|null",
+  created: "time",
+  start: "time|null",
+  end: "time|null",
+  message: "string",
+  commit_hash: "string|null",
+  commit_message: "string",
+  build_task_id: "int|null",
+  version: "string|null",
+  inventory_id: "int|null",
 };
 const TASK_WITH_TPL: Record<string, string> = {
-  ...TASK, tpl_playbook: "string", tpl_alias: "string", tpl_type: "string", tpl_app: "string", user_name: "string|null",
+  ...TASK,
+  tpl_playbook: "string",
+  tpl_alias: "string",
+  tpl_type: "string",
+  tpl_app: "string",
+  user_name: "string|null",
   build_task: "object|null",
 };
 const TEMPLATE: Record<string, string> = {
-  id: "int", project_id: "int", inventory_id: "int|null", repository_id: "int", environment_id: "int|null",
-  name: "string", playbook: "string", arguments: "string|null", allow_override_args_in_task: "bool",
-  description: "string|null", vaults: "array|null", type: "string", start_version: "string|null",
-  build_template_id: "int|null", view_id: "int|null", last_task: "object|null", autorun: "bool",
-  git_branch: "string|null", survey_vars: "array|null", suppress_success_alerts: "bool", app: "string", tasks: "int",
+  id: "int",
+  project_id: "int",
+  inventory_id: "int|null",
+  repository_id: "int",
+  environment_id: "int|null",
+  name: "string",
+  playbook: "string",
+  arguments: "string|null",
+  allow_override_args_in_task: "bool",
+  description: "string|null",
+  vaults: "array|null",
+  type: "string",
+  start_version: "string|null",
+  build_template_id: "int|null",
+  view_id: "int|null",
+  last_task: "object|null",
+  autorun: "bool",
+  git_branch: "string|null",
+  survey_vars: "array|null",
+  suppress_success_alerts: "bool",
+  app: "string",
+  tasks: "int",
 };
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
@@ -283,7 +325,13 @@ test("§2.4: roles: any member reads, run/manage bits for writes, runner has no 
   try {
     const tk = s.tokens;
     for (const who of ["owner", "manager", "runner", "guest"]) {
-      for (const path of ["/api/project/1/templates", "/api/project/1/tasks", "/api/project/1/keys", "/api/project/1/inventory", "/api/project/1/tasks/2147483646/output"]) {
+      for (const path of [
+        "/api/project/1/templates",
+        "/api/project/1/tasks",
+        "/api/project/1/keys",
+        "/api/project/1/inventory",
+        "/api/project/1/tasks/2147483646/output",
+      ]) {
         t.is((await api(s, "GET", path, { token: tk[who]! })).status, 200, `${who} GET ${path}`);
       }
     }
@@ -303,7 +351,10 @@ test("§2.4: roles: any member reads, run/manage bits for writes, runner has no 
     // manage users: owner only
     t.is((await api(s, "POST", "/api/project/1/users", { token: tk.manager!, body: { user_id: s.users["outsider"]!.id, role: "guest" } })).status, 403);
     // runner: project 2 is invisible
-    t.deepEqual(((await api(s, "GET", "/api/projects", { token: tk.runner! })).json as { id: number }[]).map((p) => p.id), [1]);
+    t.deepEqual(
+      ((await api(s, "GET", "/api/projects", { token: tk.runner! })).json as { id: number }[]).map((p) => p.id),
+      [1],
+    );
     t.is((await api(s, "GET", "/api/project/2", { token: tk.runner! })).status, 404);
     t.is((await api(s, "GET", "/api/project/2/templates", { token: tk.runner! })).status, 404);
     t.is((await api(s, "POST", "/api/project/2/tasks", { token: tk.runner!, body: { template_id: 6 } })).status, 404);
@@ -338,7 +389,15 @@ test("§3: per-endpoint codes (missing task 400, missing template 404, unknown t
     t.is((await api(s, "GET", `/api/project/1/tasks/${p2task.id}`)).status, 400, "task of another project");
     t.is((await api(s, "GET", "/api/project/1/tasks/abc")).status, 400);
     // template / inventory that does not exist → 404 empty
-    for (const path of ["/api/project/1/templates/999", "/api/project/1/inventory/999", "/api/project/1/keys/999", "/api/project/1/environment/999", "/api/project/1/repositories/999", "/api/project/1/schedules/999", "/api/project/1/views/999"]) {
+    for (const path of [
+      "/api/project/1/templates/999",
+      "/api/project/1/inventory/999",
+      "/api/project/1/keys/999",
+      "/api/project/1/environment/999",
+      "/api/project/1/repositories/999",
+      "/api/project/1/schedules/999",
+      "/api/project/1/views/999",
+    ]) {
       const r = await api(s, "GET", path, { token: R });
       t.is(r.status, 404, path);
       t.is(r.text, "", path);
@@ -384,13 +443,29 @@ test("§3: per-endpoint codes (missing task 400, missing template 404, unknown t
 test("§5: Project, User, info, project users", async (t) => {
   const projects = (await api(S, "GET", "/api/projects")).json as unknown[];
   t.is(projects.length, 2);
-  for (const p of projects) shape(t, p, { id: "int", name: "string", created: "time", alert: "bool", alert_chat: "string|null", max_parallel_tasks: "int", type: "string" }, "Project");
+  for (const p of projects)
+    shape(t, p, { id: "int", name: "string", created: "time", alert: "bool", alert_chat: "string|null", max_parallel_tasks: "int", type: "string" }, "Project");
   const p1 = (await api(S, "GET", "/api/project/1", { token: S.tokens.guest! })).json;
   t.is(p1.name, "Infrastructure");
   t.is(p1.type, "");
 
   const user = (await api(S, "GET", "/api/user", { token: S.tokens.runner! })).json;
-  shape(t, user, { id: "int", created: "time", username: "string", name: "string", email: "string", admin: "bool", external: "bool", alert: "bool", can_create_project: "bool" }, "User");
+  shape(
+    t,
+    user,
+    {
+      id: "int",
+      created: "time",
+      username: "string",
+      name: "string",
+      email: "string",
+      admin: "bool",
+      external: "bool",
+      alert: "bool",
+      can_create_project: "bool",
+    },
+    "User",
+  );
   t.regex(user.created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, "users' created is second precision");
   t.false(user.can_create_project);
   t.false("password" in user);
@@ -413,7 +488,11 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
     t.is(tpl.vaults, null, "vaults is null in list responses");
     if (tpl.last_task) shape(t, tpl.last_task, TASK_WITH_TPL, "last_task");
   }
-  t.deepEqual(list.map((x) => x.name), ["Deploy web", "Run migrations", "Full backup", "Terraform apply", "Rotate certificates"], "in id order, like live");
+  t.deepEqual(
+    list.map((x) => x.name),
+    ["Deploy web", "Run migrations", "Full backup", "Terraform apply", "Rotate certificates"],
+    "in id order, like live",
+  );
   const deploy = list.find((x) => x.name === "Deploy web")!;
   t.is(deploy.app, "ansible");
   t.is(deploy.type, "");
@@ -430,9 +509,15 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
   t.is(rotate.survey_vars.length, 3);
   const sv: Record<string, string> = { name: "string", title: "string", required: "bool", type: "string", description: "string", values: "array|null" };
   for (const v of rotate.survey_vars) shape(t, v, sv, `SurveyVar ${v.name}`);
-  t.deepEqual(rotate.survey_vars.map((v: { type: string }) => v.type), ["", "int", "enum"]);
+  t.deepEqual(
+    rotate.survey_vars.map((v: { type: string }) => v.type),
+    ["", "int", "enum"],
+  );
   t.true(rotate.survey_vars[0].required);
-  t.deepEqual(rotate.survey_vars[2].values, [{ name: "Let's Encrypt", value: "letsencrypt" }, { name: "Internal CA", value: "internal" }]);
+  t.deepEqual(rotate.survey_vars[2].values, [
+    { name: "Let's Encrypt", value: "letsencrypt" },
+    { name: "Internal CA", value: "internal" },
+  ]);
   t.is(deploy.survey_vars, null);
 
   const item = (await api(S, "GET", `/api/project/1/templates/${deploy.id}`, { token: S.tokens.guest! })).json;
@@ -444,7 +529,11 @@ test("§5: Template (list: vaults null, item: vaults []), SurveyVar, last_task a
 test("§4.3: template list sort and order", async (t) => {
   const names = async (q: string): Promise<string[]> => ((await api(S, "GET", `/api/project/1/templates${q}`)).json as { name: string }[]).map((x) => x.name);
   const byId = ((await api(S, "GET", "/api/project/1/templates")).json as { id: number }[]).map((x) => x.id);
-  t.deepEqual(byId, [...byId].sort((a, b) => a - b), "no sort: by id, like live");
+  t.deepEqual(
+    byId,
+    [...byId].sort((a, b) => a - b),
+    "no sort: by id, like live",
+  );
   const byName = await names("?sort=name");
   t.deepEqual(byName, [...byName].sort());
   t.deepEqual(await names("?sort=name&order=desc"), [...byName].reverse());
@@ -458,11 +547,18 @@ test("§5: Task (item: plain), TaskWithTpl (lists, newest first), TaskOutput", a
   t.true(list.length >= 6);
   for (const x of list) shape(t, x, TASK_WITH_TPL, `TaskWithTpl ${x.id}`);
   const created = list.map((x) => Date.parse(x.created));
-  t.deepEqual(created, [...created].sort((a, b) => b - a), "newest first");
+  t.deepEqual(
+    created,
+    [...created].sort((a, b) => b - a),
+    "newest first",
+  );
   const scheduled = list.find((x) => x.user_id === null)!;
   t.is(scheduled.user_name, null);
   t.is(scheduled.schedule_id, null, "v2.10 leaves schedule_id null on schedule-fired tasks");
-  t.truthy(list.find((x) => x.status === "stopped"), "history has a stopped run");
+  t.truthy(
+    list.find((x) => x.status === "stopped"),
+    "history has a stopped run",
+  );
 
   const item = (await api(S, "GET", `/api/project/1/tasks/${list[0]!.id}`, { token: S.tokens.guest! })).json;
   shape(t, item, TASK, "Task item (no tpl_* extras)");
@@ -477,7 +573,11 @@ test("§5: Task (item: plain), TaskWithTpl (lists, newest first), TaskOutput", a
   for (const o of out) shape(t, o, { task_id: "int", task: "string", time: "time", output: "string" }, "TaskOutput");
   t.true(out.every((o) => o.task === "" && o.task_id === deployRun.id));
   const times = out.map((o) => Date.parse(o.time));
-  t.deepEqual(times, [...times].sort((a, b) => a - b), "oldest first");
+  t.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+    "oldest first",
+  );
   const lines = out.map((o) => o.output);
   t.deepEqual(lines.slice(0, 5), [
     `Task ${deployRun.id} added to queue`,
@@ -493,7 +593,10 @@ test("§5: Task (item: plain), TaskWithTpl (lists, newest first), TaskOutput", a
   t.regex(text, /\x1b\[0;33mchanged: \[web2\]\x1b\[0m/);
   t.regex(text, /PLAY RECAP/);
   t.regex(text, /web1.* : .*ok=5.*changed=2.*unreachable=0 +failed=0 +.*skipped=1.*rescued=0 +ignored=0/);
-  t.true(lines.filter((l) => l.startsWith("PLAY") || l.startsWith("TASK")).every((l) => l.length === 80), "banners are 80 columns");
+  t.true(
+    lines.filter((l) => l.startsWith("PLAY") || l.startsWith("TASK")).every((l) => l.length === 80),
+    "banners are 80 columns",
+  );
   t.false(lines.some((l) => l.startsWith("Running app failed")));
 
   const failed = list.find((x) => x.tpl_alias === "Run migrations")!;
@@ -511,13 +614,34 @@ test("§5: Inventory, Environment, Repository, AccessKey (secrets blanked), View
   const inv = (await api(S, "GET", "/api/project/1/inventory", { token: G })).json as Record<string, any>[];
   t.true(inv.length >= 3);
   for (const i of inv) {
-    shape(t, i, { id: "int", name: "string", project_id: "int", inventory: "string", ssh_key_id: "int|null", become_key_id: "int|null", type: "string", holder_id: "int|null", repository_id: "int|null" }, "Inventory");
+    shape(
+      t,
+      i,
+      {
+        id: "int",
+        name: "string",
+        project_id: "int",
+        inventory: "string",
+        ssh_key_id: "int|null",
+        become_key_id: "int|null",
+        type: "string",
+        holder_id: "int|null",
+        repository_id: "int|null",
+      },
+      "Inventory",
+    );
     t.true(["static", "static-yaml", "file", "terraform-workspace", "tofu-workspace"].includes(i.type));
   }
   t.regex(inv.find((i) => i.name === "Production")!.inventory, /\[web\]\nweb1/);
 
   const envs = (await api(S, "GET", "/api/project/1/environment", { token: G })).json as Record<string, any>[];
-  for (const e of envs) shape(t, e, { id: "int", name: "string", project_id: "int", password: "string|null", json: "string", env: "string|null", secrets: "array|null" }, "Environment");
+  for (const e of envs)
+    shape(
+      t,
+      e,
+      { id: "int", name: "string", project_id: "int", password: "string|null", json: "string", env: "string|null", secrets: "array|null" },
+      "Environment",
+    );
   t.is(envs.find((e) => e.name === "Empty")!.json, "{}");
   t.is(envs.find((e) => e.name === "Empty")!.secrets, null);
   const tfEnv = envs.find((e) => e.name === "Terraform production")!;
@@ -527,13 +651,19 @@ test("§5: Inventory, Environment, Repository, AccessKey (secrets blanked), View
 
   const repos = (await api(S, "GET", "/api/project/1/repositories", { token: G })).json as unknown[];
   t.is(repos.length, 2);
-  for (const r of repos) shape(t, r, { id: "int", name: "string", project_id: "int", git_url: "string", git_branch: "string", ssh_key_id: "int" }, "Repository");
+  for (const r of repos)
+    shape(t, r, { id: "int", name: "string", project_id: "int", git_url: "string", git_branch: "string", ssh_key_id: "int" }, "Repository");
 
   const keysRes = await api(S, "GET", "/api/project/1/keys", { token: G });
   const keys = keysRes.json as Record<string, any>[];
   t.is(keys.length, 4);
   for (const k of keys) {
-    shape(t, k, { id: "int", name: "string", type: "string", project_id: "int", string: "string", login_password: "object", ssh: "object", override_secret: "bool" }, "AccessKey");
+    shape(
+      t,
+      k,
+      { id: "int", name: "string", type: "string", project_id: "int", string: "string", login_password: "object", ssh: "object", override_secret: "bool" },
+      "AccessKey",
+    );
     t.deepEqual(k.login_password, { login: "", password: "" });
     t.deepEqual(k.ssh, { login: "", passphrase: "", private_key: "" });
     t.is(k.string, "");
@@ -542,21 +672,54 @@ test("§5: Inventory, Environment, Repository, AccessKey (secrets blanked), View
   for (const secret of ["vault-demo-password", "AKIADEMO", "OPENSSH", "demo-secret"]) t.false(keysRes.text.includes(secret), `key list leaks ${secret}`);
 
   const views = (await api(S, "GET", "/api/project/1/views", { token: G })).json as Record<string, any>[];
-  t.deepEqual(views.map((v) => v.title), ["Deploy", "Maintenance"]);
+  t.deepEqual(
+    views.map((v) => v.title),
+    ["Deploy", "Maintenance"],
+  );
   for (const v of views) shape(t, v, { id: "int", project_id: "int", title: "string", position: "int" }, "View");
   const inView = (await api(S, "GET", `/api/project/1/views/${views[1]!.id}/templates`, { token: G })).json as { name: string }[];
-  t.deepEqual(inView.map((x) => x.name), ["Full backup", "Rotate certificates"]);
+  t.deepEqual(
+    inView.map((x) => x.name),
+    ["Full backup", "Rotate certificates"],
+  );
 
   const schedules = (await api(S, "GET", "/api/project/1/schedules", { token: G })).json as Record<string, any>[];
   t.is(schedules.length, 1);
-  shape(t, schedules[0], { id: "int", project_id: "int", template_id: "int", cron_format: "string", name: "string", active: "bool", repository_id: "int|null", tpl_name: "string" }, "Schedule (list)");
+  shape(
+    t,
+    schedules[0],
+    { id: "int", project_id: "int", template_id: "int", cron_format: "string", name: "string", active: "bool", repository_id: "int|null", tpl_name: "string" },
+    "Schedule (list)",
+  );
   t.is(schedules[0]!.tpl_name, "Full backup");
   const sched = (await api(S, "GET", `/api/project/1/schedules/${schedules[0]!.id}`, { token: G })).json;
-  shape(t, sched, { id: "int", project_id: "int", template_id: "int", cron_format: "string", name: "string", active: "bool", repository_id: "int|null" }, "Schedule");
+  shape(
+    t,
+    sched,
+    { id: "int", project_id: "int", template_id: "int", cron_format: "string", name: "string", active: "bool", repository_id: "int|null" },
+    "Schedule",
+  );
 
   const events = (await api(S, "GET", "/api/project/1/events/last", { token: G })).json as Record<string, any>[];
   t.true(events.length > 0);
-  for (const e of events) shape(t, e, { user_id: "int|null", project_id: "int|null", integration_id: "int|null", object_id: "int|null", object_type: "string", description: "string", created: "time", object_name: "string", project_name: "string|null", username: "string|null" }, "Event");
+  for (const e of events)
+    shape(
+      t,
+      e,
+      {
+        user_id: "int|null",
+        project_id: "int|null",
+        integration_id: "int|null",
+        object_id: "int|null",
+        object_type: "string",
+        description: "string",
+        created: "time",
+        object_name: "string",
+        project_name: "string|null",
+        username: "string|null",
+      },
+      "Event",
+    );
   t.truthy(events.find((e) => /^Task ID \d+ \(Run migrations\) finished - ERROR$/.test(e.description)));
   t.truthy(events.find((e) => /^Task ID \d+ queued for running$/.test(e.description)));
   t.is(((await api(S, "GET", "/api/events/last", { token: S.tokens.outsider! })).json as unknown[]).length, 0, "outsider sees no project events");
@@ -585,7 +748,9 @@ test("§4.7: schedule cron validation with robfig's messages; create/active/dele
     const badCreate = await api(s, "POST", "/api/project/1/schedules", { body: { template_id: 1, cron_format: "x", name: "n" } });
     t.is(badCreate.status, 400);
     t.deepEqual(badCreate.json, { error: "Cron: expected exactly 5 fields, found 1: [x]" });
-    const created = await api(s, "POST", "/api/project/1/schedules", { body: { project_id: 1, template_id: 1, cron_format: "30 3 * * 1", name: "Weekly deploy", active: true } });
+    const created = await api(s, "POST", "/api/project/1/schedules", {
+      body: { project_id: 1, template_id: 1, cron_format: "30 3 * * 1", name: "Weekly deploy", active: true },
+    });
     t.is(created.status, 201);
     t.is(created.json.name, "Weekly deploy");
     t.is((await api(s, "PUT", `/api/project/1/schedules/${created.json.id}/active`, { body: { active: false } })).status, 204);
@@ -607,9 +772,15 @@ test("§4.2/§4.3: create project (defaults), PUT id check, resources create cod
     const id = p.json.id as number;
     t.is(p.json.max_parallel_tasks, 2);
     const keys = (await api(s, "GET", `/api/project/${id}/keys`)).json as { name: string; type: string }[];
-    t.deepEqual(keys.map((k) => [k.name, k.type]), [["None", "none"]]);
+    t.deepEqual(
+      keys.map((k) => [k.name, k.type]),
+      [["None", "none"]],
+    );
     const envs = (await api(s, "GET", `/api/project/${id}/environment`)).json as { name: string; json: string }[];
-    t.deepEqual(envs.map((e) => [e.name, e.json]), [["Empty", "{}"]]);
+    t.deepEqual(
+      envs.map((e) => [e.name, e.json]),
+      [["Empty", "{}"]],
+    );
     t.deepEqual((await api(s, "GET", `/api/project/${id}/role`)).json, { role: "owner", permissions: 15 });
     const mismatch = await api(s, "PUT", `/api/project/${id}`, { body: { id: id + 1, name: "x" } });
     t.is(mismatch.status, 400);
@@ -632,9 +803,17 @@ test("§4.2/§4.3: create project (defaults), PUT id check, resources create cod
     const noInv = await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, inventory_id: null } });
     t.deepEqual(noInv.json, { error: "template inventory can not be empty" });
     t.deepEqual((await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, name: "" } })).json, { error: "template name can not be empty" });
-    t.deepEqual((await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, playbook: "" } })).json, { error: "template playbook can not be empty" });
-    t.deepEqual((await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, arguments: "[oops" } })).json, { error: "template arguments must be valid JSON" });
-    t.is((await api(s, "POST", `/api/project/${id}/templates`, { body: { name: "TF", app: "terraform", repository_id: repo.id } })).status, 201, "terraform needs no playbook");
+    t.deepEqual((await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, playbook: "" } })).json, {
+      error: "template playbook can not be empty",
+    });
+    t.deepEqual((await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, arguments: "[oops" } })).json, {
+      error: "template arguments must be valid JSON",
+    });
+    t.is(
+      (await api(s, "POST", `/api/project/${id}/templates`, { body: { name: "TF", app: "terraform", repository_id: repo.id } })).status,
+      201,
+      "terraform needs no playbook",
+    );
     const tpl = await api(s, "POST", `/api/project/${id}/templates`, { body: { ...base, view_id: view.json.id } });
     t.is(tpl.status, 201);
     shape(t, tpl.json, TEMPLATE, "created Template");
@@ -661,7 +840,13 @@ test("§4.1: admin GET /api/tasks lists active tasks with location; DELETE /api/
     const b = s.startTaskAs(1, 1, {});
     s.tick(); // a starts running, b stays queued
     const active = (await api(s, "GET", "/api/tasks")).json as Record<string, unknown>[];
-    t.deepEqual(active.map((x) => [x["task_id"], x["location"]]).sort(), [[a.id, "running"], [b.id, "queue"]].sort());
+    t.deepEqual(
+      active.map((x) => [x["task_id"], x["location"]]).sort(),
+      [
+        [a.id, "running"],
+        [b.id, "queue"],
+      ].sort(),
+    );
     const ra = active.find((x) => x["task_id"] === a.id)!;
     t.is(ra["username"], "chatrixcd");
     t.is(ra["project_name"], "Infrastructure");

@@ -31,7 +31,6 @@ async function sh(cmd: string, args: string[], cwd: string, env = cleanEnv()): P
   }
 }
 
-
 const get = (url: string) => httpRequest(url);
 
 test("npm pack -> npx --help in an empty directory -> npm install -> --version and the demo headless", async (t) => {
@@ -42,7 +41,8 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   // 1. A copy of the project (sources, not build output), packed with its real lifecycle scripts.
   const proj = join(work, "project");
   mkdirSync(proj);
-  for (const f of ["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "src", "screens", "README.md", "chatrixcd.ini.example"]) cpSync(join(root, f), join(proj, f), { recursive: true });
+  for (const f of ["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "src", "screens", "README.md", "chatrixcd.ini.example"])
+    cpSync(join(root, f), join(proj, f), { recursive: true });
   symlinkSync(join(root, "node_modules"), join(proj, "node_modules"));
   mkdirSync(join(proj, "dist/src/stale"), { recursive: true });
   cpSync(join(root, "package.json"), join(proj, "dist/src/stale/leftover.js")); // prepack must clean old output
@@ -53,11 +53,17 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   t.deepEqual(readdirSync(out), [tgzName]);
   const tgz = join(out, tgzName);
 
-  const listing = (await sh("tar", ["tzf", tgz], work)).split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
-  const unexpected = listing.filter((f) => !/^dist\/(src|screens)\/.+\.js$/.test(f) && !["package.json", "README.md", "chatrixcd.ini.example", "src/deploy/chatrixcd.service"].includes(f));
+  const listing = (await sh("tar", ["tzf", tgz], work))
+    .split("\n")
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ""));
+  const unexpected = listing.filter(
+    (f) => !/^dist\/(src|screens)\/.+\.js$/.test(f) && !["package.json", "README.md", "chatrixcd.ini.example", "src/deploy/chatrixcd.service"].includes(f),
+  );
   t.deepEqual(unexpected, [], "only compiled code, the example config, README and the unit");
   t.false(listing.includes("dist/src/stale/leftover.js"), "prepack cleaned old build output");
-  for (const need of ["dist/screens/main.js", "dist/src/app.js", "dist/src/http/server.js", "dist/src/emulator/index.js", "src/deploy/chatrixcd.service"]) t.true(listing.includes(need), need);
+  for (const need of ["dist/screens/main.js", "dist/src/app.js", "dist/src/http/server.js", "dist/src/emulator/index.js", "src/deploy/chatrixcd.service"])
+    t.true(listing.includes(need), need);
 
   // 2. The issue's recipe: npx on the tarball from an empty directory.
   const empty = join(work, "empty");
@@ -84,12 +90,18 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   const runDir = join(work, "run");
   const stateDir = join(runDir, "state");
   mkdirSync(runDir);
-  const child = spawn(bin, ["--demo", "--headless"], { cwd: runDir, env: cleanEnv({ CHATRIXCD_BOT_STATE_DIR: stateDir, CHATRIXCD_BOT_HTTP_LISTEN: "127.0.0.1:0" }), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["--demo", "--headless"], {
+    cwd: runDir,
+    env: cleanEnv({ CHATRIXCD_BOT_STATE_DIR: stateDir, CHATRIXCD_BOT_HTTP_LISTEN: "127.0.0.1:0" }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let log = "";
   child.stdout.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL"); });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
   const waitFor = async (re: RegExp, ms = 30_000): Promise<RegExpExecArray> => {
     const end = Date.now() + ms;
     for (;;) {
@@ -104,14 +116,22 @@ test("npm pack -> npx --help in an empty directory -> npm install -> --version a
   const httpUrl = (await waitFor(/health and metrics on (http:\/\/127\.0\.0\.1:\d+)\/healthz/))[1]!;
   t.is((await get(`${semaphoreUrl}/api/ping`)).body, "pong");
   let health = await get(`${httpUrl}/healthz`);
-  for (let i = 0; i < 100 && health.status !== 200; i++) { await new Promise((r) => setTimeout(r, 100)); health = await get(`${httpUrl}/healthz`); }
+  for (let i = 0; i < 100 && health.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    health = await get(`${httpUrl}/healthz`);
+  }
   t.is(health.status, 200, health.body);
   const metrics = await get(`${httpUrl}/metrics`);
   t.regex(metrics.body, new RegExp(`^chatrixcd_build_info\\{version="${pkg.version.replace(/\./g, "\\.")}",nodejs="v[\\d.]+"\\} 1$`, "m"));
 
   child.kill("SIGTERM");
   let timer: NodeJS.Timeout | undefined;
-  const { code, signal } = await Promise.race([exited, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`no exit 15 s after SIGTERM:\n${log}`)), 15_000); })]);
+  const { code, signal } = await Promise.race([
+    exited,
+    new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`no exit 15 s after SIGTERM:\n${log}`)), 15_000);
+    }),
+  ]);
   clearTimeout(timer);
   t.is(signal, null);
   t.is(code, 0, log);

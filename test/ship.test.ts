@@ -17,7 +17,12 @@ import { walk } from "./harness/files.js";
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const NODE_LTS = readFileSync(join(root, ".node-version"), "utf8").trim();
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string; bin: Record<string, string>; files: string[]; engines: { node: string } };
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  version: string;
+  bin: Record<string, string>;
+  files: string[];
+  engines: { node: string };
+};
 const UNIT = join(root, "src/deploy/chatrixcd.service");
 const DOCKERFILE = join(root, "src/deploy/Dockerfile");
 const DOCKERIGNORE = join(root, "src/deploy/Dockerfile.dockerignore");
@@ -27,7 +32,6 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   return { ...env, ...extra };
 }
-
 
 // ---- the npm package ------------------------------------------------------------------------------------------
 
@@ -47,7 +51,10 @@ export function packageProblems(files: string[], sources: string[]): string[] {
   return problems;
 }
 
-const runtimeSources = () => [...walk(join(root, "src")).map((f) => `src/${f}`), ...walk(join(root, "screens")).map((f) => `screens/${f}`)].filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+const runtimeSources = () =>
+  [...walk(join(root, "src")).map((f) => `src/${f}`), ...walk(join(root, "screens")).map((f) => `screens/${f}`)].filter(
+    (f) => f.endsWith(".ts") && !f.endsWith(".d.ts"),
+  );
 
 test("--version prints package.json's version; --help names the program", async (t) => {
   let out = "";
@@ -66,7 +73,13 @@ test("the package's file list holds only what runs (npm pack --dry-run)", async 
   // The check can fail:
   const extra = packageProblems([...files, "dist/src/app.js.map", "test/http.test.ts", "dist/test/http.test.js"], runtimeSources()).join("\n");
   for (const f of ["dist/src/app.js.map", "test/http.test.ts", "dist/test/http.test.js"]) t.true(extra.includes(`${f} does not belong`), f);
-  t.regex(packageProblems(files.filter((f) => f !== "dist/screens/main.js"), runtimeSources()).join("\n"), /main\.js is missing/);
+  t.regex(
+    packageProblems(
+      files.filter((f) => f !== "dist/screens/main.js"),
+      runtimeSources(),
+    ).join("\n"),
+    /main\.js is missing/,
+  );
   t.regex(packageProblems([...files, "dist/src/gone.js"], runtimeSources()).join("\n"), /stale/);
   t.true(pkg.files.includes("src/deploy/chatrixcd.service"), "the unit ships");
 });
@@ -87,7 +100,11 @@ function parseUnit(text: string): Unit {
     const line = raw.trim();
     if (!line || line.startsWith("#") || line.startsWith(";")) continue;
     const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) { section = sec[1]!; unit[section] ??= []; continue; }
+    if (sec) {
+      section = sec[1]!;
+      unit[section] ??= [];
+      continue;
+    }
     const eq = line.indexOf("=");
     if (eq < 0 || !section) throw new Error(`cannot parse unit line ${JSON.stringify(line)}`);
     unit[section]!.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
@@ -119,7 +136,11 @@ const inside = (path: string, dir: string) => path === dir || path.startsWith(di
 function unitProblems(text: string, exampleConfig: string): string[] {
   const problems: string[] = [];
   let u: Unit;
-  try { u = parseUnit(text); } catch (e) { return [(e as Error).message]; }
+  try {
+    u = parseUnit(text);
+  } catch (e) {
+    return [(e as Error).message];
+  }
   const exec = last(u, "Service", "ExecStart") ?? "";
   if (!/(^|\s|\/)chatrixcd\s.*--headless\b/.test(exec)) problems.push(`ExecStart must run chatrixcd --headless: ${exec}`);
   const state = last(u, "Service", "StateDirectory");
@@ -129,10 +150,21 @@ function unitProblems(text: string, exampleConfig: string): string[] {
   const configPath = /--config\s+(\S+)/.exec(exec)?.[1];
   if (!configPath || !conf || !inside(configPath, `/etc/${conf}`)) problems.push(`ExecStart must pass --config inside /etc/${conf}: ${exec}`);
   const expect: Record<string, RegExp> = {
-    ProtectSystem: /^strict$/, NoNewPrivileges: /^yes$/, ProtectHome: /^(yes|read-only|tmpfs)$/, PrivateTmp: /^yes$/, PrivateDevices: /^yes$/,
-    ProtectKernelTunables: /^yes$/, ProtectKernelModules: /^yes$/, ProtectControlGroups: /^yes$/, RestrictSUIDSGID: /^yes$/,
-    RestrictNamespaces: /^yes$/, LockPersonality: /^yes$/, CapabilityBoundingSet: /^$/, SystemCallFilter: /@system-service/,
-    RestrictAddressFamilies: /AF_INET\b.*AF_INET6|AF_INET6.*AF_INET\b/, UMask: /^0?077$/,
+    ProtectSystem: /^strict$/,
+    NoNewPrivileges: /^yes$/,
+    ProtectHome: /^(yes|read-only|tmpfs)$/,
+    PrivateTmp: /^yes$/,
+    PrivateDevices: /^yes$/,
+    ProtectKernelTunables: /^yes$/,
+    ProtectKernelModules: /^yes$/,
+    ProtectControlGroups: /^yes$/,
+    RestrictSUIDSGID: /^yes$/,
+    RestrictNamespaces: /^yes$/,
+    LockPersonality: /^yes$/,
+    CapabilityBoundingSet: /^$/,
+    SystemCallFilter: /@system-service/,
+    RestrictAddressFamilies: /AF_INET\b.*AF_INET6|AF_INET6.*AF_INET\b/,
+    UMask: /^0?077$/,
   };
   for (const [key, re] of Object.entries(expect)) {
     const vals = all(u, "Service", key);
@@ -145,10 +177,18 @@ function unitProblems(text: string, exampleConfig: string): string[] {
   // What is writable under ProtectSystem=strict.
   const writable = [
     ...(state ? state.split(/\s+/).map((d) => `/var/lib/${d}`) : []),
-    ...all(u, "Service", "LogsDirectory").flatMap((v) => v.split(/\s+/)).map((d) => `/var/log/${d}`),
-    ...all(u, "Service", "CacheDirectory").flatMap((v) => v.split(/\s+/)).map((d) => `/var/cache/${d}`),
-    ...all(u, "Service", "RuntimeDirectory").flatMap((v) => v.split(/\s+/)).map((d) => `/run/${d}`),
-    ...all(u, "Service", "ReadWritePaths").flatMap((v) => v.split(/\s+/)).map((p) => p.replace(/^-/, "")),
+    ...all(u, "Service", "LogsDirectory")
+      .flatMap((v) => v.split(/\s+/))
+      .map((d) => `/var/log/${d}`),
+    ...all(u, "Service", "CacheDirectory")
+      .flatMap((v) => v.split(/\s+/))
+      .map((d) => `/var/cache/${d}`),
+    ...all(u, "Service", "RuntimeDirectory")
+      .flatMap((v) => v.split(/\s+/))
+      .map((d) => `/run/${d}`),
+    ...all(u, "Service", "ReadWritePaths")
+      .flatMap((v) => v.split(/\s+/))
+      .map((p) => p.replace(/^-/, "")),
   ];
   // The example config placed where the unit reads it: a temporary directory stands in for the file system root.
   const fsRoot = mkdtempSync(join(tmpdir(), "chatrixcd-unit-"));
@@ -158,7 +198,10 @@ function unitProblems(text: string, exampleConfig: string): string[] {
     writeFileSync(join(fsRoot, real), exampleConfig);
     const env = unitEnvironment(u);
     const mapIn = (p: string) => (p.startsWith("/") ? join(fsRoot, p) : p);
-    const cfg = loadConfig(join(fsRoot, real), { env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /_(DIR|PATH|FILE)$/.test(k) ? mapIn(v) : v])), demo: true });
+    const cfg = loadConfig(join(fsRoot, real), {
+      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /_(DIR|PATH|FILE)$/.test(k) ? mapIn(v) : v])),
+      demo: true,
+    });
     const errors = cfg.issues.filter((i) => i.severity === "error");
     if (errors.length) problems.push(`the example config with the unit's environment does not load: ${errors.map(formatIssue).join("; ")}`);
     const out = (p: string) => (inside(p, fsRoot) ? `/${relative(fsRoot, p).split("\\").join("/")}` : p);
@@ -173,7 +216,8 @@ function unitProblems(text: string, exampleConfig: string): string[] {
       ...(b.log_file ? { "[bot] log_file": out(b.log_file) } : {}),
     };
     for (const [what, p] of Object.entries(written)) {
-      if (!writable.some((w) => inside(p, w))) problems.push(`${what} = ${p} is not writable under the unit's hardening (writable: ${writable.join(", ") || "nothing"})`);
+      if (!writable.some((w) => inside(p, w)))
+        problems.push(`${what} = ${p} is not writable under the unit's hardening (writable: ${writable.join(", ") || "nothing"})`);
     }
     const wd = last(u, "Service", "WorkingDirectory");
     if (wd && !writable.some((w) => inside(wd, w))) problems.push(`WorkingDirectory=${wd} is outside the writable directories`);
@@ -191,9 +235,21 @@ test("systemd unit: headless with StateDirectory/ConfigurationDirectory, hardene
   // The check can fail: each of these breaks the unit.
   const broken: Array<[string, string, RegExp]> = [
     ["no state env", unit.replace(/^Environment=CHATRIXCD_BOT_STATE_DIR=.*$/m, ""), /state_dir = \/etc\/chatrixcd\/\.chatrixcd-state is not writable/],
-    ["state env elsewhere", unit.replace(/^Environment=CHATRIXCD_BOT_STATE_DIR=.*$/m, "Environment=CHATRIXCD_BOT_STATE_DIR=/opt/chatrixcd"), /aliases_file = \/opt\/chatrixcd\/aliases\.json is not writable/],
-    ["log file outside", unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_BOT_LOG_FILE=/var/log/chatrixcd.log"), /log_file = \/var\/log\/chatrixcd\.log is not writable/],
-    ["matrix store outside", unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_MATRIX_STORE_PATH=/srv/matrix"), /store_path .* = \/srv\/matrix is not writable/],
+    [
+      "state env elsewhere",
+      unit.replace(/^Environment=CHATRIXCD_BOT_STATE_DIR=.*$/m, "Environment=CHATRIXCD_BOT_STATE_DIR=/opt/chatrixcd"),
+      /aliases_file = \/opt\/chatrixcd\/aliases\.json is not writable/,
+    ],
+    [
+      "log file outside",
+      unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_BOT_LOG_FILE=/var/log/chatrixcd.log"),
+      /log_file = \/var\/log\/chatrixcd\.log is not writable/,
+    ],
+    [
+      "matrix store outside",
+      unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_MATRIX_STORE_PATH=/srv/matrix"),
+      /store_path .* = \/srv\/matrix is not writable/,
+    ],
     ["no StateDirectory", unit.replace(/^StateDirectory=.*$/m, ""), /StateDirectory= is missing/],
     ["no ConfigurationDirectory", unit.replace(/^ConfigurationDirectory=.*$/m, ""), /ConfigurationDirectory= is missing/],
     ["not headless", unit.replace(/^(ExecStart=.*) --headless/m, "$1"), /--headless/],
@@ -203,18 +259,31 @@ test("systemd unit: headless with StateDirectory/ConfigurationDirectory, hardene
   ];
   for (const [name, text, re] of broken) t.regex(unitProblems(text, example).join("\n"), re, name);
   // A log file in LogsDirectory is fine.
-  t.deepEqual(unitProblems(unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_BOT_LOG_FILE=/var/log/chatrixcd/chatrixcd.log"), example), []);
+  t.deepEqual(
+    unitProblems(unit.replace(/^(Environment=NODE_ENV=production)$/m, "$1\nEnvironment=CHATRIXCD_BOT_LOG_FILE=/var/log/chatrixcd/chatrixcd.log"), example),
+    [],
+  );
 });
 
 test("systemd unit: systemd-analyze verify finds nothing to complain about", async (t) => {
-  const has = await run("systemd-analyze", ["--version"]).then(() => true, () => false);
-  if (!has) { t.log("systemd-analyze is not installed: syntax check skipped (the structural checks above still ran)"); t.pass(); return; }
+  const has = await run("systemd-analyze", ["--version"]).then(
+    () => true,
+    () => false,
+  );
+  if (!has) {
+    t.log("systemd-analyze is not installed: syntax check skipped (the structural checks above still ran)");
+    t.pass();
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-unit-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // The installed binary does not exist here: point ExecStart at node so verify checks everything else.
   const check = async (text: string) => {
     writeFileSync(join(dir, "chatrixcd.service"), text.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
-    const r = await run("systemd-analyze", ["verify", "--man=no", join(dir, "chatrixcd.service")]).then((x) => ({ ...x, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
+    const r = await run("systemd-analyze", ["verify", "--man=no", join(dir, "chatrixcd.service")]).then(
+      (x) => ({ ...x, code: 0 }),
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
     return `${r.stdout}${r.stderr}`.trim();
   };
   t.is(await check(readFileSync(UNIT, "utf8")), "");
@@ -223,7 +292,11 @@ test("systemd unit: systemd-analyze verify finds nothing to complain about", asy
 
 // ---- Dockerfile -------------------------------------------------------------------------------------------------
 
-interface Instruction { op: string; args: string; line: number }
+interface Instruction {
+  op: string;
+  args: string;
+  line: number;
+}
 
 function parseDockerfile(text: string): Instruction[] {
   const out: Instruction[] = [];
@@ -258,8 +331,11 @@ function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === "*" && glob[i + 1] === "*") { re += ".*"; i++; if (glob[i + 1] === "/") i++; }
-    else if (c === "*") re += "[^/]*";
+    if (c === "*" && glob[i + 1] === "*") {
+      re += ".*";
+      i++;
+      if (glob[i + 1] === "/") i++;
+    } else if (c === "*") re += "[^/]*";
     else if (c === "?") re += "[^/]";
     else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
@@ -268,16 +344,23 @@ function globToRegExp(glob: string): RegExp {
 
 /** Docker's .dockerignore rules: last matching pattern wins; a pattern matching a directory matches what is in it. */
 function ignoredBy(patterns: string[]): (path: string) => boolean {
-  const rules = patterns.map((p) => p.trim()).filter((p) => p && !p.startsWith("#")).map((p) => {
-    const negate = p.startsWith("!");
-    const clean = posix.normalize(p.replace(/^!/, "").replace(/^\/+/, "")).replace(/\/+$/, "");
-    return { negate, re: globToRegExp(clean) };
-  });
+  const rules = patterns
+    .map((p) => p.trim())
+    .filter((p) => p && !p.startsWith("#"))
+    .map((p) => {
+      const negate = p.startsWith("!");
+      const clean = posix.normalize(p.replace(/^!/, "").replace(/^\/+/, "")).replace(/\/+$/, "");
+      return { negate, re: globToRegExp(clean) };
+    });
   return (path) => {
     const parts = path.split("/");
     let ignored = false;
     for (const r of rules) {
-      for (let n = 1; n <= parts.length; n++) if (r.re.test(parts.slice(0, n).join("/"))) { ignored = !r.negate; break; }
+      for (let n = 1; n <= parts.length; n++)
+        if (r.re.test(parts.slice(0, n).join("/"))) {
+          ignored = !r.negate;
+          break;
+        }
     }
     return ignored;
   };
@@ -290,7 +373,10 @@ function buildContext(ignore: (p: string) => boolean): string[] {
     for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (["node_modules", ".git", "dist"].includes(p)) { if (!ignore(p)) out.push(`${p}/`); continue; }
+        if (["node_modules", ".git", "dist"].includes(p)) {
+          if (!ignore(p)) out.push(`${p}/`);
+          continue;
+        }
         visit(p);
       } else if (!ignore(p)) out.push(p);
     }
@@ -302,10 +388,15 @@ function buildContext(ignore: (p: string) => boolean): string[] {
 function dockerfileProblems(text: string, ignoreText: string): string[] {
   const problems: string[] = [];
   let ins: Instruction[];
-  try { ins = parseDockerfile(text); } catch (e) { return [(e as Error).message]; }
+  try {
+    ins = parseDockerfile(text);
+  } catch (e) {
+    return [(e as Error).message];
+  }
   const ignore = ignoredBy(ignoreText.split("\n"));
   const context = buildContext(ignore);
-  for (const leaked of context.filter((p) => /(^|\/)(node_modules|\.git|dist)\/$|(^|\/)chatrixcd\.ini$|\.tgz$|^test\//.test(p))) problems.push(`the build context would include ${leaked}`);
+  for (const leaked of context.filter((p) => /(^|\/)(node_modules|\.git|dist)\/$|(^|\/)chatrixcd\.ini$|\.tgz$|^test\//.test(p)))
+    problems.push(`the build context would include ${leaked}`);
   const froms = ins.filter((i) => i.op === "FROM");
   if (froms.length === 0) problems.push("no FROM");
   const finalStart = ins.lastIndexOf(froms.at(-1)!);
@@ -320,9 +411,13 @@ function dockerfileProblems(text: string, ignoreText: string): string[] {
     if (flags.from !== undefined) continue;
     for (const src of w.slice(0, -1)) {
       const clean = posix.normalize(src).replace(/\/+$/, "");
-      if (clean === "." || clean.includes("*")) { problems.push(`line ${i.line}: COPY ${src} copies more than it names`); continue; }
+      if (clean === "." || clean.includes("*")) {
+        problems.push(`line ${i.line}: COPY ${src} copies more than it names`);
+        continue;
+      }
       if (!existsSync(join(root, clean))) problems.push(`line ${i.line}: COPY source ${src} does not exist in the repository`);
-      else if (ignore(clean) && !(statSync(join(root, clean)).isDirectory() && context.some((p) => p.startsWith(`${clean}/`)))) problems.push(`line ${i.line}: COPY source ${src} is excluded by the .dockerignore`);
+      else if (ignore(clean) && !(statSync(join(root, clean)).isDirectory() && context.some((p) => p.startsWith(`${clean}/`))))
+        problems.push(`line ${i.line}: COPY source ${src} is excluded by the .dockerignore`);
     }
   }
   const entry = final.filter((i) => i.op === "ENTRYPOINT").at(-1);
@@ -364,7 +459,10 @@ test("Dockerfile: a simulated build of exactly what it copies compiles and runs 
   const ignore = ignoredBy(readFileSync(DOCKERIGNORE, "utf8").split("\n"));
   const context = buildContext(ignore);
   const stages: Instruction[][] = [];
-  for (const i of ins) { if (i.op === "FROM") stages.push([]); stages.at(-1)!.push(i); }
+  for (const i of ins) {
+    if (i.op === "FROM") stages.push([]);
+    stages.at(-1)!.push(i);
+  }
   const [build, runtime] = [stages[0]!, stages.at(-1)!];
   const dir = mkdtempSync(join(tmpdir(), "chatrixcd-docker-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -375,7 +473,8 @@ test("Dockerfile: a simulated build of exactly what it copies compiles and runs 
     t.true(files.length > 0, `${src} is in the build context`);
     const target = dest.endsWith("/") || dest === "." || dest === "./" ? join(into, workdir, dest, posix.basename(clean)) : join(into, workdir, dest);
     for (const f of files) {
-      const to = f === clean ? (dest.endsWith("/") || dest === "./" ? join(into, workdir, dest, posix.basename(f)) : target) : join(target, f.slice(clean.length + 1));
+      const to =
+        f === clean ? (dest.endsWith("/") || dest === "./" ? join(into, workdir, dest, posix.basename(f)) : target) : join(target, f.slice(clean.length + 1));
       mkdirSync(dirname(to), { recursive: true });
       cpSync(join(root, f), to);
     }
@@ -401,7 +500,10 @@ test("Dockerfile: a simulated build of exactly what it copies compiles and runs 
   };
   const buildWork = apply(build, "build", {});
   symlinkSync(join(root, "node_modules"), join(buildWork, "node_modules"));
-  const tsc = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: buildWork }).then(() => "", (e: { stdout: string }) => e.stdout);
+  const tsc = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: buildWork }).then(
+    () => "",
+    (e: { stdout: string }) => e.stdout,
+  );
   t.is(tsc, "", "the build stage compiles with only what it copied");
   t.true(existsSync(join(buildWork, "dist/screens/main.js")));
   const buildFrom = { build: join(stageDir("build"), "/") };

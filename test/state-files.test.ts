@@ -26,32 +26,46 @@ approvers = ${BOB}
 const BROKEN = ["{ not json", JSON.stringify({ version: 99, what: "a newer format" })];
 
 /** Writes the broken file, runs the persister through a load and a save, and returns what the logger said. */
-interface Case { name: string; file: string; run(dir: string, file: string): Promise<string[]> }
+interface Case {
+  name: string;
+  file: string;
+  run(dir: string, file: string): Promise<string[]>;
+}
 
 const engineIn = (dir: string): FakeEngine => fakeEngine({ users: [ALICE, BOB], ini: INI, persist: true, stateDir: dir });
 const logOf = (e: FakeEngine) => e.ops.logger.ring.toArray().map((l) => `${l.level} ${l.message}`);
 
 const cases: Case[] = [
   {
-    name: "room settings", file: "rooms.json",
+    name: "room settings",
+    file: "rooms.json",
     async run(dir) {
       const e = engineIn(dir);
-      try { await e.ops.roomSettings.setLog(OPS_ROOM, true); return logOf(e); } finally { await e.close(); }
+      try {
+        await e.ops.roomSettings.setLog(OPS_ROOM, true);
+        return logOf(e);
+      } finally {
+        await e.close();
+      }
     },
   },
   {
-    name: "approvals", file: "approvals.json",
+    name: "approvals",
+    file: "approvals.json",
     async run(dir) {
       const e = engineIn(dir);
       try {
         const run = await e.ops.tasks.resolveRun(e.actor(ALICE), { project: "1", template: "Full backup" });
         await e.ops.approvals.create(e.actor(ALICE), run);
         return logOf(e);
-      } finally { await e.close(); }
+      } finally {
+        await e.close();
+      }
     },
   },
   {
-    name: "status cards", file: "cards.json",
+    name: "status cards",
+    file: "cards.json",
     async run(dir, file) {
       const e = engineIn(dir);
       try {
@@ -60,11 +74,14 @@ const cases: Case[] = [
         cards.start();
         await cards.stop();
         return logOf(e);
-      } finally { await e.close(); }
+      } finally {
+        await e.close();
+      }
     },
   },
   {
-    name: "tracked tasks", file: "tracked-tasks.json",
+    name: "tracked tasks",
+    file: "tracked-tasks.json",
     async run(_dir, file) {
       const logger = new Logger({ level: "debug" });
       const client = new SemaphoreClient({ url: "http://127.0.0.1:9", token: "t", retries: 0 });
@@ -117,7 +134,9 @@ test("subscriptions have one owner: a restarted tracker does not bring back a pr
     t.deepEqual(second.watchedProjects(), [], "subscriptions come from rooms.json only");
     t.true(second.isTracked(1, 5));
     await second.stop();
-  } finally { client.close(); }
+  } finally {
+    client.close();
+  }
 });
 
 test("room settings round-trip through a restart: log switch and subscriptions, from rooms.json alone", async (t) => {
@@ -128,8 +147,16 @@ test("room settings round-trip through a restart: log switch and subscriptions, 
   const again = e.restart();
   try {
     t.is(again.ops.roomSettings.logSetting(OPS_ROOM), false);
-    t.deepEqual(again.ops.roomSettings.subscriptions(OPS_ROOM).map((s) => [s.projectId, s.filter, s.by]), [[1, "failures", ALICE]]);
+    t.deepEqual(
+      again.ops.roomSettings.subscriptions(OPS_ROOM).map((s) => [s.projectId, s.filter, s.by]),
+      [[1, "failures", ALICE]],
+    );
     t.deepEqual(again.ops.roomSettings.watchedProjects(), [1]);
-    t.deepEqual(again.ops.logger.ring.toArray().filter((l) => l.level === "warn" || l.level === "error"), []);
-  } finally { await again.close(); }
+    t.deepEqual(
+      again.ops.logger.ring.toArray().filter((l) => l.level === "warn" || l.level === "error"),
+      [],
+    );
+  } finally {
+    await again.close();
+  }
 });

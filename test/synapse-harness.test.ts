@@ -72,9 +72,7 @@ synapseTest("relaxed rate limits: 40 quick messages, no 429", async (t) => {
   const u = await hs.registerUser(uniqueLocalpart("burst"), "pw");
   const room = await api(hs.url, u.accessToken, "POST", "/_matrix/client/v3/createRoom", {});
   t.is(room.status, 200);
-  const results = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => sendText(hs.url, u.accessToken, room.json.room_id, `m${i}`)),
-  );
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => sendText(hs.url, u.accessToken, room.json.room_id, `m${i}`)));
   t.deepEqual(
     results.filter((r) => r.status !== 200).map((r) => r.json),
     [],
@@ -120,13 +118,11 @@ synapseTest("nio peer: create room, send, receive its own echo and another user'
   t.is(seen.find((e) => e.event_id === eventId)?.content.body, "hello from nio");
 
   // other user -> nio, as a reply (m.relates_to comes back).
-  const reply = await api(
-    hs.url,
-    other.accessToken,
-    "PUT",
-    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`,
-    { msgtype: "m.notice", body: "pong", "m.relates_to": { "m.in_reply_to": { event_id: eventId } } },
-  );
+  const reply = await api(hs.url, other.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, {
+    msgtype: "m.notice",
+    body: "pong",
+    "m.relates_to": { "m.in_reply_to": { event_id: eventId } },
+  });
   t.is(reply.status, 200);
   const got = await peer.waitFor(roomId, { sender: other.userId, timeoutMs: 10_000 });
   t.is(got.event_id, reply.json.event_id);

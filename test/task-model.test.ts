@@ -8,8 +8,16 @@ import { startSemaphoreServer } from "../src/emulator/index.js";
 
 /** Written out by hand on purpose: the table is the specification, not a copy of the code. */
 const FINAL: Record<TaskStatus, boolean> = {
-  waiting: false, starting: false, waiting_confirmation: false, confirmed: false, running: false, stopping: false,
-  rejected: true, stopped: true, success: true, error: true,
+  waiting: false,
+  starting: false,
+  waiting_confirmation: false,
+  confirmed: false,
+  running: false,
+  stopping: false,
+  rejected: true,
+  stopped: true,
+  success: true,
+  error: true,
 };
 
 test("every status is final or not the same way in the client, the store and the emulator", (t) => {
@@ -42,5 +50,10 @@ test("a rejected task stays rejected in the emulator (its run is not rewritten t
 });
 
 test("one key helper: parseTaskKey inverts taskKey, large (BoltDB) ids included", (t) => {
-  for (const [p, id] of [[1, 1], [2, 2147483646], [12, 2147483000]] as const) t.deepEqual(parseTaskKey(taskKey(p, id)), { projectId: p, taskId: id });
+  for (const [p, id] of [
+    [1, 1],
+    [2, 2147483646],
+    [12, 2147483000],
+  ] as const)
+    t.deepEqual(parseTaskKey(taskKey(p, id)), { projectId: p, taskId: id });
 });

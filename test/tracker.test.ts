@@ -24,26 +24,69 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-const fold = (list: string[], s: string) => { if (list.at(-1) !== s) list.push(s); };
+const fold = (list: string[], s: string) => {
+  if (list.at(-1) !== s) list.push(s);
+};
 
-async function rig(o: { server?: SemaphoreServerOptions; stateFile?: string; pollIntervalMs?: number; reuseServer?: SemaphoreServer; watchAll?: boolean; truth?: Map<number, string[]> } = {}): Promise<Rig> {
+async function rig(
+  o: {
+    server?: SemaphoreServerOptions;
+    stateFile?: string;
+    pollIntervalMs?: number;
+    reuseServer?: SemaphoreServer;
+    watchAll?: boolean;
+    truth?: Map<number, string[]>;
+  } = {},
+): Promise<Rig> {
   const truth = o.truth ?? new Map<number, string[]>();
-  const server = o.reuseServer ?? await startSemaphoreServer({
-    tickMs: 20, lineDelayMs: 5, seed: "demo", schedules: false,
-    onTaskUpdate: (t) => { const l = truth.get(t.id) ?? []; fold(l, t.status); truth.set(t.id, l); },
-    ...o.server,
-  });
+  const server =
+    o.reuseServer ??
+    (await startSemaphoreServer({
+      tickMs: 20,
+      lineDelayMs: 5,
+      seed: "demo",
+      schedules: false,
+      onTaskUpdate: (t) => {
+        const l = truth.get(t.id) ?? [];
+        fold(l, t.status);
+        truth.set(t.id, l);
+      },
+      ...o.server,
+    }));
   const client = new SemaphoreClient({ url: server.url, token: server.adminToken, timeoutMs: 2000, retries: 1, retryDelayMs: 50 });
   const store = new Store();
   const seen = new Map<number, string[]>();
-  store.on("transition", (t) => { const l = seen.get(t.taskId) ?? []; l.push(String(t.status)); seen.set(t.taskId, l); });
+  store.on("transition", (t) => {
+    const l = seen.get(t.taskId) ?? [];
+    l.push(String(t.status));
+    seen.set(t.taskId, l);
+  });
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
   const stateFile = o.stateFile ?? join(mkdtempSync(join(tmpdir(), "chatrixcd-tracker-")), "tracked.json");
-  const tracker = new TaskTracker({ client, store, log: logger.child("tracker"), stateFile, pollIntervalMs: o.pollIntervalMs ?? 100, wsRetryMs: 300, watchAll: o.watchAll });
+  const tracker = new TaskTracker({
+    client,
+    store,
+    log: logger.child("tracker"),
+    stateFile,
+    pollIntervalMs: o.pollIntervalMs ?? 100,
+    wsRetryMs: 300,
+    watchAll: o.watchAll,
+  });
   await tracker.start();
   return {
-    server, client, store, tracker, logger, truth, seen, stateFile,
-    async stop() { await tracker.stop(); client.close(); if (!o.reuseServer) await server.stop(); },
+    server,
+    client,
+    store,
+    tracker,
+    logger,
+    truth,
+    seen,
+    stateFile,
+    async stop() {
+      await tracker.stop();
+      client.close();
+      if (!o.reuseServer) await server.stop();
+    },
   };
 }
 
@@ -72,12 +115,17 @@ test("push: every transition of a run reaches the store exactly once, in order, 
     t.deepEqual(r.seen.get(task.id), r.truth.get(task.id));
     const rest = await r.client.taskOutput(1, task.id);
     const stored = r.store.output(taskKey(1, task.id));
-    t.deepEqual(stored.map((l) => l.text), rest.map((l) => l.output));
+    t.deepEqual(
+      stored.map((l) => l.text),
+      rest.map((l) => l.output),
+    );
     const state = r.store.tasks.get(taskKey(1, task.id))!;
     t.truthy(state.recap && Object.keys(state.recap).length > 0, "PLAY RECAP parsed");
     t.is(state.templateName, "Deploy web");
     t.truthy(state.end, "end time from the second terminal update");
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });
 
 test("push: runs started elsewhere (web UI, schedules) are seen too", async (t) => {
@@ -91,7 +139,9 @@ test("push: runs started elsewhere (web UI, schedules) are seen too", async (t) 
     t.is(state.origin?.via, "semaphore");
     await until(() => state.templateName !== undefined || r.store.tasks.get(taskKey(1, task.id))!.templateName !== undefined, "template name learnt");
     t.is(r.store.tasks.get(taskKey(1, task.id))!.templateName, "Run migrations");
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });
 
 test("websocket drop mid-run: reconnect + reconcile, no transition missed or repeated, output complete", async (t) => {
@@ -109,9 +159,15 @@ test("websocket drop mid-run: reconnect + reconcile, no transition missed or rep
     await until(() => r.store.output(taskKey(1, task.id)).length >= 40, "all output lines");
     t.deepEqual(r.seen.get(task.id), r.truth.get(task.id));
     const rest = await r.client.taskOutput(1, task.id);
-    t.deepEqual(r.store.output(taskKey(1, task.id)).map((l) => l.text), rest.map((l) => l.output), "no line lost or duplicated");
+    t.deepEqual(
+      r.store.output(taskKey(1, task.id)).map((l) => l.text),
+      rest.map((l) => l.output),
+      "no line lost or duplicated",
+    );
     t.true(r.tracker.stats.wsConnects >= 2);
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });
 
 test("full Semaphore outage and restart: the tracker reports down, then recovers and ends in the right state", async (t) => {
@@ -132,8 +188,14 @@ test("full Semaphore outage and restart: the tracker reports down, then recovers
     const seq = r.seen.get(task.id)!;
     t.is(new Set(seq).size, seq.length, `no status twice: ${seq.join(" → ")}`);
     t.is(seq.at(-1), "success");
-    t.deepEqual(seq, r.truth.get(task.id)!.filter((s) => seq.includes(s)), "observed statuses are in the true order");
-  } finally { await r.stop(); }
+    t.deepEqual(
+      seq,
+      r.truth.get(task.id)!.filter((s) => seq.includes(s)),
+      "observed statuses are in the true order",
+    );
+  } finally {
+    await r.stop();
+  }
 });
 
 test("websocket refused (403 behind a proxy): polling fallback, one list request per project per interval", async (t) => {
@@ -153,7 +215,10 @@ test("websocket refused (403 behind a proxy): polling fallback, one list request
     for (const x of tasks.slice(0, 2)) {
       const seq = r.seen.get(x.id)!;
       t.is(new Set(seq).size, seq.length, `no duplicates: ${seq.join(" → ")}`);
-      t.deepEqual(seq, r.truth.get(x.id)!.filter((s) => seq.includes(s)));
+      t.deepEqual(
+        seq,
+        r.truth.get(x.id)!.filter((s) => seq.includes(s)),
+      );
     }
     // Steady state: count requests over 6 polls with 1 project in scope and nobody reading output. Counted per poll,
     // not per wall-clock second, so a loaded machine cannot change the figure.
@@ -163,13 +228,20 @@ test("websocket refused (403 behind a proxy): polling fallback, one list request
     const byRoute = r.server.stats().requestsByRoute;
     const polls = r.tracker.stats.polls - polls0;
     // Websocket upgrade attempts are paced by wsRetryMs (300 ms here, 60 s by default) and counted apart.
-    const rest = Object.entries(byRoute).filter(([k]) => k !== "GET /api/ws").reduce((a, [, n]) => a + n, 0);
+    const rest = Object.entries(byRoute)
+      .filter(([k]) => k !== "GET /api/ws")
+      .reduce((a, [, n]) => a + n, 0);
     t.log(`requests during ${polls} polls: ${JSON.stringify(byRoute)}`);
     // ±1: the poll under way when counting started or ended may fall on either side.
     t.true(rest >= polls - 1 && rest <= polls + 1, `one list request per poll for the one project, got ${rest} in ${polls} polls`);
     t.is(byRoute["GET /api/project/{project_id}/tasks/last"], rest, "only list requests, none per task");
-    t.false(Object.keys(byRoute).some((k) => /output/.test(k)), "no output downloads for tasks nobody reads");
-  } finally { await r.stop(); }
+    t.false(
+      Object.keys(byRoute).some((k) => /output/.test(k)),
+      "no output downloads for tasks nobody reads",
+    );
+  } finally {
+    await r.stop();
+  }
 });
 
 test("polling: a followed task gets only its new output lines, never a duplicate", async (t) => {
@@ -185,8 +257,13 @@ test("polling: a followed task gets only its new output lines, never a duplicate
     await until(() => r.store.output(taskKey(1, task.id)).some((l) => l.text === "chat 24"), "last line", 5000);
     unfollow();
     const rest = await r.client.taskOutput(1, task.id);
-    t.deepEqual(r.store.output(taskKey(1, task.id)).map((l) => l.text), rest.map((l) => l.output));
-  } finally { await r.stop(); }
+    t.deepEqual(
+      r.store.output(taskKey(1, task.id)).map((l) => l.text),
+      rest.map((l) => l.output),
+    );
+  } finally {
+    await r.stop();
+  }
 });
 
 test("bot restart: tracked tasks are persisted and resume; a task that finished while the bot was down is reported once", async (t) => {
@@ -222,7 +299,9 @@ test("50 concurrent tasks: every transition observed exactly once", async (t) =>
   const r = await rig({ server: { tickMs: 5, lineDelayMs: 2, seed: "demo", schedules: false, maxParallelTasks: 50 } });
   try {
     await until(() => r.tracker.mode === "websocket", "websocket");
-    const templates = Array.from({ length: 10 }, (_, i) => r.server.addTemplate(1, { name: `Parallel ${i}`, scenario: { lines: ["a", "b", "c"], exitCode: i % 3 === 0 ? 2 : 0 } }));
+    const templates = Array.from({ length: 10 }, (_, i) =>
+      r.server.addTemplate(1, { name: `Parallel ${i}`, scenario: { lines: ["a", "b", "c"], exitCode: i % 3 === 0 ? 2 : 0 } }),
+    );
     const started: Array<{ id: number }> = [];
     for (let i = 0; i < 50; i++) started.push(await r.client.startTask(1, { templateId: templates[i % 10]!.id }));
     for (const s of started) r.tracker.track(1, s.id);
@@ -234,7 +313,9 @@ test("50 concurrent tasks: every transition observed exactly once", async (t) =>
       transitions += r.seen.get(s.id)!.length;
     }
     t.log(`${transitions} transitions over 50 tasks, all observed exactly once`);
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });
 
 test("a malformed websocket frame is ignored, not fatal", async (t) => {
@@ -246,7 +327,9 @@ test("a malformed websocket frame is ignored, not fatal", async (t) => {
     r.tracker.track(1, task.id);
     await until(finished(r, 1, task.id), "task to finish");
     t.is(r.store.tasks.get(taskKey(1, task.id))!.status, "success");
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });
 
 test("a tracker stopped while a poll is in flight arms no further poll (its worker could never exit)", async (t) => {
@@ -257,11 +340,17 @@ test("a tracker stopped while a poll is in flight arms no further poll (its work
     await until(() => r.tracker.mode === "polling", "polling mode", 10_000);
     // Hold the next poll's requests until we say so.
     let release!: () => void;
-    const gate = new Promise<void>((res) => { release = res; });
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
     const client = r.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     for (const m of ["lastTasks", "projects"] as const) {
       const real = client[m]!.bind(r.client);
-      client[m] = async (...a: unknown[]) => { held++; await gate; return real(...a); };
+      client[m] = async (...a: unknown[]) => {
+        held++;
+        await gate;
+        return real(...a);
+      };
     }
     let held = 0;
     await until(() => held > 0, "a poll waiting on its request");
@@ -269,5 +358,7 @@ test("a tracker stopped while a poll is in flight arms no further poll (its work
     release();
     for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
     t.is((r.tracker as unknown as { pollTimer?: unknown }).pollTimer, undefined, "no poll timer armed after stop");
-  } finally { await r.stop(); }
+  } finally {
+    await r.stop();
+  }
 });

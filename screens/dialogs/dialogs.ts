@@ -24,10 +24,17 @@ export class Modals {
   readonly stack: Modal[] = [];
   /** Called after a dialog closed (the console then shows what waited for the screen to be free). */
   onRemoved?: () => void;
-  constructor(readonly screen: blessed.Widgets.Screen, private readonly ctx: ViewContext) {}
+  constructor(
+    readonly screen: blessed.Widgets.Screen,
+    private readonly ctx: ViewContext,
+  ) {}
 
-  get top(): Modal | undefined { return this.stack[this.stack.length - 1]; }
-  get open(): boolean { return this.stack.length > 0; }
+  get top(): Modal | undefined {
+    return this.stack[this.stack.length - 1];
+  }
+  get open(): boolean {
+    return this.stack.length > 0;
+  }
 
   push(m: Modal): void {
     this.stack.push(m);
@@ -44,12 +51,18 @@ export class Modals {
     this.onRemoved?.();
   }
 
-  updateAll(): void { for (const m of this.stack) m.update(); }
+  updateAll(): void {
+    for (const m of this.stack) m.update();
+  }
 
   /** Closes everything (quit, tests). */
-  clear(): void { for (const m of [...this.stack].reverse()) (m as Dialog<unknown>).cancel?.(); }
+  clear(): void {
+    for (const m of [...this.stack].reverse()) (m as Dialog<unknown>).cancel?.();
+  }
 
-  get screenSize(): { cols: number; rows: number } { return { cols: this.screen.width as number, rows: this.screen.height as number }; }
+  get screenSize(): { cols: number; rows: number } {
+    return { cols: this.screen.width as number, rows: this.screen.height as number };
+  }
 }
 
 /** A centred, bordered box that resolves a promise once. */
@@ -60,16 +73,29 @@ export abstract class Dialog<R> implements Modal {
   private closed = false;
   protected lastContent = "";
 
-  constructor(protected readonly modals: Modals, protected readonly ctx: ViewContext, title: string, private readonly cancelValue: R) {
+  constructor(
+    protected readonly modals: Modals,
+    protected readonly ctx: ViewContext,
+    title: string,
+    private readonly cancelValue: R,
+  ) {
     const t = ctx.theme();
     this.box = blessed.box({
       parent: modals.screen,
-      top: "center", left: "center", width: 40, height: 8,
-      tags: true, wrap: false, border: { type: "line" }, shadow: false,
+      top: "center",
+      left: "center",
+      width: 40,
+      height: 8,
+      tags: true,
+      wrap: false,
+      border: { type: "line" },
+      shadow: false,
       label: ` ${tag(t.text.title, esc(sanitize(title)))} `,
       style: { border: { fg: t.borderFocus }, bg: t.name === "light" ? "#eeeeee" : t.name === "mono" ? "default" : "#121212" },
     });
-    this.result = new Promise<R>((r) => { this.resolve = r; });
+    this.result = new Promise<R>((r) => {
+      this.resolve = r;
+    });
   }
 
   abstract key(ch: string | undefined, key: KeyLike): void;
@@ -89,8 +115,14 @@ export abstract class Dialog<R> implements Modal {
     const h = Math.min(maxH, lines.length + 2);
     if (this.box.width !== w) this.box.width = w;
     if (this.box.height !== h) this.box.height = h;
-    const content = lines.slice(0, h - 2).map((l) => ` ${l}`).join("\n");
-    if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); }
+    const content = lines
+      .slice(0, h - 2)
+      .map((l) => ` ${l}`)
+      .join("\n");
+    if (content !== this.lastContent) {
+      this.lastContent = content;
+      this.box.setContent(content);
+    }
   }
 
   /** Content coordinates of a screen point, or undefined outside the dialog. */
@@ -107,9 +139,14 @@ export abstract class Dialog<R> implements Modal {
     this.resolve(r);
   }
 
-  cancel(): void { this.done(this.cancelValue); }
+  cancel(): void {
+    this.done(this.cancelValue);
+  }
 
-  protected redraw(): void { this.update(); this.ctx.render(true); }
+  protected redraw(): void {
+    this.update();
+    this.ctx.render(true);
+  }
 }
 
 // ---- confirm ----
@@ -149,24 +186,50 @@ export class ConfirmDialog extends Dialog<boolean> {
     out.push("");
     const no = ` ${this.o.no ?? "Cancel"} `;
     const yes = ` ${this.o.yes} `;
-    const btn = (label: string, on: boolean, danger: boolean) => (on ? `{inverse}${danger ? tag(t.text.bad, esc(`[${label}]`)) : esc(`[${label}]`)}{/inverse}` : danger ? tag(t.text.bad, esc(`[${label}]`)) : esc(`[${label}]`));
+    const btn = (label: string, on: boolean, danger: boolean) =>
+      on
+        ? `{inverse}${danger ? tag(t.text.bad, esc(`[${label}]`)) : esc(`[${label}]`)}{/inverse}`
+        : danger
+          ? tag(t.text.bad, esc(`[${label}]`))
+          : esc(`[${label}]`);
     const noW = strWidth(no) + 2;
-    this.buttons = [{ from: 0, to: noW }, { from: noW + 3, to: noW + 3 + strWidth(yes) + 2 }];
+    this.buttons = [
+      { from: 0, to: noW },
+      { from: noW + 3, to: noW + 3 + strWidth(yes) + 2 },
+    ];
     this.buttonRow = out.length;
     out.push(`${btn(no, this.choice === 0, false)}   ${btn(yes, this.choice === 1, !!this.o.danger)}`);
     out.push(tag(t.text.dim, esc(truncate("Tab/←→ choose · Enter · y yes · n/Esc cancel", width))));
     return out;
   }
 
-  hints(): string { return "Tab/←→ choose · Enter confirm choice · y yes · n/Esc cancel"; }
+  hints(): string {
+    return "Tab/←→ choose · Enter confirm choice · y yes · n/Esc cancel";
+  }
 
   key(ch: string | undefined, key: KeyLike): void {
     switch (key.full) {
-      case "left": case "right": case "tab": case "S-tab": case "h": case "l":
-        this.choice = this.choice ? 0 : 1; this.redraw(); return;
-      case "enter": this.done(this.choice === 1); return;
-      case "escape": case "n": case "q": case "C-c": this.done(false); return;
-      case "y": this.done(true); return;
+      case "left":
+      case "right":
+      case "tab":
+      case "S-tab":
+      case "h":
+      case "l":
+        this.choice = this.choice ? 0 : 1;
+        this.redraw();
+        return;
+      case "enter":
+        this.done(this.choice === 1);
+        return;
+      case "escape":
+      case "n":
+      case "q":
+      case "C-c":
+        this.done(false);
+        return;
+      case "y":
+        this.done(true);
+        return;
     }
     void ch;
   }
@@ -205,7 +268,9 @@ export class PromptDialog extends Dialog<string | undefined> {
     this.error = o.error;
   }
 
-  protected preferredWidth(): number { return Math.min(76, Math.max(60, ...this.o.lines.map((l) => strWidth(l)))); }
+  protected preferredWidth(): number {
+    return Math.min(76, Math.max(60, ...this.o.lines.map((l) => strWidth(l))));
+  }
 
   protected lines(width: number): string[] {
     const t = this.ctx.theme();
@@ -217,18 +282,30 @@ export class PromptDialog extends Dialog<string | undefined> {
     return out;
   }
 
-  hints(): string { return "Enter accept · Esc cancel · Ctrl-U clear"; }
+  hints(): string {
+    return "Enter accept · Esc cancel · Ctrl-U clear";
+  }
 
   key(ch: string | undefined, key: KeyLike): void {
-    if (key.full === "escape" || key.full === "C-c") { this.done(undefined); return; }
+    if (key.full === "escape" || key.full === "C-c") {
+      this.done(undefined);
+      return;
+    }
     if (key.full === "enter") {
       const v = this.editor.value.trim();
       const err = this.o.validate?.(v);
-      if (err) { this.error = err; this.redraw(); return; }
+      if (err) {
+        this.error = err;
+        this.redraw();
+        return;
+      }
       this.done(v);
       return;
     }
-    if (this.editor.key(ch, key)) { this.error = undefined; this.redraw(); }
+    if (this.editor.key(ch, key)) {
+      this.error = undefined;
+      this.redraw();
+    }
   }
 }
 
@@ -261,7 +338,13 @@ export class SelectDialog<T> extends Dialog<T | undefined> {
     // Labels and details come from Semaphore and Matrix: sanitized here (the list sanitizes its cells too).
     const detail = o.detail;
     this.o = { ...o, intro: o.intro?.map(sanitize), label: (i) => sanitize(o.label(i)), detail: detail && ((i) => sanitize(detail(i))) };
-    this.list = new ListView<T>({ key: o.key, noHeader: true, filterText: this.o.label, columns: [{ title: "", width: 10, flex: 1, value: this.o.label }], empty: "Nothing to choose from." });
+    this.list = new ListView<T>({
+      key: o.key,
+      noHeader: true,
+      filterText: this.o.label,
+      columns: [{ title: "", width: 10, flex: 1, value: this.o.label }],
+      empty: "Nothing to choose from.",
+    });
     this.list.setRows(o.items);
     this.list.select(0);
   }
@@ -282,50 +365,126 @@ export class SelectDialog<T> extends Dialog<T | undefined> {
       tail.push("");
       for (const w of wrapPlain(this.o.detail(sel), width).slice(0, 3)) tail.push(tag(t.text.dim, esc(w)));
     }
-    tail.push(this.filtering || this.filter.value
-      ? `${tag(t.text.key, "/")}${this.filter.render(width - 1, this.filtering)}`
-      : tag(t.text.dim, esc(fit(this.hints(), width))));
+    tail.push(
+      this.filtering || this.filter.value
+        ? `${tag(t.text.key, "/")}${this.filter.render(width - 1, this.filtering)}`
+        : tag(t.text.dim, esc(fit(this.hints(), width))),
+    );
     const room = Math.max(3, maxHeight - out.length - tail.length);
     const listLines = this.list.render(width, Math.min(room, Math.max(1, this.list.visible.length)), true, t, this.ctx.now());
     return [...out, ...listLines, ...tail];
   }
 
-  hints(): string { return `↑↓ move · Enter choose · / filter${this.o.extraKey ? ` · ${this.o.extraKey.hint}` : ""} · Esc ${this.o.escLabel ?? "cancel"}`; }
+  hints(): string {
+    return `↑↓ move · Enter choose · / filter${this.o.extraKey ? ` · ${this.o.extraKey.hint}` : ""} · Esc ${this.o.escLabel ?? "cancel"}`;
+  }
 
   key(ch: string | undefined, key: KeyLike): void {
     const k = key.full;
     if (this.filtering) {
-      if (k === "escape") { this.filtering = false; this.filter.set(""); this.list.setFilter(""); this.redraw(); return; }
-      if (k === "enter") { this.filtering = false; const s = this.list.selected; if (s !== undefined) this.done(s); else this.redraw(); return; }
-      if (k === "up" || k === "down") { this.list.move(k === "up" ? -1 : 1); this.redraw(); return; }
-      if (this.filter.key(ch, key)) { this.list.setFilter(this.filter.value); this.list.select(0); this.redraw(); }
+      if (k === "escape") {
+        this.filtering = false;
+        this.filter.set("");
+        this.list.setFilter("");
+        this.redraw();
+        return;
+      }
+      if (k === "enter") {
+        this.filtering = false;
+        const s = this.list.selected;
+        if (s !== undefined) this.done(s);
+        else this.redraw();
+        return;
+      }
+      if (k === "up" || k === "down") {
+        this.list.move(k === "up" ? -1 : 1);
+        this.redraw();
+        return;
+      }
+      if (this.filter.key(ch, key)) {
+        this.list.setFilter(this.filter.value);
+        this.list.select(0);
+        this.redraw();
+      }
       return;
     }
     switch (k) {
-      case "down": case "j": case "C-n": this.list.move(1); break;
-      case "up": case "k": case "C-p": this.list.move(-1); break;
-      case "g": case "home": this.list.home(); break;
-      case "S-g": case "end": this.list.end(); break;
-      case "pagedown": case "C-d": this.list.page(1); break;
-      case "pageup": case "C-u": this.list.page(-1); break;
-      case "/": this.filtering = true; break;
-      case "enter": { const s = this.list.selected; if (s !== undefined) this.done(s); return; }
-      case this.o.extraKey?.key ?? "\0": { const s = this.list.selected; if (s !== undefined) { this.o.extraKey!.run(s); this.list.setRows(this.o.items); } break; }
-      case "escape": case "q": case "C-c":
-        if (this.filter.value) { this.filter.set(""); this.list.setFilter(""); break; }
-        this.done(undefined); return;
-      default: return;
+      case "down":
+      case "j":
+      case "C-n":
+        this.list.move(1);
+        break;
+      case "up":
+      case "k":
+      case "C-p":
+        this.list.move(-1);
+        break;
+      case "g":
+      case "home":
+        this.list.home();
+        break;
+      case "S-g":
+      case "end":
+        this.list.end();
+        break;
+      case "pagedown":
+      case "C-d":
+        this.list.page(1);
+        break;
+      case "pageup":
+      case "C-u":
+        this.list.page(-1);
+        break;
+      case "/":
+        this.filtering = true;
+        break;
+      case "enter": {
+        const s = this.list.selected;
+        if (s !== undefined) this.done(s);
+        return;
+      }
+      case this.o.extraKey?.key ?? "\0": {
+        const s = this.list.selected;
+        if (s !== undefined) {
+          this.o.extraKey!.run(s);
+          this.list.setRows(this.o.items);
+        }
+        break;
+      }
+      case "escape":
+      case "q":
+      case "C-c":
+        if (this.filter.value) {
+          this.filter.set("");
+          this.list.setFilter("");
+          break;
+        }
+        this.done(undefined);
+        return;
+      default:
+        return;
     }
     this.redraw();
   }
 
   override mouse(ev: MouseEvent, _x: number, y: number): void {
-    if (ev.action === "wheelup") { this.list.scroll(-3); this.redraw(); return; }
-    if (ev.action === "wheeldown") { this.list.scroll(3); this.redraw(); return; }
+    if (ev.action === "wheelup") {
+      this.list.scroll(-3);
+      this.redraw();
+      return;
+    }
+    if (ev.action === "wheeldown") {
+      this.list.scroll(3);
+      this.redraw();
+      return;
+    }
     if (ev.action !== "mousedown") return;
     const i = this.list.rowAt(y - this.listTop);
     if (i < 0) return;
-    if (this.list.selectedIndex === i) { this.done(this.list.visible[i]!); return; }
+    if (this.list.selectedIndex === i) {
+      this.done(this.list.visible[i]!);
+      return;
+    }
     this.list.select(i);
     this.redraw();
   }
@@ -345,7 +504,11 @@ export class TextDialog extends Dialog<void> {
   private top = 0;
   private view = 10;
 
-  constructor(modals: Modals, ctx: ViewContext, private readonly o: TextOptions) {
+  constructor(
+    modals: Modals,
+    ctx: ViewContext,
+    private readonly o: TextOptions,
+  ) {
     super(modals, ctx, o.title, undefined);
   }
 
@@ -370,26 +533,59 @@ export class TextDialog extends Dialog<void> {
     return [...shown, tag(t.text.dim, esc(fit(`${more} Esc/Enter close`.trim(), width)))];
   }
 
-  hints(): string { return "↑↓ PgUp PgDn scroll · Esc/Enter/q close"; }
+  hints(): string {
+    return "↑↓ PgUp PgDn scroll · Esc/Enter/q close";
+  }
 
   key(_ch: string | undefined, key: KeyLike): void {
     switch (key.full) {
-      case "down": case "j": this.top++; break;
-      case "up": case "k": this.top--; break;
-      case "pagedown": case "space": case "C-d": this.top += this.view - 1; break;
-      case "pageup": case "C-u": this.top -= this.view - 1; break;
-      case "g": case "home": this.top = 0; break;
-      case "S-g": case "end": this.top = 1e9; break;
-      case "escape": case "enter": case "q": case "?": case "C-c": this.done(undefined); return;
-      default: return;
+      case "down":
+      case "j":
+        this.top++;
+        break;
+      case "up":
+      case "k":
+        this.top--;
+        break;
+      case "pagedown":
+      case "space":
+      case "C-d":
+        this.top += this.view - 1;
+        break;
+      case "pageup":
+      case "C-u":
+        this.top -= this.view - 1;
+        break;
+      case "g":
+      case "home":
+        this.top = 0;
+        break;
+      case "S-g":
+      case "end":
+        this.top = 1e9;
+        break;
+      case "escape":
+      case "enter":
+      case "q":
+      case "?":
+      case "C-c":
+        this.done(undefined);
+        return;
+      default:
+        return;
     }
     this.top = Math.max(0, this.top);
     this.redraw();
   }
 
   override mouse(ev: MouseEvent): void {
-    if (ev.action === "wheelup") { this.top = Math.max(0, this.top - 3); this.redraw(); }
-    else if (ev.action === "wheeldown") { this.top += 3; this.redraw(); }
+    if (ev.action === "wheelup") {
+      this.top = Math.max(0, this.top - 3);
+      this.redraw();
+    } else if (ev.action === "wheeldown") {
+      this.top += 3;
+      this.redraw();
+    }
   }
 }
 

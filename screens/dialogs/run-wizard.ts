@@ -10,7 +10,7 @@ import { userMessage, OperationError } from "../../src/core/operations.js";
 import { validateSurvey } from "../../src/core/task-ops.js";
 import { tokenize } from "../../src/util/tokenize.js";
 import { isSecretVar } from "../../src/core/mask.js";
-import type { Modals} from "./dialogs.js";
+import type { Modals } from "./dialogs.js";
 import { Dialog, SelectDialog, ConfirmDialog, wrapPlain } from "./dialogs.js";
 import { LineEditor, type KeyLike } from "../widgets/line-editor.js";
 import type { MouseEvent } from "../widgets/input.js";
@@ -40,8 +40,13 @@ export function fieldsFor(t: Template): Field[] {
   fields.push(text("tags", "Tags", "Only run tasks with these tags, comma-separated"));
   fields.push(text("skipTags", "Skip tags", "Skip tasks with these tags, comma-separated"));
   if (t.allow_override_branch_in_task) fields.push(text("branch", "Git branch", `Default: ${t.git_branch || "the repository's branch"}`));
-  if (t.allow_override_args_in_task) fields.push(text("args", "Extra arguments", "Extra CLI arguments, split as chat splits them: quotes group words (-e \"x=1 2\")"));
-  for (const [name, label, help] of [["dryRun", "Dry run", "--check: report what would change"], ["diff", "Diff", "--diff: show changes"], ["debug", "Debug", "-vvvv"]] as const) {
+  if (t.allow_override_args_in_task)
+    fields.push(text("args", "Extra arguments", 'Extra CLI arguments, split as chat splits them: quotes group words (-e "x=1 2")'));
+  for (const [name, label, help] of [
+    ["dryRun", "Dry run", "--check: report what would change"],
+    ["diff", "Diff", "--diff: show changes"],
+    ["debug", "Debug", "-vvvv"],
+  ] as const) {
     fields.push({ name, label, kind: "bool", bool: false, help, survey: false });
   }
   return fields;
@@ -50,7 +55,14 @@ export function fieldsFor(t: Template): Field[] {
 function surveyField(v: SurveyVar): Field {
   const kind = v.type === "int" ? "int" : v.type === "enum" ? "enum" : v.type === "secret" ? "secret" : "text";
   // Titles, descriptions and choices come from Semaphore: sanitized for display (values are sent as they are).
-  const f: Field = { name: v.name, label: sanitize(v.title || v.name), kind, required: v.required, help: v.description ? sanitize(v.description) : undefined, survey: true };
+  const f: Field = {
+    name: v.name,
+    label: sanitize(v.title || v.name),
+    kind,
+    required: v.required,
+    help: v.description ? sanitize(v.description) : undefined,
+    survey: true,
+  };
   if (kind === "enum") {
     f.values = v.values ?? [];
     const def = f.values.findIndex((x) => x.value === v.default_value);
@@ -72,7 +84,11 @@ function argWords(text: string, label: string): string[] {
 /** The form's answers as a RunRequest (without project and template); throws on extra arguments it cannot split. */
 export function requestFrom(fields: Field[]): RunRequest {
   const req: RunRequest = { vars: {} };
-  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  const list = (s: string) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
   for (const f of fields) {
     if (f.survey) {
       const v = f.kind === "enum" ? (f.enumIdx !== undefined && f.enumIdx >= 0 ? f.values![f.enumIdx]!.value : "") : f.editor!.value.trim();
@@ -81,14 +97,30 @@ export function requestFrom(fields: Field[]): RunRequest {
     }
     const text = f.editor?.value.trim() ?? "";
     switch (f.name) {
-      case "limit": if (text) req.limit = list(text); break;
-      case "tags": if (text) req.tags = list(text); break;
-      case "skipTags": if (text) req.skipTags = list(text); break;
-      case "branch": if (text) req.branch = text; break;
-      case "args": if (text) req.args = argWords(text, f.label); break;
-      case "dryRun": req.dryRun = !!f.bool; break;
-      case "diff": req.diff = !!f.bool; break;
-      case "debug": req.debug = !!f.bool; break;
+      case "limit":
+        if (text) req.limit = list(text);
+        break;
+      case "tags":
+        if (text) req.tags = list(text);
+        break;
+      case "skipTags":
+        if (text) req.skipTags = list(text);
+        break;
+      case "branch":
+        if (text) req.branch = text;
+        break;
+      case "args":
+        if (text) req.args = argWords(text, f.label);
+        break;
+      case "dryRun":
+        req.dryRun = !!f.bool;
+        break;
+      case "diff":
+        req.diff = !!f.bool;
+        break;
+      case "debug":
+        req.debug = !!f.bool;
+        break;
     }
   }
   return req;
@@ -103,11 +135,19 @@ export class FormDialog extends Dialog<FormResult> {
   private checking = false;
   private rowOf: number[] = [];
 
-  constructor(modals: Modals, ctx: ViewContext, private readonly template: Template, readonly fields: Field[], private readonly submit: (req: RunRequest) => Promise<ResolvedRun>) {
+  constructor(
+    modals: Modals,
+    ctx: ViewContext,
+    private readonly template: Template,
+    readonly fields: Field[],
+    private readonly submit: (req: RunRequest) => Promise<ResolvedRun>,
+  ) {
     super(modals, ctx, `Run ${sanitize(template.name)}: survey and parameters`, { action: "cancel" });
   }
 
-  protected preferredWidth(): number { return 76; }
+  protected preferredWidth(): number {
+    return 76;
+  }
 
   protected lines(width: number, maxHeight: number): string[] {
     const t = this.ctx.theme();
@@ -127,7 +167,10 @@ export class FormDialog extends Dialog<FormResult> {
       else if (f.kind === "enum") {
         const cur = f.enumIdx !== undefined && f.enumIdx >= 0 ? f.values![f.enumIdx]!.name || f.values![f.enumIdx]!.value : "(none)";
         value = `${on ? "‹ " : "  "}${esc(truncate(sanitize(cur), valueW - 4))}${on ? " ›" : ""}`;
-      } else value = on ? f.editor!.render(valueW) : esc(truncate(f.editor!.masked ? "•".repeat(f.editor!.value.length) : f.editor!.value, valueW)) || tag(t.text.dim, "·");
+      } else
+        value = on
+          ? f.editor!.render(valueW)
+          : esc(truncate(f.editor!.masked ? "•".repeat(f.editor!.value.length) : f.editor!.value, valueW)) || tag(t.text.dim, "·");
       this.rowOf[i] = out.length;
       out.push(`${on ? tag(t.text.key, "›") : " "} ${on ? tag(t.text.title, esc(label)) : esc(label)} ${value}`);
     });
@@ -137,35 +180,67 @@ export class FormDialog extends Dialog<FormResult> {
     if (this.error) for (const l of wrapPlain(sanitize(this.error), width).slice(0, 4)) out.push(tag(t.text.bad, esc(l)));
     out.push(tag(t.text.dim, esc(fit(this.checking ? "Checking…" : "↑↓/Tab field · Space toggles · ←→ choose · Enter continue · Esc back", width))));
     // Keep the focused row visible on short screens: drop description lines first.
-    while (out.length > maxHeight && desc && out[0] !== undefined && !out[0].includes("Survey") && !out[0].includes("Run parameters")) { out.shift(); this.rowOf = this.rowOf.map((r) => r - 1); }
+    while (out.length > maxHeight && desc && out[0] !== undefined && !out[0].includes("Survey") && !out[0].includes("Run parameters")) {
+      out.shift();
+      this.rowOf = this.rowOf.map((r) => r - 1);
+    }
     return out;
   }
 
-  hints(): string { return "↑↓ field · type to edit · Space toggle · ←→ choose · Enter continue · Esc back"; }
+  hints(): string {
+    return "↑↓ field · type to edit · Space toggle · ←→ choose · Enter continue · Esc back";
+  }
 
   key(ch: string | undefined, key: KeyLike): void {
     if (this.checking) return;
     const f = this.fields[this.focus]!;
     const k = key.full;
     switch (k) {
-      case "escape": this.done({ action: "back" }); return;
-      case "C-c": this.done({ action: "cancel" }); return;
-      case "down": case "tab": case "C-n": this.focus = (this.focus + 1) % this.fields.length; this.redraw(); return;
-      case "up": case "S-tab": case "C-p": this.focus = (this.focus - 1 + this.fields.length) % this.fields.length; this.redraw(); return;
-      case "enter": void this.trySubmit(); return;
+      case "escape":
+        this.done({ action: "back" });
+        return;
+      case "C-c":
+        this.done({ action: "cancel" });
+        return;
+      case "down":
+      case "tab":
+      case "C-n":
+        this.focus = (this.focus + 1) % this.fields.length;
+        this.redraw();
+        return;
+      case "up":
+      case "S-tab":
+      case "C-p":
+        this.focus = (this.focus - 1 + this.fields.length) % this.fields.length;
+        this.redraw();
+        return;
+      case "enter":
+        void this.trySubmit();
+        return;
     }
     if (f.kind === "bool") {
-      if (k === "space" || k === "left" || k === "right" || k === "x") { f.bool = !f.bool; this.redraw(); }
+      if (k === "space" || k === "left" || k === "right" || k === "x") {
+        f.bool = !f.bool;
+        this.redraw();
+      }
       return;
     }
     if (f.kind === "enum") {
       const n = f.values!.length;
       const min = f.required ? 0 : -1;
-      if (n && (k === "right" || k === "space" || k === "l")) { f.enumIdx = (f.enumIdx ?? min) + 1 > n - 1 ? min : (f.enumIdx ?? min) + 1; this.redraw(); }
-      else if (n && (k === "left" || k === "h")) { f.enumIdx = (f.enumIdx ?? min) - 1 < min ? n - 1 : (f.enumIdx ?? min) - 1; this.redraw(); }
+      if (n && (k === "right" || k === "space" || k === "l")) {
+        f.enumIdx = (f.enumIdx ?? min) + 1 > n - 1 ? min : (f.enumIdx ?? min) + 1;
+        this.redraw();
+      } else if (n && (k === "left" || k === "h")) {
+        f.enumIdx = (f.enumIdx ?? min) - 1 < min ? n - 1 : (f.enumIdx ?? min) - 1;
+        this.redraw();
+      }
       return;
     }
-    if (f.editor!.key(ch, key)) { this.error = undefined; this.redraw(); }
+    if (f.editor!.key(ch, key)) {
+      this.error = undefined;
+      this.redraw();
+    }
   }
 
   override mouse(ev: MouseEvent, _x: number, y: number): void {
@@ -192,9 +267,19 @@ export class FormDialog extends Dialog<FormResult> {
 
   private async trySubmit(): Promise<void> {
     const missing = this.fields.find((f) => f.required && (f.kind === "enum" ? (f.enumIdx ?? -1) < 0 : !f.editor!.value.trim()));
-    if (missing) { this.error = `${missing.label} is required.`; this.focus = this.fields.indexOf(missing); this.redraw(); return; }
+    if (missing) {
+      this.error = `${missing.label} is required.`;
+      this.focus = this.fields.indexOf(missing);
+      this.redraw();
+      return;
+    }
     const bad = this.surveyProblem();
-    if (bad) { this.error = bad.problem; this.focus = this.fields.indexOf(bad.field); this.redraw(); return; }
+    if (bad) {
+      this.error = bad.problem;
+      this.focus = this.fields.indexOf(bad.field);
+      this.redraw();
+      return;
+    }
     this.checking = true;
     this.error = undefined;
     this.redraw();
@@ -230,8 +315,16 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
   const ops = ctx.app.ops;
   h.say("Loading projects…");
   let projects: Project[];
-  try { projects = await ops.tasks.projects(CONSOLE_ACTOR); } catch (e) { h.say(`Cannot list projects: ${userMessage(e)}`, "error"); return undefined; }
-  if (projects.length === 0) { h.say("No projects are visible with this Semaphore token.", "warn"); return undefined; }
+  try {
+    projects = await ops.tasks.projects(CONSOLE_ACTOR);
+  } catch (e) {
+    h.say(`Cannot list projects: ${userMessage(e)}`, "error");
+    return undefined;
+  }
+  if (projects.length === 0) {
+    h.say("No projects are visible with this Semaphore token.", "warn");
+    return undefined;
+  }
   h.say("");
 
   let project = preset.project;
@@ -241,36 +334,72 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
       if (skipProjects) project = projects[0]!;
       else {
         const d = new SelectDialog<Project>(modals, ctx, {
-          title: "Run: choose a project (1/3)", items: projects, key: (p) => String(p.id),
+          title: "Run: choose a project (1/3)",
+          items: projects,
+          key: (p) => String(p.id),
           label: (p) => `${sanitize(p.name)}  (project ${p.id})`,
         });
         modals.push(d);
         project = await d.result;
-        if (!project) { h.say("Run cancelled."); return undefined; }
+        if (!project) {
+          h.say("Run cancelled.");
+          return undefined;
+        }
       }
     }
     h.say(`Loading templates of ${project.name}…`);
     let templates: Template[];
-    try { templates = (await ops.tasks.templates(CONSOLE_ACTOR, String(project.id))).templates; } catch (e) { h.say(`Cannot list templates: ${userMessage(e)}`, "error"); return undefined; }
-    if (templates.length === 0) { h.say(`Project ${project.name} has no templates you may run.`, "warn"); if (skipProjects) return undefined; project = undefined; continue; }
+    try {
+      templates = (await ops.tasks.templates(CONSOLE_ACTOR, String(project.id))).templates;
+    } catch (e) {
+      h.say(`Cannot list templates: ${userMessage(e)}`, "error");
+      return undefined;
+    }
+    if (templates.length === 0) {
+      h.say(`Project ${project.name} has no templates you may run.`, "warn");
+      if (skipProjects) return undefined;
+      project = undefined;
+      continue;
+    }
     const pins = h.pins;
     const td = new SelectDialog<Template>(modals, ctx, {
-      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`, items: pins.first(templates), key: (t) => String(t.id),
-      extraKey: { key: "p", hint: "p pin", run: (t) => { h.say(pins.toggle(t.project_id, t.id) ? `Pinned ${t.name}: it comes first from now on.` : `Unpinned ${t.name}.`); } },
-      label: (t) => `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
+      title: `Run: choose a template in ${sanitize(project.name)} (2/3)`,
+      items: pins.first(templates),
+      key: (t) => String(t.id),
+      extraKey: {
+        key: "p",
+        hint: "p pin",
+        run: (t) => {
+          h.say(pins.toggle(t.project_id, t.id) ? `Pinned ${t.name}: it comes first from now on.` : `Unpinned ${t.name}.`);
+        },
+      },
+      label: (t) =>
+        `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
       detail: (t) => sanitize(t.description || `Playbook ${t.playbook || "-"}`),
       escLabel: skipProjects ? "cancel" : "back",
     });
     modals.push(td);
     h.say("");
     const template = await td.result;
-    if (!template) { if (skipProjects) { h.say("Run cancelled."); return undefined; } project = undefined; continue; }
+    if (!template) {
+      if (skipProjects) {
+        h.say("Run cancelled.");
+        return undefined;
+      }
+      project = undefined;
+      continue;
+    }
 
     const proj = project;
-    const form = new FormDialog(modals, ctx, template, fieldsFor(template), (req) => ops.tasks.resolveRun(CONSOLE_ACTOR, { ...req, project: String(proj.id), template: String(template.id) }));
+    const form = new FormDialog(modals, ctx, template, fieldsFor(template), (req) =>
+      ops.tasks.resolveRun(CONSOLE_ACTOR, { ...req, project: String(proj.id), template: String(template.id) }),
+    );
     modals.push(form);
     const res = await form.result;
-    if (res.action === "cancel") { h.say("Run cancelled; nothing was started."); return undefined; }
+    if (res.action === "cancel") {
+      h.say("Run cancelled; nothing was started.");
+      return undefined;
+    }
     if (res.action === "back") continue;
 
     const confirm = new ConfirmDialog(modals, ctx, {
@@ -279,7 +408,10 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
       yes: `Run ${truncate(template.name, 30)}`,
     });
     modals.push(confirm);
-    if (!(await confirm.result)) { h.cancelled(res.run); return undefined; }
+    if (!(await confirm.result)) {
+      h.cancelled(res.run);
+      return undefined;
+    }
     h.say(`Starting ${template.name}…`);
     try {
       const out = await h.launch(res.run);

@@ -44,8 +44,14 @@ export function emojiGrid(emoji: Array<[string, string]>, width: number): Array<
   for (let i = 0; i < emoji.length; i += perRow) {
     const part = emoji.slice(i, i + perRow);
     rows.push({
-      symbols: part.map(([e]) => centre(sanitize(e))).join("").trimEnd(),
-      names: part.map(([, n]) => centre(truncate(sanitize(n), COL - 1))).join("").trimEnd(),
+      symbols: part
+        .map(([e]) => centre(sanitize(e)))
+        .join("")
+        .trimEnd(),
+      names: part
+        .map(([, n]) => centre(truncate(sanitize(n), COL - 1)))
+        .join("")
+        .trimEnd(),
     });
   }
   return rows;
@@ -64,22 +70,37 @@ export class VerificationDialog extends Dialog<void> {
 
   static ARM_MS = 400;
 
-  constructor(modals: Modals, ctx: ViewContext, readonly id: string, private readonly host: VerificationDialogHost) {
+  constructor(
+    modals: Modals,
+    ctx: ViewContext,
+    readonly id: string,
+    private readonly host: VerificationDialogHost,
+  ) {
     super(modals, ctx, `Verify a device · ${id}`, undefined);
     this.openedAt = ctx.now();
     this.choice = this.buttons().length - 1;
   }
 
-  get state(): VerificationState | undefined { return this.host.state(this.id); }
+  get state(): VerificationState | undefined {
+    return this.host.state(this.id);
+  }
 
   /** Whether the emoji can be answered now (not read-only, still comparing, nothing on its way). */
-  get answerable(): boolean { return !this.host.readOnly() && this.state?.phase === "sas" && !this.sending; }
+  get answerable(): boolean {
+    return !this.host.readOnly() && this.state?.phase === "sas" && !this.sending;
+  }
 
-  get armed(): boolean { return this.ctx.now() - this.openedAt >= VerificationDialog.ARM_MS; }
+  get armed(): boolean {
+    return this.ctx.now() - this.openedAt >= VerificationDialog.ARM_MS;
+  }
 
   buttons(): Array<{ button: VerifyButton; label: string }> {
     if (!this.answerable) return [{ button: "later", label: "Close" }];
-    return [{ button: "match", label: "They match" }, { button: "mismatch", label: "They don't match" }, { button: "later", label: "Later" }];
+    return [
+      { button: "match", label: "They match" },
+      { button: "mismatch", label: "They don't match" },
+      { button: "later", label: "Later" },
+    ];
   }
 
   choose(dir: 1 | -1): void {
@@ -88,22 +109,34 @@ export class VerificationDialog extends Dialog<void> {
     this.redraw();
   }
 
-  get chosen(): VerifyButton { const b = this.buttons(); return b[Math.min(this.choice, b.length - 1)]!.button; }
+  get chosen(): VerifyButton {
+    const b = this.buttons();
+    return b[Math.min(this.choice, b.length - 1)]!.button;
+  }
 
   refresh(): void {
     this.choice = Math.min(this.choice, this.buttons().length - 1);
     this.redraw();
   }
 
-  protected preferredWidth(): number { return COL * 7 + 2; }
+  protected preferredWidth(): number {
+    return COL * 7 + 2;
+  }
 
   protected lines(width: number): string[] {
     const t = this.ctx.theme();
     const v = this.state;
     const out: string[] = [];
-    const para = (s: string, style?: string) => { for (const l of wrapPlain(sanitize(s), width)) out.push(style ? tag(style, esc(l)) : esc(l)); };
-    if (!v) { para("This verification is gone."); return out; }
-    out.push(`${tag(t.text.title, esc(truncate(sanitize(v.otherUserId), Math.max(10, width - 24))))}${tag(t.text.dim, " · device ")}${tag(t.text.key, esc(sanitize(v.otherDeviceId ?? "?")))}`);
+    const para = (s: string, style?: string) => {
+      for (const l of wrapPlain(sanitize(s), width)) out.push(style ? tag(style, esc(l)) : esc(l));
+    };
+    if (!v) {
+      para("This verification is gone.");
+      return out;
+    }
+    out.push(
+      `${tag(t.text.title, esc(truncate(sanitize(v.otherUserId), Math.max(10, width - 24))))}${tag(t.text.dim, " · device ")}${tag(t.text.key, esc(sanitize(v.otherDeviceId ?? "?")))}`,
+    );
     para(v.origin === "console" ? `Started at the console (${v.id}).` : `The other device asked to verify the bot (${v.id}).`, t.text.dim);
     out.push("");
     if (v.emoji?.length) {
@@ -115,7 +148,10 @@ export class VerificationDialog extends Dialog<void> {
       }
       out.push("");
     }
-    if (v.decimals) { para(`${v.emoji?.length ? "Or the numbers" : "Compare the numbers"}: ${v.decimals.join("  ")}`); out.push(""); }
+    if (v.decimals) {
+      para(`${v.emoji?.length ? "Or the numbers" : "Compare the numbers"}: ${v.decimals.join("  ")}`);
+      out.push("");
+    }
     if (v.phase === "confirmed") para("✔ You confirmed. Waiting for the other device to confirm too…", t.text.ok);
     else if (this.sending) para(this.sending === "match" ? "Confirming…" : "Reporting the mismatch…", t.text.dim);
     else if (this.host.readOnly() && v.phase === "sas") para("Read-only console: answer with a console that may change things.", t.text.warn);
@@ -136,16 +172,21 @@ export class VerificationDialog extends Dialog<void> {
     });
     this.buttonRow = out.length;
     out.push(parts.join("   "));
-    const help = bs.length > 1 ? "y they match · n they don't · Esc later (V shows it again) · Tab/←→ Enter" : "Esc close · V shows a waiting verification again";
+    const help =
+      bs.length > 1 ? "y they match · n they don't · Esc later (V shows it again) · Tab/←→ Enter" : "Esc close · V shows a waiting verification again";
     out.push(tag(t.text.dim, esc(truncate(help, width))));
     return out;
   }
 
   /** Hints come from the keymap (scope "verify"); the console draws them. */
-  hints(): string { return ""; }
+  hints(): string {
+    return "";
+  }
 
   /** Keys reach this dialog through the keymap, never directly. */
-  key(_ch: string | undefined, _key: KeyLike): void { /* see KEYMAP scope "verify" */ }
+  key(_ch: string | undefined, _key: KeyLike): void {
+    /* see KEYMAP scope "verify" */
+  }
 
   override mouse(ev: MouseEvent, x: number, y: number): void {
     if (ev.action !== "mousedown" || y !== this.buttonRow || !this.armed) return;

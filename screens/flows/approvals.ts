@@ -23,14 +23,24 @@ export async function decideRequest(host: FlowHost, req: ApprovalRequest, accept
 /** Asks first (Cancel is the default), then decides. */
 export function confirmDecision(host: FlowHost, r: ApprovalRequest, accept: boolean, done: () => void): void {
   const verb = accept ? "Approve" : "Deny";
-  const d = host.openDialog(new ConfirmDialog(host.modals, host.ctx, {
-    title: `${verb} run request`,
-    lines: [`${verb} request ${r.id}: run ${r.run.summary}?`, `Asked by ${r.requester}; ${r.approvals.length}/${r.needed} approvals so far.`],
-    yes: `${verb} ${r.id}`, danger: !accept,
-  }));
+  const d = host.openDialog(
+    new ConfirmDialog(host.modals, host.ctx, {
+      title: `${verb} run request`,
+      lines: [`${verb} request ${r.id}: run ${r.run.summary}?`, `Asked by ${r.requester}; ${r.approvals.length}/${r.needed} approvals so far.`],
+      yes: `${verb} ${r.id}`,
+      danger: !accept,
+    }),
+  );
   void d.result.then(async (yes) => {
-    if (!yes) { promptCancelled(host, `${verb.toLowerCase()} ${r.id}`, `Request ${r.id} unchanged.`); return; }
-    try { host.say(sanitize(await decideRequest(host, r, accept)), "ok"); } catch (e) { host.say(`${verb} ${r.id} failed: ${userMessage(e)}`, "error"); }
+    if (!yes) {
+      promptCancelled(host, `${verb.toLowerCase()} ${r.id}`, `Request ${r.id} unchanged.`);
+      return;
+    }
+    try {
+      host.say(sanitize(await decideRequest(host, r, accept)), "ok");
+    } catch (e) {
+      host.say(`${verb} ${r.id} failed: ${userMessage(e)}`, "error");
+    }
     done();
   });
 }

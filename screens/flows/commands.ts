@@ -22,7 +22,10 @@ export class CommandRunner {
   async run(line: string): Promise<void> {
     const [word = "", ...rest] = line.trim().split(/\s+/);
     const local = findLocalCommand(word);
-    if (local) { local.run(this.local, rest); return; }
+    if (local) {
+      local.run(this.local, rest);
+      return;
+    }
     const h = this.host;
     const before = h.app.ops.lastTask(CONSOLE_ACTOR);
     h.say(`:${shownLine(line)} …`);
@@ -51,24 +54,41 @@ export class CommandRunner {
     const h = this.host;
     if (reply.confirm) {
       const c = reply.confirm;
-      const d = h.openDialog(new ConfirmDialog(h.modals, h.ctx, {
-        title: "Confirm",
-        lines: [sanitize(c.question ?? `${c.summary}?`), ...(c.details?.length ? ["", ...c.details.map(sanitize)] : [])],
-        yes: "Yes, do it",
-      }));
+      const d = h.openDialog(
+        new ConfirmDialog(h.modals, h.ctx, {
+          title: "Confirm",
+          lines: [sanitize(c.question ?? `${c.summary}?`), ...(c.details?.length ? ["", ...c.details.map(sanitize)] : [])],
+          yes: "Yes, do it",
+        }),
+      );
       const timer = c.timeoutMs ? setTimeout(() => d.cancel(), c.timeoutMs) : undefined;
       const yes = await d.result;
       if (timer) clearTimeout(timer);
-      if (!yes) { await c.onCancel?.(); h.say("Cancelled; nothing was done."); return; }
+      if (!yes) {
+        await c.onCancel?.();
+        h.say("Cancelled; nothing was done.");
+        return;
+      }
       let next: Reply;
-      try { next = await c.onConfirm(); } catch (e) { h.say(userMessage(e), "error"); return; }
+      try {
+        next = await c.onConfirm();
+      } catch (e) {
+        h.say(userMessage(e), "error");
+        return;
+      }
       await this.show(line, next);
       return;
     }
     // A started task: the console says it in its own words once (the chat line repeats the name for the card).
     const task = reply.card && "taskKey" in reply.card ? h.app.store.tasks.get(reply.card.taskKey) : undefined;
     if (task) {
-      h.say(sanitize(`Started task #${task.taskId}: ${task.templateName ?? `template ${task.templateId ?? "?"}`} in ${task.projectName ?? `project ${task.projectId}`}.`), "ok", 10_000);
+      h.say(
+        sanitize(
+          `Started task #${task.taskId}: ${task.templateName ?? `template ${task.templateId ?? "?"}`} in ${task.projectName ?? `project ${task.projectId}`}.`,
+        ),
+        "ok",
+        10_000,
+      );
       return;
     }
     const lines = reply.text.split("\n").map((l) => sanitize(l));

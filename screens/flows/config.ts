@@ -8,21 +8,30 @@ import { promptCancelled, type FlowHost } from "./host.js";
 
 export class ConfigFlow {
   /** `applied`: the console re-reads what it takes from the config (theme, accent) and redraws. */
-  constructor(private readonly host: FlowHost, private readonly panel: ConfigPanel, private readonly applied: () => void) {}
+  constructor(
+    private readonly host: FlowHost,
+    private readonly panel: ConfigPanel,
+    private readonly applied: () => void,
+  ) {}
 
   reload(): void {
     const h = this.host;
     const path = h.app.config.path;
-    const d = h.openDialog(new ConfirmDialog(h.modals, h.ctx, {
-      title: "Reload configuration",
-      lines: [
-        `Reload the configuration from ${path ?? "the environment (no config file)"}?`,
-        "Permissions, rooms and templates change for everyone at once. An invalid file changes nothing and says why.",
-      ],
-      yes: "Reload",
-    }));
+    const d = h.openDialog(
+      new ConfirmDialog(h.modals, h.ctx, {
+        title: "Reload configuration",
+        lines: [
+          `Reload the configuration from ${path ?? "the environment (no config file)"}?`,
+          "Permissions, rooms and templates change for everyone at once. An invalid file changes nothing and says why.",
+        ],
+        yes: "Reload",
+      }),
+    );
     void d.result.then((yes) => {
-      if (!yes) { promptCancelled(h, "reload config", "Reload cancelled; the running configuration is unchanged."); return; }
+      if (!yes) {
+        promptCancelled(h, "reload config", "Reload cancelled; the running configuration is unchanged.");
+        return;
+      }
       this.reloadNow();
     });
   }

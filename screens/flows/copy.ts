@@ -10,21 +10,35 @@ export const COPY_LINES = 50;
 
 export class CopyFlow {
   /** `write`: straight to the terminal, past blessed. */
-  constructor(private readonly host: FlowHost, private readonly write: (s: string) => void) {}
+  constructor(
+    private readonly host: FlowHost,
+    private readonly write: (s: string) => void,
+  ) {}
 
   text(text: string, what: string): void {
-    if (!text) { this.host.say(`Nothing to copy: ${what} is empty.`, "warn"); return; }
+    if (!text) {
+      this.host.say(`Nothing to copy: ${what} is empty.`, "warn");
+      return;
+    }
     this.write(osc52(text));
     this.host.say(`Copied ${what} (OSC 52: the terminal must allow clipboard writes; in tmux, set-clipboard on).`, "ok");
   }
 
   taskUrl(t: TaskState | undefined): void {
-    if (!t) { this.host.say("Select a task first.", "warn"); return; }
+    if (!t) {
+      this.host.say("Select a task first.", "warn");
+      return;
+    }
     const s = this.host.app.ops.config.values.semaphore;
     const url = taskUrl(s.web_url || s.url || this.host.app.ops.semaphore?.baseUrl, t.projectId, t.taskId);
-    if (!url) { this.host.say("No Semaphore web address is known: set [semaphore] web_url.", "warn"); return; }
+    if (!url) {
+      this.host.say("No Semaphore web address is known: set [semaphore] web_url.", "warn");
+      return;
+    }
     this.text(url, `the URL of task #${t.taskId}`);
   }
 
-  lines(lines: string[], what: string): void { this.text(lines.join("\n"), what); }
+  lines(lines: string[], what: string): void {
+    this.text(lines.join("\n"), what);
+  }
 }

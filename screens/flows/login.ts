@@ -19,11 +19,18 @@ export class LoginFlow {
     if (host.app.store.loginPrompt) this.changed(host.app.store.loginPrompt);
   }
 
-  close(): void { this.host.app.store.removeListener("loginPrompt", this.onPrompt); }
+  close(): void {
+    this.host.app.store.removeListener("loginPrompt", this.onPrompt);
+  }
 
   private changed(p: LoginPromptState | undefined): void {
     if (this.host.destroyed) return;
-    if (!p) { const d = this.dialog; this.dialog = undefined; d?.cancel(); return; }
+    if (!p) {
+      const d = this.dialog;
+      this.dialog = undefined;
+      d?.cancel();
+      return;
+    }
     // Asked again right after an answer: the engine did not take it.
     const retry = Date.now() - this.answeredAt < 10_000;
     this.answeredAt = 0;
@@ -33,12 +40,24 @@ export class LoginFlow {
   open(error?: string): void {
     const h = this.host;
     const p = h.app.store.loginPrompt;
-    if (!p) { h.say("No Matrix login is waiting.", "warn"); return; }
+    if (!p) {
+      h.say("No Matrix login is waiting.", "warn");
+      return;
+    }
     if (this.dialog) return;
-    if (p.code) { this.openDevice(p); return; }
+    if (p.code) {
+      this.openDevice(p);
+      return;
+    }
     const d = new PromptDialog(h.modals, h.ctx, {
       title: "Matrix login (SSO)",
-      lines: [sanitize(p.message), "", sanitize(p.url), "", "m turns the mouse off so the terminal can select the URL (it is in the log too). What you paste is hidden."],
+      lines: [
+        sanitize(p.message),
+        "",
+        sanitize(p.url),
+        "",
+        "m turns the mouse off so the terminal can select the URL (it is in the log too). What you paste is hidden.",
+      ],
       validate: (v) => (tokenFromPaste(v) ? undefined : "That is not a login token or a URL with loginToken=…: paste it again."),
       secret: true,
       error,
@@ -55,7 +74,9 @@ export class LoginFlow {
         this.answeredAt = Date.now();
         const ok = h.app.ops.answerLoginPrompt(CONSOLE_ACTOR, text);
         h.say(ok ? "Login token sent; logging in…" : "No Matrix login is waiting any more.", ok ? "ok" : "warn");
-      } catch (e) { h.say(userMessage(e), "error"); }
+      } catch (e) {
+        h.say(userMessage(e), "error");
+      }
     });
   }
 
@@ -65,7 +86,11 @@ export class LoginFlow {
     const d = new TextDialog(h.modals, h.ctx, {
       title: "Matrix login (device)",
       lines: [
-        sanitize(p.message), "", `Open: ${sanitize(p.url)}`, `Code: ${sanitize(p.code ?? "")}`, "",
+        sanitize(p.message),
+        "",
+        `Open: ${sanitize(p.url)}`,
+        `Code: ${sanitize(p.code ?? "")}`,
+        "",
         "This closes by itself once the login is approved. m turns the mouse off so the terminal can select the URL (it is in the log too).",
       ],
       plain: true,

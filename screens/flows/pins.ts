@@ -12,12 +12,18 @@ export class Pins {
     try {
       const saved = JSON.parse(readFileSync(file, "utf8")) as unknown;
       if (Array.isArray(saved)) for (const k of saved) if (typeof k === "string" && /^\d+\/\d+$/.test(k)) this.pinned.add(k);
-    } catch { /* none yet, or unreadable: start without pins */ }
+    } catch {
+      /* none yet, or unreadable: start without pins */
+    }
   }
 
-  private static key(projectId: number, templateId: number): string { return `${projectId}/${templateId}`; }
+  private static key(projectId: number, templateId: number): string {
+    return `${projectId}/${templateId}`;
+  }
 
-  has(projectId: number, templateId: number): boolean { return this.pinned.has(Pins.key(projectId, templateId)); }
+  has(projectId: number, templateId: number): boolean {
+    return this.pinned.has(Pins.key(projectId, templateId));
+  }
 
   /** Pins or unpins; returns whether it is pinned now. */
   toggle(projectId: number, templateId: number): boolean {

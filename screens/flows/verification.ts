@@ -20,21 +20,29 @@ export class VerificationFlow {
   private readonly onChange = (v: VerificationState) => this.changed(v);
 
   /** `busy`: a dialog or the command bar has the keys, so nothing may pop up. */
-  constructor(private readonly host: FlowHost, private readonly busy: () => boolean) {
+  constructor(
+    private readonly host: FlowHost,
+    private readonly busy: () => boolean,
+  ) {
     const store = host.app.store;
     store.on("verification", this.onChange);
     // What the engine already waits for (the console can start after it).
     for (const v of store.activeVerifications()) this.changed(v);
   }
 
-  close(): void { this.host.app.store.removeListener("verification", this.onChange); }
+  close(): void {
+    this.host.app.store.removeListener("verification", this.onChange);
+  }
 
   private changed(v: VerificationState): void {
     if (this.host.destroyed || !consoleAnswers(v)) return;
     const ended = ENDED_PHASES.includes(v.phase);
     const d = this.dialog;
     if (d?.id === v.id) {
-      if (ended) { this.dialog = undefined; d.done(); } else d.refresh();
+      if (ended) {
+        this.dialog = undefined;
+        d.done();
+      } else d.refresh();
     }
     if (ended) {
       this.laterIds.delete(v.id);
@@ -43,7 +51,8 @@ export class VerificationFlow {
     }
     if (!this.watched.has(v.id)) {
       this.watched.add(v.id);
-      if (v.origin === "incoming" && v.phase !== "sas") this.host.say(sanitize(`${v.otherUserId} ${v.otherDeviceId ?? ""} asks to verify the bot (${v.id}); its emoji show up here next.`));
+      if (v.origin === "incoming" && v.phase !== "sas")
+        this.host.say(sanitize(`${v.otherUserId} ${v.otherDeviceId ?? ""} asks to verify the bot (${v.id}); its emoji show up here next.`));
     }
     if (v.phase === "sas" && d?.id !== v.id) this.popWaiting(v);
   }
@@ -54,7 +63,8 @@ export class VerificationFlow {
     if (h.destroyed || this.dialog) return;
     if (h.ctx.readOnly()) {
       // A read-only console cannot answer: say so once, and let V show the emoji.
-      if (prefer) h.say(sanitize(`Verification ${prefer.id} with ${prefer.otherUserId} waits for its emoji comparison (read-only here; V shows it).`), "warn", 15_000);
+      if (prefer)
+        h.say(sanitize(`Verification ${prefer.id} with ${prefer.otherUserId} waits for its emoji comparison (read-only here; V shows it).`), "warn", 15_000);
       return;
     }
     const next = prefer ?? h.app.store.activeVerifications().find((v) => consoleAnswers(v) && v.phase === "sas" && !this.laterIds.has(v.id));
@@ -98,7 +108,8 @@ export class VerificationFlow {
   }
 
   private press(b: VerifyButton): void {
-    if (b === "later") this.later(); else this.answer(b === "match");
+    if (b === "later") this.later();
+    else this.answer(b === "match");
   }
 
   answer(match: boolean): void {
@@ -108,15 +119,19 @@ export class VerificationFlow {
     d.sending = match ? "match" : "mismatch";
     d.error = undefined;
     d.refresh();
-    h.app.ops.confirmVerification(CONSOLE_ACTOR, d.id, match).then(() => {
-      d.sending = undefined;
-      if (this.dialog === d) d.refresh();
-      if (match && h.app.store.verifications.get(d.id)?.phase === "confirmed") h.say(`Confirmed ${d.id}; waiting for the other device to confirm too.`, "ok", 15_000);
-    }, (e) => {
-      d.sending = undefined;
-      d.error = userMessage(e);
-      if (this.dialog === d) d.refresh();
-    });
+    h.app.ops.confirmVerification(CONSOLE_ACTOR, d.id, match).then(
+      () => {
+        d.sending = undefined;
+        if (this.dialog === d) d.refresh();
+        if (match && h.app.store.verifications.get(d.id)?.phase === "confirmed")
+          h.say(`Confirmed ${d.id}; waiting for the other device to confirm too.`, "ok", 15_000);
+      },
+      (e) => {
+        d.sending = undefined;
+        d.error = userMessage(e);
+        if (this.dialog === d) d.refresh();
+      },
+    );
   }
 
   later(): void {
@@ -131,7 +146,9 @@ export class VerificationFlow {
     d.done();
   }
 
-  choose(dir: 1 | -1): void { this.dialog?.choose(dir); }
+  choose(dir: 1 | -1): void {
+    this.dialog?.choose(dir);
+  }
 
   pressChosen(): void {
     const d = this.dialog;
@@ -142,9 +159,12 @@ export class VerificationFlow {
   private announce(v: VerificationState): void {
     const who = `${v.otherUserId} ${v.otherDeviceId ?? ""}`.trim();
     const detail = v.detail ? ` (${v.detail})` : "";
-    const [text, level] = v.phase === "done" ? [`✔ Verification ${v.id}: ${who} is verified.`, "ok" as const]
-      : v.phase === "mismatch" ? [`✖ Verification ${v.id} with ${who}: the emoji did not match${detail}; nothing is trusted.`, "error" as const]
-      : [`Verification ${v.id} with ${who} ended: cancelled${detail}; nothing is trusted.`, "warn" as const];
+    const [text, level] =
+      v.phase === "done"
+        ? [`✔ Verification ${v.id}: ${who} is verified.`, "ok" as const]
+        : v.phase === "mismatch"
+          ? [`✖ Verification ${v.id} with ${who}: the emoji did not match${detail}; nothing is trusted.`, "error" as const]
+          : [`Verification ${v.id} with ${who} ended: cancelled${detail}; nothing is trusted.`, "warn" as const];
     this.host.say(sanitize(text), level, 20_000);
     this.host.app.logger.log(level === "ok" ? "info" : "warn", "console", text);
   }
@@ -152,31 +172,47 @@ export class VerificationFlow {
   /** `v` on a room: choose one of its members' unverified devices and ask it to verify. */
   verifyDevice(r: RoomState | undefined): void {
     const h = this.host;
-    if (!r) { h.say(h.app.store.connection.matrix === "not_configured" ? "Matrix is not configured: there is nobody to verify." : "Select a room first.", "warn"); return; }
+    if (!r) {
+      h.say(h.app.store.connection.matrix === "not_configured" ? "Matrix is not configured: there is nobody to verify." : "Select a room first.", "warn");
+      return;
+    }
     const members = h.app.ops.chat?.members?.(r.roomId) ?? [];
     h.say(sanitize(`Looking up the devices of ${r.name}'s members…`));
-    h.app.ops.verificationDevices(CONSOLE_ACTOR, members).then((devices) => {
-      const open = devices.filter((x) => !x.verified);
-      if (!open.length) {
-        if (devices.length) h.say(`All ${devices.length} devices of ${sanitize(r.name)}'s members are verified.`, "ok");
-        else h.say("The bot knows no devices of this room's members.", "warn");
-        return;
-      }
-      h.clearMessage();
-      const d = h.openDialog(new SelectDialog(h.modals, h.ctx, {
-        title: `Verify a device in ${sanitize(r.name)}`,
-        intro: [`${devices.length - open.length} of ${devices.length} devices are verified. The bot asks the one you choose to verify; accept on that device, then compare the emoji here.`],
-        items: open,
-        key: (x) => `${x.userId} ${x.deviceId}`,
-        label: (x) => sanitize(`${x.userId}  ${x.deviceId}${x.displayName ? `  (${x.displayName})` : ""}`),
-      }));
-      void d.result.then(async (dev) => {
-        if (!dev) return;
-        try {
-          const v = await h.app.ops.startVerification(CONSOLE_ACTOR, dev.userId, dev.deviceId);
-          h.say(sanitize(`Verification ${v.id} requested with ${dev.userId} ${dev.deviceId}: accept it on that device; the emoji show up here.`), "ok", 15_000);
-        } catch (e) { h.say(`Could not start the verification: ${userMessage(e)}`, "error"); }
-      });
-    }, (e) => h.say(userMessage(e), "error"));
+    h.app.ops.verificationDevices(CONSOLE_ACTOR, members).then(
+      (devices) => {
+        const open = devices.filter((x) => !x.verified);
+        if (!open.length) {
+          if (devices.length) h.say(`All ${devices.length} devices of ${sanitize(r.name)}'s members are verified.`, "ok");
+          else h.say("The bot knows no devices of this room's members.", "warn");
+          return;
+        }
+        h.clearMessage();
+        const d = h.openDialog(
+          new SelectDialog(h.modals, h.ctx, {
+            title: `Verify a device in ${sanitize(r.name)}`,
+            intro: [
+              `${devices.length - open.length} of ${devices.length} devices are verified. The bot asks the one you choose to verify; accept on that device, then compare the emoji here.`,
+            ],
+            items: open,
+            key: (x) => `${x.userId} ${x.deviceId}`,
+            label: (x) => sanitize(`${x.userId}  ${x.deviceId}${x.displayName ? `  (${x.displayName})` : ""}`),
+          }),
+        );
+        void d.result.then(async (dev) => {
+          if (!dev) return;
+          try {
+            const v = await h.app.ops.startVerification(CONSOLE_ACTOR, dev.userId, dev.deviceId);
+            h.say(
+              sanitize(`Verification ${v.id} requested with ${dev.userId} ${dev.deviceId}: accept it on that device; the emoji show up here.`),
+              "ok",
+              15_000,
+            );
+          } catch (e) {
+            h.say(`Could not start the verification: ${userMessage(e)}`, "error");
+          }
+        });
+      },
+      (e) => h.say(userMessage(e), "error"),
+    );
   }
 }

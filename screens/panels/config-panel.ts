@@ -52,7 +52,10 @@ export function configRows(cfg: LoadedConfig): ConfigRow[] {
       let sourceLong = raw;
       if (raw === "file") source = sourceLong = `file${src?.line ? `:${src.line}` : ""}`;
       else if (raw === "env") sourceLong = `env ${envName(section, key)}`;
-      else if (raw.startsWith("secret file")) { source = "secret file"; sourceLong = `${raw}${src?.line ? ` (named at line ${src.line})` : ""}`; }
+      else if (raw.startsWith("secret file")) {
+        source = "secret file";
+        sourceLong = `${raw}${src?.line ? ` (named at line ${src.line})` : ""}`;
+      }
       rows.push({ id, section, key, value: show(value, def), source, sourceLong, def });
     }
   }
@@ -60,7 +63,16 @@ export function configRows(cfg: LoadedConfig): ConfigRow[] {
     rows.push({ id: `[room "${room.room}"]`, section: `room "${room.room}"`, key: "", value: "", source: "", sourceLong: "", heading: true, room: true });
     for (const [key, def] of Object.entries(ROOM_SCHEMA) as Array<[string, KeyDef]>) {
       const v = (room as unknown as Record<string, unknown>)[key];
-      rows.push({ id: `room "${room.room}".${key}`, section: `room "${room.room}"`, key, value: show(v, def), source: "file", sourceLong: "file", def, room: true });
+      rows.push({
+        id: `room "${room.room}".${key}`,
+        section: `room "${room.room}"`,
+        key,
+        value: show(v, def),
+        source: "file",
+        sourceLong: "file",
+        def,
+        room: true,
+      });
     }
   }
   return rows;
@@ -78,9 +90,29 @@ export class ConfigPanel extends Panel {
       key: (r) => r.id,
       filterText: (r) => (r.heading ? `[${r.section}]` : `${r.section}.${r.key} ${r.value} ${r.source}`),
       columns: [
-        { title: "Key", width: 14, flex: 2, priority: 9, value: (r) => (r.heading ? `[${r.section}]` : this.filterText ? `${r.room ? `[${r.section}] ` : `${r.section}.`}${r.key}` : `  ${r.key}`), style: (r, t) => (r.heading ? t.text.heading : "") },
-        { title: "Value", width: 10, flex: 3, priority: 8, value: (r) => r.value, style: (r, t) => (r.def?.secret ? t.text.accent : r.source === "default" ? t.text.dim : "") },
-        { title: "From", width: 11, priority: 5, value: (r) => r.source, style: (r, t) => (r.source === "default" ? t.text.dim : r.source.startsWith("env") ? t.text.warn : t.text.info) },
+        {
+          title: "Key",
+          width: 14,
+          flex: 2,
+          priority: 9,
+          value: (r) => (r.heading ? `[${r.section}]` : this.filterText ? `${r.room ? `[${r.section}] ` : `${r.section}.`}${r.key}` : `  ${r.key}`),
+          style: (r, t) => (r.heading ? t.text.heading : ""),
+        },
+        {
+          title: "Value",
+          width: 10,
+          flex: 3,
+          priority: 8,
+          value: (r) => r.value,
+          style: (r, t) => (r.def?.secret ? t.text.accent : r.source === "default" ? t.text.dim : ""),
+        },
+        {
+          title: "From",
+          width: 11,
+          priority: 5,
+          value: (r) => r.source,
+          style: (r, t) => (r.source === "default" ? t.text.dim : r.source.startsWith("env") ? t.text.warn : t.text.info),
+        },
       ],
     });
     // Reloads from anywhere (chat, file watcher, this console) are logged by the operations.
@@ -92,18 +124,27 @@ export class ConfigPanel extends Panel {
     this.refresh();
   }
 
-  private get cfg(): LoadedConfig { return this.ctx.app.ops.config; }
+  private get cfg(): LoadedConfig {
+    return this.ctx.app.ops.config;
+  }
 
   refresh(): void {
     this.shownConfig = this.cfg;
     this.list.setRows(configRows(this.cfg));
   }
 
-  setReload(r: ReloadState): void { this.reload = r; this.markDirty(); }
+  setReload(r: ReloadState): void {
+    this.reload = r;
+    this.markDirty();
+  }
 
-  get selected(): ConfigRow | undefined { return this.list.selected; }
+  get selected(): ConfigRow | undefined {
+    return this.list.selected;
+  }
 
-  protected summary(): string { return this.list.position(); }
+  protected summary(): string {
+    return this.list.position();
+  }
 
   private infoLines(width: number): string[] {
     const t = this.ctx.theme();
@@ -121,7 +162,9 @@ export class ConfigPanel extends Panel {
     lines.push(`${tag(t.text.dim, "state")} ${state}`);
     if (issues) {
       const last = cfg.issues.find((i) => i.severity === "error") ?? cfg.issues[cfg.issues.length - 1]!;
-      lines.push(`${tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(sanitize(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`), width)))}`);
+      lines.push(
+        `${tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(sanitize(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`), width)))}`,
+      );
     }
     return lines;
   }
@@ -133,13 +176,25 @@ export class ConfigPanel extends Panel {
     return [...info, ...body];
   }
 
-  private get infoHeight(): number { return 2 + (this.cfg.issues.length ? 1 : 0); }
+  private get infoHeight(): number {
+    return 2 + (this.cfg.issues.length ? 1 : 0);
+  }
 
-  nav(n: Nav): void { navList(this.list, n); this.markDirty(); }
+  nav(n: Nav): void {
+    navList(this.list, n);
+    this.markDirty();
+  }
 
-  setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
+  setFilter(text: string): void {
+    this.filterText = text;
+    this.list.setFilter(text);
+    this.markDirty();
+  }
 
-  override activate(): void { const r = this.selected; if (r) this.onActivate?.(r); }
+  override activate(): void {
+    const r = this.selected;
+    if (r) this.onActivate?.(r);
+  }
 
   mouse(ev: MouseEvent, _x: number, y: number, double: boolean): boolean {
     const r = listMouse(this.list, ev, y - this.infoHeight, double, () => this.activate());

@@ -9,8 +9,13 @@ import { tag, type Theme } from "../theme.js";
 import { sparkline } from "../widgets/sparkline.js"; // issue 14.11
 
 const MATRIX_TEXT: Record<string, string> = {
-  not_configured: "not configured", starting: "starting", syncing: "syncing", catching_up: "catching up",
-  reconnecting: "reconnecting", error: "error", stopped: "stopped",
+  not_configured: "not configured",
+  starting: "starting",
+  syncing: "syncing",
+  catching_up: "catching up",
+  reconnecting: "reconnecting",
+  error: "error",
+  stopped: "stopped",
 };
 
 function matrixStyle(t: Theme, s: string): string {
@@ -40,10 +45,17 @@ export class Header {
   private last = "";
   private lastClock = "";
 
-  constructor(private readonly ctx: ViewContext, parent: blessed.Widgets.Node, private readonly state: () => HeaderState) {
+  constructor(
+    private readonly ctx: ViewContext,
+    parent: blessed.Widgets.Node,
+    private readonly state: () => HeaderState,
+  ) {
     const t = ctx.theme();
     this.box = blessed.box({ parent, top: 0, left: 0, width: "100%", height: 1, tags: true, wrap: false, style: { fg: t.barFg, bg: t.barBg } });
-    const mark = () => { this.dirty = true; ctx.render(); };
+    const mark = () => {
+      this.dirty = true;
+      ctx.render();
+    };
     ctx.app.store.on("connection", mark);
     ctx.app.store.on("crypto", mark);
   }
@@ -66,7 +78,10 @@ export class Header {
     const ver = c.semaphoreVersion ? ` ${sanitize(c.semaphoreVersion).replace(/^v?/, "v")}` : "";
     const name: Part = { plain: `ChatrixCD ${VERSION}`, styled: tag(t.text.title, esc(`ChatrixCD ${VERSION}`)) };
     const matrix = (label: string): Part => ({ plain: `${label}${dot} ${m}`, styled: `${label}${tag(matrixStyle(t, c.matrix), `${dot} ${esc(m)}`)}` });
-    const sema = (label: string, v: string): Part => ({ plain: `${label}${dot} ${sv}${v}`, styled: `${label}${tag(semaphoreStyle(t, c.semaphore), `${dot} ${esc(sv)}`)}${tag(t.text.dim, esc(v))}` });
+    const sema = (label: string, v: string): Part => ({
+      plain: `${label}${dot} ${sv}${v}`,
+      styled: `${label}${tag(semaphoreStyle(t, c.semaphore), `${dot} ${esc(sv)}`)}${tag(t.text.dim, esc(v))}`,
+    });
     const flags: Part[] = [];
     if (this.ctx.readOnly()) flags.push({ plain: "READ-ONLY", styled: tag(t.text.warn, "{bold}READ-ONLY{/bold}") });
     if (st.demo) flags.push({ plain: "DEMO", styled: tag(t.text.accent, "DEMO") });
@@ -83,7 +98,11 @@ export class Header {
     if (c.matrix !== "not_configured") {
       const on = cr.enabled ? "E2E on" : cr.detail ? "E2E off" : "";
       const utd = cr.enabled && cr.undecryptable ? ` · ${cr.undecryptable} undecryptable` : "";
-      if (on) e2e.push({ plain: on + utd, styled: tag(cr.enabled ? t.text.ok : t.text.warn, on) + (utd ? tag(cr.waitingForKeys ? t.text.warn : t.text.dim, esc(utd)) : "") });
+      if (on)
+        e2e.push({
+          plain: on + utd,
+          styled: tag(cr.enabled ? t.text.ok : t.text.warn, on) + (utd ? tag(cr.waitingForKeys ? t.text.warn : t.text.dim, esc(utd)) : ""),
+        });
     }
     const mouse: Part = { plain: st.mouse ? "mouse on" : "mouse off", styled: tag(t.text.dim, st.mouse ? "mouse on" : "mouse off") };
     const time = clock(new Date(this.ctx.now()));
@@ -92,9 +111,18 @@ export class Header {
     // The most complete variant that fits; the read-only flag is kept in all but the narrowest.
     // issue 14.11: the last minutes' activity, shown only when everything else fits too.
     const a = st.activity;
-    const spark = (label: string, v: number[]) => ({ plain: `${label} ${sparkline(v.slice(-6)).padEnd(6)}`, styled: `${tag(t.text.dim, label)} ${tag(t.text.info, sparkline(v.slice(-6)).padEnd(6))}` });
-    const act: Part[] = a ? [[spark("start", a.started), spark("end", a.finished), spark("cmd", a.commands), spark("api", a.requests)]
-      .reduce((p, q) => ({ plain: `${p.plain} ${q.plain}`, styled: `${p.styled} ${q.styled}` }))] : [];
+    const spark = (label: string, v: number[]) => ({
+      plain: `${label} ${sparkline(v.slice(-6)).padEnd(6)}`,
+      styled: `${tag(t.text.dim, label)} ${tag(t.text.info, sparkline(v.slice(-6)).padEnd(6))}`,
+    });
+    const act: Part[] = a
+      ? [
+          [spark("start", a.started), spark("end", a.finished), spark("cmd", a.commands), spark("api", a.requests)].reduce((p, q) => ({
+            plain: `${p.plain} ${q.plain}`,
+            styled: `${p.styled} ${q.styled}`,
+          })),
+        ]
+      : [];
     const variants: Part[][] = [
       ...(act.length ? [[name, matrix("Matrix "), ...e2e, sema("Semaphore ", ver), ...flags, ...act, mouse]] : []),
       [name, matrix("Matrix "), ...e2e, sema("Semaphore ", ver), ...flags, mouse],
@@ -113,7 +141,9 @@ export class Header {
     return left + " ".repeat(gap) + right + " ";
   }
 
-  private environment(): string { return sanitize(this.ctx.app.ops.config.values.console.environment ?? "").trim(); }
+  private environment(): string {
+    return sanitize(this.ctx.app.ops.config.values.console.environment ?? "").trim();
+  }
 
   update(): boolean {
     if (!this.dirty) return false;
@@ -121,7 +151,10 @@ export class Header {
     // The accent: a production environment turns the whole bar red, so nobody mistakes it for staging.
     const t = this.ctx.theme();
     const bg = PRODUCTION.test(this.environment()) ? t.productionBg : t.barBg;
-    if (this.box.style.bg !== bg) { this.box.style.bg = bg; this.last = ""; }
+    if (this.box.style.bg !== bg) {
+      this.box.style.bg = bg;
+      this.last = "";
+    }
     const s = this.text(this.box.width as number);
     if (s === this.last) return false;
     this.last = s;

@@ -23,27 +23,51 @@ export class LogPanel extends Panel {
   private formatted = new Map<number, string>();
   private formatKey = "";
 
-  constructor(ctx: ViewContext, parent: blessed.Widgets.Node, readonly capacity = 5000) {
+  constructor(
+    ctx: ViewContext,
+    parent: blessed.Widgets.Node,
+    readonly capacity = 5000,
+  ) {
     super(ctx, "logs", parent);
     const self = this;
-    this.view = new ScrollText({ get length() { return self.matching.length; }, get: (i) => self.format(self.matching[i]!) });
+    this.view = new ScrollText({
+      get length() {
+        return self.matching.length;
+      },
+      get: (i) => self.format(self.matching[i]!),
+    });
     for (const e of ctx.app.logger.ring.toArray().slice(-capacity)) this.entries.push(e);
     this.rebuild();
     ctx.app.logger.on("entry", (e: LogEntry) => this.add(e));
   }
 
-  get follow(): boolean { return this.view.follow; }
-  get wrap(): boolean { return this.view.wrap; }
-  get size(): number { return this.entries.length; }
-  get shown(): number { return this.matching.length; }
+  get follow(): boolean {
+    return this.view.follow;
+  }
+  get wrap(): boolean {
+    return this.view.wrap;
+  }
+  get size(): number {
+    return this.entries.length;
+  }
+  get shown(): number {
+    return this.matching.length;
+  }
 
   /** Lines that arrived while paused, added on resume. */
   private held: LogEntry[] = [];
 
-  resume(): void { const held = this.held; this.held = []; for (const e of held) this.add(e); }
+  resume(): void {
+    const held = this.held;
+    this.held = [];
+    for (const e of held) this.add(e);
+  }
 
   add(e: LogEntry): void {
-    if (this.ctx.paused()) { this.held.push(e); return; }
+    if (this.ctx.paused()) {
+      this.held.push(e);
+      return;
+    }
     this.entries.push(e);
     if (this.passes(e)) this.matching.push(e);
     if (this.entries.length > this.capacity + Math.max(50, this.capacity / 10)) {
@@ -52,7 +76,10 @@ export class LogPanel extends Panel {
       this.entries.splice(0, drop);
       let m = 0;
       while (m < this.matching.length && this.matching[m]!.seq < firstKept) m++;
-      if (m) { this.matching.splice(0, m); this.view.shifted(m); }
+      if (m) {
+        this.matching.splice(0, m);
+        this.view.shifted(m);
+      }
       for (const k of this.formatted.keys()) if (k < firstKept) this.formatted.delete(k);
     }
     this.markDirty();
@@ -69,20 +96,30 @@ export class LogPanel extends Panel {
   }
 
   /** The last `n` lines the panel shows (level and filter applied), as plain text. */
-  lastLines(n: number): string[] { return this.matching.slice(-n).map((e) => stripAnsi(this.format(e))); }
+  lastLines(n: number): string[] {
+    return this.matching.slice(-n).map((e) => stripAnsi(this.format(e)));
+  }
 
   private format(e: LogEntry): string {
     const t = this.ctx.theme();
     const key = `${this.timestamps}|${t.name}`;
-    if (key !== this.formatKey) { this.formatted.clear(); this.formatKey = key; }
+    if (key !== this.formatKey) {
+      this.formatted.clear();
+      this.formatKey = key;
+    }
     const hit = this.formatted.get(e.seq);
     if (hit !== undefined) return hit;
     const d = new Date(e.time);
-    const ts = this.timestamps ? `${[d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":")}.${String(d.getMilliseconds()).padStart(3, "0")} ` : "";
+    const ts = this.timestamps
+      ? `${[d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":")}.${String(d.getMilliseconds()).padStart(3, "0")} `
+      : "";
     const lvl = this.ctx.sgr(t.level[e.level]);
     const dim = this.ctx.sgr(t.text.dim);
     const reset = lvl || dim ? "\x1b[0m" : "";
-    const msg = e.message.split("\n").map((l) => sanitize(l)).join(" ⏎ ");
+    const msg = e.message
+      .split("\n")
+      .map((l) => sanitize(l))
+      .join(" ⏎ ");
     const line = `${dim}${ts}${reset}${lvl}${e.level.toUpperCase().padEnd(5)}${reset} ${dim}${sanitize(e.source)}${reset} ${e.level === "error" ? lvl : ""}${msg}${e.level === "error" ? reset : ""}`;
     if (this.formatted.size > 2000) this.formatted.clear();
     this.formatted.set(e.seq, line);
@@ -90,7 +127,12 @@ export class LogPanel extends Panel {
   }
 
   protected summary(): string {
-    const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap", this.timestamps ? "time" : "", this.minLevel !== "debug" ? `≥${this.minLevel}` : ""].filter(Boolean);
+    const flags = [
+      this.view.follow ? "follow" : "paused",
+      this.view.wrap ? "wrap" : "nowrap",
+      this.timestamps ? "time" : "",
+      this.minLevel !== "debug" ? `≥${this.minLevel}` : "",
+    ].filter(Boolean);
     const count = this.matching.length === this.entries.length ? `${this.entries.length}` : `${this.matching.length}/${this.entries.length}`;
     return `${count} · ${flags.join(" ")}`;
   }
@@ -108,9 +150,19 @@ export class LogPanel extends Panel {
     this.markDirty();
   }
 
-  toggleFollow(): void { if (this.view.follow) this.view.freeze(); else this.view.end(); this.markDirty(); }
-  toggleWrap(): void { this.view.setWrap(!this.view.wrap); this.markDirty(); }
-  toggleTimestamps(): void { this.timestamps = !this.timestamps; this.markDirty(); }
+  toggleFollow(): void {
+    if (this.view.follow) this.view.freeze();
+    else this.view.end();
+    this.markDirty();
+  }
+  toggleWrap(): void {
+    this.view.setWrap(!this.view.wrap);
+    this.markDirty();
+  }
+  toggleTimestamps(): void {
+    this.timestamps = !this.timestamps;
+    this.markDirty();
+  }
 
   /** debug → info → warn → error → debug. */
   cycleLevel(): LogLevelName {
@@ -128,8 +180,16 @@ export class LogPanel extends Panel {
   }
 
   mouse(ev: MouseEvent): boolean {
-    if (ev.action === "wheelup") { this.view.scroll(-3); this.markDirty(); return true; }
-    if (ev.action === "wheeldown") { this.view.scroll(3); this.markDirty(); return true; }
+    if (ev.action === "wheelup") {
+      this.view.scroll(-3);
+      this.markDirty();
+      return true;
+    }
+    if (ev.action === "wheeldown") {
+      this.view.scroll(3);
+      this.markDirty();
+      return true;
+    }
     return ev.action === "mousedown";
   }
 }

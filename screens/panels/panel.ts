@@ -11,7 +11,6 @@ export type { MouseEvent, Nav };
 
 export type Box = blessed.Widgets.BoxElement;
 
-
 export abstract class Panel {
   readonly box: Box;
   focused = false;
@@ -21,22 +20,35 @@ export abstract class Panel {
   private lastLabel = "";
   private lastBorder = "";
 
-  constructor(protected readonly ctx: ViewContext, readonly name: PanelName, parent: blessed.Widgets.Node) {
+  constructor(
+    protected readonly ctx: ViewContext,
+    readonly name: PanelName,
+    parent: blessed.Widgets.Node,
+  ) {
     this.box = blessed.box({
       parent,
       tags: true,
       wrap: false,
       border: { type: "line" },
       style: { border: { fg: ctx.theme().border }, label: {} },
-      top: 0, left: 0, width: 10, height: 5,
+      top: 0,
+      left: 0,
+      width: 10,
+      height: 5,
     });
   }
 
-  get number(): number { return PANELS.indexOf(this.name) + 1; }
+  get number(): number {
+    return PANELS.indexOf(this.name) + 1;
+  }
 
   /** Content area in cells. */
-  get innerWidth(): number { return Math.max(1, (this.box.width as number) - 2); }
-  get innerHeight(): number { return Math.max(1, (this.box.height as number) - 2); }
+  get innerWidth(): number {
+    return Math.max(1, (this.box.width as number) - 2);
+  }
+  get innerHeight(): number {
+    return Math.max(1, (this.box.height as number) - 2);
+  }
 
   /** The title's extra text after the panel name (counts, toggles). */
   protected abstract summary(): string;

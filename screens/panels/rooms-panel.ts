@@ -24,11 +24,13 @@ function trustStyle(r: RoomState, t: Theme): string {
 /** The bot's encryption as parts, most important first: [plain, style]. */
 export function cryptoParts(c: CryptoState, matrix: string): Array<[string, keyof Theme["text"]]> {
   // Encryption is set up after the login: until then "off" would be wrong.
-  if (!c.enabled) return c.detail ? [[`E2E off: ${c.detail}`, "warn"]] : [[matrix === "starting" ? "E2E starting…" : "E2E off", matrix === "starting" ? "dim" : "warn"]];
+  if (!c.enabled)
+    return c.detail ? [[`E2E off: ${c.detail}`, "warn"]] : [[matrix === "starting" ? "E2E starting…" : "E2E off", matrix === "starting" ? "dim" : "warn"]];
   const parts: Array<[string, keyof Theme["text"]]> = [["E2E on", "ok"]];
   if (c.deviceId) parts.push([`device ${c.deviceId}`, "title"]);
   if (c.crossSigning !== undefined) parts.push([c.crossSigning ? "cross-signing on" : "cross-signing off", c.crossSigning ? "ok" : "dim"]);
-  if (c.undecryptable > 0) parts.push([`${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} waiting for keys)` : ""}`, c.waitingForKeys ? "warn" : "dim"]);
+  if (c.undecryptable > 0)
+    parts.push([`${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} waiting for keys)` : ""}`, c.waitingForKeys ? "warn" : "dim"]);
   return parts;
 }
 
@@ -50,7 +52,10 @@ export class RoomsPanel extends Panel {
       ],
     });
     const store = ctx.app.store;
-    const refresh = () => { this.refresh(); this.markDirty(); };
+    const refresh = () => {
+      this.refresh();
+      this.markDirty();
+    };
     store.on("room", refresh);
     store.on("roomRemoved", refresh);
     store.on("connection", () => this.markDirty());
@@ -77,7 +82,8 @@ export class RoomsPanel extends Panel {
       if (used && used + sep.length + w > width) {
         lines.push(line);
         if (lines.length === 2) return lines;
-        line = ""; used = 0;
+        line = "";
+        used = 0;
       }
       const text = truncate(plain, width - used - (used ? sep.length : 0));
       line += (used ? tag(t.text.dim, sep) : "") + tag(t.text[style], esc(text));
@@ -89,7 +95,8 @@ export class RoomsPanel extends Panel {
 
   private emptyText(): string {
     const c = this.ctx.app.store.connection;
-    if (c.matrix === "not_configured") return "Matrix is not configured, so the bot is in no rooms.\nSet [matrix] homeserver, user_id and a password or\naccess token to serve chat rooms. The console works\nwithout it.";
+    if (c.matrix === "not_configured")
+      return "Matrix is not configured, so the bot is in no rooms.\nSet [matrix] homeserver, user_id and a password or\naccess token to serve chat rooms. The console works\nwithout it.";
     if (c.matrix === "starting" || c.matrix === "catching_up") return "Connecting to Matrix…";
     if (c.matrix === "error") return `Matrix: ${c.matrixDetail ?? "error"}`;
     return this.ctx.readOnly() ? "The bot is in no rooms yet." : "The bot is in no rooms yet. Invite it, or press J to join one.";
@@ -100,7 +107,9 @@ export class RoomsPanel extends Panel {
     this.list.setRows(rooms);
   }
 
-  get selected(): RoomState | undefined { return this.list.selected; }
+  get selected(): RoomState | undefined {
+    return this.list.selected;
+  }
 
   protected summary(): string {
     const n = this.list.rows.length;
@@ -114,16 +123,28 @@ export class RoomsPanel extends Panel {
   }
 
   /** Called every second: "last active" times move. */
-  tick(): void { if (this.list.rows.length) this.markDirty(); }
+  tick(): void {
+    if (this.list.rows.length) this.markDirty();
+  }
 
-  nav(n: Nav): void { navList(this.list, n); this.markDirty(); }
+  nav(n: Nav): void {
+    navList(this.list, n);
+    this.markDirty();
+  }
 
-  setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
+  setFilter(text: string): void {
+    this.filterText = text;
+    this.list.setFilter(text);
+    this.markDirty();
+  }
 
   mouse(ev: MouseEvent, _x: number, y: number, double: boolean): boolean {
     return listMouse(this.list, ev, y - this.infoRows, double, () => this.activate?.()) && (this.markDirty(), true);
   }
 
   onActivate?: (room: RoomState) => void;
-  override activate(): void { const r = this.selected; if (r) this.onActivate?.(r); }
+  override activate(): void {
+    const r = this.selected;
+    if (r) this.onActivate?.(r);
+  }
 }

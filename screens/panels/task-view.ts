@@ -30,20 +30,45 @@ export class TaskView {
   search = "";
   private matches: number[] = [];
   private matchPos = -1;
-  private readonly onOutput = (key: string, add: OutputLine[]) => { if (key === this.key) { this.append(add); this.markDirty(); } };
-  private readonly onTask = (t: TaskState) => { if (t.key === this.key) this.markDirty(); };
+  private readonly onOutput = (key: string, add: OutputLine[]) => {
+    if (key === this.key) {
+      this.append(add);
+      this.markDirty();
+    }
+  };
+  private readonly onTask = (t: TaskState) => {
+    if (t.key === this.key) this.markDirty();
+  };
 
-  constructor(private readonly ctx: ViewContext, parent: blessed.Widgets.Node) {
+  constructor(
+    private readonly ctx: ViewContext,
+    parent: blessed.Widgets.Node,
+  ) {
     this.box = blessed.box({
-      parent, hidden: true, tags: true, wrap: false, border: { type: "line" },
-      style: { border: { fg: ctx.theme().borderFocus } }, top: 1, left: 0, width: "100%", height: 10,
+      parent,
+      hidden: true,
+      tags: true,
+      wrap: false,
+      border: { type: "line" },
+      style: { border: { fg: ctx.theme().borderFocus } },
+      top: 1,
+      left: 0,
+      width: "100%",
+      height: 10,
     });
     const self = this;
-    this.view = new ScrollText({ get length() { return self.lines.length; }, get: (i) => self.lines[i]! });
+    this.view = new ScrollText({
+      get length() {
+        return self.lines.length;
+      },
+      get: (i) => self.lines[i]!,
+    });
     this.view.matchSgr = ctx.sgr(ctx.theme().text.match) || "\x1b[7m";
   }
 
-  get isOpen(): boolean { return this.key !== undefined; }
+  get isOpen(): boolean {
+    return this.key !== undefined;
+  }
 
   /** The output as plain text: the lines matching the search when there is one, else the last `n`. */
   copyLines(n: number): { lines: string[]; what: string } {
@@ -56,7 +81,9 @@ export class TaskView {
     return { lines, what: `the last ${lines.length} output lines` };
   }
 
-  get task(): TaskState | undefined { return this.key ? this.ctx.app.store.tasks.get(this.key) : undefined; }
+  get task(): TaskState | undefined {
+    return this.key ? this.ctx.app.store.tasks.get(this.key) : undefined;
+  }
 
   open(task: TaskState): void {
     this.close();
@@ -81,10 +108,22 @@ export class TaskView {
       // Nothing in the store yet: fetch once (the operation puts it into the store, which streams it here).
       this.loading = true;
       const key = task.key;
-      this.ctx.app.ops.tasks.output(CONSOLE_ACTOR, task).then(
-        (lines) => { if (this.key === key && this.lines.length === 0) this.append(lines); },
-        (e) => { if (this.key === key) this.loadError = userMessage(e); },
-      ).finally(() => { if (this.key === key) { this.loading = false; this.markDirty(); } });
+      this.ctx.app.ops.tasks
+        .output(CONSOLE_ACTOR, task)
+        .then(
+          (lines) => {
+            if (this.key === key && this.lines.length === 0) this.append(lines);
+          },
+          (e) => {
+            if (this.key === key) this.loadError = userMessage(e);
+          },
+        )
+        .finally(() => {
+          if (this.key === key) {
+            this.loading = false;
+            this.markDirty();
+          }
+        });
     }
     this.markDirty();
   }
@@ -120,10 +159,16 @@ export class TaskView {
     }
   }
 
-  markDirty(): void { this.dirty = true; this.ctx.render(); }
+  markDirty(): void {
+    this.dirty = true;
+    this.ctx.render();
+  }
 
   /** Elapsed time moves while the task runs. */
-  tick(): void { const t = this.task; if (t && !isTerminalStatus(t.status)) this.markDirty(); }
+  tick(): void {
+    const t = this.task;
+    if (t && !isTerminalStatus(t.status)) this.markDirty();
+  }
 
   // ---- search ----
 
@@ -131,12 +176,22 @@ export class TaskView {
     this.search = text;
     this.matches = [];
     this.matchPos = -1;
-    if (!text) { this.view.highlight = undefined; this.markDirty(); return; }
+    if (!text) {
+      this.view.highlight = undefined;
+      this.markDirty();
+      return;
+    }
     const f = makeFilter(text.replace(/^!/, ""));
     let re: RegExp;
-    try { re = new RegExp(text.replace(/^!/, ""), "i"); } catch { re = new RegExp(text.replace(/^!/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i"); }
+    try {
+      re = new RegExp(text.replace(/^!/, ""), "i");
+    } catch {
+      re = new RegExp(text.replace(/^!/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i");
+    }
     this.view.highlight = re;
-    this.plain.forEach((p, i) => { if (f.test(p)) this.matches.push(i); });
+    this.plain.forEach((p, i) => {
+      if (f.test(p)) this.matches.push(i);
+    });
     if (this.matches.length) this.nextMatch(1, true);
     this.markDirty();
   }
@@ -160,12 +215,27 @@ export class TaskView {
     this.markDirty();
   }
 
-  toggleFollow(): void { if (this.view.follow) this.view.freeze(); else this.view.end(); this.markDirty(); }
-  toggleWrap(): void { this.view.setWrap(!this.view.wrap); this.markDirty(); }
+  toggleFollow(): void {
+    if (this.view.follow) this.view.freeze();
+    else this.view.end();
+    this.markDirty();
+  }
+  toggleWrap(): void {
+    this.view.setWrap(!this.view.wrap);
+    this.markDirty();
+  }
 
   mouse(ev: MouseEvent): boolean {
-    if (ev.action === "wheelup") { this.view.scroll(-3); this.markDirty(); return true; }
-    if (ev.action === "wheeldown") { this.view.scroll(3); this.markDirty(); return true; }
+    if (ev.action === "wheelup") {
+      this.view.scroll(-3);
+      this.markDirty();
+      return true;
+    }
+    if (ev.action === "wheeldown") {
+      this.view.scroll(3);
+      this.markDirty();
+      return true;
+    }
     return false;
   }
 
@@ -184,13 +254,24 @@ export class TaskView {
     let second: string;
     if (t.recap && Object.keys(t.recap).length) {
       const r = recapTotals(t.recap);
-      second = Object.entries(r).map(([k, v]) => `${k}=${v}`).join(" ");
+      second = Object.entries(r)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
       second = `${tag(th.text.dim, "recap")} ${tag(r.failed || r.unreachable ? th.text.bad : th.text.ok, esc(fit(second, width - 6)))}`;
     } else if (t.currentPlay || t.currentTask) {
       const play = sanitize(t.currentPlay ?? "-");
       second = `${tag(th.text.dim, "play")} ${esc(play)}  ${tag(th.text.dim, "task")} ${esc(fit(sanitize(t.currentTask ?? "-"), Math.max(4, width - 20 - play.length)))}`;
     } else {
-      second = tag(th.text.dim, esc(t.status === "waiting_confirmation" ? "Waiting for confirmation: a confirms, d rejects." : isTerminalStatus(t.status) ? "Finished." : "Waiting for output…"));
+      second = tag(
+        th.text.dim,
+        esc(
+          t.status === "waiting_confirmation"
+            ? "Waiting for confirmation: a confirms, d rejects."
+            : isTerminalStatus(t.status)
+              ? "Finished."
+              : "Waiting for output…",
+        ),
+      );
     }
     const rule = tag(th.text.dim, "─".repeat(width));
     return [first, second, rule];
@@ -208,24 +289,43 @@ export class TaskView {
     else {
       const head = this.headerLines(t, width);
       let body: string[];
-      if (this.lines.length === 0) body = [tag(this.loadError ? th.text.bad : th.text.dim, esc(sanitize(this.loadError ? `Could not load the output: ${this.loadError}` : this.loading ? "Loading output…" : "No output yet.")))];
+      if (this.lines.length === 0)
+        body = [
+          tag(
+            this.loadError ? th.text.bad : th.text.dim,
+            esc(sanitize(this.loadError ? `Could not load the output: ${this.loadError}` : this.loading ? "Loading output…" : "No output yet.")),
+          ),
+        ];
       else body = this.view.render(width, Math.max(1, height - head.length));
       lines = [...head, ...body];
     }
     const content = lines.join("\n");
     let changed = false;
-    if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); changed = true; }
+    if (content !== this.lastContent) {
+      this.lastContent = content;
+      this.box.setContent(content);
+      changed = true;
+    }
     const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
     // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
     const sep = tag(th.text.dim, " › ");
     const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
-    const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}` : "";
+    const search = this.search
+      ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}`
+      : "";
     const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
     const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
-    if (label !== this.lastLabel) { this.lastLabel = label; this.box.setLabel(label); changed = true; }
+    if (label !== this.lastLabel) {
+      this.lastLabel = label;
+      this.box.setLabel(label);
+      changed = true;
+    }
     return changed;
   }
 
   /** Forces the next update to redraw (after a resize). */
-  invalidate(): void { this.lastContent = ""; this.dirty = true; }
+  invalidate(): void {
+    this.lastContent = "";
+    this.dirty = true;
+  }
 }

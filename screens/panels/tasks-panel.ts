@@ -13,15 +13,26 @@ import { duration } from "../text.js";
 export type TaskRow = { kind: "task"; key: string; task: TaskState } | { kind: "approval"; key: string; request: ApprovalRequest };
 
 /** Run requests waiting for approval (templates with an approval policy). */
-export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] { return ctx.app.ops.approvals.pending(); }
+export function pendingApprovals(ctx: ViewContext): ApprovalRequest[] {
+  return ctx.app.ops.approvals.pending();
+}
 
 const STATUS_LABEL: Record<string, string> = {
-  waiting: "◌ waiting", starting: "◐ starting", waiting_confirmation: "? confirm", confirmed: "◐ confirmed",
-  rejected: "⊘ rejected", running: "● running", stopping: "◑ stopping", stopped: "■ stopped", success: "✔ success",
+  waiting: "◌ waiting",
+  starting: "◐ starting",
+  waiting_confirmation: "? confirm",
+  confirmed: "◐ confirmed",
+  rejected: "⊘ rejected",
+  running: "● running",
+  stopping: "◑ stopping",
+  stopped: "■ stopped",
+  success: "✔ success",
   error: "✖ failed",
 };
 
-export function statusLabel(s: string): string { return STATUS_LABEL[s] ?? s; }
+export function statusLabel(s: string): string {
+  return STATUS_LABEL[s] ?? s;
+}
 
 export function startedBy(t: TaskState): string {
   const o = t.origin;
@@ -41,7 +52,12 @@ export function elapsed(t: TaskState, now: number): string {
 export function progress(t: TaskState): string {
   if (t.recap && isTerminalStatus(t.status)) {
     const r = recapTotals(t.recap);
-    return ["ok", "changed", "failed", "unreachable"].filter((k) => r[k]).map((k) => `${k}=${r[k]}`).join(" ") || "-";
+    return (
+      ["ok", "changed", "failed", "unreachable"]
+        .filter((k) => r[k])
+        .map((k) => `${k}=${r[k]}`)
+        .join(" ") || "-"
+    );
   }
   return t.currentTask ?? t.currentPlay ?? "";
 }
@@ -54,30 +70,73 @@ export class TasksPanel extends Panel {
     super(ctx, "tasks", parent);
     this.list = new ListView<TaskRow>({
       key: (r) => r.key,
-      filterText: (r) => r.kind === "task"
-        ? `#${r.task.taskId} ${r.task.projectName ?? ""} ${r.task.templateName ?? ""} ${r.task.status} ${statusLabel(r.task.status)} ${startedBy(r.task)}`
-        : `${r.request.id} ${r.request.run.summary} ${r.request.requester} approval`,
+      filterText: (r) =>
+        r.kind === "task"
+          ? `#${r.task.taskId} ${r.task.projectName ?? ""} ${r.task.templateName ?? ""} ${r.task.status} ${statusLabel(r.task.status)} ${startedBy(r.task)}`
+          : `${r.request.id} ${r.request.run.summary} ${r.request.requester} approval`,
       empty: () => this.emptyText(),
       columns: [
         // a live v2.10 (BoltDB) hands out ids from 2147483646: "#" + 10 digits must fit
         { title: "ID", width: 11, priority: 10, value: (r) => (r.kind === "task" ? `#${r.task.taskId}` : r.request.id) },
-        { title: "Project", width: 10, flex: 1, priority: 3, value: (r) => (r.kind === "task" ? r.task.projectName ?? String(r.task.projectId) : r.request.run.project.name) },
-        { title: "Template", width: 12, flex: 2, priority: 8, value: (r) => (r.kind === "task" ? r.task.templateName ?? (r.task.templateId ? `template ${r.task.templateId}` : "?") : r.request.run.template.name) },
         {
-          title: "Status", width: 12, priority: 9,
-          value: (r) => (r.kind === "task" ? statusLabel(r.task.status) : "? approval"),
-          style: (r, t) => (r.kind === "task" ? t.status[r.task.status] ?? "" : t.status.approval ?? ""),
+          title: "Project",
+          width: 10,
+          flex: 1,
+          priority: 3,
+          value: (r) => (r.kind === "task" ? (r.task.projectName ?? String(r.task.projectId)) : r.request.run.project.name),
         },
-        { title: "Started by", width: 10, flex: 1, priority: 4, value: (r) => (r.kind === "task" ? startedBy(r.task) : r.request.requester.replace(/:.*$/, "")) },
-        { title: "Elapsed", width: 7, priority: 7, align: "right", value: (r, now) => (r.kind === "task" ? elapsed(r.task, now) : duration(now - r.request.createdAt)) },
-        { title: "Progress", width: 10, flex: 2, priority: 2, value: (r, now) => (r.kind === "task" ? progress(r.task) : `${r.request.approvals.length}/${r.request.needed} approvals · expires in ${duration(r.request.expiresAt - now)}${r.request.run.params ? ` · ${r.request.run.params}` : ""}`), style: (_r, t) => t.text.dim },
+        {
+          title: "Template",
+          width: 12,
+          flex: 2,
+          priority: 8,
+          value: (r) =>
+            r.kind === "task" ? (r.task.templateName ?? (r.task.templateId ? `template ${r.task.templateId}` : "?")) : r.request.run.template.name,
+        },
+        {
+          title: "Status",
+          width: 12,
+          priority: 9,
+          value: (r) => (r.kind === "task" ? statusLabel(r.task.status) : "? approval"),
+          style: (r, t) => (r.kind === "task" ? (t.status[r.task.status] ?? "") : (t.status.approval ?? "")),
+        },
+        {
+          title: "Started by",
+          width: 10,
+          flex: 1,
+          priority: 4,
+          value: (r) => (r.kind === "task" ? startedBy(r.task) : r.request.requester.replace(/:.*$/, "")),
+        },
+        {
+          title: "Elapsed",
+          width: 7,
+          priority: 7,
+          align: "right",
+          value: (r, now) => (r.kind === "task" ? elapsed(r.task, now) : duration(now - r.request.createdAt)),
+        },
+        {
+          title: "Progress",
+          width: 10,
+          flex: 2,
+          priority: 2,
+          value: (r, now) =>
+            r.kind === "task"
+              ? progress(r.task)
+              : `${r.request.approvals.length}/${r.request.needed} approvals · expires in ${duration(r.request.expiresAt - now)}${r.request.run.params ? ` · ${r.request.run.params}` : ""}`,
+          style: (_r, t) => t.text.dim,
+        },
       ],
     });
     const store = ctx.app.store;
-    const refresh = () => { this.stale = true; this.markDirty(); };
+    const refresh = () => {
+      this.stale = true;
+      this.markDirty();
+    };
     store.on("task", refresh);
     ctx.app.ops.approvals.on("changed", refresh);
-    store.on("connection", () => { if (store.tasks.size === 0) this.markDirty(); });
+    store.on("connection", () => {
+      if (store.tasks.size === 0) this.markDirty();
+    });
     this.refresh();
   }
 
@@ -106,7 +165,9 @@ export class TasksPanel extends Panel {
     return r?.kind === "task" ? r.task : undefined;
   }
 
-  get selectedRow(): TaskRow | undefined { return this.list.selected; }
+  get selectedRow(): TaskRow | undefined {
+    return this.list.selected;
+  }
 
   selectTask(key: string): void {
     if (this.stale && !this.ctx.paused()) this.refresh();
@@ -120,7 +181,9 @@ export class TasksPanel extends Panel {
     return pendingApprovals(this.ctx).length > 0;
   }
 
-  tick(): void { if (this.hasRunning && !this.ctx.paused()) this.markDirty(); }
+  tick(): void {
+    if (this.hasRunning && !this.ctx.paused()) this.markDirty();
+  }
 
   protected summary(): string {
     const store = this.ctx.app.store;
@@ -143,9 +206,17 @@ export class TasksPanel extends Panel {
     return this.list.render(width, height, this.focused, this.ctx.theme(), this.ctx.now());
   }
 
-  nav(n: Nav): void { if (this.stale && !this.ctx.paused()) this.refresh(); navList(this.list, n); this.markDirty(); }
+  nav(n: Nav): void {
+    if (this.stale && !this.ctx.paused()) this.refresh();
+    navList(this.list, n);
+    this.markDirty();
+  }
 
-  setFilter(text: string): void { this.filterText = text; this.list.setFilter(text); this.markDirty(); }
+  setFilter(text: string): void {
+    this.filterText = text;
+    this.list.setFilter(text);
+    this.markDirty();
+  }
 
   override activate(): void {
     if (this.stale && !this.ctx.paused()) this.refresh();

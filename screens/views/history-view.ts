@@ -20,7 +20,10 @@ const OUTCOME: Record<Outcome, { status: string; mark: string; glyph: string; la
   stopped: { status: "stopped", mark: "■", glyph: "░", label: "stopped" },
 };
 const SERIES_LABEL: Record<ActivitySeries, string> = {
-  started: "tasks started", finished: "tasks finished", commands: "Matrix commands", requests: "Semaphore requests",
+  started: "tasks started",
+  finished: "tasks finished",
+  commands: "Matrix commands",
+  requests: "Semaphore requests",
 };
 const ACTIVITY_ROWS = 3;
 
@@ -56,16 +59,31 @@ export class HistoryView {
   private series: Record<ActivitySeries, number[]> = { started: [], finished: [], commands: [], requests: [] };
   private lastContent = "";
   private lastLabel = "";
-  private readonly onChanged = () => { if (this.isOpen) this.load(); };
+  private readonly onChanged = () => {
+    if (this.isOpen) this.load();
+  };
 
-  constructor(private readonly ctx: ViewContext, parent: blessed.Widgets.Node) {
+  constructor(
+    private readonly ctx: ViewContext,
+    parent: blessed.Widgets.Node,
+  ) {
     this.box = blessed.box({
-      parent, hidden: true, tags: true, wrap: false, border: { type: "line" },
-      style: { border: { fg: ctx.theme().borderFocus } }, top: 1, left: 0, width: "100%", height: 10,
+      parent,
+      hidden: true,
+      tags: true,
+      wrap: false,
+      border: { type: "line" },
+      style: { border: { fg: ctx.theme().borderFocus } },
+      top: 1,
+      left: 0,
+      width: "100%",
+      height: 10,
     });
   }
 
-  get template(): TemplateHistory | undefined { return this.report?.templates[this.selected]; }
+  get template(): TemplateHistory | undefined {
+    return this.report?.templates[this.selected];
+  }
 
   open(): void {
     if (this.isOpen) return;
@@ -89,29 +107,48 @@ export class HistoryView {
   private load(): void {
     const generation = ++this.loadGeneration;
     this.loading = true;
-    this.ctx.app.ops.history.runs(CONSOLE_ACTOR, { now: this.ctx.now() }).then(
-      (r) => {
-        if (generation !== this.loadGeneration) return;
-        // Keep the same template selected when the list changes under it.
-        const was = this.template;
-        this.report = r;
-        this.error = undefined;
-        const i = was ? r.templates.findIndex((t) => t.projectId === was.projectId && t.templateId === was.templateId) : -1;
-        this.selected = i >= 0 ? i : Math.min(this.selected, Math.max(0, r.templates.length - 1));
-      },
-      (e) => { if (generation === this.loadGeneration) this.error = userMessage(e); },
-    ).finally(() => { if (generation === this.loadGeneration) { this.loading = false; this.markDirty(); } });
+    this.ctx.app.ops.history
+      .runs(CONSOLE_ACTOR, { now: this.ctx.now() })
+      .then(
+        (r) => {
+          if (generation !== this.loadGeneration) return;
+          // Keep the same template selected when the list changes under it.
+          const was = this.template;
+          this.report = r;
+          this.error = undefined;
+          const i = was ? r.templates.findIndex((t) => t.projectId === was.projectId && t.templateId === was.templateId) : -1;
+          this.selected = i >= 0 ? i : Math.min(this.selected, Math.max(0, r.templates.length - 1));
+        },
+        (e) => {
+          if (generation === this.loadGeneration) this.error = userMessage(e);
+        },
+      )
+      .finally(() => {
+        if (generation === this.loadGeneration) {
+          this.loading = false;
+          this.markDirty();
+        }
+      });
   }
 
-  markDirty(): void { this.dirty = true; this.ctx.render(); }
+  markDirty(): void {
+    this.dirty = true;
+    this.ctx.render();
+  }
 
   /** Every clock tick: the sparklines move when a minute passes or something happened. */
-  tick(): void { if (this.isOpen) this.sampleActivity(); }
+  tick(): void {
+    if (this.isOpen) this.sampleActivity();
+  }
 
   private sampleActivity(): void {
     const s = this.ctx.app.ops.history.activitySeries(CONSOLE_ACTOR, this.ctx.now());
     const key = ACTIVITY_SERIES.map((k) => s[k].join(",")).join(";");
-    if (key !== this.activity) { this.activity = key; this.series = s; this.markDirty(); }
+    if (key !== this.activity) {
+      this.activity = key;
+      this.series = s;
+      this.markDirty();
+    }
   }
 
   /** Moves the selection: a step (±1), or to the first or last template. */
@@ -123,13 +160,22 @@ export class HistoryView {
   }
 
   mouse(ev: MouseEvent): void {
-    if (ev.action === "wheelup") { this.pick(-1); return; }
-    if (ev.action === "wheeldown") { this.pick(1); return; }
+    if (ev.action === "wheelup") {
+      this.pick(-1);
+      return;
+    }
+    if (ev.action === "wheeldown") {
+      this.pick(1);
+      return;
+    }
     if (ev.action !== "mousedown") return;
     const pos = this.box as unknown as { aleft: number; atop: number };
     const x = ev.x - pos.aleft - 1;
     const hit = this.listRows[ev.y - pos.atop - 1];
-    if (x >= 0 && x < this.listWidth && hit !== undefined) { this.selected = hit; this.markDirty(); }
+    if (x >= 0 && x < this.listWidth && hit !== undefined) {
+      this.selected = hit;
+      this.markDirty();
+    }
   }
 
   // ---- drawing ----
@@ -139,7 +185,10 @@ export class HistoryView {
     const rows: Array<{ text: string; index?: number }> = [];
     let project = "";
     ts.forEach((t, i) => {
-      if (t.projectName !== project) { project = t.projectName; rows.push({ text: tag(th.text.heading, esc(fit(sanitize(project), width))) }); }
+      if (t.projectName !== project) {
+        project = t.projectName;
+        rows.push({ text: tag(th.text.heading, esc(fit(sanitize(project), width))) });
+      }
       const rate = t.runs.length ? pct(t.successRate) : "-";
       const name = fit(` ${sanitize(t.templateName)}`, width - 5);
       const line = `${name}${fit(rate, 5, "right")}`;
@@ -160,11 +209,20 @@ export class HistoryView {
     if (!t.runs.length) return [title, tag(th.text.dim, "No finished runs in Semaphore's task list yet.")];
     const n = t.runs.length;
     const b = (x: string) => tag(th.text.title, x);
-    const stats = flow([`Last ${n} runs: success rate ${b(pct(t.successRate))} (${t.succeeded} of ${n})`, `p50 ${b(secs(t.p50))}`, `p95 ${b(secs(t.p95))}`], width, "  ·  ");
+    const stats = flow(
+      [`Last ${n} runs: success rate ${b(pct(t.successRate))} (${t.succeeded} of ${n})`, `p50 ${b(secs(t.p50))}`, `p95 ${b(secs(t.p95))}`],
+      width,
+      "  ·  ",
+    );
     const style = (o: Outcome) => th.status[OUTCOME[o].status] ?? "";
-    const legend = (glyph: (o: Outcome) => string) => (["success", "failed", "stopped"] as Outcome[]).map((o) => `${tag(style(o), glyph(o))} ${OUTCOME[o].label}`).join("  ");
+    const legend = (glyph: (o: Outcome) => string) =>
+      (["success", "failed", "stopped"] as Outcome[]).map((o) => `${tag(style(o), glyph(o))} ${OUTCOME[o].label}`).join("  ");
     const longest = Math.max(0, ...t.runs.map((r) => r.seconds ?? 0));
-    const barsHead = flow([`${tag(th.text.heading, "Duration of each run")}, oldest first, tallest ${secs(longest)}`, legend((o) => OUTCOME[o].mark)], width, "   ");
+    const barsHead = flow(
+      [`${tag(th.text.heading, "Duration of each run")}, oldest first, tallest ${secs(longest)}`, legend((o) => OUTCOME[o].mark)],
+      width,
+      "   ",
+    );
     const days = t.perDay;
     const daysHead = flow([tag(th.text.heading, `Outcomes per day, last ${days.length} days`), legend((o) => OUTCOME[o].glyph)], width, "   ");
     // What is left after the text rows (title, stats, blank, heading, marks, blank, heading, totals, days) is the charts'.
@@ -175,13 +233,23 @@ export class HistoryView {
     const dw = Math.max(2, Math.min(5, Math.floor(width / days.length) - 1));
     const cell = (x: string) => fit(x, dw, "right") + " ";
     return [
-      title, ...stats, "",
+      title,
+      ...stats,
+      "",
       ...barsHead,
-      ...verticalBars(t.runs.map((r) => ({ value: r.seconds ?? 0, style: style(r.outcome) })), barsH, bw),
+      ...verticalBars(
+        t.runs.map((r) => ({ value: r.seconds ?? 0, style: style(r.outcome) })),
+        barsH,
+        bw,
+      ),
       t.runs.map((r) => tag(style(r.outcome), OUTCOME[r.outcome].mark) + " ".repeat(bw)).join(""),
       "",
       ...daysHead,
-      ...stackedColumns(days.map((d) => (["success", "failed", "stopped"] as Outcome[]).map((o) => ({ count: d[o], style: style(o), glyph: OUTCOME[o].glyph }))), daysH, dw),
+      ...stackedColumns(
+        days.map((d) => (["success", "failed", "stopped"] as Outcome[]).map((o) => ({ count: d[o], style: style(o), glyph: OUTCOME[o].glyph }))),
+        daysH,
+        dw,
+      ),
       tag(th.text.dim, esc(days.map((d) => cell(String(d.success + d.failed + d.stopped || ""))).join(""))),
       tag(th.text.dim, esc(days.map((d) => cell(String(new Date(d.day).getDate()).padStart(2, "0"))).join(""))),
     ];
@@ -198,7 +266,8 @@ export class HistoryView {
     });
     return [
       tag(th.text.dim, esc(fit(`Activity per minute, last ${minutes} minutes (the rightmost column is this minute)`, width))),
-      `${items[0]} ${items[1]}`, `${items[2]} ${items[3]}`,
+      `${items[0]} ${items[1]}`,
+      `${items[2]} ${items[3]}`,
     ];
   }
 
@@ -213,9 +282,17 @@ export class HistoryView {
     let lines: string[];
     if (!r) {
       this.listRows = [];
-      lines = [tag(this.error ? th.text.bad : th.text.dim, esc(sanitize(this.error ? `Could not read the history: ${this.error}` : "Reading the task lists from Semaphore…")))];
+      lines = [
+        tag(
+          this.error ? th.text.bad : th.text.dim,
+          esc(sanitize(this.error ? `Could not read the history: ${this.error}` : "Reading the task lists from Semaphore…")),
+        ),
+      ];
     } else {
-      const notes = [...r.problems, ...(r.capped.length ? [`Semaphore lists only the last 1000 tasks of ${r.capped.join(", ")}: older days may be missing.`] : [])];
+      const notes = [
+        ...r.problems,
+        ...(r.capped.length ? [`Semaphore lists only the last 1000 tasks of ${r.capped.join(", ")}: older days may be missing.`] : []),
+      ];
       const noteLines = notes.map((n) => tag(th.text.warn, esc(fit(sanitize(n), width))));
       const h = Math.max(1, body - noteLines.length);
       this.listWidth = Math.max(16, Math.min(40, Math.floor(width * 0.28)));
@@ -234,13 +311,24 @@ export class HistoryView {
     lines = lines.slice(0, body).concat(this.activityLines(th, width));
     const content = lines.join("\n");
     let changed = false;
-    if (content !== this.lastContent) { this.lastContent = content; this.box.setContent(content); changed = true; }
+    if (content !== this.lastContent) {
+      this.lastContent = content;
+      this.box.setContent(content);
+      changed = true;
+    }
     const count = r ? `${r.templates.length} templates` : this.loading ? "loading" : "";
     const label = ` ${tag(th.text.title, "History")} ${tag(th.text.dim, esc(`runs per template · ${count} · ↑↓ pick · Esc back`))} `;
-    if (label !== this.lastLabel) { this.lastLabel = label; this.box.setLabel(label); changed = true; }
+    if (label !== this.lastLabel) {
+      this.lastLabel = label;
+      this.box.setLabel(label);
+      changed = true;
+    }
     return changed;
   }
 
   /** Forces the next update to redraw (after a resize). */
-  invalidate(): void { this.lastContent = ""; this.dirty = true; }
+  invalidate(): void {
+    this.lastContent = "";
+    this.dirty = true;
+  }
 }

@@ -41,7 +41,10 @@ export class ViewStack {
     const at = this.h.taskView.isOpen ? this.at + dir : dir < 0 ? this.at : this.at + 1;
     const key = this.opened[at];
     const t = key ? this.h.app.store.tasks.get(key) : undefined;
-    if (!t) { this.h.bar.say(dir < 0 ? "No earlier view to go back to." : "No later view to go forward to.", "warn"); return; }
+    if (!t) {
+      this.h.bar.say(dir < 0 ? "No earlier view to go back to." : "No later view to go forward to.", "warn");
+      return;
+    }
     this.at = at;
     this.h.tasks.selectTask(t.key);
     this.openTask(t, true);

@@ -36,11 +36,26 @@ export interface LocalCommand {
 export const LOCAL_COMMANDS: LocalCommand[] = [
   { name: "quit", aliases: ["q", "q!", "exit!"], usage: ":quit", summary: "Quit the console (stops the bot).", run: (a) => a.quit() },
   {
-    name: "mouse", aliases: [], usage: ":mouse [on|off]", summary: "Mouse on or off.",
+    name: "mouse",
+    aliases: [],
+    usage: ":mouse [on|off]",
+    summary: "Mouse on or off.",
     run: (a, [w]) => a.setMouse(w === "on" ? true : w === "off" ? false : undefined),
   },
-  { name: "login", aliases: [], usage: ":login", summary: "Show the Matrix SSO login prompt again (when a login waits for its token).", run: (a) => a.showLogin() },
-  { name: "history", aliases: [], usage: ":history", summary: "The History view: runs per template, success rate, p50/p95, outcomes per day, activity.", run: (a) => a.openHistory() },
+  {
+    name: "login",
+    aliases: [],
+    usage: ":login",
+    summary: "Show the Matrix SSO login prompt again (when a login waits for its token).",
+    run: (a) => a.showLogin(),
+  },
+  {
+    name: "history",
+    aliases: [],
+    usage: ":history",
+    summary: "The History view: runs per template, success rate, p50/p95, outcomes per day, activity.",
+    run: (a) => a.openHistory(),
+  },
 ];
 
 export function findLocalCommand(word: string): LocalCommand | undefined {
@@ -77,13 +92,32 @@ export class BottomBar {
   dirty = true;
   hints = "";
 
-  constructor(private readonly ctx: ViewContext, parent: blessed.Widgets.Node, private readonly host: CommandBarHost, private readonly historyFile?: string) {
+  constructor(
+    private readonly ctx: ViewContext,
+    parent: blessed.Widgets.Node,
+    private readonly host: CommandBarHost,
+    private readonly historyFile?: string,
+  ) {
     const t = ctx.theme();
     this.box = blessed.box({ parent, bottom: 0, left: 0, width: "100%", height: 1, tags: true, wrap: false, style: { fg: t.barFg, bg: t.barBg } });
-    this.popup = blessed.box({ parent, bottom: 1, left: 0, width: "100%", height: 1, hidden: true, tags: true, wrap: false, style: { fg: t.barFg, bg: t.barBg } });
+    this.popup = blessed.box({
+      parent,
+      bottom: 1,
+      left: 0,
+      width: "100%",
+      height: 1,
+      hidden: true,
+      tags: true,
+      wrap: false,
+      style: { fg: t.barFg, bg: t.barBg },
+    });
     let saved: string[] = [];
     if (historyFile) {
-      try { saved = readFileSync(historyFile, "utf8").split("\n").filter(Boolean); } catch { /* first run */ }
+      try {
+        saved = readFileSync(historyFile, "utf8").split("\n").filter(Boolean);
+      } catch {
+        /* first run */
+      }
     }
     // History keeps no secret, in memory or on disk: a file written before lines were masked is cleaned now.
     const masked = saved.map(maskCommandLine).filter((l): l is string => l !== undefined);
@@ -91,7 +125,9 @@ export class BottomBar {
     if (masked.length !== saved.length || masked.some((l, i) => l !== saved[i])) this.saveHistory();
   }
 
-  get active(): boolean { return this.mode !== undefined; }
+  get active(): boolean {
+    return this.mode !== undefined;
+  }
 
   open(mode: InputMode, initial = ""): void {
     this.mode = mode;
@@ -117,14 +153,29 @@ export class BottomBar {
     this.markDirty();
   }
 
-  clearMessage(): void { if (this.message) { this.message = undefined; this.markDirty(); } }
+  clearMessage(): void {
+    if (this.message) {
+      this.message = undefined;
+      this.markDirty();
+    }
+  }
 
-  get currentMessage(): string | undefined { return this.message && this.message.until > this.ctx.now() ? this.message.text : undefined; }
+  get currentMessage(): string | undefined {
+    return this.message && this.message.until > this.ctx.now() ? this.message.text : undefined;
+  }
 
   /** Called every second: expire the message. */
-  tick(): void { if (this.message && this.message.until <= this.ctx.now()) { this.message = undefined; this.markDirty(); } }
+  tick(): void {
+    if (this.message && this.message.until <= this.ctx.now()) {
+      this.message = undefined;
+      this.markDirty();
+    }
+  }
 
-  markDirty(): void { this.dirty = true; this.ctx.render(true); }
+  markDirty(): void {
+    this.dirty = true;
+    this.ctx.render(true);
+  }
 
   key(ch: string | undefined, key: KeyLike): void {
     const mode = this.mode!;
@@ -148,12 +199,38 @@ export class BottomBar {
       return;
     }
     if (mode === "command") {
-      if (k === "tab") { void this.complete(1); return; }
-      if (k === "S-tab") { void this.complete(-1); return; }
-      if (k === "up" || k === "C-p") { const v = this.history.up(this.editor.value); if (v !== undefined) { this.editor.set(v); this.clearCandidates(); this.markDirty(); } return; }
-      if (k === "down" || k === "C-n") { const v = this.history.down(); if (v !== undefined) { this.editor.set(v); this.clearCandidates(); this.markDirty(); } return; }
+      if (k === "tab") {
+        void this.complete(1);
+        return;
+      }
+      if (k === "S-tab") {
+        void this.complete(-1);
+        return;
+      }
+      if (k === "up" || k === "C-p") {
+        const v = this.history.up(this.editor.value);
+        if (v !== undefined) {
+          this.editor.set(v);
+          this.clearCandidates();
+          this.markDirty();
+        }
+        return;
+      }
+      if (k === "down" || k === "C-n") {
+        const v = this.history.down();
+        if (v !== undefined) {
+          this.editor.set(v);
+          this.clearCandidates();
+          this.markDirty();
+        }
+        return;
+      }
     }
-    if (k === "backspace" && this.editor.value === "") { if (mode !== "command") this.host.filterChanged(mode, ""); this.close(false); return; }
+    if (k === "backspace" && this.editor.value === "") {
+      if (mode !== "command") this.host.filterChanged(mode, "");
+      this.close(false);
+      return;
+    }
     if (this.editor.key(ch, key)) {
       this.clearCandidates();
       if (mode !== "command") this.host.filterChanged(mode, this.editor.value);
@@ -165,7 +242,10 @@ export class BottomBar {
     this.candidates = [];
     this.candidateIdx = -1;
     this.completionBase = undefined;
-    if (!this.popup.hidden) { this.popup.hide(); this.dirty = true; }
+    if (!this.popup.hidden) {
+      this.popup.hide();
+      this.dirty = true;
+    }
   }
 
   private saveHistory(): void {
@@ -173,7 +253,9 @@ export class BottomBar {
     try {
       mkdirSync(dirname(this.historyFile), { recursive: true, mode: 0o700 });
       writeFileSync(this.historyFile, this.history.entries.join("\n") + "\n", { mode: 0o600 });
-    } catch { /* history is a convenience */ }
+    } catch {
+      /* history is a convenience */
+    }
   }
 
   /** Candidates for the word before the cursor. */
@@ -181,13 +263,15 @@ export class BottomBar {
     const toks = tokenize(before);
     const tokens = toks.ok ? toks.tokens : before.split(/\s+/).filter(Boolean);
     const endsWithSpace = /\s$/.test(before) || before === "";
-    const word = endsWithSpace ? "" : tokens[tokens.length - 1] ?? "";
+    const word = endsWithSpace ? "" : (tokens[tokens.length - 1] ?? "");
     const index = endsWithSpace ? tokens.length : tokens.length - 1;
     const ro = this.ctx.readOnly();
     let list: string[];
     if (index === 0) {
       list = [
-        ...commandList().filter((c) => !c.hidden && (!ro || c.permission === "read")).map((c) => c.name),
+        ...commandList()
+          .filter((c) => !c.hidden && (!ro || c.permission === "read"))
+          .map((c) => c.name),
         ...LOCAL_COMMANDS.map((c) => c.name),
       ];
     } else {
@@ -195,11 +279,15 @@ export class BottomBar {
       if (!cmd?.complete) return { word, list: [] };
       const args = tokens.slice(1, endsWithSpace ? undefined : -1);
       const ctx: CommandContext = { actor: CONSOLE_ACTOR, ops: this.ctx.app.ops, prefix: ":" };
-      try { list = await cmd.complete(ctx, index - 1, endsWithSpace ? args : [...args, word]); } catch { list = []; }
+      try {
+        list = await cmd.complete(ctx, index - 1, endsWithSpace ? args : [...args, word]);
+      } catch {
+        list = [];
+      }
     }
     const lw = word.toLowerCase();
     const sorted = [...new Set(list)].filter((c) => c.toLowerCase().startsWith(lw)).sort();
-    const first = new Set(index > 0 ? await this.host.preferred?.(tokens, index).catch(() => []) ?? [] : []);
+    const first = new Set(index > 0 ? ((await this.host.preferred?.(tokens, index).catch(() => [])) ?? []) : []);
     return { word, list: [...sorted.filter((c) => first.has(c)), ...sorted.filter((c) => !first.has(c))] };
   }
 
@@ -218,14 +306,23 @@ export class BottomBar {
       if (this.mode !== "command" || this.editor.value.slice(0, this.editor.cursor) !== before) return;
       const base = before.slice(0, before.length - word.length);
       this.completionBase = { before: base, after };
-      if (list.length === 0) { this.flashPopup("no completions"); return; }
-      if (list.length === 1) { this.applyCandidate(list[0]!, true); this.completionBase = undefined; return; }
+      if (list.length === 0) {
+        this.flashPopup("no completions");
+        return;
+      }
+      if (list.length === 1) {
+        this.applyCandidate(list[0]!, true);
+        this.completionBase = undefined;
+        return;
+      }
       const common = commonPrefix(list);
       this.candidates = list;
       this.candidateIdx = -1;
       if (common.length > word.length) this.applyCandidate(common, false);
       this.showPopup();
-    })().finally(() => { this.completing = undefined; });
+    })().finally(() => {
+      this.completing = undefined;
+    });
     await this.completing;
   }
 
@@ -246,7 +343,10 @@ export class BottomBar {
   }
 
   private showPopup(): void {
-    if (this.candidates.length <= 1) { if (!this.popup.hidden) this.popup.hide(); return; }
+    if (this.candidates.length <= 1) {
+      if (!this.popup.hidden) this.popup.hide();
+      return;
+    }
     const t = this.ctx.theme();
     const w = (this.box.width as number) - 2;
     let line = "";
@@ -288,7 +388,12 @@ export class BottomBar {
     return true;
   }
 
-  setHints(h: string): void { if (h !== this.hints) { this.hints = h; this.dirty = true; } }
+  setHints(h: string): void {
+    if (h !== this.hints) {
+      this.hints = h;
+      this.dirty = true;
+    }
+  }
 }
 
 function commonPrefix(list: string[]): string {

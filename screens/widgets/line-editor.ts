@@ -18,9 +18,14 @@ export class LineEditor {
   /** Characters shown masked (secrets). */
   masked = false;
 
-  constructor(initial = "") { this.set(initial); }
+  constructor(initial = "") {
+    this.set(initial);
+  }
 
-  set(v: string): void { this.value = v; this.cursor = v.length; }
+  set(v: string): void {
+    this.value = v;
+    this.cursor = v.length;
+  }
 
   /**
    * Applies one key. Returns true when the key edited or moved (it was consumed), false for keys the owner
@@ -30,21 +35,50 @@ export class LineEditor {
     const v = this.value;
     const c = this.cursor;
     switch (key.full) {
-      case "left": case "C-b": this.cursor = Math.max(0, c - 1); return true;
-      case "right": case "C-f": this.cursor = Math.min(v.length, c + 1); return true;
-      case "home": case "C-a": this.cursor = 0; return true;
-      case "end": case "C-e": this.cursor = v.length; return true;
-      case "C-left": case "M-b": this.cursor = wordLeft(v, c); return true;
-      case "C-right": case "M-f": this.cursor = wordRight(v, c); return true;
-      case "backspace": case "C-h":
-        if (c > 0) { this.value = v.slice(0, c - 1) + v.slice(c); this.cursor = c - 1; }
+      case "left":
+      case "C-b":
+        this.cursor = Math.max(0, c - 1);
         return true;
-      case "delete": case "C-d":
+      case "right":
+      case "C-f":
+        this.cursor = Math.min(v.length, c + 1);
+        return true;
+      case "home":
+      case "C-a":
+        this.cursor = 0;
+        return true;
+      case "end":
+      case "C-e":
+        this.cursor = v.length;
+        return true;
+      case "C-left":
+      case "M-b":
+        this.cursor = wordLeft(v, c);
+        return true;
+      case "C-right":
+      case "M-f":
+        this.cursor = wordRight(v, c);
+        return true;
+      case "backspace":
+      case "C-h":
+        if (c > 0) {
+          this.value = v.slice(0, c - 1) + v.slice(c);
+          this.cursor = c - 1;
+        }
+        return true;
+      case "delete":
+      case "C-d":
         if (c < v.length) this.value = v.slice(0, c) + v.slice(c + 1);
         return true;
-      case "C-u": this.value = v.slice(c); this.cursor = 0; return true;
-      case "C-k": this.value = v.slice(0, c); return true;
-      case "C-w": case "M-backspace": {
+      case "C-u":
+        this.value = v.slice(c);
+        this.cursor = 0;
+        return true;
+      case "C-k":
+        this.value = v.slice(0, c);
+        return true;
+      case "C-w":
+      case "M-backspace": {
         const to = wordLeft(v, c);
         this.value = v.slice(0, to) + v.slice(c);
         this.cursor = to;
@@ -101,12 +135,17 @@ export class History {
   private pos: number;
   private draft = "";
 
-  constructor(initial: string[] = [], private readonly max = 200) {
+  constructor(
+    initial: string[] = [],
+    private readonly max = 200,
+  ) {
     this.items = initial.slice(-max);
     this.pos = this.items.length;
   }
 
-  get entries(): readonly string[] { return this.items; }
+  get entries(): readonly string[] {
+    return this.items;
+  }
 
   add(line: string): void {
     const t = line.trim();
@@ -131,5 +170,8 @@ export class History {
     return this.pos === this.items.length ? this.draft : this.items[this.pos];
   }
 
-  reset(): void { this.pos = this.items.length; this.draft = ""; }
+  reset(): void {
+    this.pos = this.items.length;
+    this.draft = "";
+  }
 }

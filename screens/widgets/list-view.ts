@@ -43,7 +43,9 @@ export class ListView<T> {
 
   constructor(readonly o: ListOptions<T>) {}
 
-  get rows(): readonly T[] { return this.all; }
+  get rows(): readonly T[] {
+    return this.all;
+  }
 
   setRows(rows: T[]): void {
     this.all = rows;
@@ -83,7 +85,10 @@ export class ListView<T> {
   }
 
   select(index: number): void {
-    if (this.visible.length === 0) { this.selectedKey = undefined; return; }
+    if (this.visible.length === 0) {
+      this.selectedKey = undefined;
+      return;
+    }
     const i = Math.max(0, Math.min(this.visible.length - 1, index));
     this.selectedKey = this.o.key(this.visible[i]!);
     this.lastIndex = i;
@@ -95,10 +100,18 @@ export class ListView<T> {
     if (i >= 0) this.select(i);
   }
 
-  move(delta: number): void { this.select(Math.max(0, this.selectedIndex) + delta); }
-  home(): void { this.select(0); }
-  end(): void { this.select(this.visible.length - 1); }
-  page(dir: 1 | -1, fraction = 1): void { this.move(dir * Math.max(1, Math.floor(this.bodyHeight * fraction))); }
+  move(delta: number): void {
+    this.select(Math.max(0, this.selectedIndex) + delta);
+  }
+  home(): void {
+    this.select(0);
+  }
+  end(): void {
+    this.select(this.visible.length - 1);
+  }
+  page(dir: 1 | -1, fraction = 1): void {
+    this.move(dir * Math.max(1, Math.floor(this.bodyHeight * fraction)));
+  }
 
   /** Scroll without moving the selection unless it leaves the view (mouse wheel). */
   scroll(delta: number): void {
@@ -109,7 +122,9 @@ export class ListView<T> {
     else if (i >= this.top + this.bodyHeight) this.select(this.top + this.bodyHeight - 1);
   }
 
-  get bodyHeight(): number { return Math.max(1, this.height - (this.o.noHeader ? 0 : 1)); }
+  get bodyHeight(): number {
+    return Math.max(1, this.height - (this.o.noHeader ? 0 : 1));
+  }
 
   private scrollIntoView(i: number): void {
     if (i < this.top) this.top = i;
@@ -136,7 +151,9 @@ export class ListView<T> {
     const need = (cs: Column<T>[]) => cs.reduce((s, c) => s + c.width, 0) + Math.max(0, cs.length - 1);
     while (cols.length > 1 && need(cols) > width) {
       let drop = 0;
-      cols.forEach((c, i) => { if ((c.priority ?? 5) < (cols[drop]!.priority ?? 5)) drop = i; });
+      cols.forEach((c, i) => {
+        if ((c.priority ?? 5) < (cols[drop]!.priority ?? 5)) drop = i;
+      });
       cols = cols.filter((_, i) => i !== drop);
     }
     const spare = Math.max(0, width - need(cols));
@@ -168,10 +185,17 @@ export class ListView<T> {
       lines.push(tag(theme.text.heading, esc(fit(head, width))));
     }
     if (this.visible.length === 0) {
-      const msg = this.all.length === 0
-        ? (typeof this.o.empty === "function" ? this.o.empty() : this.o.empty ?? "Nothing here yet.")
-        : `No row matches the filter /${this.filter.text}  (Esc in the filter clears it)`;
-      const paras = msg.replace(/\n(?!\n)/g, " ").split("\n").map(sanitize).join("\n");
+      const msg =
+        this.all.length === 0
+          ? typeof this.o.empty === "function"
+            ? this.o.empty()
+            : (this.o.empty ?? "Nothing here yet.")
+          : `No row matches the filter /${this.filter.text}  (Esc in the filter clears it)`;
+      const paras = msg
+        .replace(/\n(?!\n)/g, " ")
+        .split("\n")
+        .map(sanitize)
+        .join("\n");
       for (const l of wrapPlain(paras, width)) lines.push(tag(theme.text.dim, esc(fit(l, width))));
       return lines;
     }
@@ -203,22 +227,45 @@ export class ListView<T> {
 /** The shared list navigation. */
 export function navList<T>(list: ListView<T>, n: Nav): void {
   switch (n) {
-    case "down": list.move(1); break;
-    case "up": list.move(-1); break;
-    case "top": list.home(); break;
-    case "bottom": list.end(); break;
-    case "pageDown": list.page(1); break;
-    case "pageUp": list.page(-1); break;
-    case "halfDown": list.page(1, 0.5); break;
-    case "halfUp": list.page(-1, 0.5); break;
-    default: break;
+    case "down":
+      list.move(1);
+      break;
+    case "up":
+      list.move(-1);
+      break;
+    case "top":
+      list.home();
+      break;
+    case "bottom":
+      list.end();
+      break;
+    case "pageDown":
+      list.page(1);
+      break;
+    case "pageUp":
+      list.page(-1);
+      break;
+    case "halfDown":
+      list.page(1, 0.5);
+      break;
+    case "halfUp":
+      list.page(-1, 0.5);
+      break;
+    default:
+      break;
   }
 }
 
 /** Click selects, a second click (or double click) on the selected row activates, the wheel scrolls. */
 export function listMouse<T>(list: ListView<T>, ev: MouseEvent, y: number, double: boolean, activate: () => void): boolean {
-  if (ev.action === "wheelup") { list.scroll(-3); return true; }
-  if (ev.action === "wheeldown") { list.scroll(3); return true; }
+  if (ev.action === "wheelup") {
+    list.scroll(-3);
+    return true;
+  }
+  if (ev.action === "wheeldown") {
+    list.scroll(3);
+    return true;
+  }
   if (ev.action !== "mousedown" || (ev.button && ev.button !== "left")) return false;
   const i = list.rowAt(y);
   if (i < 0) return true;

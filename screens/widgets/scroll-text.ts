@@ -38,13 +38,18 @@ export class ScrollText {
     return plain.replace(re, (m) => (m ? `${this.matchSgr}${m}\x1b[0m` : m));
   }
 
-  private heightOf(i: number): number { return this.wrap ? this.rowsOf(i).length : 1; }
+  private heightOf(i: number): number {
+    return this.wrap ? this.rowsOf(i).length : 1;
+  }
 
   /** Lines dropped from the front of the source: keeps the same lines on screen. */
   shifted(n: number): void {
     if (this.follow) return;
     this.topLine -= n;
-    if (this.topLine < 0) { this.topLine = 0; this.topRow = 0; }
+    if (this.topLine < 0) {
+      this.topLine = 0;
+      this.topRow = 0;
+    }
   }
 
   /** Moves the top so the last line ends at the bottom. */
@@ -81,7 +86,12 @@ export class ScrollText {
       this.follow = false;
       let n = -delta;
       while (n > 0) {
-        if (this.topRow > 0) { const k = Math.min(n, this.topRow); this.topRow -= k; n -= k; continue; }
+        if (this.topRow > 0) {
+          const k = Math.min(n, this.topRow);
+          this.topRow -= k;
+          n -= k;
+          continue;
+        }
         if (this.topLine === 0) break;
         this.topLine--;
         this.topRow = this.heightOf(this.topLine);
@@ -90,7 +100,11 @@ export class ScrollText {
       let n = delta;
       while (n > 0 && !this.atEnd()) {
         const h = this.heightOf(this.topLine);
-        if (this.topRow + 1 < h) { this.topRow++; n--; continue; }
+        if (this.topRow + 1 < h) {
+          this.topRow++;
+          n--;
+          continue;
+        }
         if (this.topLine >= this.src.length - 1) break;
         this.topLine++;
         this.topRow = 0;
@@ -100,14 +114,25 @@ export class ScrollText {
     }
   }
 
-  page(dir: 1 | -1, fraction = 1): void { this.scroll(dir * Math.max(1, Math.floor(this.height * fraction) - (fraction === 1 ? 1 : 0))); }
+  page(dir: 1 | -1, fraction = 1): void {
+    this.scroll(dir * Math.max(1, Math.floor(this.height * fraction) - (fraction === 1 ? 1 : 0)));
+  }
 
-  home(): void { this.follow = false; this.topLine = 0; this.topRow = 0; }
+  home(): void {
+    this.follow = false;
+    this.topLine = 0;
+    this.topRow = 0;
+  }
 
-  end(): void { this.follow = true; }
+  end(): void {
+    this.follow = true;
+  }
 
   /** Leaves follow mode where the view is now. */
-  freeze(): void { if (this.follow) this.anchorBottom(); this.follow = false; }
+  freeze(): void {
+    if (this.follow) this.anchorBottom();
+    this.follow = false;
+  }
 
   /** Shows line `i` a third of the way down (search results). */
   reveal(i: number): void {
@@ -128,16 +153,36 @@ export class ScrollText {
   /** The list/vim navigation keys, applied to this view. */
   navigate(n: Nav): void {
     switch (n) {
-      case "down": this.scroll(1); break;
-      case "up": this.scroll(-1); break;
-      case "top": this.home(); break;
-      case "bottom": this.end(); break;
-      case "pageDown": this.page(1); break;
-      case "pageUp": this.page(-1); break;
-      case "halfDown": this.page(1, 0.5); break;
-      case "halfUp": this.page(-1, 0.5); break;
-      case "left": this.panH(-8); break;
-      case "right": this.panH(8); break;
+      case "down":
+        this.scroll(1);
+        break;
+      case "up":
+        this.scroll(-1);
+        break;
+      case "top":
+        this.home();
+        break;
+      case "bottom":
+        this.end();
+        break;
+      case "pageDown":
+        this.page(1);
+        break;
+      case "pageUp":
+        this.page(-1);
+        break;
+      case "halfDown":
+        this.page(1, 0.5);
+        break;
+      case "halfUp":
+        this.page(-1, 0.5);
+        break;
+      case "left":
+        this.panH(-8);
+        break;
+      case "right":
+        this.panH(8);
+        break;
     }
   }
 
@@ -151,12 +196,18 @@ export class ScrollText {
     this.width = Math.max(1, width);
     this.height = Math.max(1, height);
     if (this.follow) this.anchorBottom();
-    if (this.topLine >= this.src.length) { this.topLine = Math.max(0, this.src.length - 1); this.topRow = 0; }
+    if (this.topLine >= this.src.length) {
+      this.topLine = Math.max(0, this.src.length - 1);
+      this.topRow = 0;
+    }
     const out: string[] = [];
     let skip = this.topRow;
     for (let i = this.topLine; i < this.src.length && out.length < this.height; i++) {
       for (const r of this.rowsOf(i)) {
-        if (skip > 0) { skip--; continue; }
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
         out.push(esc(r));
         if (out.length >= this.height) break;
       }

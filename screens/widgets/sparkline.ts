@@ -25,7 +25,10 @@ function row(cells: Array<{ style: string; ch: string }>): string {
   return out;
 }
 
-export interface Bar { value: number; style: string }
+export interface Bar {
+  value: number;
+  style: string;
+}
 
 /**
  * Vertical bars, one column of `barWidth` cells (and a space) per value, `height` rows, scaled to the largest value:
@@ -48,7 +51,11 @@ export function verticalBars(bars: Bar[], height: number, barWidth: number): str
   return lines;
 }
 
-export interface Segment { count: number; style: string; /** The fill character: differs per segment so the stack reads without colour. */ glyph: string }
+export interface Segment {
+  count: number;
+  style: string;
+  /** The fill character: differs per segment so the stack reads without colour. */ glyph: string;
+}
 
 /**
  * Stacked columns, bottom segment first, `height` rows scaled to the largest total. Segment boundaries are the rounded

@@ -15,7 +15,9 @@ export class Tabs {
   }
 
   /** Draw again at the next update (after a layout). */
-  invalidate(): void { this.last = ""; }
+  invalidate(): void {
+    this.last = "";
+  }
 
   /** `view`: the name of an open view shown after the panels ("Task output"); `zoomed`: the way back. */
   update(t: Theme, focus: PanelName, view: string | undefined, zoomed: boolean): boolean {
@@ -38,5 +40,7 @@ export class Tabs {
   }
 
   /** The panel whose tab is at column x of the tab row. */
-  hit(x: number): PanelName | undefined { return this.ranges.find((r) => x >= r.from && x < r.to)?.panel; }
+  hit(x: number): PanelName | undefined {
+    return this.ranges.find((r) => x >= r.from && x < r.to)?.panel;
+  }
 }

@@ -50,11 +50,13 @@ export function parseCli(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
   const sub = positionals[0];
-  if (sub !== undefined && sub !== "check-config" && sub !== "example-config") throw new UsageError(`unknown command ${JSON.stringify(sub)}: expected check-config or example-config`);
+  if (sub !== undefined && sub !== "check-config" && sub !== "example-config")
+    throw new UsageError(`unknown command ${JSON.stringify(sub)}: expected check-config or example-config`);
   const level = v["log-level"];
-  if (level !== undefined && !LOG_LEVELS.includes(level as LogLevelName)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not ${JSON.stringify(level)}`);
+  if (level !== undefined && !LOG_LEVELS.includes(level as LogLevelName))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not ${JSON.stringify(level)}`);
   return {
-    command: v.help ? "help" : v.version ? "version" : (sub as CliArgs["command"] | undefined) ?? "run",
+    command: v.help ? "help" : v.version ? "version" : ((sub as CliArgs["command"] | undefined) ?? "run"),
     config: v.config,
     headless: !!v.headless,
     demo: !!v.demo,

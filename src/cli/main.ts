@@ -33,28 +33,52 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   try {
     args = parseCli(argv);
   } catch (e) {
-    if (e instanceof UsageError) { io.err(`chatrixcd: ${e.message}\n\n${USAGE}\n`); return 2; }
+    if (e instanceof UsageError) {
+      io.err(`chatrixcd: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
     throw e;
   }
-  if (args.command === "help") { io.out(`chatrixcd ${VERSION}: Matrix chat-ops for Semaphore UI\n\n${USAGE}\n`); return 0; }
-  if (args.command === "version") { io.out(`${VERSION}\n`); return 0; }
-  if (args.command === "example-config") { io.out(exampleConfig()); return 0; }
+  if (args.command === "help") {
+    io.out(`chatrixcd ${VERSION}: Matrix chat-ops for Semaphore UI\n\n${USAGE}\n`);
+    return 0;
+  }
+  if (args.command === "version") {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
+  if (args.command === "example-config") {
+    io.out(exampleConfig());
+    return 0;
+  }
 
   const located = locateConfig(args.config);
   if (args.command === "check-config") {
-    if (!located.path) { io.err(`error: no config file found (looked for ${located.tried.join(", ")}). Pass --config PATH.\n`); return 2; }
+    if (!located.path) {
+      io.err(`error: no config file found (looked for ${located.tried.join(", ")}). Pass --config PATH.\n`);
+      return 2;
+    }
     const cfg = loadConfig(located.path);
     for (const i of cfg.issues) io.out(formatIssue(i) + "\n");
     const errors = cfg.issues.filter((i) => i.severity === "error").length;
     const warnings = cfg.issues.length - errors;
-    io.out(cfg.ok ? `${located.path}: valid${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}\n` : `${located.path}: ${errors} error${errors > 1 ? "s" : ""}, ${warnings} warning${warnings === 1 ? "" : "s"}\n`);
+    io.out(
+      cfg.ok
+        ? `${located.path}: valid${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}\n`
+        : `${located.path}: ${errors} error${errors > 1 ? "s" : ""}, ${warnings} warning${warnings === 1 ? "" : "s"}\n`,
+    );
     return cfg.ok ? 0 : 2;
   }
 
   // No config file: the console opens on the embedded demo; headless has nothing to run.
   let demo = args.demo;
   if (!located.path && !demo) {
-    if (args.headless) { io.err(`error: no config file found (looked for ${located.tried.join(", ")}). Create one from chatrixcd.ini.example, pass --config PATH, or use --demo.\n`); return 2; }
+    if (args.headless) {
+      io.err(
+        `error: no config file found (looked for ${located.tried.join(", ")}). Create one from chatrixcd.ini.example, pass --config PATH, or use --demo.\n`,
+      );
+      return 2;
+    }
     demo = true;
   }
   // The embedded demo Semaphore starts empty every time: state kept in ./.chatrixcd-state would bring back its
@@ -75,7 +99,9 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   if (errors.length) {
     for (const i of cfg.issues) io.err(formatIssue(i) + "\n");
     if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true });
-    io.err(`chatrixcd: not starting: ${errors.length} configuration error${errors.length > 1 ? "s" : ""}. Fix them, then check with: chatrixcd check-config${located.path ? ` --config ${located.path}` : ""}\n`);
+    io.err(
+      `chatrixcd: not starting: ${errors.length} configuration error${errors.length > 1 ? "s" : ""}. Fix them, then check with: chatrixcd check-config${located.path ? ` --config ${located.path}` : ""}\n`,
+    );
     return 2;
   }
 
@@ -84,7 +110,9 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   const logger = new Logger({ level: cfg.values.bot.log_level, file: cfg.values.bot.log_file || undefined, echo: useConsole ? undefined : process.stdout });
   logger.redactor.add(...cfg.secrets);
   if (demoStateDir) logger.log("info", "app", `demo: state in ${demoStateDir} (removed at exit)`);
-  const removeDemoState = () => { if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true }); };
+  const removeDemoState = () => {
+    if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true });
+  };
   for (const i of cfg.issues) logger.log("warn", "config", formatIssue(i));
 
   // A rejected promise nobody awaited (inside a library, typically) is logged, not a reason to take the bot down.
@@ -107,7 +135,9 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   }
 
   let resolveStop!: (code: number) => void;
-  const stopped = new Promise<number>((r) => { resolveStop = r; });
+  const stopped = new Promise<number>((r) => {
+    resolveStop = r;
+  });
   const app = new App(cfg, logger, { demo, reload: located.path ? load : undefined, requestShutdown: () => void shutdown(0) });
   let shuttingDown = false;
   const shutdown = async (code: number): Promise<never> => {
@@ -131,9 +161,12 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
 
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void shutdown(0));
   // SIGHUP re-reads the config (systemctl reload), as a saved file and R in the console do.
-  process.on("SIGHUP", () => { app.reload("SIGHUP"); });
+  process.on("SIGHUP", () => {
+    app.reload("SIGHUP");
+  });
   // SSO login headless: the operator pastes the login token (or the redirect URL) on stdin.
-  const stopReading = cfg.values.matrix.login_method === "sso" ? readLoginAnswers(process.stdin, (line) => app.ops.answerLoginPrompt({ kind: "console" }, line)) : undefined;
+  const stopReading =
+    cfg.values.matrix.login_method === "sso" ? readLoginAnswers(process.stdin, (line) => app.ops.answerLoginPrompt({ kind: "console" }, line)) : undefined;
   try {
     await app.start();
   } catch (e) {

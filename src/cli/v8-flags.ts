@@ -8,7 +8,8 @@ import v8 from "node:v8";
  * TurboFan is left out — unless the operator chose otherwise on node's command line (e.g. `node --no-liftoff-only`).
  */
 export function startupV8Flags(execArgv: readonly string[]): string[] {
-  const chose = (flag: string) => execArgv.some((a) => a.replace(/_/g, "-").replace(/^--no-/, "--") === `--${flag}` || a.replace(/_/g, "-").startsWith(`--${flag}=`));
+  const chose = (flag: string) =>
+    execArgv.some((a) => a.replace(/_/g, "-").replace(/^--no-/, "--") === `--${flag}` || a.replace(/_/g, "-").startsWith(`--${flag}=`));
   return chose("liftoff-only") || chose("liftoff") ? [] : ["--liftoff-only"];
 }
 

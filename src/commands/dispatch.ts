@@ -26,7 +26,7 @@ export async function runCommandLine(ctx: CommandContext, line: string): Promise
   } catch (e) {
     // Only a bug gets here (dispatch catches command failures); still answer.
     ctx.ops.counters.errors++;
-    log.error(`command line failed for ${actorName(ctx.actor)}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    log.error(`command line failed for ${actorName(ctx.actor)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return plain(`⚠️ Something went wrong: ${userMessage(e)}`);
   }
 }
@@ -34,15 +34,25 @@ export async function runCommandLine(ctx: CommandContext, line: string): Promise
 async function dispatch(ctx: CommandContext, line: string): Promise<Reply> {
   const count = (command: string, outcome: CommandOutcome) => ctx.ops.metrics.commands.inc({ command, outcome, via: ctx.actor.kind });
   const toks = tokenize(line);
-  if (!toks.ok) { count("unknown", "invalid"); return plain(`⚠️ Could not read the command: ${toks.error}.`); }
+  if (!toks.ok) {
+    count("unknown", "invalid");
+    return plain(`⚠️ Could not read the command: ${toks.error}.`);
+  }
   const expanded = ctx.ops.aliases.expand(toks.tokens);
   const [name, ...args] = expanded.tokens;
-  if (!name) return (await findCommand("help")!.run(ctx, []));
+  if (!name) return await findCommand("help")!.run(ctx, []);
   const cmd = findCommand(name);
   if (!cmd) {
     count("unknown", "unknown");
-    const hint = closest(name.toLowerCase(), [...commandList().filter((c) => !c.hidden).map((c) => c.name), ...ctx.ops.aliases.list().map((a) => a.name)]);
-    return plain(`❓ Unknown command ${JSON.stringify(name.slice(0, 50))}.${hint ? ` Did you mean ${ctx.prefix} ${hint}?` : ""} Type ${ctx.prefix} help for the list.`);
+    const hint = closest(name.toLowerCase(), [
+      ...commandList()
+        .filter((c) => !c.hidden)
+        .map((c) => c.name),
+      ...ctx.ops.aliases.list().map((a) => a.name),
+    ]);
+    return plain(
+      `❓ Unknown command ${JSON.stringify(name.slice(0, 50))}.${hint ? ` Did you mean ${ctx.prefix} ${hint}?` : ""} Type ${ctx.prefix} help for the list.`,
+    );
   }
   const cctx: CommandContext = expanded.alias ? { ...ctx, alias: expanded.alias } : ctx;
   const decision = await ctx.ops.admitCommand(ctx.actor, cmd.name, cmd.permission, expanded.alias);
@@ -70,6 +80,6 @@ export function replyForError(ops: Operations, actor: Actor, what: string, e: un
     return plain(`⚠️ ${what} failed: ${userMessage(e)}`);
   }
   ops.counters.errors++;
-  log.error(`${what} failed for ${actorName(actor)}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  log.error(`${what} failed for ${actorName(actor)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   return plain(`⚠️ ${what} failed: ${userMessage(e)}`);
 }

@@ -7,20 +7,37 @@ import type { TaskState } from "../core/store.js";
 export { escapeHtml };
 
 export const STATUS_ICON: Record<string, string> = {
-  waiting: "⏳", starting: "🔄", waiting_confirmation: "⏸️", confirmed: "👍", rejected: "🚫", running: "🔄",
-  stopping: "⏹️", stopped: "🛑", success: "✅", error: "❌",
+  waiting: "⏳",
+  starting: "🔄",
+  waiting_confirmation: "⏸️",
+  confirmed: "👍",
+  rejected: "🚫",
+  running: "🔄",
+  stopping: "⏹️",
+  stopped: "🛑",
+  success: "✅",
+  error: "❌",
 };
 export const statusIcon = (s: string): string => STATUS_ICON[s] ?? "❓";
 
 export const STATUS_COLOR: Record<string, string> = {
-  success: "#4e9a06", error: "#cc0000", stopped: "#cc0000", rejected: "#cc0000", running: "#3465a4", starting: "#3465a4",
-  waiting: "#c4a000", waiting_confirmation: "#c4a000", stopping: "#c4a000", confirmed: "#3465a4",
+  success: "#4e9a06",
+  error: "#cc0000",
+  stopped: "#cc0000",
+  rejected: "#cc0000",
+  running: "#3465a4",
+  starting: "#3465a4",
+  waiting: "#c4a000",
+  waiting_confirmation: "#c4a000",
+  stopping: "#c4a000",
+  confirmed: "#3465a4",
 };
 
 export const statusLabel = (s: string): string => s.replace(/_/g, " ");
 
 /** `<font>`-free colouring: Matrix clients honour data-mx-color on span. */
-export const colored = (text: string, color: string | undefined): string => (color ? `<span data-mx-color="${color}">${escapeHtml(text)}</span>` : escapeHtml(text));
+export const colored = (text: string, color: string | undefined): string =>
+  color ? `<span data-mx-color="${color}">${escapeHtml(text)}</span>` : escapeHtml(text);
 
 export const code = (s: string): string => `<code>${escapeHtml(s)}</code>`;
 
@@ -35,7 +52,7 @@ export function table(headers: string[], rows: Cell[][]): string {
   const cell = (c: Cell) => (typeof c === "object" ? c.html : escapeHtml(String(c)));
   return `<table><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
 }
-export const cellText = (c: Cell): string => (typeof c === "object" ? c.text ?? c.html.replace(/<[^>]+>/g, "") : String(c));
+export const cellText = (c: Cell): string => (typeof c === "object" ? (c.text ?? c.html.replace(/<[^>]+>/g, "")) : String(c));
 
 export function elapsed(t: Pick<TaskState, "start" | "end" | "created">, now = Date.now()): string | undefined {
   const from = t.start ?? t.created;

@@ -18,13 +18,40 @@ import { verify } from "./builtin/verify.js";
 // (for alias reservation; a test checks both agree); help, parsing and the console's completion read this list.
 const help = helpCommand(() => COMMANDS);
 const COMMANDS: CommandSpec[] = [
-  help, ping, info, admins, rooms, projects, templates, run, status, stop, logs, log, tasks, history,
-  approve, deny, confirm, reject, subscribe, unsubscribe, aliases, verify, exit, pet, scold,
+  help,
+  ping,
+  info,
+  admins,
+  rooms,
+  projects,
+  templates,
+  run,
+  status,
+  stop,
+  logs,
+  log,
+  tasks,
+  history,
+  approve,
+  deny,
+  confirm,
+  reject,
+  subscribe,
+  unsubscribe,
+  aliases,
+  verify,
+  exit,
+  pet,
+  scold,
 ];
 
-export function commandList(): readonly CommandSpec[] { return COMMANDS; }
+export function commandList(): readonly CommandSpec[] {
+  return COMMANDS;
+}
 
-export function commandNames(): string[] { return COMMANDS.map((c) => c.name); }
+export function commandNames(): string[] {
+  return COMMANDS.map((c) => c.name);
+}
 
 export function findCommand(name: string): CommandSpec | undefined {
   const n = name.toLowerCase();

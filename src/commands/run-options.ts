@@ -11,7 +11,11 @@ const FLAG_OPTS = { "--dry-run": "dryRun", "--check": "dryRun", "--diff": "diff"
 const ALL_OPTS = [...Object.keys(VALUE_OPTS), ...Object.keys(FLAG_OPTS)];
 const VAR = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
 
-const splitList = (v: string) => v.split(",").map((x) => x.trim()).filter(Boolean);
+const splitList = (v: string) =>
+  v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function parseRunArgs(args: string[]): RunParse {
   const req: RunRequest = {};
@@ -41,7 +45,11 @@ export function parseRunArgs(args: string[]): RunParse {
           req.branch = value.trim();
         } else if (key === "args") {
           let words: string[];
-          try { words = splitArgs(value); } catch (e) { return { ok: false, error: `--args cannot be read: ${(e as Error).message}` }; }
+          try {
+            words = splitArgs(value);
+          } catch (e) {
+            return { ok: false, error: `--args cannot be read: ${(e as Error).message}` };
+          }
           req.args = [...(req.args ?? []), ...words];
         } else {
           const list = splitList(value);
@@ -51,7 +59,10 @@ export function parseRunArgs(args: string[]): RunParse {
         continue;
       }
       const hint = closest(name, ALL_OPTS);
-      return { ok: false, error: `unknown option ${JSON.stringify(name.slice(0, 40))}${hint ? `; did you mean ${hint}?` : ""} (options: ${ALL_OPTS.join(", ")})` };
+      return {
+        ok: false,
+        error: `unknown option ${JSON.stringify(name.slice(0, 40))}${hint ? `; did you mean ${hint}?` : ""} (options: ${ALL_OPTS.join(", ")})`,
+      };
     }
     const m = VAR.exec(a);
     if (m) {
@@ -59,11 +70,15 @@ export function parseRunArgs(args: string[]): RunParse {
       vars[m[1]!] = m[2]!;
       continue;
     }
-    if (Object.keys(vars).length > 0) return { ok: false, error: `${JSON.stringify(a.slice(0, 60))} comes after key=value variables: give the project and template first` };
+    if (Object.keys(vars).length > 0)
+      return { ok: false, error: `${JSON.stringify(a.slice(0, 60))} comes after key=value variables: give the project and template first` };
     positional.push(a);
   }
   if (positional.length > 2) {
-    return { ok: false, error: `unexpected ${JSON.stringify(positional[2]!.slice(0, 60))}: run takes at most a project and a template (quote names with spaces); give tags as --tags a,b and survey variables as key=value` };
+    return {
+      ok: false,
+      error: `unexpected ${JSON.stringify(positional[2]!.slice(0, 60))}: run takes at most a project and a template (quote names with spaces); give tags as --tags a,b and survey variables as key=value`,
+    };
   }
   if (positional[0] !== undefined) req.project = positional[0];
   if (positional[1] !== undefined) req.template = positional[1];
@@ -73,10 +88,15 @@ export function parseRunArgs(args: string[]): RunParse {
 
 function example(name: string): string {
   switch (name) {
-    case "--tags": return "--tags web,db";
-    case "--skip-tags": return "--skip-tags slow";
-    case "--limit": return "--limit web1,web2";
-    case "--args": return '--args "-e foo=bar"';
-    default: return "--branch main";
+    case "--tags":
+      return "--tags web,db";
+    case "--skip-tags":
+      return "--skip-tags slow";
+    case "--limit":
+      return "--limit web1,web2";
+    case "--args":
+      return '--args "-e foo=bar"';
+    default:
+      return "--branch main";
   }
 }

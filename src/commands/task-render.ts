@@ -25,7 +25,10 @@ export interface CardInput {
   footer?: string;
 }
 
-export interface Rendered { text: string; html: string }
+export interface Rendered {
+  text: string;
+  html: string;
+}
 
 const RECAP_ORDER = ["ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"];
 const MAX_FIELD = 200;
@@ -43,7 +46,9 @@ function origin(t: TaskState, roomName?: (id: string) => string | undefined): st
 export function recapLine(t: Pick<TaskState, "recap">): string | undefined {
   if (!t.recap) return undefined;
   const totals = recapTotals(t.recap);
-  const keys = RECAP_ORDER.filter((k) => k in totals || k === "failed" || k === "unreachable").concat(Object.keys(totals).filter((k) => !RECAP_ORDER.includes(k)));
+  const keys = RECAP_ORDER.filter((k) => k in totals || k === "failed" || k === "unreachable").concat(
+    Object.keys(totals).filter((k) => !RECAP_ORDER.includes(k)),
+  );
   const hosts = Object.keys(t.recap).length;
   return `${keys.map((k) => `${k} ${totals[k] ?? 0}`).join(" · ")}${hosts ? ` (${hosts} host${hosts === 1 ? "" : "s"})` : ""}`;
 }
@@ -67,7 +72,10 @@ export function renderTaskCard(input: CardInput): Rendered {
   html.push(escapeHtml(where.join(" · ")));
   // Parameters come masked from the core; masked again here for cards saved by an older version.
   const params = input.params && clip(maskText(input.params), 400);
-  if (params) { text.push(`Parameters: ${params}`); html.push(`Parameters: <code>${escapeHtml(params)}</code>`); }
+  if (params) {
+    text.push(`Parameters: ${params}`);
+    html.push(`Parameters: <code>${escapeHtml(params)}</code>`);
+  }
   if (!isTaskDone(t) && (t.currentPlay || t.currentTask)) {
     const parts = [t.currentPlay ? `play ${clip(t.currentPlay, 120)}` : "", t.currentTask ? `task ${clip(t.currentTask, 120)}` : ""].filter(Boolean);
     text.push(`▶ ${parts.join(" › ")}`);
@@ -76,16 +84,26 @@ export function renderTaskCard(input: CardInput): Rendered {
   const recap = recapLine(t);
   if (recap) {
     text.push(`Recap: ${recap}`);
-    html.push(`Recap: ${escapeHtml(recap).replace(/\b(failed|unreachable) (\d+)/g, (m, _k, n: string) => (Number(n) > 0 ? `<span data-mx-color="#cc0000">${m}</span>` : m))}`);
+    html.push(
+      `Recap: ${escapeHtml(recap).replace(/\b(failed|unreachable) (\d+)/g, (m, _k, n: string) => (Number(n) > 0 ? `<span data-mx-color="#cc0000">${m}</span>` : m))}`,
+    );
   }
   if (status === "waiting_confirmation") {
     const p = input.prefix ?? "!cd";
     text.push(`Semaphore waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}`);
-    html.push(`Semaphore waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>`);
+    html.push(
+      `Semaphore waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>`,
+    );
   }
   const url = taskUrl(input.webUrl, t.projectId, t.taskId);
-  if (url) { text.push(`Open in Semaphore: ${url}`); html.push(`<a href="${escapeHtml(url)}">Open in Semaphore</a>`); }
-  if (input.footer) { text.push(input.footer); html.push(`<i>${escapeHtml(input.footer)}</i>`); }
+  if (url) {
+    text.push(`Open in Semaphore: ${url}`);
+    html.push(`<a href="${escapeHtml(url)}">Open in Semaphore</a>`);
+  }
+  if (input.footer) {
+    text.push(input.footer);
+    html.push(`<i>${escapeHtml(input.footer)}</i>`);
+  }
   return { text: text.join("\n"), html: html.join("<br/>") };
 }
 
@@ -96,9 +114,12 @@ export function renderRequestCard(input: CardInput): Rendered {
   const tpl = clip(r.run.template.name);
   const count = `${r.approvals.length}/${r.needed} approval${r.needed === 1 ? "" : "s"}`;
   const statusText: Record<string, string> = {
-    pending: `waiting for approval (${count})`, approved: `approved (${count}), about to start`, starting: `approved (${count}), starting`,
+    pending: `waiting for approval (${count})`,
+    approved: `approved (${count}), about to start`,
+    starting: `approved (${count}), starting`,
     started: `approved (${count}), started as task ${r.taskId}`,
-    denied: `denied by ${r.deniedBy}${r.reason ? `: ${clip(r.reason)}` : ""}`, expired: `expired with ${count}; nothing ran`,
+    denied: `denied by ${r.deniedBy}${r.reason ? `: ${clip(r.reason)}` : ""}`,
+    expired: `expired with ${count}; nothing ran`,
     failed: `approved, but starting it failed: ${clip(r.error ?? "unknown error", 300)}`,
   };
   const going = r.status === "started" || r.status === "starting" || r.status === "approved";
@@ -106,18 +127,27 @@ export function renderRequestCard(input: CardInput): Rendered {
   const text: string[] = [`${icon} ${tpl} (request ${r.id}): ${statusText[r.status]}`];
   const html: string[] = [`${icon} <b>${escapeHtml(tpl)}</b> (request ${escapeHtml(r.id)}): ${escapeHtml(statusText[r.status] ?? r.status)}`];
   const line2 = `${clip(r.run.project.name)} · requested by ${r.requester}${r.roomId ? ` in ${input.roomName?.(r.roomId) ?? r.roomId}` : ""}`;
-  text.push(line2); html.push(escapeHtml(line2));
+  text.push(line2);
+  html.push(escapeHtml(line2));
   const summary = clip(maskText(r.run.summary), 600);
-  text.push(`Run: ${summary}`); html.push(`Run: <code>${escapeHtml(summary)}</code>`);
-  if (r.approvals.length) { const a = `Approved by ${joinAnd(r.approvals.map((x) => x.user))}`; text.push(a); html.push(escapeHtml(a)); }
+  text.push(`Run: ${summary}`);
+  html.push(`Run: <code>${escapeHtml(summary)}</code>`);
+  if (r.approvals.length) {
+    const a = `Approved by ${joinAnd(r.approvals.map((x) => x.user))}`;
+    text.push(a);
+    html.push(escapeHtml(a));
+  }
   if (r.status === "pending") {
     const waiting = input.waitingOn ?? [];
     const who = waiting.length ? `waiting on ${joinAnd(waiting)}` : "waiting on anyone with approve permission here";
     const left = `${who} · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}`;
-    text.push(left); html.push(escapeHtml(left));
+    text.push(left);
+    html.push(escapeHtml(left));
     const how = `Approve: ${p} approve ${r.id} or react 👍 · Deny: ${p} deny ${r.id} or react 👎 · Nobody approves their own run.`;
     text.push(how);
-    html.push(`Approve: <code>${escapeHtml(`${p} approve ${r.id}`)}</code> or react 👍 · Deny: <code>${escapeHtml(`${p} deny ${r.id}`)}</code> or react 👎 · Nobody approves their own run.`);
+    html.push(
+      `Approve: <code>${escapeHtml(`${p} approve ${r.id}`)}</code> or react 👍 · Deny: <code>${escapeHtml(`${p} deny ${r.id}`)}</code> or react 👎 · Nobody approves their own run.`,
+    );
   }
   return { text: text.join("\n"), html: html.join("<br/>") };
 }

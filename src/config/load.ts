@@ -1,7 +1,19 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve, isAbsolute } from "node:path";
 import ini from "ini";
-import { SCHEMA, ROOM_SCHEMA, TEMPLATE_SCHEMA, keyDef, envName, sectionNames, type KeyDef, type SectionName, type ConfigValues, type RoomPolicy, type TemplatePolicy } from "./schema.js";
+import {
+  SCHEMA,
+  ROOM_SCHEMA,
+  TEMPLATE_SCHEMA,
+  keyDef,
+  envName,
+  sectionNames,
+  type KeyDef,
+  type SectionName,
+  type ConfigValues,
+  type RoomPolicy,
+  type TemplatePolicy,
+} from "./schema.js";
 import { closest } from "../util/text.js";
 import { parseListen, isLoopback } from "../http/listen.js";
 
@@ -38,10 +50,22 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-interface RawEntry { value: string; line: number; cut?: CommentCut }
-interface RawSection { name: string; line: number; entries: Map<string, RawEntry> }
+interface RawEntry {
+  value: string;
+  line: number;
+  cut?: CommentCut;
+}
+interface RawSection {
+  name: string;
+  line: number;
+  entries: Map<string, RawEntry>;
+}
 /** Where ini cut an unquoted value at an unescaped `;` or `#`; glued when no space came before (so not meant as a comment). */
-interface CommentCut { char: string; glued: boolean; rest: string }
+interface CommentCut {
+  char: string;
+  glued: boolean;
+  rest: string;
+}
 
 const ROOM_HEADER = /^room\s+"(.*)"$/;
 /** Room section keys that list users. */
@@ -61,7 +85,10 @@ export function maskSecret(value: string): string {
 function knownKeyNames(): Set<string> {
   const out = new Set<string>([...Object.keys(ROOM_SCHEMA), ...Object.keys(TEMPLATE_SCHEMA)]);
   for (const s of sectionNames()) {
-    for (const [k, d] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) { out.add(k); if (d.fileVariant) out.add(`${k}_file`); }
+    for (const [k, d] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
+      out.add(k);
+      if (d.fileVariant) out.add(`${k}_file`);
+    }
   }
   return out;
 }
@@ -71,7 +98,10 @@ function commentCut(raw: string): CommentCut | undefined {
   if (/^(".*"|'.*')$/s.test(raw)) return undefined;
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
-    if (c === "\\") { i++; continue; }
+    if (c === "\\") {
+      i++;
+      continue;
+    }
     if (c === ";" || c === "#") return { char: c, glued: i > 0 && !/\s/.test(raw[i - 1]!), rest: raw.slice(i) };
   }
   return undefined;
@@ -91,7 +121,12 @@ function scan(text: string, file: string | undefined, issues: ConfigIssue[]): Ra
     if (trimmed.startsWith("[")) {
       const m = /^\[([^\]]*)\]$/.exec(trimmed);
       if (!m) {
-        issues.push({ severity: "error", file, line, message: `malformed section header ${JSON.stringify(trimmed.slice(0, 60))}: expected [name] or [room "<room id>"]` });
+        issues.push({
+          severity: "error",
+          file,
+          line,
+          message: `malformed section header ${JSON.stringify(trimmed.slice(0, 60))}: expected [name] or [room "<room id>"]`,
+        });
         return;
       }
       sections.push({ name: m[1]!.trim(), line, entries: new Map() });
@@ -104,13 +139,27 @@ function scan(text: string, file: string | undefined, issues: ConfigIssue[]): Ra
       // The line may be a secret pasted without its key: name the key only when it is one of ours, never the rest.
       const prefix = /^[A-Za-z0-9_]+/.exec(trimmed)?.[0];
       const named = prefix !== undefined && keyNames.has(prefix) ? prefix : undefined;
-      issues.push({ severity: "error", file, line, section: section.name || undefined, key: named, message: "cannot read this line: expected key = value (its text is not shown, as it may hold a secret)" });
+      issues.push({
+        severity: "error",
+        file,
+        line,
+        section: section.name || undefined,
+        key: named,
+        message: "cannot read this line: expected key = value (its text is not shown, as it may hold a secret)",
+      });
       return;
     }
     const rawValue = trimmed.slice(eq + 1).trim();
     const prev = section.entries.get(key);
     if (prev) {
-      issues.push({ severity: "error", file, line, section: section.name || undefined, key: KEY_LIKE.test(key) ? key : undefined, message: `set twice, at line ${prev.line} and at line ${line}: keep one` });
+      issues.push({
+        severity: "error",
+        file,
+        line,
+        section: section.name || undefined,
+        key: KEY_LIKE.test(key) ? key : undefined,
+        message: `set twice, at line ${prev.line} and at line ${line}: keep one`,
+      });
       return;
     }
     section.entries.set(key, { value: ini.unsafe(rawValue), line, cut: commentCut(rawValue) });
@@ -131,7 +180,8 @@ export function coerce(def: KeyDef, raw: string): { value: unknown } | { error: 
     case "int": {
       if (!/^-?\d+$/.test(text)) return { error: `expected a whole number from ${def.min} to ${def.max}` };
       const n = Number(text);
-      if (def.min !== undefined && n < def.min || def.max !== undefined && n > def.max) return { error: `expected a whole number from ${def.min} to ${def.max}` };
+      if ((def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max))
+        return { error: `expected a whole number from ${def.min} to ${def.max}` };
       return { value: n };
     }
     case "enum":
@@ -140,7 +190,11 @@ export function coerce(def: KeyDef, raw: string): { value: unknown } | { error: 
     case "url": {
       if (text === "") return { value: "" };
       let u: URL;
-      try { u = new URL(text); } catch { return { error: "expected an http:// or https:// URL, e.g. https://host.example.org" }; }
+      try {
+        u = new URL(text);
+      } catch {
+        return { error: "expected an http:// or https:// URL, e.g. https://host.example.org" };
+      }
       if (u.protocol !== "http:" && u.protocol !== "https:") return { error: `expected an http:// or https:// URL, not ${u.protocol}//` };
       if (u.search || u.hash) return { error: "expected a base URL without ?query or #fragment" };
       return { value: text.replace(/\/+$/, "") };
@@ -149,7 +203,10 @@ export function coerce(def: KeyDef, raw: string): { value: unknown } | { error: 
       if (text !== "" && !/^@[^:\s]+:[^\s]+$/.test(text)) return { error: "expected a full Matrix ID like @bot:example.org" };
       return { value: text };
     case "list": {
-      const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+      const items = text
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       return { value: items };
     }
     case "listen": {
@@ -201,7 +258,14 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       text = readFileSync(path, "utf8");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      issues.push({ severity: "error", file: path, message: code === "ENOENT" ? "config file not found: create it from chatrixcd.ini.example or pass --config PATH" : `cannot read config file (${code ?? String(e)})` });
+      issues.push({
+        severity: "error",
+        file: path,
+        message:
+          code === "ENOENT"
+            ? "config file not found: create it from chatrixcd.ini.example or pass --config PATH"
+            : `cannot read config file (${code ?? String(e)})`,
+      });
     }
   }
 
@@ -209,7 +273,15 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     const def = keyDef(section, key)!;
     const r = coerce(def, raw);
     if ("error" in r) {
-      issues.push({ severity: "error", file: where.source === "file" ? path : undefined, line: where.line, section, key, value: def.secret ? maskSecret(raw) : raw, message: where.source === "env" ? `${r.error} (from environment variable ${envName(section, key)})` : r.error });
+      issues.push({
+        severity: "error",
+        file: where.source === "file" ? path : undefined,
+        line: where.line,
+        section,
+        key,
+        value: def.secret ? maskSecret(raw) : raw,
+        message: where.source === "env" ? `${r.error} (from environment variable ${envName(section, key)})` : r.error,
+      });
       return;
     }
     values[section]![key] = r.value;
@@ -223,7 +295,14 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     const hint = closest(key, known);
     const shown = KEY_LIKE.test(key) ? key : undefined;
     const what = shown ? "unknown key" : "unknown key (not shown: it may be a secret)";
-    issues.push({ severity: "error", file: path, line, section: sec.name, key: shown, message: `${what}${where}${shown && hint ? `; did you mean ${hint}?` : `; known keys: ${known.join(", ")}`}` });
+    issues.push({
+      severity: "error",
+      file: path,
+      line,
+      section: sec.name,
+      key: shown,
+      message: `${what}${where}${shown && hint ? `; did you mean ${hint}?` : `; known keys: ${known.join(", ")}`}`,
+    });
   };
   const cutValue = (sec: RawSection, key: string, e: RawEntry, def: KeyDef) => {
     if (!e.cut) return;
@@ -233,8 +312,13 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     const fatal = def.secret || (def.kind === "url" && e.cut.glued) || aliasInList;
     if (!fatal && !e.cut.glued) return;
     issues.push({
-      severity: fatal ? "error" : "warning", file: path, line: e.line, section: sec.name, key,
-      message: `the value was cut at ${JSON.stringify(e.cut.char)}, which starts a comment in INI files${def.secret ? ", so the secret read would be wrong" : ""}: ` +
+      severity: fatal ? "error" : "warning",
+      file: path,
+      line: e.line,
+      section: sec.name,
+      key,
+      message:
+        `the value was cut at ${JSON.stringify(e.cut.char)}, which starts a comment in INI files${def.secret ? ", so the secret read would be wrong" : ""}: ` +
         `if ${JSON.stringify(e.cut.char)} belongs to the value, quote the whole value (${key} = "…") or escape it as \\${e.cut.char}; if it starts a comment, put the comment on its own line`,
     });
   };
@@ -243,15 +327,29 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     const out = new Map<string, unknown>();
     for (const [key, e] of sec.entries) {
       const def = Object.hasOwn(schema, key) ? schema[key]! : undefined;
-      if (!def) { unknownKey(sec, key, e.line, ` in a ${what} section`, Object.keys(schema)); continue; }
+      if (!def) {
+        unknownKey(sec, key, e.line, ` in a ${what} section`, Object.keys(schema));
+        continue;
+      }
       cutValue(sec, key, e, def);
       const r = coerce(def, e.value);
-      if ("error" in r) { issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error }); continue; }
+      if ("error" in r) {
+        issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: r.error });
+        continue;
+      }
       // User lists take full Matrix IDs (or * where allowed): a bare name would silently never match anyone.
       const bad = userKeys.has(key) ? (r.value as string[]).filter((u) => !(allowStar && u === "*") && !/^@[^:\s]+:\S+$/.test(u)) : [];
       if (bad.length) {
         const list = `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not full Matrix IDs" : "is not a full Matrix ID"}`;
-        issues.push({ severity: "error", file: path, line: e.line, section: sec.name, key, value: e.value, message: `${list} like @alice:example.org${allowStar ? " (or * for everyone)" : ""}` });
+        issues.push({
+          severity: "error",
+          file: path,
+          line: e.line,
+          section: sec.name,
+          key,
+          value: e.value,
+          message: `${list} like @alice:example.org${allowStar ? " (or * for everyone)" : ""}`,
+        });
         continue;
       }
       out.set(key, r.value);
@@ -261,15 +359,30 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
   /** False (and an error naming both lines) when a section with the same identity came before. */
   const firstOfItsName = (sec: RawSection, identity: string): boolean => {
     const first = seen.get(identity);
-    if (first === undefined) { seen.set(identity, sec.line); return true; }
-    issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: `section appears twice, at line ${first} and at line ${sec.line}: keep one and move the keys of the other into it` });
+    if (first === undefined) {
+      seen.set(identity, sec.line);
+      return true;
+    }
+    issues.push({
+      severity: "error",
+      file: path,
+      line: sec.line,
+      section: sec.name,
+      message: `section appears twice, at line ${first} and at line ${sec.line}: keep one and move the keys of the other into it`,
+    });
     return false;
   };
 
   for (const sec of scan(text, path, issues)) {
     if (sec.name === "") {
       for (const [key, e] of sec.entries) {
-        issues.push({ severity: "error", file: path, line: e.line, key: KEY_LIKE.test(key) ? key : undefined, message: "key outside any section: put it under [matrix], [semaphore], [bot] or [console]" });
+        issues.push({
+          severity: "error",
+          file: path,
+          line: e.line,
+          key: KEY_LIKE.test(key) ? key : undefined,
+          message: "key outside any section: put it under [matrix], [semaphore], [bot] or [console]",
+        });
       }
       continue;
     }
@@ -277,7 +390,13 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     if (roomMatch) {
       const room = roomMatch[1]!.trim();
       if (!ROOM_REF.test(room)) {
-        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: 'expected [room "<room id or alias>"], e.g. [room "!abcdefghijklmnop:example.org"] or [room "#ops:example.org"]' });
+        issues.push({
+          severity: "error",
+          file: path,
+          line: sec.line,
+          section: sec.name,
+          message: 'expected [room "<room id or alias>"], e.g. [room "!abcdefghijklmnop:example.org"] or [room "#ops:example.org"]',
+        });
       }
       const first = firstOfItsName(sec, `room ${room}`);
       const keys = policyKeys(sec, ROOM_SCHEMA, "room", USER_LIST_KEYS, true);
@@ -291,14 +410,31 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       const project = slash > 0 ? ref.slice(0, slash).trim() : "";
       const template = slash > 0 ? ref.slice(slash + 1).trim() : "";
       if (!project || !template) {
-        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: 'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template "Infrastructure/Deploy production"]' });
+        issues.push({
+          severity: "error",
+          file: path,
+          line: sec.line,
+          section: sec.name,
+          message:
+            'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template "Infrastructure/Deploy production"]',
+        });
         continue;
       }
       // Names match case-insensitively (src/core/approvals.ts), so "Infra/Deploy" and "infra/deploy" are one policy.
       const first = firstOfItsName(sec, `template ${project.toLowerCase()}/${template.toLowerCase()}`);
-      const policy = Object.assign(templateDefaults(project, template), Object.fromEntries(policyKeys(sec, TEMPLATE_SCHEMA, "template", new Set(["approvers"]), false)));
+      const policy = Object.assign(
+        templateDefaults(project, template),
+        Object.fromEntries(policyKeys(sec, TEMPLATE_SCHEMA, "template", new Set(["approvers"]), false)),
+      );
       if (policy.approvals_required > 0 && policy.approvers.length > 0 && policy.approvers.length < policy.approvals_required) {
-        issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, key: "approvals_required", message: `${policy.approvals_required} approvals are required but only ${policy.approvers.length} approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required` });
+        issues.push({
+          severity: "error",
+          file: path,
+          line: sec.line,
+          section: sec.name,
+          key: "approvals_required",
+          message: `${policy.approvals_required} approvals are required but only ${policy.approvers.length} approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required`,
+        });
       }
       if (first) templates.push(policy);
       continue;
@@ -308,7 +444,19 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       // `[rooom "!x:y"]`: the hint compares the word before the quoted name.
       const hint = closest(/^(\S+)\s+".*"$/.exec(sec.name)?.[1] ?? sec.name, [...sectionNames(), "room", "template"]);
       const shown = hint === "room" ? 'room "<room id>"' : hint === "template" ? 'template "<project>/<template>"' : hint;
-      issues.push({ severity: "error", file: path, line: sec.line, section: sec.name, message: `unknown section${shown ? `; did you mean [${shown}]?` : `; known sections: ${sectionNames().map((n) => `[${n}]`).join(", ")}, [room "<room id>"], [template "<project>/<template>"]`}` });
+      issues.push({
+        severity: "error",
+        file: path,
+        line: sec.line,
+        section: sec.name,
+        message: `unknown section${
+          shown
+            ? `; did you mean [${shown}]?`
+            : `; known sections: ${sectionNames()
+                .map((n) => `[${n}]`)
+                .join(", ")}, [room "<room id>"], [template "<project>/<template>"]`
+        }`,
+      });
       continue;
     }
     firstOfItsName(sec, sec.name);
@@ -322,7 +470,10 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
         continue;
       }
       const def = keyDef(sec.name, key);
-      if (!def) { unknownKey(sec, key, e.line, "", known); continue; }
+      if (!def) {
+        unknownKey(sec, key, e.line, "", known);
+        continue;
+      }
       cutValue(sec, key, e, def);
       apply(sec.name, key, e.value, { source: "file", line: e.line });
     }
@@ -334,7 +485,8 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       const v = Object.hasOwn(env, envName(s, key)) ? env[envName(s, key)] : undefined;
       if (v !== undefined) apply(s, key, v, { source: "env" });
       const fileVar = envName(s, `${key}_file`);
-      if (def.fileVariant && Object.hasOwn(env, fileVar) && env[fileVar] !== undefined) fileRefs.set(`${s}.${key}`, { section: s, key, path: env[fileVar]!, source: "env" });
+      if (def.fileVariant && Object.hasOwn(env, fileVar) && env[fileVar] !== undefined)
+        fileRefs.set(`${s}.${key}`, { section: s, key, path: env[fileVar]!, source: "env" });
     }
   }
 
@@ -343,7 +495,14 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
     const { section, key } = ref;
     if (!ref.path) continue;
     if (values[section]![key]) {
-      issues.push({ severity: "error", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, message: `both ${key} and ${key}_file are set: keep only one` });
+      issues.push({
+        severity: "error",
+        file: ref.source === "file" ? path : undefined,
+        line: ref.line,
+        section,
+        key: `${key}_file`,
+        message: `both ${key} and ${key}_file are set: keep only one`,
+      });
       continue;
     }
     const full = isAbsolute(ref.path) ? ref.path : resolve(baseDir, ref.path);
@@ -353,11 +512,30 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       values[section]![key] = content;
       sources[id] = { source: `secret file ${full}`, line: ref.line };
       try {
-        if (statSync(full).mode & 0o077) issues.push({ severity: "warning", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, value: full, message: "secret file is readable by other users: chmod 600 it" });
-      } catch { /* already read it; a stat failure changes nothing */ }
+        if (statSync(full).mode & 0o077)
+          issues.push({
+            severity: "warning",
+            file: ref.source === "file" ? path : undefined,
+            line: ref.line,
+            section,
+            key: `${key}_file`,
+            value: full,
+            message: "secret file is readable by other users: chmod 600 it",
+          });
+      } catch {
+        /* already read it; a stat failure changes nothing */
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      issues.push({ severity: "error", file: ref.source === "file" ? path : undefined, line: ref.line, section, key: `${key}_file`, value: full, message: code === "ENOENT" ? "file not found" : code === "EMPTY" ? "file is empty" : `cannot read file (${code ?? String(e)})` });
+      issues.push({
+        severity: "error",
+        file: ref.source === "file" ? path : undefined,
+        line: ref.line,
+        section,
+        key: `${key}_file`,
+        value: full,
+        message: code === "ENOENT" ? "file not found" : code === "EMPTY" ? "file is empty" : `cannot read file (${code ?? String(e)})`,
+      });
     }
   }
 
@@ -372,9 +550,19 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
   // A CA file that cannot be read would only fail when the bot starts: say so now, with the line.
   const caFile = values.semaphore!.ca_file as string;
   if (caFile) {
-    try { readFileSync(caFile); } catch (e) {
+    try {
+      readFileSync(caFile);
+    } catch (e) {
       const where = sources["semaphore.ca_file"];
-      issues.push({ severity: "error", file: where?.source === "file" ? path : undefined, line: where?.line, section: "semaphore", key: "ca_file", value: caFile, message: `cannot read the CA file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})` });
+      issues.push({
+        severity: "error",
+        file: where?.source === "file" ? path : undefined,
+        line: where?.line,
+        section: "semaphore",
+        key: "ca_file",
+        value: caFile,
+        message: `cannot read the CA file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`,
+      });
     }
   }
 
@@ -389,40 +577,114 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
 }
 
 function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: string | undefined, issues: ConfigIssue[], opts: LoadOptions): void {
-  const at = (section: string, key: string) => ({ file: sources[`${section}.${key}`]?.source === "file" ? file : undefined, line: sources[`${section}.${key}`]?.line, section, key });
+  const at = (section: string, key: string) => ({
+    file: sources[`${section}.${key}`]?.source === "file" ? file : undefined,
+    line: sources[`${section}.${key}`]?.line,
+    section,
+    key,
+  });
   // A key whose value was already rejected is not reported again as missing.
   const bad = (section: string, key: string) => issues.some((i) => i.severity === "error" && i.section === section && i.key === key);
   const m = v.matrix;
   if (m.homeserver) {
-    if (!m.user_id && !bad("matrix", "user_id")) issues.push({ severity: "error", ...at("matrix", "user_id"), file, message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org" });
-    if (!m.password && !m.access_token && !m.login_token && m.login_method !== "sso" && m.login_method !== "oauth_device") issues.push({ severity: "error", ...at("matrix", "homeserver"), key: "password", message: "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id, or login_token, or login_method = sso or oauth_device" });
-    else if (m.login_method === "password" && !m.password) issues.push({ severity: "error", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = password needs password (or password_file)" });
-    else if (m.login_method === "access_token" && !m.access_token) issues.push({ severity: "error", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = access_token needs access_token (or access_token_file)" });
-    else if (m.login_method === "login_token" && !m.login_token) issues.push({ severity: "warning", ...at("matrix", "login_method"), value: m.login_method, message: "login_method = login_token without login_token: works only while the saved session is valid" });
-    if (m.access_token && !m.device_id) issues.push({ severity: "warning", ...at("matrix", "access_token"), message: "access_token without device_id: the device will be looked up with whoami" });
+    if (!m.user_id && !bad("matrix", "user_id"))
+      issues.push({
+        severity: "error",
+        ...at("matrix", "user_id"),
+        file,
+        message: "required when [matrix] homeserver is set: the bot's Matrix ID, e.g. @chatrixcd:example.org",
+      });
+    if (!m.password && !m.access_token && !m.login_token && m.login_method !== "sso" && m.login_method !== "oauth_device")
+      issues.push({
+        severity: "error",
+        ...at("matrix", "homeserver"),
+        key: "password",
+        message:
+          "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id, or login_token, or login_method = sso or oauth_device",
+      });
+    else if (m.login_method === "password" && !m.password)
+      issues.push({
+        severity: "error",
+        ...at("matrix", "login_method"),
+        value: m.login_method,
+        message: "login_method = password needs password (or password_file)",
+      });
+    else if (m.login_method === "access_token" && !m.access_token)
+      issues.push({
+        severity: "error",
+        ...at("matrix", "login_method"),
+        value: m.login_method,
+        message: "login_method = access_token needs access_token (or access_token_file)",
+      });
+    else if (m.login_method === "login_token" && !m.login_token)
+      issues.push({
+        severity: "warning",
+        ...at("matrix", "login_method"),
+        value: m.login_method,
+        message: "login_method = login_token without login_token: works only while the saved session is valid",
+      });
+    if (m.access_token && !m.device_id)
+      issues.push({
+        severity: "warning",
+        ...at("matrix", "access_token"),
+        message: "access_token without device_id: the device will be looked up with whoami",
+      });
     if (!v.bot.admin_users.length && !v.bot.allowed_users.length && !bad("bot", "admin_users") && !bad("bot", "allowed_users")) {
-      issues.push({ severity: "warning", ...at("bot", "admin_users"), message: "admin_users and allowed_users are both empty, so nobody can use the bot from Matrix (every invite and command is refused): add your Matrix ID to admin_users" });
+      issues.push({
+        severity: "warning",
+        ...at("bot", "admin_users"),
+        message:
+          "admin_users and allowed_users are both empty, so nobody can use the bot from Matrix (every invite and command is refused): add your Matrix ID to admin_users",
+      });
     }
   } else if ((m.user_id || m.password || m.access_token) && !bad("matrix", "homeserver")) {
-    issues.push({ severity: "error", ...at("matrix", "homeserver"), file, message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)" });
+    issues.push({
+      severity: "error",
+      ...at("matrix", "homeserver"),
+      file,
+      message: "Matrix credentials are set but homeserver is empty: set [matrix] homeserver (e.g. https://matrix.example.org)",
+    });
   }
   if (!opts.demo) {
-    if (!v.semaphore.url && !bad("semaphore", "url")) issues.push({ severity: "error", ...at("semaphore", "url"), file, message: "required: the Semaphore URL, e.g. https://semaphore.example.org (or run with --demo for the embedded one)" });
-    if (!v.semaphore.api_token) issues.push({ severity: "error", ...at("semaphore", "api_token"), file, message: "required: a Semaphore API token (api_token or api_token_file)" });
+    if (!v.semaphore.url && !bad("semaphore", "url"))
+      issues.push({
+        severity: "error",
+        ...at("semaphore", "url"),
+        file,
+        message: "required: the Semaphore URL, e.g. https://semaphore.example.org (or run with --demo for the embedded one)",
+      });
+    if (!v.semaphore.api_token)
+      issues.push({ severity: "error", ...at("semaphore", "api_token"), file, message: "required: a Semaphore API token (api_token or api_token_file)" });
   }
   for (const key of ["admin_users", "allowed_users"] as const) {
     for (const u of v.bot[key]) {
-      if (!/^@[^:\s]+:\S+$/.test(u)) issues.push({ severity: "error", ...at("bot", key), value: u, message: `${JSON.stringify(u)} is not a full Matrix ID like @alice:example.org` });
+      if (!/^@[^:\s]+:\S+$/.test(u))
+        issues.push({ severity: "error", ...at("bot", key), value: u, message: `${JSON.stringify(u)} is not a full Matrix ID like @alice:example.org` });
     }
   }
   const listen = v.bot.http_listen ? parseListen(v.bot.http_listen) : undefined;
-  if (listen && !("error" in listen) && !isLoopback(listen.host)) issues.push({ severity: "warning", ...at("bot", "http_listen"), value: v.bot.http_listen, message: "the health and metrics endpoint has no authentication and this address is reachable from other machines: prefer 127.0.0.1 or [::1], or guard the port with a firewall or proxy" });
-  if (/\s/.test(v.bot.command_prefix) || !v.bot.command_prefix) issues.push({ severity: "error", ...at("bot", "command_prefix"), value: v.bot.command_prefix, message: "expected a non-empty prefix without spaces, e.g. !cd" });
+  if (listen && !("error" in listen) && !isLoopback(listen.host))
+    issues.push({
+      severity: "warning",
+      ...at("bot", "http_listen"),
+      value: v.bot.http_listen,
+      message:
+        "the health and metrics endpoint has no authentication and this address is reachable from other machines: prefer 127.0.0.1 or [::1], or guard the port with a firewall or proxy",
+    });
+  if (/\s/.test(v.bot.command_prefix) || !v.bot.command_prefix)
+    issues.push({
+      severity: "error",
+      ...at("bot", "command_prefix"),
+      value: v.bot.command_prefix,
+      message: "expected a non-empty prefix without spaces, e.g. !cd",
+    });
 }
 
 /** One line per issue: where, what was wrong, what was expected. */
 export function formatIssue(i: ConfigIssue): string {
-  const where = [i.file ? `${i.file}${i.line ? `:${i.line}` : ""}` : i.line ? `line ${i.line}` : "", i.section ? `[${i.section}]` : "", i.key ?? ""].filter(Boolean).join(" ");
+  const where = [i.file ? `${i.file}${i.line ? `:${i.line}` : ""}` : i.line ? `line ${i.line}` : "", i.section ? `[${i.section}]` : "", i.key ?? ""]
+    .filter(Boolean)
+    .join(" ");
   const value = i.value !== undefined ? ` = ${JSON.stringify(i.value)}` : "";
   return `${i.severity}: ${where}${value}${where || value ? ": " : ""}${i.message}`;
 }

@@ -14,7 +14,9 @@ const MINUTE = 60_000;
 /** The running totals of each series, as /metrics sees them. A task counts as started when the store first sees it unfinished. */
 export function activityTotals(store: Store, metrics: Metrics): () => ActivityTotals {
   let started = 0;
-  store.on("task", (t: { status: string }, prev?: unknown) => { if (prev === undefined && !isTerminalStatus(t.status)) started++; });
+  store.on("task", (t: { status: string }, prev?: unknown) => {
+    if (prev === undefined && !isTerminalStatus(t.status)) started++;
+  });
   const sum = (entries: Array<{ value: number }>) => entries.reduce((s, e) => s + e.value, 0);
   return () => ({
     started,
@@ -29,7 +31,10 @@ export class Activity {
   private minute?: number;
   private last?: ActivityTotals;
 
-  constructor(private readonly totals: () => ActivityTotals, readonly minutes = 30) {
+  constructor(
+    private readonly totals: () => ActivityTotals,
+    readonly minutes = 30,
+  ) {
     this.buckets = Object.fromEntries(ACTIVITY_SERIES.map((s) => [s, new Array<number>(minutes).fill(0)])) as Record<ActivitySeries, number[]>;
   }
 
@@ -42,14 +47,20 @@ export class Activity {
     const shift = Math.min(this.minutes, Math.max(0, minute - this.minute));
     if (shift > 0) {
       // The oldest minutes drop off the front; empty ones are added for the minutes that passed.
-      for (const s of ACTIVITY_SERIES) { this.buckets[s].splice(0, shift); this.buckets[s].push(...new Array<number>(shift).fill(0)); }
+      for (const s of ACTIVITY_SERIES) {
+        this.buckets[s].splice(0, shift);
+        this.buckets[s].push(...new Array<number>(shift).fill(0));
+      }
       this.minute = minute;
       changed = true;
     }
     if (this.last) {
       for (const s of ACTIVITY_SERIES) {
         const d = totals[s] - this.last[s];
-        if (d > 0) { this.buckets[s][this.minutes - 1]! += d; changed = true; }
+        if (d > 0) {
+          this.buckets[s][this.minutes - 1]! += d;
+          changed = true;
+        }
       }
     }
     this.last = totals;

@@ -3,9 +3,7 @@
 import type { VerificationState } from "./store.js";
 
 /** Who asked: a Matrix user in a room, or the operator at the console. */
-export type Actor =
-  | { kind: "chat"; userId: string; roomId: string; eventId?: string }
-  | { kind: "console"; user?: string };
+export type Actor = { kind: "chat"; userId: string; roomId: string; eventId?: string } | { kind: "console"; user?: string };
 
 /** Chat-started verifications are answered only by the admin who started them; the others only at the console. */
 export function mayAnswerVerification(actor: Actor, v: Pick<VerificationState, "origin" | "owner">): boolean {

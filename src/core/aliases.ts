@@ -37,13 +37,17 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     this.state = new PersistedState({ file: o.file, log: o.log, indent: 2 });
   }
 
-  get file(): string { return this.o.file; }
+  get file(): string {
+    return this.o.file;
+  }
 
   list(): Array<{ name: string; command: string }> {
     return [...this.map.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  get(name: string): string | undefined { return this.map.get(name.toLowerCase())?.command; }
+  get(name: string): string | undefined {
+    return this.map.get(name.toLowerCase())?.command;
+  }
 
   /** Reads the file. A broken file keeps the aliases already loaded and says why. */
   load(): void {
@@ -51,7 +55,10 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     try {
       raw = readFileSync(this.o.file, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.replace(new Map(), []); return; }
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        this.replace(new Map(), []);
+        return;
+      }
       this.problems = [`cannot read ${this.o.file}: ${errorText(e)}`];
       this.o.log.warn(this.problems[0]!);
       return;
@@ -72,9 +79,15 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     const next = new Map<string, { name: string; command: string }>();
     const problems: string[] = [];
     for (const [name, command] of Object.entries(data as Record<string, unknown>)) {
-      if (typeof command !== "string") { problems.push(`alias ${JSON.stringify(name)}: the command must be a string`); continue; }
+      if (typeof command !== "string") {
+        problems.push(`alias ${JSON.stringify(name)}: the command must be a string`);
+        continue;
+      }
       const err = this.validate(name, command);
-      if (err) { problems.push(`alias ${JSON.stringify(name)} skipped: ${err}`); continue; }
+      if (err) {
+        problems.push(`alias ${JSON.stringify(name)} skipped: ${err}`);
+        continue;
+      }
       next.set(name.toLowerCase(), { name, command: command.trim() });
     }
     for (const p of problems) this.o.log.warn(`${this.o.file}: ${p}`);

@@ -41,8 +41,14 @@ export interface ApprovalRequest {
 }
 
 /** On disk, the run of a request carries no secret; `secrets` says which there were and holds them sealed, if kept. */
-interface PersistedRequest extends ApprovalRequest { secrets?: { names: string[]; sealed?: Sealed; lost?: string } }
-interface Persisted { version: 1; next: number; requests: PersistedRequest[] }
+interface PersistedRequest extends ApprovalRequest {
+  secrets?: { names: string[]; sealed?: Sealed; lost?: string };
+}
+interface Persisted {
+  version: 1;
+  next: number;
+  requests: PersistedRequest[];
+}
 
 type SecretValues = { env: Record<string, string | number>; args: Record<string, string> };
 
@@ -59,17 +65,22 @@ export function secretParts(run: ResolvedRun): { env: string[]; args: number[] }
   };
 }
 
-
 /** The run without its secret values (masked in the texts too), and the values taken out. */
 function splitSecrets(run: ResolvedRun): { kept: ResolvedRun; values: SecretValues; names: string[] } {
   const parts = secretParts(run);
   const values: SecretValues = { env: {}, args: {} };
   if (!parts.env.length && !parts.args.length) return { kept: run, values, names: [] };
   const env = { ...run.request.environment };
-  for (const k of parts.env) { values.env[k] = env[k]!; delete env[k]; }
+  for (const k of parts.env) {
+    values.env[k] = env[k]!;
+    delete env[k];
+  }
   const args = [...(run.request.extraArgs ?? [])];
   const shown = maskArgs(args);
-  for (const i of parts.args) { values.args[i] = args[i]!; args[i] = shown[i]!; }
+  for (const i of parts.args) {
+    values.args[i] = args[i]!;
+    args[i] = shown[i]!;
+  }
   // Short values cannot be masked in free text without mangling it; resolveRun masks survey answers there already.
   const clear = [...Object.values(values.env).map(String), ...Object.values(values.args)].filter((v) => v.length >= 4);
   const mask = (text: string) => clear.reduce((t, v) => t.split(v).join(MASK), text);
@@ -87,13 +98,20 @@ function joinSecrets(run: ResolvedRun, values: SecretValues): ResolvedRun {
 /** What the request says about itself, after "Request rN ". */
 export function requestState(req: ApprovalRequest): string {
   switch (req.status) {
-    case "pending": return `is waiting for approval (${req.approvals.length}/${req.needed})`;
-    case "approved": return "has all its approvals and starts unless denied first";
-    case "starting": return "is already approved and starting";
-    case "started": return `is already approved and started as task ${req.taskId}`;
-    case "denied": return `is denied by ${req.deniedBy}`;
-    case "expired": return "is expired";
-    case "failed": return `failed to start (${req.error})`;
+    case "pending":
+      return `is waiting for approval (${req.approvals.length}/${req.needed})`;
+    case "approved":
+      return "has all its approvals and starts unless denied first";
+    case "starting":
+      return "is already approved and starting";
+    case "started":
+      return `is already approved and started as task ${req.taskId}`;
+    case "denied":
+      return `is denied by ${req.deniedBy}`;
+    case "expired":
+      return "is expired";
+    case "failed":
+      return `failed to start (${req.error})`;
   }
 }
 
@@ -102,7 +120,11 @@ const KEEP_FINISHED_MS = 24 * 3600_000;
 const refMatches = (ref: string, id: number, name: string) => ref === String(id) || ref.toLowerCase() === name.toLowerCase();
 
 /** The policy that applies to a template: an exact template section wins over a `*` one. */
-export function policyFor(policies: readonly TemplatePolicy[], project: { id: number; name: string }, template: { id: number; name: string }): TemplatePolicy | undefined {
+export function policyFor(
+  policies: readonly TemplatePolicy[],
+  project: { id: number; name: string },
+  template: { id: number; name: string },
+): TemplatePolicy | undefined {
   const inProject = policies.filter((p) => refMatches(p.project, project.id, project.name));
   return inProject.find((p) => refMatches(p.template, template.id, template.name)) ?? inProject.find((p) => p.template === "*");
 }
@@ -115,11 +137,16 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
   /** Requests restored without the secret answers they need: why, and which there were. */
   private readonly lost = new Map<string, { why: string; names: string[] }>();
 
-  constructor(private readonly ops: Operations, private readonly file: string | undefined) {
+  constructor(
+    private readonly ops: Operations,
+    private readonly file: string | undefined,
+  ) {
     super();
     const log = { warn: (m: string) => ops.logger.log("warn", "approvals", m), error: (m: string) => ops.logger.log("error", "approvals", m) };
     this.state = new PersistedState<Persisted>({
-      file, log, startsEmpty: "starting with no approval requests",
+      file,
+      log,
+      startsEmpty: "starting with no approval requests",
       validate: (data) => {
         const d = versionOne(data);
         if (!Array.isArray(d.requests)) throw new Error("no requests list");
@@ -134,11 +161,17 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     return p && p.approvals_required > 0 ? p : undefined;
   }
 
-  get(id: string): ApprovalRequest | undefined { return this.requests.get(id.replace(/^#/, "").toLowerCase()); }
+  get(id: string): ApprovalRequest | undefined {
+    return this.requests.get(id.replace(/^#/, "").toLowerCase());
+  }
 
-  list(): ApprovalRequest[] { return [...this.requests.values()]; }
+  list(): ApprovalRequest[] {
+    return [...this.requests.values()];
+  }
 
-  pending(): ApprovalRequest[] { return this.list().filter((r) => r.status === "pending"); }
+  pending(): ApprovalRequest[] {
+    return this.list().filter((r) => r.status === "pending");
+  }
 
   /** A chat actor sees the requests asked for in their room; admins and the console see all. */
   visibleTo(actor: Actor, req: ApprovalRequest): boolean {
@@ -152,7 +185,10 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
 
   /** Another room's request is answered exactly like one that does not exist. */
   private unknown(actor: Actor, ref: string): OperationError {
-    const ids = this.pendingFor(actor).map((p) => p.id).join(", ") || "none";
+    const ids =
+      this.pendingFor(actor)
+        .map((p) => p.id)
+        .join(", ") || "none";
     const here = actor.kind === "chat" && !this.ops.permissions.isAdmin(actor.userId);
     const no = `There is no approval request ${JSON.stringify(ref)}`;
     return new OperationError(here ? `${no} in this room. Pending here: ${ids}.` : `${no}. Pending ones: ${ids}.`, "bad_input");
@@ -164,14 +200,24 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     if (!policy) throw new OperationError(`${run.template.name} needs no approval.`, "bad_input");
     const now = Date.now();
     const req: ApprovalRequest = {
-      id: `r${this.next++}`, run, requester: actorName(actor), requesterActor: actor,
+      id: `r${this.next++}`,
+      run,
+      requester: actorName(actor),
+      requesterActor: actor,
       roomId: actor.kind === "chat" ? actor.roomId : undefined,
-      needed: policy.approvals_required, approvers: [...policy.approvers], approvals: [], status: "pending",
-      createdAt: now, expiresAt: now + policy.approval_expiry * 1000,
+      needed: policy.approvals_required,
+      approvers: [...policy.approvers],
+      approvals: [],
+      status: "pending",
+      createdAt: now,
+      expiresAt: now + policy.approval_expiry * 1000,
     };
     this.requests.set(req.id, req);
     this.arm(req);
-    await this.ops.audit.record(actor, "run requested", "ok", { projectId: run.project.id, params: { template: run.template.name, request: req.id, approvals_required: req.needed, ...this.ops.tasks.auditParams(run) } });
+    await this.ops.audit.record(actor, "run requested", "ok", {
+      projectId: run.project.id,
+      params: { template: run.template.name, request: req.id, approvals_required: req.needed, ...this.ops.tasks.auditParams(run) },
+    });
     this.ops.logger.log("info", "approvals", `${req.requester} asked to run ${run.summary}; request ${req.id} needs ${req.needed} approval(s)`);
     const secrets = secretParts(run);
     if (this.file && !this.storageKey() && secrets.env.length + secrets.args.length > 0) {
@@ -192,14 +238,17 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     const who = actorName(actor);
     if (who === req.requester) return { ok: false, reason: `${who} asked for this run, and nobody may approve their own run` };
     if (req.approvers.length > 0) {
-      if (!req.approvers.includes(who)) return { ok: false, reason: `${who} is not an approver of ${req.run.template.name} (approvers: ${req.approvers.join(", ")})` };
+      if (!req.approvers.includes(who))
+        return { ok: false, reason: `${who} is not an approver of ${req.run.template.name} (approvers: ${req.approvers.join(", ")})` };
       return { ok: true };
     }
     // Approve permission counts in the room where the run was asked for, wherever the approver answers from:
     // approve rights in one room must not reach requests made in another.
     const elsewhere = actor.kind === "chat" && req.roomId !== undefined && req.roomId !== actor.roomId;
     const d = this.ops.authorize(elsewhere ? { ...actor, roomId: req.roomId! } : actor, "approve");
-    return d.allowed ? { ok: true } : { ok: false, reason: elsewhere ? `${d.reason.replace(/this room/g, "the room")} ${req.roomId}, where the run was asked for` : d.reason };
+    return d.allowed
+      ? { ok: true }
+      : { ok: false, reason: elsewhere ? `${d.reason.replace(/this room/g, "the room")} ${req.roomId}, where the run was asked for` : d.reason };
   }
 
   /** Finds a request by id, or the only pending one asked for in the actor's room. */
@@ -211,7 +260,10 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     }
     const here = this.pending().filter((r) => actor.kind !== "chat" || r.roomId === actor.roomId);
     if (here.length === 1) return here[0]!;
-    throw new OperationError(here.length === 0 ? "No approval request is pending here." : `Which one? Pending: ${here.map((r) => `${r.id} (${r.run.template.name})`).join(", ")}.`, "bad_input");
+    throw new OperationError(
+      here.length === 0 ? "No approval request is pending here." : `Which one? Pending: ${here.map((r) => `${r.id} (${r.run.template.name})`).join(", ")}.`,
+      "bad_input",
+    );
   }
 
   /** Refuses unless the request is visible to the actor and in one of `open`; an expired one is closed first. */
@@ -231,11 +283,16 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
       await this.ops.audit.record(actor, "approve", "refused", { projectId: req.run.project.id, params: { request: req.id }, detail: ok.reason });
       throw new OperationError(`Not allowed to approve ${req.id}: ${ok.reason}.`, "denied");
     }
-    if (req.approvals.some((a) => a.user === who)) throw new OperationError(`You already approved ${req.id} (${req.approvals.length}/${req.needed}); it needs another approver.`, "bad_input");
+    if (req.approvals.some((a) => a.user === who))
+      throw new OperationError(`You already approved ${req.id} (${req.approvals.length}/${req.needed}); it needs another approver.`, "bad_input");
     req.approvals.push({ user: who, at: Date.now() });
     const completes = req.approvals.length >= req.needed;
     if (completes) req.status = "approved";
-    await this.ops.audit.record(actor, "approve", "ok", { projectId: req.run.project.id, params: { request: req.id, template: req.run.template.name }, approvals: req.approvals.map((a) => a.user) });
+    await this.ops.audit.record(actor, "approve", "ok", {
+      projectId: req.run.project.id,
+      params: { request: req.id, template: req.run.template.name },
+      approvals: req.approvals.map((a) => a.user),
+    });
     // A deny or the expiry that landed while the approval was written down wins: the start was not sent.
     if (req.status === "approved" && Date.now() >= req.expiresAt) this.expire(req);
     if (req.status === "denied" || req.status === "expired") {
@@ -295,7 +352,12 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     req.deniedBy = who;
     req.reason = reason;
     this.disarm(req);
-    await this.ops.audit.record(actor, who === req.requester ? "withdraw" : "deny", "ok", { projectId: req.run.project.id, params: { request: req.id, template: req.run.template.name }, approvals: req.approvals.map((a) => a.user), detail: reason });
+    await this.ops.audit.record(actor, who === req.requester ? "withdraw" : "deny", "ok", {
+      projectId: req.run.project.id,
+      params: { request: req.id, template: req.run.template.name },
+      approvals: req.approvals.map((a) => a.user),
+      detail: reason,
+    });
     await this.save();
     this.emit("changed", req);
     return req;
@@ -318,13 +380,20 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
     if (req.status !== "pending" && req.status !== "approved") return;
     req.status = "expired";
     this.disarm(req);
-    void this.ops.audit.record(req.requesterActor, "run requested", "cancelled", { projectId: req.run.project.id, params: { request: req.id, template: req.run.template.name }, approvals: req.approvals.map((a) => a.user), detail: "approval request expired" });
+    void this.ops.audit.record(req.requesterActor, "run requested", "cancelled", {
+      projectId: req.run.project.id,
+      params: { request: req.id, template: req.run.template.name },
+      approvals: req.approvals.map((a) => a.user),
+      detail: "approval request expired",
+    });
     this.ops.logger.log("info", "approvals", `request ${req.id} (${req.run.template.name}) expired with ${req.approvals.length}/${req.needed} approvals`);
     void this.save();
     this.emit("changed", req);
   }
 
-  private storageKey(): string { return this.ops.config.values.matrix.storage_key.trim(); }
+  private storageKey(): string {
+    return this.ops.config.values.matrix.storage_key.trim();
+  }
 
   load(): void {
     const data = this.state.load();
@@ -336,13 +405,16 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
       this.requests.set(r.id, r);
       if (r.status === "approved" || r.status === "starting") {
         // Stopped between the quorum and Semaphore's answer: whether the task started is unknown here.
-        r.error = r.status === "approved" ? "the bot restarted before starting it; ask again"
-          : "the bot restarted while starting it; check Semaphore for the task before asking again";
+        r.error =
+          r.status === "approved"
+            ? "the bot restarted before starting it; ask again"
+            : "the bot restarted while starting it; check Semaphore for the task before asking again";
         r.status = "failed";
       }
       if (r.status !== "pending") continue;
       if (secrets?.names?.length) this.restoreSecrets(r, secrets);
-      if (Date.now() >= r.expiresAt) this.expire(r); else this.arm(r);
+      if (Date.now() >= r.expiresAt) this.expire(r);
+      else this.arm(r);
     }
   }
 
@@ -378,12 +450,17 @@ export class ApprovalService extends EventEmitter<{ changed: [ApprovalRequest] }
   private snapshot(): Persisted {
     const now = Date.now();
     for (const [id, r] of this.requests) {
-      if (r.status !== "pending" && now - r.createdAt > KEEP_FINISHED_MS) { this.requests.delete(id); this.lost.delete(id); }
+      if (r.status !== "pending" && now - r.createdAt > KEEP_FINISHED_MS) {
+        this.requests.delete(id);
+        this.lost.delete(id);
+      }
     }
     return { version: 1, next: this.next, requests: [...this.requests.values()].map((r) => this.persisted(r)) };
   }
 
-  private save(): Promise<void> { return this.state.save(); }
+  private save(): Promise<void> {
+    return this.state.save();
+  }
 
   close(): void {
     for (const t of this.timers.values()) clearTimeout(t);

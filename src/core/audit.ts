@@ -22,22 +22,34 @@ export interface AuditRecord {
 /** Append-only JSON lines in state_dir, one line per action, secrets masked. Writes are serialised. */
 export class AuditLog {
   private chain: Promise<void> = Promise.resolve();
-  constructor(readonly file: string | undefined, private readonly redactor: Redactor) {}
+  constructor(
+    readonly file: string | undefined,
+    private readonly redactor: Redactor,
+  ) {}
 
-  record(actor: Actor, action: string, outcome: AuditRecord["outcome"], extra: Partial<Omit<AuditRecord, "time" | "who" | "where" | "action" | "outcome">> = {}): Promise<void> {
+  record(
+    actor: Actor,
+    action: string,
+    outcome: AuditRecord["outcome"],
+    extra: Partial<Omit<AuditRecord, "time" | "who" | "where" | "action" | "outcome">> = {},
+  ): Promise<void> {
     const rec: AuditRecord = {
       time: new Date().toISOString(),
       who: actor.kind === "chat" ? actor.userId : "console",
       where: actor.kind === "chat" ? actor.roomId : "console",
-      action, outcome, ...extra,
+      action,
+      outcome,
+      ...extra,
     };
     const line = this.redactor.redact(JSON.stringify(rec)) + "\n";
     const file = this.file;
     if (!file) return Promise.resolve();
-    this.chain = this.chain.then(async () => {
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      await appendFile(file, line, { mode: 0o600 });
-    }).catch(() => undefined);
+    this.chain = this.chain
+      .then(async () => {
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await appendFile(file, line, { mode: 0o600 });
+      })
+      .catch(() => undefined);
     return this.chain;
   }
 
@@ -46,7 +58,11 @@ export class AuditLog {
     if (!this.file) return [];
     await this.chain;
     let text: string;
-    try { text = await readFile(this.file, "utf8"); } catch { return []; }
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch {
+      return [];
+    }
     const out: AuditRecord[] = [];
     const lines = text.split("\n");
     for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
@@ -54,7 +70,9 @@ export class AuditLog {
       try {
         const r = JSON.parse(lines[i]!) as AuditRecord;
         if (pred(r)) out.push(r);
-      } catch { /* a torn or foreign line */ }
+      } catch {
+        /* a torn or foreign line */
+      }
     }
     return out;
   }

@@ -2,7 +2,12 @@
 import { errorText } from "../log/logger.js";
 
 export class OperationError extends Error {
-  constructor(message: string, readonly code: "denied" | "bad_input" | "unavailable" | "failed") { super(message); }
+  constructor(
+    message: string,
+    readonly code: "denied" | "bad_input" | "unavailable" | "failed",
+  ) {
+    super(message);
+  }
 }
 
 export function userMessage(e: unknown): string {
@@ -10,4 +15,3 @@ export function userMessage(e: unknown): string {
   if (maybe && typeof maybe.userMessage === "function") return maybe.userMessage();
   return errorText(e);
 }
-

@@ -13,8 +13,18 @@ import { Activity, activityTotals, type ActivitySeries } from "./activity.js";
 export type Outcome = "success" | "failed" | "stopped";
 export const OUTCOMES: Outcome[] = ["success", "failed", "stopped"];
 
-export interface Run { taskId: number; outcome: Outcome; /** Start to end; undefined when Semaphore has no start time. */ seconds?: number; end: number }
-export interface DayOutcomes { /** Local midnight, epoch ms. */ day: number; success: number; failed: number; stopped: number }
+export interface Run {
+  taskId: number;
+  outcome: Outcome;
+  /** Start to end; undefined when Semaphore has no start time. */ seconds?: number;
+  end: number;
+}
+export interface DayOutcomes {
+  /** Local midnight, epoch ms. */ day: number;
+  success: number;
+  failed: number;
+  stopped: number;
+}
 
 export interface TemplateHistory {
   projectId: number;
@@ -41,7 +51,11 @@ export interface HistoryReport {
   capped: string[];
 }
 
-export interface HistoryOptions { runs?: number; days?: number; now?: number }
+export interface HistoryOptions {
+  runs?: number;
+  days?: number;
+  now?: number;
+}
 
 /** Semaphore's task list returns at most this many tasks. */
 const LIST_CAP = 1000;
@@ -58,10 +72,16 @@ export function percentile(sorted: number[], p: number): number | undefined {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
 }
 
-const localMidnight = (ms: number) => { const d = new Date(ms); return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime(); };
+const localMidnight = (ms: number) => {
+  const d = new Date(ms);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+};
 
 /** The statistics of one template's tasks (any order). */
-export function summarize(tasks: TaskWithTpl[], opts: { runs: number; days: number; now: number }): Omit<TemplateHistory, "projectId" | "projectName" | "templateId" | "templateName"> {
+export function summarize(
+  tasks: TaskWithTpl[],
+  opts: { runs: number; days: number; now: number },
+): Omit<TemplateHistory, "projectId" | "projectName" | "templateId" | "templateName"> {
   const finished: Run[] = [];
   for (const t of tasks) {
     const outcome = outcomeOf(t.status);
@@ -77,7 +97,10 @@ export function summarize(tasks: TaskWithTpl[], opts: { runs: number; days: numb
   const today = new Date(localMidnight(opts.now));
   // Stepping by calendar date, not by 24 h, keeps days right across daylight-saving changes.
   const perDay: DayOutcomes[] = Array.from({ length: opts.days }, (_, i) => ({
-    day: new Date(today.getFullYear(), today.getMonth(), today.getDate() - (opts.days - 1 - i)).getTime(), success: 0, failed: 0, stopped: 0,
+    day: new Date(today.getFullYear(), today.getMonth(), today.getDate() - (opts.days - 1 - i)).getTime(),
+    success: 0,
+    failed: 0,
+    stopped: 0,
   }));
   const index = new Map(perDay.map((d, i) => [d.day, i]));
   for (const r of finished) {
@@ -87,7 +110,12 @@ export function summarize(tasks: TaskWithTpl[], opts: { runs: number; days: numb
   return { runs, succeeded, successRate: runs.length ? succeeded / runs.length : 0, p50: percentile(durations, 50), p95: percentile(durations, 95), perDay };
 }
 
-interface CachedList { tasks?: TaskWithTpl[]; loading?: Promise<TaskWithTpl[]>; /** Bumped when a task of the project finishes. */ generation: number; loadedGeneration?: number }
+interface CachedList {
+  tasks?: TaskWithTpl[];
+  loading?: Promise<TaskWithTpl[]>;
+  /** Bumped when a task of the project finishes. */ generation: number;
+  loadedGeneration?: number;
+}
 
 /** The history operations; `ops.history`. Emits "changed" when cached data went stale (a task finished). */
 export class TaskHistory extends EventEmitter {
@@ -121,8 +149,16 @@ export class TaskHistory extends EventEmitter {
     const generation = e.generation;
     // Set before the first await, so a second ask joins this request.
     e.loading = client.tasks(projectId).then(
-      (tasks) => { e.loading = undefined; e.tasks = tasks; e.loadedGeneration = generation; return tasks; },
-      (err: unknown) => { e.loading = undefined; throw err; },
+      (tasks) => {
+        e.loading = undefined;
+        e.tasks = tasks;
+        e.loadedGeneration = generation;
+        return tasks;
+      },
+      (err: unknown) => {
+        e.loading = undefined;
+        throw err;
+      },
     );
     return e.loading;
   }
@@ -131,7 +167,10 @@ export class TaskHistory extends EventEmitter {
     const client = this.ops.semaphore;
     if (!client) return Promise.reject(new Error("Semaphore is not configured: set [semaphore] url and api_token."));
     // A failed read is not kept: the next ask tries again.
-    this.projectList ??= client.projects().catch((err: unknown) => { this.projectList = undefined; throw err; });
+    this.projectList ??= client.projects().catch((err: unknown) => {
+      this.projectList = undefined;
+      throw err;
+    });
     return this.projectList;
   }
 
@@ -144,15 +183,26 @@ export class TaskHistory extends EventEmitter {
     const o = { runs: opts.runs ?? 20, days: opts.days ?? 14, now: opts.now ?? Date.now() };
     const projects = (await this.projects()).filter((p) => this.ops.mayUseProject(actor, p));
     const report: HistoryReport = { templates: [], problems: [], capped: [] };
-    const lists = await Promise.all(projects.map((p) => this.list(p.id).then((l) => ({ p, l }), (err: unknown) => ({ p, err }))));
+    const lists = await Promise.all(
+      projects.map((p) =>
+        this.list(p.id).then(
+          (l) => ({ p, l }),
+          (err: unknown) => ({ p, err }),
+        ),
+      ),
+    );
     for (const x of lists) {
-      if ("err" in x) { report.problems.push(`Could not read the tasks of project ${x.p.name} (${x.p.id}): ${userMessage(x.err)}`); continue; }
+      if ("err" in x) {
+        report.problems.push(`Could not read the tasks of project ${x.p.name} (${x.p.id}): ${userMessage(x.err)}`);
+        continue;
+      }
       if (x.l.length >= LIST_CAP) report.capped.push(x.p.name);
       const byTemplate = new Map<number, TaskWithTpl[]>();
       for (const t of x.l) {
         if (!this.ops.mayUseTemplate(actor, { id: t.template_id, name: t.tpl_alias })) continue;
         const group = byTemplate.get(t.template_id);
-        if (group) group.push(t); else byTemplate.set(t.template_id, [t]);
+        if (group) group.push(t);
+        else byTemplate.set(t.template_id, [t]);
       }
       for (const [templateId, tasks] of byTemplate) {
         const name = tasks.find((t) => t.tpl_alias)?.tpl_alias || `template ${templateId}`;

@@ -10,7 +10,12 @@ const SECRET_PART = /pass|secret|token|credential|private|api_?key/i;
 /** Words after "key" that make the name a reference to a key, not the key: ssh_key_path, key_file, access_key_id. */
 const KEY_REFERENCE = new Set(["path", "file", "filename", "name", "id", "ids", "type", "size", "length", "bits", "dir", "url", "format"]);
 
-const words = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+const words = (name: string) =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 
 /**
  * Does a variable, option or JSON key name look like it holds a secret? Any name containing pass, secret, token,
@@ -46,7 +51,10 @@ function valueEnd(text: string, start: number, sep: string, embedded: boolean): 
     const q = escapedQuote ? '\\"' : c;
     let i = start + q.length;
     for (; i < text.length; i++) {
-      if (!escapedQuote && c === '"' && text[i] === "\\") { i++; continue; }
+      if (!escapedQuote && c === '"' && text[i] === "\\") {
+        i++;
+        continue;
+      }
       if (text.startsWith(q, i)) break;
     }
     // An unclosed quote masks to the end: better too much than a secret's tail.
@@ -60,10 +68,17 @@ function valueEnd(text: string, start: number, sep: string, embedded: boolean): 
     let quote: string | undefined;
     for (; i < text.length; i++) {
       const ch = text[i]!;
-      if (quote) { if (ch === "\\") i++; else if (ch === quote) quote = undefined; continue; }
+      if (quote) {
+        if (ch === "\\") i++;
+        else if (ch === quote) quote = undefined;
+        continue;
+      }
       if (ch === '"' || ch === "'") quote = ch;
       else if (ch === "{" || ch === "[") depth++;
-      else if ((ch === "}" || ch === "]") && --depth === 0) { i++; break; }
+      else if ((ch === "}" || ch === "]") && --depth === 0) {
+        i++;
+        break;
+      }
     }
     return { from: start, to: i, end: i };
   }
@@ -109,7 +124,11 @@ function bracketDepth(text: string): number {
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
-    if (quote) { if (ch === "\\") i++; else if (ch === quote) quote = undefined; continue; }
+    if (quote) {
+      if (ch === "\\") i++;
+      else if (ch === quote) quote = undefined;
+      continue;
+    }
     if (ch === '"' || ch === "'") quote = ch;
     else if (ch === "{" || ch === "[") depth++;
     else if (ch === "}" || ch === "]") depth--;
@@ -127,17 +146,40 @@ export function maskArgs(args: readonly string[]): string[] {
   let openBrackets = 0;
   let optionValue = false;
   for (const a of args) {
-    if (openBrackets > 0) { out.push(MASK); openBrackets = Math.max(0, openBrackets + bracketDepth(a)); continue; }
-    if (optionValue && !a.startsWith("-")) { optionValue = false; out.push(MASK); continue; }
+    if (openBrackets > 0) {
+      out.push(MASK);
+      openBrackets = Math.max(0, openBrackets + bracketDepth(a));
+      continue;
+    }
+    if (optionValue && !a.startsWith("-")) {
+      optionValue = false;
+      out.push(MASK);
+      continue;
+    }
     optionValue = false;
     const option = /^--?([A-Za-z][\w-]*)$/.exec(a);
-    if (option) { optionValue = isSecretKey(option[1]!); out.push(a); continue; }
+    if (option) {
+      optionValue = isSecretKey(option[1]!);
+      out.push(a);
+      continue;
+    }
     const [, prefix = "", rest = ""] = /^(-e|--extra-vars=|--[A-Za-z][\w-]*=)?(.*)$/s.exec(a)!;
     if (/^\s*[{[]/.test(rest)) {
       let parsed: unknown;
-      try { parsed = JSON.parse(rest); } catch { parsed = undefined; }
-      if (parsed !== undefined) { out.push(prefix + JSON.stringify(maskJson(parsed))); continue; }
-      if (namesSecret(rest)) { out.push(prefix + MASK); openBrackets = Math.max(0, bracketDepth(rest)); continue; }
+      try {
+        parsed = JSON.parse(rest);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== undefined) {
+        out.push(prefix + JSON.stringify(maskJson(parsed)));
+        continue;
+      }
+      if (namesSecret(rest)) {
+        out.push(prefix + MASK);
+        openBrackets = Math.max(0, bracketDepth(rest));
+        continue;
+      }
     }
     out.push(maskText(a));
   }

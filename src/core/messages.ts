@@ -27,7 +27,11 @@ export class Messages {
   problems: string[] = [];
   private stopWatch?: () => Promise<void>;
 
-  constructor(private readonly file: string | undefined, private readonly log: Log, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly file: string | undefined,
+    private readonly log: Log,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** A random line of the category with {fields} filled in; unknown fields are left as written. */
   pick(category: MessageCategory, fields: Record<string, string> = {}): string {
@@ -36,7 +40,9 @@ export class Messages {
     return line.replace(/\{(\w+)\}/g, (m, k: string) => (k in fields ? fields[k]! : m));
   }
 
-  all(category: MessageCategory): readonly string[] { return this.lines[category]; }
+  all(category: MessageCategory): readonly string[] {
+    return this.lines[category];
+  }
 
   load(): void {
     if (!this.file) return;
@@ -62,9 +68,15 @@ export class Messages {
     const next: Record<MessageCategory, string[]> = structuredClone(DEFAULT_MESSAGES);
     const problems: string[] = [];
     for (const [cat, val] of Object.entries(data as Record<string, unknown>)) {
-      if (!(CATEGORIES as string[]).includes(cat)) { problems.push(`unknown category ${JSON.stringify(cat)} is ignored (known: ${CATEGORIES.join(", ")})`); continue; }
+      if (!(CATEGORIES as string[]).includes(cat)) {
+        problems.push(`unknown category ${JSON.stringify(cat)} is ignored (known: ${CATEGORIES.join(", ")})`);
+        continue;
+      }
       const list = Array.isArray(val) ? val.filter((x): x is string => typeof x === "string" && x.trim() !== "").map((x) => x.slice(0, MAX_LINE)) : [];
-      if (list.length === 0) { problems.push(`${cat} must be a non-empty list of strings; using the built-in lines`); continue; }
+      if (list.length === 0) {
+        problems.push(`${cat} must be a non-empty list of strings; using the built-in lines`);
+        continue;
+      }
       next[cat as MessageCategory] = list;
     }
     this.lines = next;

@@ -11,18 +11,28 @@ export class LabeledCounter<L extends string = string> {
   private readonly series = new Map<string, { labels: Labels<L>; value: number }>();
 
   inc(labels: Labels<L>, n = 1): void {
-    const key = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k as L]]));
+    const key = JSON.stringify(
+      Object.keys(labels)
+        .sort()
+        .map((k) => [k, labels[k as L]]),
+    );
     const s = this.series.get(key);
     if (s) s.value += n;
     else this.series.set(key, { labels: { ...labels }, value: n });
   }
 
   get(labels: Labels<L>): number {
-    const key = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k as L]]));
+    const key = JSON.stringify(
+      Object.keys(labels)
+        .sort()
+        .map((k) => [k, labels[k as L]]),
+    );
     return this.series.get(key)?.value ?? 0;
   }
 
-  entries(): Array<{ labels: Labels<L>; value: number }> { return [...this.series.values()]; }
+  entries(): Array<{ labels: Labels<L>; value: number }> {
+    return [...this.series.values()];
+  }
 }
 
 export interface HistogramSeries<L extends string> {
@@ -41,7 +51,11 @@ export class LabeledHistogram<L extends string = string> {
 
   observe(labels: Labels<L>, value: number): void {
     if (!Number.isFinite(value)) return;
-    const key = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k as L]]));
+    const key = JSON.stringify(
+      Object.keys(labels)
+        .sort()
+        .map((k) => [k, labels[k as L]]),
+    );
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = { labels: { ...labels }, counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 }));
     let i = this.bounds.findIndex((b) => value <= b);
@@ -51,7 +65,9 @@ export class LabeledHistogram<L extends string = string> {
     s.count++;
   }
 
-  entries(): HistogramSeries<L>[] { return [...this.series.values()]; }
+  entries(): HistogramSeries<L>[] {
+    return [...this.series.values()];
+  }
 }
 
 /** Task run durations: seconds to hours. */
@@ -89,7 +105,7 @@ export class Metrics {
 
   /** The SemaphoreClient's onRequest callback: one call per attempt. */
   onSemaphoreRequest(info: RequestInfo): void {
-    this.semaphoreRequests.inc({ method: info.method, outcome: info.status !== undefined ? String(info.status) : info.error ?? "unknown" });
+    this.semaphoreRequests.inc({ method: info.method, outcome: info.status !== undefined ? String(info.status) : (info.error ?? "unknown") });
     this.semaphoreRequestSeconds.observe({}, info.ms / 1000);
   }
 
@@ -132,7 +148,10 @@ export class Metrics {
     };
     store.on("transition", onTransition);
     store.on("task", onTask);
-    return () => { store.off("transition", onTransition); store.off("task", onTask); };
+    return () => {
+      store.off("transition", onTransition);
+      store.off("task", onTask);
+    };
   }
 }
 
@@ -144,5 +163,6 @@ const MAX_AWAITING_END = 1000;
 type TaskLabel = "project_id" | "template_id" | "status";
 
 export const taskLabels = (t: Pick<TaskState, "projectId" | "templateId">): Labels<"project_id" | "template_id"> => ({
-  project_id: String(t.projectId), template_id: t.templateId !== undefined ? String(t.templateId) : "unknown",
+  project_id: String(t.projectId),
+  template_id: t.templateId !== undefined ? String(t.templateId) : "unknown",
 });

@@ -47,7 +47,12 @@ export interface ChatPort {
 }
 
 /** A device of a room member (or of the bot's own account) and whether the bot has verified it. */
-export interface DeviceTrust { userId: string; deviceId: string; displayName?: string; verified: boolean }
+export interface DeviceTrust {
+  userId: string;
+  deviceId: string;
+  displayName?: string;
+  verified: boolean;
+}
 
 /** Interactive device verification (SAS emoji); the Matrix bot implements it when encryption is on. */
 export interface VerificationPort {
@@ -68,13 +73,12 @@ export interface ChatInfo {
   encryptedRooms: number;
 }
 
-export interface AliasResolution { unresolved: string[] }
+export interface AliasResolution {
+  unresolved: string[];
+}
 
 /** What a run, stop or exit prompt asked about, so its cancellation is audited the same from chat and the console. */
-export type PromptTarget =
-  | { kind: "run"; run: ResolvedRun }
-  | { kind: "stop"; task: { projectId: number; taskId: number }; force: boolean }
-  | { kind: "exit" };
+export type PromptTarget = { kind: "run"; run: ResolvedRun } | { kind: "stop"; task: { projectId: number; taskId: number }; force: boolean } | { kind: "exit" };
 
 export interface OperationsDeps {
   store: Store;
@@ -195,10 +199,14 @@ export class Operations {
   }
 
   /** Whether the bot listens in this room at all ([bot] allowed_rooms; empty: every room). */
-  servesRoom(roomId: string): boolean { return this.permissions.isAllowedRoom(roomId); }
+  servesRoom(roomId: string): boolean {
+    return this.permissions.isAllowedRoom(roomId);
+  }
 
   /** Whether the bot serves this user at all (admin_users or allowed_users). */
-  servesUser(userId: string): boolean { return this.permissions.isAllowedUser(userId); }
+  servesUser(userId: string): boolean {
+    return this.permissions.isAllowedUser(userId);
+  }
 
   /** An invite is accepted only from a user the bot serves, and only to a room it may be in. */
   mayAcceptInvite(inviter: string, roomId: string): Decision {
@@ -221,7 +229,7 @@ export class Operations {
   /** A room's name as this actor may see it: other rooms stay unnamed to non-admins in chat. */
   roomNameFor(actor: Actor, roomId: string): string {
     const mayKnow = actor.kind === "console" || this.permissions.isAdmin(actor.userId) || actor.roomId === roomId;
-    return mayKnow ? this.store.rooms.get(roomId)?.name ?? roomId : "another room";
+    return mayKnow ? (this.store.rooms.get(roomId)?.name ?? roomId) : "another room";
   }
 
   /**
@@ -235,14 +243,23 @@ export class Operations {
     const run = async (): Promise<AliasResolution> => {
       const resolved = new Map<string, string>();
       const unresolved: string[] = [];
-      await Promise.all(aliases.map(async (alias) => {
-        let why = chat?.resolveAlias ? "the homeserver's room directory does not know it" : "Matrix is not configured";
-        let id: string | undefined;
-        try { id = await chat?.resolveAlias?.(alias); } catch (e) { why = `looking it up failed (${userMessage(e)})`; }
-        if (id) { resolved.set(alias, id); return; }
-        unresolved.push(alias);
-        this.log.warn(`room alias ${alias} in the config grants nothing: ${why}. Check the alias, or name the room by its id (!…:server), then reload`);
-      }));
+      await Promise.all(
+        aliases.map(async (alias) => {
+          let why = chat?.resolveAlias ? "the homeserver's room directory does not know it" : "Matrix is not configured";
+          let id: string | undefined;
+          try {
+            id = await chat?.resolveAlias?.(alias);
+          } catch (e) {
+            why = `looking it up failed (${userMessage(e)})`;
+          }
+          if (id) {
+            resolved.set(alias, id);
+            return;
+          }
+          unresolved.push(alias);
+          this.log.warn(`room alias ${alias} in the config grants nothing: ${why}. Check the alias, or name the room by its id (!…:server), then reload`);
+        }),
+      );
       if (generation === this.aliasGeneration) {
         this.permissions.setResolvedAliases(resolved);
         if (resolved.size) this.log.info(`room aliases resolved: ${[...resolved].map(([a, id]) => `${a} → ${id}`).join(", ")}`);
@@ -282,7 +299,8 @@ export class Operations {
   /** Console actors are the operator at the terminal: everything is allowed unless the console is read-only. */
   authorize(actor: Actor, permission: Permission): Decision {
     if (actor.kind === "console") {
-      if (permission !== "read" && this.config.values.console.read_only) return { allowed: false, reason: "the console is read-only ([console] read_only or --read-only)" };
+      if (permission !== "read" && this.config.values.console.read_only)
+        return { allowed: false, reason: "the console is read-only ([console] read_only or --read-only)" };
       return { allowed: true, reason: "console operator" };
     }
     return this.permissions.check(actor.userId, actor.roomId, permission);
@@ -327,10 +345,12 @@ export class Operations {
     const probe = this.semaphore.ping({ timeoutMs: PING_PROBE_MS });
     let timer: NodeJS.Timeout | undefined;
     // The race also covers a wait for a free request slot (all taken by requests stuck on a hung server).
-    const late = new Promise<"late">((r) => { timer = setTimeout(() => r("late"), PING_PROBE_MS); });
+    const late = new Promise<"late">((r) => {
+      timer = setTimeout(() => r("late"), PING_PROBE_MS);
+    });
     let failure: unknown = "late";
     try {
-      if (await Promise.race([probe, late]) !== "late") return { semaphore: { ok: true, ms: Math.round(performance.now() - t0) } };
+      if ((await Promise.race([probe, late])) !== "late") return { semaphore: { ok: true, ms: Math.round(performance.now() - t0) } };
       probe.catch(() => undefined);
     } catch (e) {
       failure = e;
@@ -357,7 +377,8 @@ export class Operations {
   async joinRoom(actor: Actor, room: string): Promise<string> {
     this.require(actor, "admin", "join rooms");
     if (!this.chat) throw new OperationError("Matrix is not configured.", "unavailable");
-    if (!/^[!#][^:\s]+:\S+$/.test(room)) throw new OperationError(`${JSON.stringify(room)} is not a room ID or alias (expected !id:server or #alias:server).`, "bad_input");
+    if (!/^[!#][^:\s]+:\S+$/.test(room))
+      throw new OperationError(`${JSON.stringify(room)} is not a room ID or alias (expected !id:server or #alias:server).`, "bad_input");
     let id: string;
     try {
       id = await this.chat.join(room);
@@ -394,7 +415,7 @@ export class Operations {
     if (ref.toLowerCase() === "here" && actor.kind === "chat") id = actor.roomId;
     else if (ref.startsWith("!")) id = ref;
     // A room's own alias state can lie: only the directory's answer counts.
-    else if (ref.startsWith("#")) id = this.permissions.roomIdOf(ref) ?? await this.chat?.resolveAlias?.(ref).catch(() => undefined);
+    else if (ref.startsWith("#")) id = this.permissions.roomIdOf(ref) ?? (await this.chat?.resolveAlias?.(ref).catch(() => undefined));
     if (!id) throw new OperationError(`The bot is not in a room called ${JSON.stringify(ref.slice(0, 80))}. See ${listHint}.`, "bad_input");
     if (!this.store.rooms.has(id)) throw new OperationError(`The bot is not in ${id}. See ${listHint}.`, "bad_input");
     await this.leaveRoom(actor, id);
@@ -426,7 +447,9 @@ export class Operations {
   /** Removes a command alias; false when there was none. */
   async removeAlias(actor: Actor, name: string): Promise<boolean> {
     this.require(actor, "admin", "remove aliases");
-    const removed = await this.aliases.remove(name).catch((e: unknown) => { throw new OperationError((e as Error).message, "failed"); });
+    const removed = await this.aliases.remove(name).catch((e: unknown) => {
+      throw new OperationError((e as Error).message, "failed");
+    });
     if (removed) await this.audit.record(actor, "aliases remove", "ok", { params: { alias: name } });
     return removed;
   }
@@ -447,7 +470,13 @@ export class Operations {
   async exit(actor: Actor, delayMs = 0): Promise<void> {
     this.require(actor, "admin", "shut the bot down");
     await this.audit.record(actor, "exit", "ok");
-    setTimeout(() => { try { this.shutdown(actor, "exit command"); } catch { /* refused: already audited */ } }, delayMs);
+    setTimeout(() => {
+      try {
+        this.shutdown(actor, "exit command");
+      } catch {
+        /* refused: already audited */
+      }
+    }, delayMs);
   }
 
   /**
@@ -475,12 +504,16 @@ export class Operations {
       this.tracker?.reconnect();
       this.log.info("[semaphore] api_token changed: reconnecting with the new token");
     }
-    const restartKeys = Object.entries(SCHEMA).flatMap(([section, keys]) => Object.entries(keys as Record<string, KeyDef>)
-      .filter(([key, def]) => def.restart && String((before as any)[section][key]) !== String((next.values as any)[section][key]))
-      .map(([key]) => [section, key] as const));
+    const restartKeys = Object.entries(SCHEMA).flatMap(([section, keys]) =>
+      Object.entries(keys as Record<string, KeyDef>)
+        .filter(([key, def]) => def.restart && String((before as any)[section][key]) !== String((next.values as any)[section][key]))
+        .map(([key]) => [section, key] as const),
+    );
     for (const [section, key] of restartKeys) problems.push(`warning: [${section}] ${key} changed; it takes effect after a restart`);
     for (const p of problems) this.log.warn(p);
-    this.log.info(`config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`);
+    this.log.info(
+      `config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`,
+    );
     return { ok: true, problems };
   }
 
@@ -488,7 +521,11 @@ export class Operations {
 
   private verificationPort(): VerificationPort {
     const v = this.chat?.verification;
-    if (!v) throw new OperationError(this.chat ? "Encryption is off ([matrix] encryption = false), so there is nothing to verify." : "Matrix is not configured.", "unavailable");
+    if (!v)
+      throw new OperationError(
+        this.chat ? "Encryption is off ([matrix] encryption = false), so there is nothing to verify." : "Matrix is not configured.",
+        "unavailable",
+      );
     return v;
   }
 
@@ -497,7 +534,7 @@ export class Operations {
     this.require(actor, "admin", "verify devices");
     const port = this.verificationPort();
     const me = this.store.crypto.deviceId ? this.chat?.describe?.().userId : undefined;
-    const users = userIds ?? [...new Set([...(actor.kind === "chat" ? this.chat?.members?.(actor.roomId) ?? [] : []), ...(me ? [me] : [])])];
+    const users = userIds ?? [...new Set([...(actor.kind === "chat" ? (this.chat?.members?.(actor.roomId) ?? []) : []), ...(me ? [me] : [])])];
     return port.devices(users);
   }
 
@@ -533,7 +570,8 @@ export class Operations {
     const port = this.verificationPort();
     const v = port.get(id);
     if (!v) throw new OperationError(`There is no verification ${id}.`, "bad_input");
-    if (v.origin === "chat" && actor.kind === "chat" && actor.userId !== v.owner) throw new OperationError(`Only ${v.owner}, who started it, can cancel verification ${id}.`, "denied");
+    if (v.origin === "chat" && actor.kind === "chat" && actor.userId !== v.owner)
+      throw new OperationError(`Only ${v.owner}, who started it, can cancel verification ${id}.`, "denied");
     await port.cancel(id);
     await this.audit.record(actor, "verify cancel", "ok", { params: { id } });
   }

@@ -3,7 +3,10 @@ import type { ConfigValues, RoomPolicy } from "../config/schema.js";
 /** What a command or operation needs: read, run, stop or approve in a room (its section), or admin anywhere. */
 export type Permission = "read" | "run" | "stop" | "approve" | "admin";
 
-export interface Decision { allowed: boolean; reason: string }
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
 
 const listed = (list: readonly string[], user: string) => list.includes("*") || list.includes(user);
 
@@ -22,7 +25,10 @@ export class Permissions {
   /** Configured alias → room id, from the homeserver directory. */
   private resolved = new Map<string, string>();
 
-  constructor(private config: ConfigValues, private rooms: RoomPolicy[]) {}
+  constructor(
+    private config: ConfigValues,
+    private rooms: RoomPolicy[],
+  ) {}
 
   /** A new config keeps the resolutions of aliases it still names, until they are resolved again. */
   update(config: ConfigValues, rooms: RoomPolicy[]): void {
@@ -38,16 +44,22 @@ export class Permissions {
     return [...new Set(refs.filter((r) => r.startsWith("#")))];
   }
 
-  setResolvedAliases(resolved: ReadonlyMap<string, string>): void { this.resolved = new Map(resolved); }
+  setResolvedAliases(resolved: ReadonlyMap<string, string>): void {
+    this.resolved = new Map(resolved);
+  }
 
   /** The room id a configured room reference stands for: itself for ids, the directory's answer for aliases. */
   roomIdOf(ref: string): string | undefined {
     return ref.startsWith("#") ? this.resolved.get(ref) : ref;
   }
 
-  private matches(ref: string, roomId: string): boolean { return this.roomIdOf(ref) === roomId; }
+  private matches(ref: string, roomId: string): boolean {
+    return this.roomIdOf(ref) === roomId;
+  }
 
-  isAdmin(user: string): boolean { return this.config.bot.admin_users.includes(user); }
+  isAdmin(user: string): boolean {
+    return this.config.bot.admin_users.includes(user);
+  }
 
   /** May this user talk to the bot at all, and invite it? Empty lists: nobody. */
   isAllowedUser(user: string): boolean {
@@ -88,11 +100,17 @@ export class Permissions {
     if (roomId === undefined) return { allowed: false, reason: "no room given" };
     const policy = this.policy(roomId);
     if (!policy) {
-      if (permission === "read" && this.config.bot.default_room_access === "read") return { allowed: true, reason: "read-only command in a room without a policy" };
-      return { allowed: false, reason: `this room has no [room "${roomId}"] section${this.config.bot.default_room_access === "read" ? ", so only read-only commands are allowed here" : ""}` };
+      if (permission === "read" && this.config.bot.default_room_access === "read")
+        return { allowed: true, reason: "read-only command in a room without a policy" };
+      return {
+        allowed: false,
+        reason: `this room has no [room "${roomId}"] section${this.config.bot.default_room_access === "read" ? ", so only read-only commands are allowed here" : ""}`,
+      };
     }
     const list = policy[permission];
-    return listed(list, user) ? { allowed: true, reason: `listed in ${permission} for this room` } : { allowed: false, reason: `${user} is not in ${permission} for this room` };
+    return listed(list, user)
+      ? { allowed: true, reason: `listed in ${permission} for this room` }
+      : { allowed: false, reason: `${user} is not in ${permission} for this room` };
   }
 }
 
@@ -111,7 +129,9 @@ export class RefusalLimiter {
     this.maxEntries = opts.maxEntries ?? 1000;
   }
 
-  get size(): number { return this.last.size; }
+  get size(): number {
+    return this.last.size;
+  }
 
   /** True the first time per window for this user (the caller answers and audits); false: stay silent. */
   shouldAnswer(user: string): boolean {

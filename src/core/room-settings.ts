@@ -18,8 +18,14 @@ export interface Subscription {
   at: string;
 }
 
-interface RoomEntry { log?: boolean; subscriptions: Subscription[] }
-interface Persisted { version: 1; rooms: Record<string, RoomEntry> }
+interface RoomEntry {
+  log?: boolean;
+  subscriptions: Subscription[];
+}
+interface Persisted {
+  version: 1;
+  rooms: Record<string, RoomEntry>;
+}
 
 export class RoomSettings {
   private rooms = new Map<string, RoomEntry>();
@@ -27,7 +33,10 @@ export class RoomSettings {
 
   constructor(file: string | undefined, log: Log) {
     this.state = new PersistedState<Persisted>({
-      file, log, indent: 1, startsEmpty: "starting without room subscriptions and log settings",
+      file,
+      log,
+      indent: 1,
+      startsEmpty: "starting without room subscriptions and log settings",
       validate: (data) => {
         const d = versionOne(data);
         if (!d.rooms || typeof d.rooms !== "object") throw new Error("no rooms object");
@@ -52,17 +61,23 @@ export class RoomSettings {
     return e;
   }
 
-  private save(): Promise<void> { return this.state.save(); }
+  private save(): Promise<void> {
+    return this.state.save();
+  }
 
   /** `log on|off` for the room; undefined when the room never said. */
-  logSetting(roomId: string): boolean | undefined { return this.rooms.get(roomId)?.log; }
+  logSetting(roomId: string): boolean | undefined {
+    return this.rooms.get(roomId)?.log;
+  }
 
   async setLog(roomId: string, on: boolean): Promise<void> {
     this.entry(roomId).log = on;
     await this.save();
   }
 
-  subscriptions(roomId: string): readonly Subscription[] { return this.rooms.get(roomId)?.subscriptions ?? []; }
+  subscriptions(roomId: string): readonly Subscription[] {
+    return this.rooms.get(roomId)?.subscriptions ?? [];
+  }
 
   allSubscriptions(): Array<{ roomId: string; sub: Subscription }> {
     return [...this.rooms.entries()].flatMap(([roomId, e]) => e.subscriptions.map((sub) => ({ roomId, sub })));
@@ -73,7 +88,8 @@ export class RoomSettings {
     const e = this.entry(roomId);
     const i = e.subscriptions.findIndex((s) => s.projectId === sub.projectId && s.templateId === sub.templateId);
     const prev = i >= 0 ? e.subscriptions[i] : undefined;
-    if (i >= 0) e.subscriptions[i] = sub; else e.subscriptions.push(sub);
+    if (i >= 0) e.subscriptions[i] = sub;
+    else e.subscriptions.push(sub);
     await this.save();
     return prev;
   }
@@ -100,7 +116,9 @@ export class RoomSettings {
     return out;
   }
 
-  watchedProjects(): number[] { return [...new Set(this.allSubscriptions().map((s) => s.sub.projectId))]; }
+  watchedProjects(): number[] {
+    return [...new Set(this.allSubscriptions().map((s) => s.sub.projectId))];
+  }
 
   async forgetRoom(roomId: string): Promise<void> {
     if (this.rooms.delete(roomId)) await this.save();

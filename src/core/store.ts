@@ -58,7 +58,12 @@ export interface CryptoState {
  * An interactive login waiting for the operator. SSO: open `url`, then paste the token or redirect URL. OAuth device
  * grant (`code` set): open `url` and approve `code` there; nothing to paste, the prompt goes when the login ends.
  */
-export interface LoginPromptState { message: string; url: string; since: number; code?: string }
+export interface LoginPromptState {
+  message: string;
+  url: string;
+  since: number;
+  code?: string;
+}
 
 export type VerificationPhaseName = "requested" | "ready" | "started" | "sas" | "confirmed" | "done" | "cancelled" | "mismatch";
 
@@ -120,7 +125,10 @@ export interface PendingConfirmation {
   summary: string;
 }
 
-export interface OutputLine { time: string; text: string }
+export interface OutputLine {
+  time: string;
+  text: string;
+}
 
 export interface StoreEvents {
   connection: [ConnectionState];
@@ -143,8 +151,12 @@ export const taskKey = (projectId: number, taskId: number): string => `${project
 /** Newest first by creation time: task ids say nothing about age (a live v2.10 on BoltDB counts them down). A task
  * whose creation time is not known yet (just started) counts as the newest. */
 export function newestFirst(a: TaskState, b: TaskState): number {
-  const at = (t: TaskState): number => { const ms = t.created ? Date.parse(t.created) : NaN; return Number.isNaN(ms) ? Infinity : ms; };
-  const ca = at(a), cb = at(b);
+  const at = (t: TaskState): number => {
+    const ms = t.created ? Date.parse(t.created) : NaN;
+    return Number.isNaN(ms) ? Infinity : ms;
+  };
+  const ca = at(a),
+    cb = at(b);
   if (ca !== cb) return ca < cb ? 1 : -1;
   return b.updatedAt - a.updatedAt || a.key.localeCompare(b.key);
 }
@@ -174,10 +186,18 @@ export class Store extends EventEmitter<StoreEvents> {
    * @param keepFinishedOutputs output is kept for this many finished tasks (the newest); older ones are dropped, so a
    *   bot that runs for months does not grow with every task it has seen (their output is fetched again on demand)
    */
-  constructor(private readonly outputLinesPerTask = 2000, private readonly keepFinishedOutputs = 50) { super(); this.setMaxListeners(50); }
+  constructor(
+    private readonly outputLinesPerTask = 2000,
+    private readonly keepFinishedOutputs = 50,
+  ) {
+    super();
+    this.setMaxListeners(50);
+  }
 
   /** The output of this finished task was dropped from memory (keepFinishedOutputs): ask Semaphore for it. */
-  outputEvicted(key: string): boolean { return this.evictedOutputs.has(key) && !this.outputs.has(key); }
+  outputEvicted(key: string): boolean {
+    return this.evictedOutputs.has(key) && !this.outputs.has(key);
+  }
 
   private noteFinished(key: string): void {
     if (!this.outputs.has(key) || this.finishedWithOutput.includes(key)) return;
@@ -262,15 +282,21 @@ export class Store extends EventEmitter<StoreEvents> {
     this.emit("output", key, lines);
   }
 
-  output(key: string): OutputLine[] { return this.outputs.get(key)?.toArray() ?? []; }
+  output(key: string): OutputLine[] {
+    return this.outputs.get(key)?.toArray() ?? [];
+  }
 
   /** How many lines were ever appended for this task: output(key) holds the last of them. */
-  outputCount(key: string): number { return this.outputTotals.get(key) ?? 0; }
+  outputCount(key: string): number {
+    return this.outputTotals.get(key) ?? 0;
+  }
 
   /** The last task started per room ("console" for the console), for commands given without a task id. */
   readonly lastTasks = new Map<string, { projectId: number; taskId: number }>();
 
-  get pending(): readonly PendingConfirmation[] { return this.pendingList; }
+  get pending(): readonly PendingConfirmation[] {
+    return this.pendingList;
+  }
 
   addPending(p: PendingConfirmation): void {
     this.pendingList = [...this.pendingList.filter((x) => x.id !== p.id), p];

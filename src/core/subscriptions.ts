@@ -27,15 +27,24 @@ export class SubscriptionOps {
   }
 
   /** Subscribes the actor's room; `replaced` is the subscription it updated, if there was one. */
-  async subscribe(actor: Actor, want: { project: string; template?: string; filter: SubscriptionFilter }, listHint = "templates"):
-    Promise<{ project: Project; template?: Template; replaced?: Subscription }> {
+  async subscribe(
+    actor: Actor,
+    want: { project: string; template?: string; filter: SubscriptionFilter },
+    listHint = "templates",
+  ): Promise<{ project: Project; template?: Template; replaced?: Subscription }> {
     const room = roomOf(actor);
     this.ops.require(actor, "run", "subscribe rooms to projects");
     const { project, templates } = await this.ops.tasks.templates(actor, want.project);
     const template = want.template !== undefined ? pick(templates, want.template, "template", `List them with: ${listHint} ${project.id}`) : undefined;
     const by = actor.kind === "chat" ? actor.userId : "console";
     const replaced = await this.ops.roomSettings.subscribe(room, {
-      projectId: project.id, projectName: project.name, templateId: template?.id, templateName: template?.name, filter: want.filter, by, at: new Date().toISOString(),
+      projectId: project.id,
+      projectName: project.name,
+      templateId: template?.id,
+      templateName: template?.name,
+      filter: want.filter,
+      by,
+      at: new Date().toISOString(),
     });
     this.ops.tracker?.watchProject(project.id);
     await this.ops.audit.record(actor, "subscribe", "ok", { projectId: project.id, params: { template: template?.name, filter: want.filter } });
@@ -49,7 +58,8 @@ export class SubscriptionOps {
   async unsubscribe(actor: Actor, projectRef: string, templateRef?: string): Promise<Unsubscribed> {
     const room = roomOf(actor);
     this.ops.require(actor, "run", "unsubscribe rooms from projects");
-    const hits = this.ops.roomSettings.subscriptions(room)
+    const hits = this.ops.roomSettings
+      .subscriptions(room)
       .filter((s) => String(s.projectId) === projectRef || s.projectName.toLowerCase().startsWith(projectRef.toLowerCase()));
     const projectIds = [...new Set(hits.map((s) => s.projectId))];
     const ref = JSON.stringify(projectRef);

@@ -47,7 +47,13 @@ export function pick<T extends { id: number; name: string }>(items: T[], ref: st
   const hits = items.filter((i) => matchesRef(ref.trim(), i.id, i.name));
   if (hits.length === 1) return hits[0]!;
   if (hits.length === 0) throw new OperationError(`No ${what} matches ${JSON.stringify(ref)}. ${listHint}`, "bad_input");
-  throw new OperationError(`${JSON.stringify(ref)} matches ${hits.length} ${what}s: ${hits.slice(0, 8).map((h) => `${h.name} (${h.id})`).join(", ")}. Use the id or a longer name.`, "bad_input");
+  throw new OperationError(
+    `${JSON.stringify(ref)} matches ${hits.length} ${what}s: ${hits
+      .slice(0, 8)
+      .map((h) => `${h.name} (${h.id})`)
+      .join(", ")}. Use the id or a longer name.`,
+    "bad_input",
+  );
 }
 
 /** Checks survey answers against the template: required, int, enum; unknown names are refused too. */
@@ -56,7 +62,8 @@ export function validateSurvey(vars: Record<string, string>, survey: SurveyVar[]
   const env: Record<string, string | number> = {};
   const defs = survey ?? [];
   for (const name of Object.keys(vars)) {
-    if (!defs.some((d) => d.name === name)) problems.push(`${name} is not a survey variable of this template${defs.length ? ` (known: ${defs.map((d) => d.name).join(", ")})` : " (it has none)"}`);
+    if (!defs.some((d) => d.name === name))
+      problems.push(`${name} is not a survey variable of this template${defs.length ? ` (known: ${defs.map((d) => d.name).join(", ")})` : " (it has none)"}`);
   }
   for (const d of defs) {
     const v = vars[d.name];
@@ -65,11 +72,17 @@ export function validateSurvey(vars: Record<string, string>, survey: SurveyVar[]
       continue;
     }
     if (d.type === "int") {
-      if (!/^-?\d+$/.test(v)) { problems.push(`${d.name} must be a whole number, not ${JSON.stringify(v)}`); continue; }
+      if (!/^-?\d+$/.test(v)) {
+        problems.push(`${d.name} must be a whole number, not ${JSON.stringify(v)}`);
+        continue;
+      }
       env[d.name] = Number(v);
     } else if (d.type === "enum") {
       const allowed = (d.values ?? []).map((x) => x.value);
-      if (!allowed.includes(v)) { problems.push(`${d.name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(v)}`); continue; }
+      if (!allowed.includes(v)) {
+        problems.push(`${d.name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(v)}`);
+        continue;
+      }
       env[d.name] = v;
     } else env[d.name] = v;
   }
@@ -81,10 +94,21 @@ export { isSecretVar } from "./mask.js";
 /** The run's parameters for the audit log, with secrets (survey answers, --args values) masked. */
 export function maskedRunParams(run: ResolvedRun): Record<string, unknown> {
   const r = run.request;
-  return Object.fromEntries(Object.entries({
-    template: run.template.name, templateId: run.template.id, tags: r.tags, skipTags: r.skipTags, limit: r.limit, args: r.extraArgs && maskArgs(r.extraArgs),
-    branch: r.gitBranch, dryRun: r.dryRun, diff: r.diff, debug: r.debug, vars: r.environment && maskVars(r.environment, run.template.survey_vars),
-  }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({
+      template: run.template.name,
+      templateId: run.template.id,
+      tags: r.tags,
+      skipTags: r.skipTags,
+      limit: r.limit,
+      args: r.extraArgs && maskArgs(r.extraArgs),
+      branch: r.gitBranch,
+      dryRun: r.dryRun,
+      diff: r.diff,
+      debug: r.debug,
+      vars: r.environment && maskVars(r.environment, run.template.survey_vars),
+    }).filter(([, v]) => v !== undefined),
+  );
 }
 
 /** Task actions against Semaphore. Every entry point checks permission and writes the audit log. */
@@ -108,7 +132,10 @@ export class TaskOps {
     const projects = await this.projects(actor);
     if (ref === undefined || ref === "") {
       if (projects.length === 1) return projects[0]!;
-      throw new OperationError(projects.length === 0 ? "No projects are visible here." : `Which project? ${projects.map((p) => `${p.name} (${p.id})`).join(", ")}`, "bad_input");
+      throw new OperationError(
+        projects.length === 0 ? "No projects are visible here." : `Which project? ${projects.map((p) => `${p.name} (${p.id})`).join(", ")}`,
+        "bad_input",
+      );
     }
     return pick(projects, ref, "project", "List them with: projects");
   }
@@ -125,7 +152,16 @@ export class TaskOps {
     const { project, templates } = await this.templates(actor, req.project);
     let template: Template;
     if (req.template === undefined || req.template === "") {
-      if (templates.length !== 1) throw new OperationError(templates.length === 0 ? `Project ${project.name} has no templates you may run.` : `Which template? ${templates.slice(0, 15).map((t) => `${t.name} (${t.id})`).join(", ")}`, "bad_input");
+      if (templates.length !== 1)
+        throw new OperationError(
+          templates.length === 0
+            ? `Project ${project.name} has no templates you may run.`
+            : `Which template? ${templates
+                .slice(0, 15)
+                .map((t) => `${t.name} (${t.id})`)
+                .join(", ")}`,
+          "bad_input",
+        );
       template = templates[0]!;
     } else template = pick(templates, req.template, "template", `List them with: templates ${project.id}`);
     // A line recalled from history (or copied from a prompt) shows secrets as the mask: never send that as the value.
@@ -156,20 +192,35 @@ export class TaskOps {
       const shape = await this.client.apiShape().catch(() => "flat" as const);
       if (buildStartTaskBody(request, shape).arguments !== undefined) {
         const what = request.extraArgs ? "--args" : "--tags/--skip-tags (this Semaphore version passes them as CLI arguments)";
-        throw new OperationError(`Cannot run ${template.name} with ${what}: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them. Enable "allow CLI args in task" on the template in Semaphore, or run without them.`, "bad_input");
+        throw new OperationError(
+          `Cannot run ${template.name} with ${what}: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them. Enable "allow CLI args in task" on the template in Semaphore, or run without them.`,
+          "bad_input",
+        );
       }
     }
     const opts = [
-      req.tags?.length ? `tags ${req.tags.join(",")}` : "", req.skipTags?.length ? `skip-tags ${req.skipTags.join(",")}` : "",
-      req.limit?.length ? `limit ${req.limit.join(",")}` : "", req.branch ? `branch ${req.branch}` : "",
-      req.dryRun ? "dry run" : "", req.diff ? "diff" : "", req.debug ? "debug" : "",
+      req.tags?.length ? `tags ${req.tags.join(",")}` : "",
+      req.skipTags?.length ? `skip-tags ${req.skipTags.join(",")}` : "",
+      req.limit?.length ? `limit ${req.limit.join(",")}` : "",
+      req.branch ? `branch ${req.branch}` : "",
+      req.dryRun ? "dry run" : "",
+      req.diff ? "diff" : "",
+      req.debug ? "debug" : "",
       req.args?.length ? `args ${maskArgs(req.args).join(" ")}` : "",
       ...Object.entries(maskVars(env, template.survey_vars)).map(([k, v]) => `${k}=${v}`),
     ].filter(Boolean);
-    return { project, template, request, params: opts.join(", "), summary: `${template.name} (template ${template.id}) in ${project.name} (project ${project.id})${opts.length ? ` with ${opts.join(", ")}` : ""}` };
+    return {
+      project,
+      template,
+      request,
+      params: opts.join(", "),
+      summary: `${template.name} (template ${template.id}) in ${project.name} (project ${project.id})${opts.length ? ` with ${opts.join(", ")}` : ""}`,
+    };
   }
 
-  auditParams(run: ResolvedRun): Record<string, unknown> { return maskedRunParams(run); }
+  auditParams(run: ResolvedRun): Record<string, unknown> {
+    return maskedRunParams(run);
+  }
 
   /**
    * What a confirmed run does: starts it, or, when the template has an approval policy, opens an approval request
@@ -192,12 +243,22 @@ export class TaskOps {
       await this.ops.audit.record(actor, "run", "failed", { projectId: run.project.id, params, approvals: approval?.approvals, detail: userMessage(e) });
       throw e;
     }
-    const origin = actor.kind === "chat" ? { via: "chat" as const, user: actor.userId, roomId: actor.roomId } : { via: "console" as const, user: actorName(actor) };
+    const origin =
+      actor.kind === "chat" ? { via: "chat" as const, user: actor.userId, roomId: actor.roomId } : { via: "console" as const, user: actorName(actor) };
     // The reply shows the task as created ("waiting"); a websocket update that beat it here (starting, running) is
     // newer and must not be undone, or the task would be seen going back from starting to waiting.
     const pushed = this.ops.store.tasks.has(taskKey(run.project.id, task.id));
     this.ops.tracker?.track(run.project.id, task.id, { origin, templateName: run.template.name });
-    const state = this.ops.store.upsertTask({ projectId: run.project.id, taskId: task.id, templateId: run.template.id, templateName: run.template.name, projectName: run.project.name, status: pushed ? undefined : task.status, created: task.created ?? undefined, origin });
+    const state = this.ops.store.upsertTask({
+      projectId: run.project.id,
+      taskId: task.id,
+      templateId: run.template.id,
+      templateName: run.template.name,
+      projectName: run.project.name,
+      status: pushed ? undefined : task.status,
+      created: task.created ?? undefined,
+      origin,
+    });
     this.ops.rememberLastTask(actor, run.project.id, task.id);
     await this.ops.audit.record(actor, "run", "ok", { projectId: run.project.id, taskId: task.id, params, approvals: approval?.approvals });
     this.ops.logger.log("info", "ops", `${actorName(actor)} started task ${task.id}: ${run.summary}`);
@@ -221,7 +282,16 @@ export class TaskOps {
     for (const p of await this.projects(actor)) {
       try {
         const t = await this.client.task(p.id, id);
-        return this.ops.store.upsertTask({ projectId: p.id, taskId: t.id, templateId: t.template_id, status: t.status, start: t.start, end: t.end, created: t.created ?? undefined, projectName: p.name });
+        return this.ops.store.upsertTask({
+          projectId: p.id,
+          taskId: t.id,
+          templateId: t.template_id,
+          status: t.status,
+          start: t.start,
+          end: t.end,
+          created: t.created ?? undefined,
+          projectName: p.name,
+        });
       } catch (e) {
         const kind = (e as { kind?: string }).kind;
         if (kind !== "bad_request" && kind !== "not_found") throw e;
@@ -284,7 +354,11 @@ export class TaskOps {
       mark.sent = true;
     } catch (e) {
       if (this.stops.get(task.key) === mark) this.stops.delete(task.key);
-      await this.ops.audit.record(actor, force ? "stop --force" : "stop", "failed", { projectId: task.projectId, taskId: task.taskId, detail: (e as Error).message });
+      await this.ops.audit.record(actor, force ? "stop --force" : "stop", "failed", {
+        projectId: task.projectId,
+        taskId: task.taskId,
+        detail: (e as Error).message,
+      });
       throw e;
     }
     await this.ops.audit.record(actor, force ? "stop --force" : "stop", "ok", { projectId: task.projectId, taskId: task.taskId });
@@ -301,7 +375,12 @@ export class TaskOps {
     if (prior) {
       const what = prior.accept ? "confirmed" : "rejected";
       const then = prior.accept ? "continues it" : "ends it";
-      throw new OperationError(prior.sent ? `Task ${task.taskId} was already ${what} by ${prior.by}; Semaphore ${then}.` : `Task ${task.taskId} is already being ${what} by ${prior.by}.`, "bad_input");
+      throw new OperationError(
+        prior.sent
+          ? `Task ${task.taskId} was already ${what} by ${prior.by}; Semaphore ${then}.`
+          : `Task ${task.taskId} is already being ${what} by ${prior.by}.`,
+        "bad_input",
+      );
     }
     const mark = { by: actorName(actor), accept, sent: false };
     this.decisions.set(task.key, mark);
@@ -324,7 +403,8 @@ export class TaskOps {
     this.ops.requireProject(actor, task.projectId);
     if (this.ops.store.output(task.key).length === 0) {
       // An old finished task whose output the store let go of: read it from Semaphore, without keeping it.
-      if (this.ops.store.outputEvicted(task.key)) return (await this.client.taskOutput(task.projectId, task.taskId)).map((l) => ({ time: l.time, text: l.output }));
+      if (this.ops.store.outputEvicted(task.key))
+        return (await this.client.taskOutput(task.projectId, task.taskId)).map((l) => ({ time: l.time, text: l.output }));
       if (this.ops.tracker) await this.ops.tracker.fetchOutput(task.projectId, task.taskId);
       else return (await this.client.taskOutput(task.projectId, task.taskId)).map((l) => ({ time: l.time, text: l.output }));
     }

@@ -7,8 +7,18 @@ import type { Scheduler } from "./scheduler.js";
 import type { Shapes } from "./shapes.js";
 import type { Store } from "./store.js";
 import type {
-  ApiFlavor, EnvironmentRow, InventoryRow, KeyRow, ProjectRow, RepositoryRow, Role, ScheduleRow, TaskRow, TemplateRow,
-  UserRow, ViewRow,
+  ApiFlavor,
+  EnvironmentRow,
+  InventoryRow,
+  KeyRow,
+  ProjectRow,
+  RepositoryRow,
+  Role,
+  ScheduleRow,
+  TaskRow,
+  TemplateRow,
+  UserRow,
+  ViewRow,
 } from "./types.js";
 
 export interface Core {

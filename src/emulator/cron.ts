@@ -17,9 +17,7 @@ const FIELDS: Bounds[] = [
   { min: 0, max: 6, names: DOWS },
 ];
 
-export type CronSchedule =
-  | { kind: "fields"; sets: Set<number>[]; domStar: boolean; dowStar: boolean }
-  | { kind: "every"; ms: number };
+export type CronSchedule = { kind: "fields"; sets: Set<number>[]; domStar: boolean; dowStar: boolean } | { kind: "every"; ms: number };
 
 export type CronResult = { ok: true; schedule: CronSchedule } | { ok: false; error: string };
 
@@ -79,7 +77,7 @@ function parseField(field: string, b: Bounds): { set: Set<number>; star: boolean
   return { set, star };
 }
 
-const GO_DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 function parseGoDuration(s: string): number {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;

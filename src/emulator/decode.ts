@@ -49,7 +49,8 @@ function check(value: unknown, type: FieldType, path: string): unknown {
     return value;
   }
   if (type === "map") {
-    if (typeof value !== "object" || Array.isArray(value)) throw new DecodeError(`json: cannot unmarshal ${jsonType(value)} into Go struct field ${path} of type map`);
+    if (typeof value !== "object" || Array.isArray(value))
+      throw new DecodeError(`json: cannot unmarshal ${jsonType(value)} into Go struct field ${path} of type map`);
     return value;
   }
   if ("arr" in type) {
@@ -117,17 +118,47 @@ export function has(o: Record<string, unknown>, k: string): boolean {
 // ---- schemas of the request bodies --------------------------------------------------------------------------------
 
 const TASK_PARAMS_SCHEMA: Schema = {
-  debug: "bool", debug_level: "int", dry_run: "bool", diff: "bool", limit: { arr: "string" }, tags: { arr: "string" },
-  skip_tags: { arr: "string" }, plan: "bool", destroy: "bool", auto_approve: "bool", upgrade: "bool", reconfigure: "bool",
+  debug: "bool",
+  debug_level: "int",
+  dry_run: "bool",
+  diff: "bool",
+  limit: { arr: "string" },
+  tags: { arr: "string" },
+  skip_tags: { arr: "string" },
+  plan: "bool",
+  destroy: "bool",
+  auto_approve: "bool",
+  upgrade: "bool",
+  reconfigure: "bool",
 };
 
 /** db.Task: every field is decoded (server-set ones are overwritten afterwards). */
 export const TASK_SCHEMA: Schema = {
-  id: "int", template_id: "int", project_id: "int", status: "string", debug: "bool", dry_run: "bool", diff: "bool",
-  playbook: "string", environment: "string", limit: "string", secret: "string", arguments: "string",
-  git_branch: "string", user_id: "int", integration_id: "int", schedule_id: "int", created: "string",
-  start: "string", end: "string", message: "string", commit_hash: "string", commit_message: "string",
-  build_task_id: "int", version: "string", inventory_id: "int",
+  id: "int",
+  template_id: "int",
+  project_id: "int",
+  status: "string",
+  debug: "bool",
+  dry_run: "bool",
+  diff: "bool",
+  playbook: "string",
+  environment: "string",
+  limit: "string",
+  secret: "string",
+  arguments: "string",
+  git_branch: "string",
+  user_id: "int",
+  integration_id: "int",
+  schedule_id: "int",
+  created: "string",
+  start: "string",
+  end: "string",
+  message: "string",
+  commit_hash: "string",
+  commit_message: "string",
+  build_task_id: "int",
+  version: "string",
+  inventory_id: "int",
 };
 
 export const TASK_SCHEMA_MODERN: Schema = { ...TASK_SCHEMA, params: { obj: TASK_PARAMS_SCHEMA } };
@@ -137,56 +168,113 @@ export const STOP_SCHEMA: Schema = { force: "bool" };
 export const LOGIN_SCHEMA: Schema = { auth: "string", password: "string" };
 
 export const PROJECT_SCHEMA: Schema = {
-  id: "int", name: "string", created: "string", alert: "bool", alert_chat: "string", max_parallel_tasks: "int",
-  type: "string", demo: "bool",
+  id: "int",
+  name: "string",
+  created: "string",
+  alert: "bool",
+  alert_chat: "string",
+  max_parallel_tasks: "int",
+  type: "string",
+  demo: "bool",
 };
 
 export const PROJECT_USER_SCHEMA: Schema = { user_id: "int", role: "string" };
 
 export const USER_SCHEMA: Schema = {
-  id: "int", username: "string", name: "string", email: "string", admin: "bool", external: "bool", alert: "bool",
+  id: "int",
+  username: "string",
+  name: "string",
+  email: "string",
+  admin: "bool",
+  external: "bool",
+  alert: "bool",
   password: "string",
 };
 
 export const KEY_SCHEMA: Schema = {
-  id: "int", name: "string", type: "string", project_id: "int", string: "string",
+  id: "int",
+  name: "string",
+  type: "string",
+  project_id: "int",
+  string: "string",
   login_password: { obj: { login: "string", password: "string" } },
   ssh: { obj: { login: "string", passphrase: "string", private_key: "string" } },
   override_secret: "bool",
 };
 
 export const REPOSITORY_SCHEMA: Schema = {
-  id: "int", name: "string", project_id: "int", git_url: "string", git_branch: "string", ssh_key_id: "int",
+  id: "int",
+  name: "string",
+  project_id: "int",
+  git_url: "string",
+  git_branch: "string",
+  ssh_key_id: "int",
 };
 
 export const INVENTORY_SCHEMA: Schema = {
-  id: "int", name: "string", project_id: "int", inventory: "string", ssh_key_id: "int", become_key_id: "int",
-  type: "string", holder_id: "int", repository_id: "int",
+  id: "int",
+  name: "string",
+  project_id: "int",
+  inventory: "string",
+  ssh_key_id: "int",
+  become_key_id: "int",
+  type: "string",
+  holder_id: "int",
+  repository_id: "int",
 };
 
 export const ENVIRONMENT_SCHEMA: Schema = {
-  id: "int", name: "string", project_id: "int", password: "string", json: "string", env: "string",
+  id: "int",
+  name: "string",
+  project_id: "int",
+  password: "string",
+  json: "string",
+  env: "string",
   secrets: { arr: { obj: { id: "int", type: "string", name: "string", secret: "string", operation: "string" } } },
 };
 
 export const VIEW_SCHEMA: Schema = { id: "int", project_id: "int", title: "string", position: "int" };
 
 const SURVEY_VAR_SCHEMA: Schema = {
-  name: "string", title: "string", required: "bool", type: "string", description: "string",
+  name: "string",
+  title: "string",
+  required: "bool",
+  type: "string",
+  description: "string",
   values: { arr: { obj: { name: "string", value: "string" } } },
 };
 
 export const TEMPLATE_SCHEMA: Schema = {
-  id: "int", project_id: "int", inventory_id: "int", repository_id: "int", environment_id: "int", name: "string",
-  playbook: "string", arguments: "string", allow_override_args_in_task: "bool", description: "string",
-  vaults: { arr: { obj: { id: "int", vault_key_id: "int", name: "string" } } }, type: "string",
-  start_version: "string", build_template_id: "int", view_id: "int", autorun: "bool", git_branch: "string",
-  survey_vars: { arr: { obj: SURVEY_VAR_SCHEMA } }, suppress_success_alerts: "bool", app: "string",
+  id: "int",
+  project_id: "int",
+  inventory_id: "int",
+  repository_id: "int",
+  environment_id: "int",
+  name: "string",
+  playbook: "string",
+  arguments: "string",
+  allow_override_args_in_task: "bool",
+  description: "string",
+  vaults: { arr: { obj: { id: "int", vault_key_id: "int", name: "string" } } },
+  type: "string",
+  start_version: "string",
+  build_template_id: "int",
+  view_id: "int",
+  autorun: "bool",
+  git_branch: "string",
+  survey_vars: { arr: { obj: SURVEY_VAR_SCHEMA } },
+  suppress_success_alerts: "bool",
+  app: "string",
   task_params: "map",
 };
 
 export const SCHEDULE_SCHEMA: Schema = {
-  id: "int", project_id: "int", template_id: "int", cron_format: "string", name: "string", active: "bool",
+  id: "int",
+  project_id: "int",
+  template_id: "int",
+  cron_format: "string",
+  name: "string",
+  active: "bool",
   repository_id: "int",
 };
 

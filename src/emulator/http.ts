@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { authenticate } from "./auth.js";
 import type { Core, Reply } from "./context.js";
-import type { FaultState} from "./faults.js";
+import type { FaultState } from "./faults.js";
 import { HTML_502, INVALID_JSON_BODY } from "./faults.js";
 import { dispatch, type Router } from "./router.js";
 import { goJson } from "./shapes.js";
@@ -144,9 +144,10 @@ export class HttpFront {
     } else if (isApi && this.faults.invalidJson && path !== "/api/ping") {
       reply = { status: 200, raw: INVALID_JSON_BODY, contentType: "application/json" };
     } else if (!match) {
-      reply = method === "GET" || method === "HEAD"
-        ? { status: 200, raw: WEB_UI, contentType: "text/html; charset=utf-8" }
-        : { status: 404, raw: "404 page not found\n", contentType: "text/plain; charset=utf-8" };
+      reply =
+        method === "GET" || method === "HEAD"
+          ? { status: 200, raw: WEB_UI, contentType: "text/html; charset=utf-8" }
+          : { status: 404, raw: "404 page not found\n", contentType: "text/plain; charset=utf-8" };
     } else if (match.kind === "not_found") {
       reply = { status: 404, raw: "Not Found", contentType: "text/plain; charset=utf-8", headers: { "X-Content-Type-Options": "nosniff" } };
     } else if (match.kind === "method_not_allowed") {
@@ -185,7 +186,9 @@ export class HttpFront {
     this.count(path === "/api/ws" ? "GET /api/ws" : "GET (unmatched)");
     const refuse = (status: number, contentType: string, body: string): void => {
       const len = Buffer.byteLength(body);
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\nContent-Type: ${contentType}\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\nContent-Type: ${contentType}\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n${body}`,
+      );
       this.stats.bytesOut += len;
     };
     if (path !== "/api/ws") return refuse(404, "text/plain; charset=utf-8", "Not Found");

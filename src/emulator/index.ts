@@ -43,9 +43,7 @@ import { Shapes } from "./shapes.js";
 import { Store } from "./store.js";
 import { defaultScenario } from "./scenarios.js";
 import type { Core } from "./context.js";
-import type {
-  ApiFlavor, App, Role, ScenarioRef, SurveyVar, TaskParams, TaskStatus, TemplateTaskParams,
-} from "./types.js";
+import type { ApiFlavor, App, Role, ScenarioRef, SurveyVar, TaskParams, TaskStatus, TemplateTaskParams } from "./types.js";
 
 export type { Faults } from "./faults.js";
 export type { SeedUser } from "./seed.js";
@@ -226,7 +224,10 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
   const pool = new TaskPool(
     store,
     {
-      tickMs: opts.tickMs ?? 5000, lineDelayMs: opts.lineDelayMs ?? 300, maxParallelTasks: opts.maxParallelTasks ?? 10, flavor,
+      tickMs: opts.tickMs ?? 5000,
+      lineDelayMs: opts.lineDelayMs ?? 300,
+      maxParallelTasks: opts.maxParallelTasks ?? 10,
+      flavor,
       forceStopKillsAtOnce: opts.forceStopKillsAtOnce ?? false,
     },
     {
@@ -266,7 +267,14 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
     if (existing) return existing.id;
     const none = store.listInProject(store.keys, projectId).find((k) => k.type === "none");
     const id = store.nextId("repository");
-    store.repositories.set(id, { id, name: "scripts", project_id: projectId, git_url: `/opt/semaphore/project-${projectId}`, git_branch: "", ssh_key_id: none?.id ?? 0 });
+    store.repositories.set(id, {
+      id,
+      name: "scripts",
+      project_id: projectId,
+      git_url: `/opt/semaphore/project-${projectId}`,
+      git_branch: "",
+      ssh_key_id: none?.id ?? 0,
+    });
     return id;
   };
   const ensureInventory = (projectId: number): number => {
@@ -274,8 +282,15 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
     if (existing) return existing.id;
     const id = store.nextId("inventory");
     store.inventories.set(id, {
-      id, name: "localhost", project_id: projectId, inventory: "localhost ansible_connection=local\n", ssh_key_id: null,
-      become_key_id: null, type: "static", holder_id: null, repository_id: null,
+      id,
+      name: "localhost",
+      project_id: projectId,
+      inventory: "localhost ansible_connection=local\n",
+      ssh_key_id: null,
+      become_key_id: null,
+      type: "static",
+      holder_id: null,
+      repository_id: null,
     });
     return id;
   };
@@ -306,7 +321,12 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
         app,
         playbook: spec.playbook ?? (app === "terraform" || app === "tofu" ? "" : app === "ansible" ? `${slug(spec.name)}.yml` : `${slug(spec.name)}.sh`),
         description: spec.description ?? null,
-        inventory_id: spec.inventoryId !== undefined ? spec.inventoryId : app === "ansible" ? ensureInventory(projectId) : (store.listInProject(store.inventories, projectId)[0]?.id ?? null),
+        inventory_id:
+          spec.inventoryId !== undefined
+            ? spec.inventoryId
+            : app === "ansible"
+              ? ensureInventory(projectId)
+              : (store.listInProject(store.inventories, projectId)[0]?.id ?? null),
         repository_id: spec.repositoryId ?? ensureRepo(projectId),
         environment_id: spec.environmentId !== undefined ? spec.environmentId : (env?.id ?? null),
         view_id: spec.viewId ?? null,
@@ -338,10 +358,22 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
 
     startTaskAs(projectId, templateId, o = {}) {
       const input: TaskInput = {
-        project_id: projectId, template_id: templateId, user_id: o.userId ?? null, integration_id: o.integrationId ?? null,
-        schedule_id: o.scheduleId ?? null, environment: o.environment ?? "", message: o.message ?? "", limit: o.limit ?? "",
-        arguments: o.arguments ?? null, git_branch: o.gitBranch ?? null, debug: o.debug ?? false, dry_run: o.dryRun ?? false,
-        diff: o.diff ?? false, inventory_id: o.inventoryId ?? null, secret: o.secret ?? "", params: o.params ?? null,
+        project_id: projectId,
+        template_id: templateId,
+        user_id: o.userId ?? null,
+        integration_id: o.integrationId ?? null,
+        schedule_id: o.scheduleId ?? null,
+        environment: o.environment ?? "",
+        message: o.message ?? "",
+        limit: o.limit ?? "",
+        arguments: o.arguments ?? null,
+        git_branch: o.gitBranch ?? null,
+        debug: o.debug ?? false,
+        dry_run: o.dryRun ?? false,
+        diff: o.diff ?? false,
+        inventory_id: o.inventoryId ?? null,
+        secret: o.secret ?? "",
+        params: o.params ?? null,
       };
       const res = pool.create(input);
       if (!res.ok) {
@@ -400,5 +432,10 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "script";
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "script"
+  );
 }

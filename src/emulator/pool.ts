@@ -46,9 +46,7 @@ export interface TaskInput {
 }
 
 export type CreateResult =
-  | { ok: true; task: TaskRow }
-  | { ok: false; reason: "template_not_found" }
-  | { ok: false; reason: "invalid_input"; task: TaskRow; error: string };
+  { ok: true; task: TaskRow } | { ok: false; reason: "template_not_found" } | { ok: false; reason: "invalid_input"; task: TaskRow; error: string };
 
 /** Semaphore's SetStatus guards (§6): from stopped (and rejected, final in the versions that have it) nothing; running never back to waiting; stopping never to
  * waiting/running; confirmed never back to waiting_confirmation. success and error are not guarded. */
@@ -102,7 +100,10 @@ export class TaskPool {
     const { id, seq } = this.store.allocTaskId();
     const params: TaskParams = modern && input.params ? { ...input.params } : {};
     if (modern && params.limit === undefined && input.limit) {
-      params.limit = input.limit.split(",").map((s) => s.trim()).filter(Boolean);
+      params.limit = input.limit
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     }
     const task: TaskRow = {
       id,
@@ -153,8 +154,12 @@ export class TaskPool {
     this.log(task, `Task ${task.id} added to queue`);
     this.listener.update(task);
     this.store.addEvent({
-      user_id: task.user_id, project_id: task.project_id, object_id: task.id, object_type: "task",
-      description: `Task ID ${task.id} queued for running`, integration_id: task.integration_id,
+      user_id: task.user_id,
+      project_id: task.project_id,
+      object_id: task.id,
+      object_type: "task",
+      description: `Task ID ${task.id} queued for running`,
+      integration_id: task.integration_id,
     });
     return { ok: true, task };
   }
@@ -192,7 +197,10 @@ export class TaskPool {
   private addFinishedEvent(task: TaskRow): void {
     const tpl = this.store.templates.get(task.template_id);
     this.store.addEvent({
-      user_id: task.user_id, project_id: task.project_id, object_id: task.id, object_type: "task",
+      user_id: task.user_id,
+      project_id: task.project_id,
+      object_id: task.id,
+      object_type: "task",
       description: `Task ID ${task.id} (${tpl?.name ?? ""}) finished - ${task.status.toUpperCase()}`,
       integration_id: task.integration_id,
     });
@@ -238,8 +246,12 @@ export class TaskPool {
     this.running.set(task.id, entry);
     const tpl = this.store.templates.get(task.template_id);
     this.store.addEvent({
-      user_id: task.user_id, project_id: task.project_id, object_id: task.id, object_type: "task",
-      description: `Task ID ${task.id} (${tpl?.name ?? ""}) is running`, integration_id: task.integration_id,
+      user_id: task.user_id,
+      project_id: task.project_id,
+      object_id: task.id,
+      object_type: "task",
+      description: `Task ID ${task.id} (${tpl?.name ?? ""}) is running`,
+      integration_id: task.integration_id,
     });
     const host: RunHost = {
       sleep: (u) => entry.proc.sleep(u),

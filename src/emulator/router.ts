@@ -33,9 +33,7 @@ interface CompiledRoute extends RouteDef {
 }
 
 export type MatchResult =
-  | { kind: "ok"; route: RouteDef; params: Record<string, string>; name: string }
-  | { kind: "method_not_allowed"; name: string }
-  | { kind: "not_found" };
+  { kind: "ok"; route: RouteDef; params: Record<string, string>; name: string } | { kind: "method_not_allowed"; name: string } | { kind: "not_found" };
 
 function safeDecode(seg: string): string {
   try {

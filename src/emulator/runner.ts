@@ -86,7 +86,7 @@ export function goJsonError(text: string, want: "object" | "array"): string | nu
       }
       return `invalid character '${t[word.length]}' after top-level value`;
     }
-    if (!"{[\"-0123456789".includes(c)) return `invalid character '${c}' looking for beginning of value`;
+    if (!'{["-0123456789'.includes(c)) return `invalid character '${c}' looking for beginning of value`;
     return "unexpected end of JSON input";
   }
   const kind = Array.isArray(v) ? "array" : v === null ? "null" : typeof v === "object" ? "object" : typeof v === "number" ? "number" : typeof v;
@@ -119,7 +119,8 @@ function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheck
   const project = store.projects.get(task.project_id);
   if (!template || !project) throw new Error("template not found");
   const invId = task.inventory_id ?? template.inventory_id;
-  const inventory = (invId !== null ? store.inventories.get(invId) : undefined) ?? (template.inventory_id !== null ? store.inventories.get(template.inventory_id) : undefined);
+  const inventory =
+    (invId !== null ? store.inventories.get(invId) : undefined) ?? (template.inventory_id !== null ? store.inventories.get(template.inventory_id) : undefined);
   const repository = store.repositories.get(template.repository_id);
   const environment = template.environment_id !== null ? store.environments.get(template.environment_id) : undefined;
 
@@ -137,13 +138,29 @@ function buildContext(store: Store, task: TaskRow, flavor: ApiFlavor, firstCheck
 
   const modern = flavor === "modern";
   const limit = modern
-    ? (template.task_params.allow_override_limit ? (task.params.limit ?? []) : [])
-    : task.limit.split(",").map((s) => s.trim()).filter(Boolean);
+    ? template.task_params.allow_override_limit
+      ? (task.params.limit ?? [])
+      : []
+    : task.limit
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
   const { hosts, groups } = parseInventory(inventory);
   const tp = template.task_params;
   return {
-    task, template, project, inventory, repository, environment, extraVars, envVars, argv, cliArgs,
-    hosts: applyLimit(hosts, groups, limit), groups, limit,
+    task,
+    template,
+    project,
+    inventory,
+    repository,
+    environment,
+    extraVars,
+    envVars,
+    argv,
+    cliArgs,
+    hosts: applyLimit(hosts, groups, limit),
+    groups,
+    limit,
     debug: modern ? !!task.params.debug : task.debug,
     dryRun: modern ? !!task.params.dry_run : task.dry_run,
     diff: modern ? !!task.params.diff : task.diff,
@@ -198,8 +215,9 @@ export async function runTask(store: Store, task: TaskRow, host: RunHost, flavor
     };
     const result = await scenario(ctx, io);
     if (result === 0) host.setStatus(task, "success");
-    else if (result === "rejected") { /* stays rejected: it is final */ }
-    else {
+    else if (result === "rejected") {
+      /* stays rejected: it is final */
+    } else {
       host.log(task, `Running app failed: exit status ${result}`);
       host.setStatus(task, "error");
     }

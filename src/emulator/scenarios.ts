@@ -106,7 +106,15 @@ export function parseInventory(inv: InventoryRow | undefined): { hosts: string[]
 /** Apply an ansible --limit (comma/colon separated hosts, groups, globs, `all`, `!negation`). */
 export function applyLimit(hosts: string[], groups: Map<string, string[]>, limit: string[]): string[] {
   if (limit.length === 0) return hosts;
-  const glob = (p: string): RegExp => new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+  const glob = (p: string): RegExp =>
+    new RegExp(
+      "^" +
+        p
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".") +
+        "$",
+    );
   const resolve = (p: string): string[] => {
     if (p === "all" || p === "*") return hosts;
     if (groups.has(p)) return groups.get(p)!;
@@ -115,7 +123,10 @@ export function applyLimit(hosts: string[], groups: Map<string, string[]>, limit
   };
   const include = new Set<string>();
   const exclude = new Set<string>();
-  const pats = limit.flatMap((l) => l.split(/[,:]/)).map((p) => p.trim()).filter(Boolean);
+  const pats = limit
+    .flatMap((l) => l.split(/[,:]/))
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const p of pats) {
     if (p.startsWith("!")) resolve(p.slice(1)).forEach((h) => exclude.add(h));
     else resolve(p).forEach((h) => include.add(h));
@@ -153,7 +164,10 @@ async function checkout(ctx: RunContext, io: RunIO): Promise<void> {
   } else {
     await io.print(`Updating Repository ${repo.git_url}`, 0.3);
     await io.print(`From ${repo.git_url.replace(/\.git$/, "")}`, 1.5);
-    await io.print(`   1f2e3d4..${fakeSha(repo.git_url + ctx.task.id).slice(0, 7)}  ${ctx.task.git_branch ?? repo.git_branch} -> origin/${ctx.task.git_branch ?? repo.git_branch}`, 0.2);
+    await io.print(
+      `   1f2e3d4..${fakeSha(repo.git_url + ctx.task.id).slice(0, 7)}  ${ctx.task.git_branch ?? repo.git_branch} -> origin/${ctx.task.git_branch ?? repo.git_branch}`,
+      0.2,
+    );
   }
   await io.print("Get current commit hash", 0.3);
   await io.print("Get current commit message", 0.2);
@@ -231,13 +245,19 @@ const deployWeb: Scenario = async (ctx, io) => {
   if (web.length === 0) return noHosts(ctx, io);
   const version = str(ctx.extraVars["app_version"], "2.4.1");
   const stats = new Map<string, A.HostStats>();
-  await runPlay(io, "Deploy web application", web, [
-    { name: "nginx : Install nginx", result: () => "ok" },
-    { name: `app : Deploy release ${version}`, result: () => "changed", units: 2 },
-    { name: "app : Run database migrations", result: () => "skipping", units: 0.5 },
-    { name: "app : restart app", handler: true, result: () => "changed", units: 1.5 },
-    { name: "Check health endpoint", result: () => "ok" },
-  ], stats);
+  await runPlay(
+    io,
+    "Deploy web application",
+    web,
+    [
+      { name: "nginx : Install nginx", result: () => "ok" },
+      { name: `app : Deploy release ${version}`, result: () => "changed", units: 2 },
+      { name: "app : Run database migrations", result: () => "skipping", units: 0.5 },
+      { name: "app : restart app", handler: true, result: () => "changed", units: 1.5 },
+      { name: "Check health endpoint", result: () => "ok" },
+    ],
+    stats,
+  );
   if (ctx.diff) {
     await io.print("--- before: /etc/nginx/sites-available/app.conf", 0.2);
     await io.print("+++ after: /etc/nginx/sites-available/app.conf", 0.1);
@@ -255,25 +275,34 @@ const runMigrations: Scenario = async (ctx, io) => {
   const db = pick(ctx.hosts, ctx.groups, "db");
   if (db.length === 0) return noHosts(ctx, io);
   const stats = new Map<string, A.HostStats>();
-  await runPlay(io, "Migrate database schema", db, [
-    { name: "db : Check pending migrations", result: () => "ok" },
-    { name: "db : Take pre-migration snapshot", result: () => "changed", units: 3 },
-  ], stats);
+  await runPlay(
+    io,
+    "Migrate database schema",
+    db,
+    [
+      { name: "db : Check pending migrations", result: () => "ok" },
+      { name: "db : Take pre-migration snapshot", result: () => "changed", units: 3 },
+    ],
+    stats,
+  );
   await io.printAll(A.task("db : Apply migrations"), 0.3);
   for (const h of db) {
-    await io.print(A.fatal(h, {
-      changed: true,
-      cmd: ["/opt/app/bin/migrate", "up", "--env", str(ctx.extraVars["deploy_env"], "production")],
-      delta: "0:00:02.413207",
-      end: "2026-11-26 16:46:03.587413",
-      msg: "non-zero return code",
-      rc: 1,
-      start: "2026-11-26 16:46:01.174206",
-      stderr: "ERROR 1071 (42000) at migration 20261126_add_orders_index: Specified key was too long; max key length is 3072 bytes",
-      stderr_lines: ["ERROR 1071 (42000) at migration 20261126_add_orders_index: Specified key was too long; max key length is 3072 bytes"],
-      stdout: "Applying 20261126_add_orders_index...",
-      stdout_lines: ["Applying 20261126_add_orders_index..."],
-    }), 3);
+    await io.print(
+      A.fatal(h, {
+        changed: true,
+        cmd: ["/opt/app/bin/migrate", "up", "--env", str(ctx.extraVars["deploy_env"], "production")],
+        delta: "0:00:02.413207",
+        end: "2026-11-26 16:46:03.587413",
+        msg: "non-zero return code",
+        rc: 1,
+        start: "2026-11-26 16:46:01.174206",
+        stderr: "ERROR 1071 (42000) at migration 20261126_add_orders_index: Specified key was too long; max key length is 3072 bytes",
+        stderr_lines: ["ERROR 1071 (42000) at migration 20261126_add_orders_index: Specified key was too long; max key length is 3072 bytes"],
+        stdout: "Applying 20261126_add_orders_index...",
+        stdout_lines: ["Applying 20261126_add_orders_index..."],
+      }),
+      3,
+    );
     stats.get(h)!.failed++;
   }
   await io.printAll(A.banner("NO MORE HOSTS LEFT"), 0.2);
@@ -282,9 +311,30 @@ const runMigrations: Scenario = async (ctx, io) => {
 };
 
 const BACKUP_TABLES = [
-  "accounts", "addresses", "audit_log", "carts", "cart_items", "categories", "coupons", "customers", "invoices",
-  "invoice_lines", "inventory_levels", "orders", "order_items", "payments", "products", "product_images", "refunds",
-  "reviews", "sessions", "shipments", "suppliers", "tax_rates", "users", "warehouses",
+  "accounts",
+  "addresses",
+  "audit_log",
+  "carts",
+  "cart_items",
+  "categories",
+  "coupons",
+  "customers",
+  "invoices",
+  "invoice_lines",
+  "inventory_levels",
+  "orders",
+  "order_items",
+  "payments",
+  "products",
+  "product_images",
+  "refunds",
+  "reviews",
+  "sessions",
+  "shipments",
+  "suppliers",
+  "tax_rates",
+  "users",
+  "warehouses",
 ];
 
 const fullBackup: Scenario = async (ctx, io) => {
@@ -296,22 +346,39 @@ const fullBackup: Scenario = async (ctx, io) => {
   const stats = new Map<string, A.HostStats>();
   const every = 10; // a line every ~3 s with the default lineDelayMs
   if (db.length > 0) {
-    await runPlay(io, "Back up databases", db, [
-      { name: "backup : Create snapshot directory", result: () => "changed" },
-      { name: "backup : Dump tables", result: () => "changed", loop: BACKUP_TABLES.map((t) => `app_production.${t}`), units: every },
-      { name: "backup : Compress dumps", result: () => "changed", units: every * 2 },
-    ], stats);
+    await runPlay(
+      io,
+      "Back up databases",
+      db,
+      [
+        { name: "backup : Create snapshot directory", result: () => "changed" },
+        { name: "backup : Dump tables", result: () => "changed", loop: BACKUP_TABLES.map((t) => `app_production.${t}`), units: every },
+        { name: "backup : Compress dumps", result: () => "changed", units: every * 2 },
+      ],
+      stats,
+    );
   }
   if (web.length > 0) {
-    await runPlay(io, "Back up uploaded files", web, [
-      { name: "backup : Sync uploads to object storage", result: () => "changed", loop: ["avatars", "invoices", "product-images", "exports"], units: every },
-    ], stats);
+    await runPlay(
+      io,
+      "Back up uploaded files",
+      web,
+      [{ name: "backup : Sync uploads to object storage", result: () => "changed", loop: ["avatars", "invoices", "product-images", "exports"], units: every }],
+      stats,
+    );
   }
-  await runPlay(io, "Verify backup", db.length > 0 ? db : web, [
-    { name: "backup : Upload snapshot to s3://example-backups/nightly/", result: () => "changed", units: every * 3 },
-    { name: "backup : Verify checksums", result: () => "ok", units: every },
-    { name: "backup : Prune snapshots older than 14 days", result: () => "changed", units: every },
-  ], stats, { gatherFacts: false });
+  await runPlay(
+    io,
+    "Verify backup",
+    db.length > 0 ? db : web,
+    [
+      { name: "backup : Upload snapshot to s3://example-backups/nightly/", result: () => "changed", units: every * 3 },
+      { name: "backup : Verify checksums", result: () => "ok", units: every },
+      { name: "backup : Prune snapshots older than 14 days", result: () => "changed", units: every },
+    ],
+    stats,
+    { gatherFacts: false },
+  );
   await io.printAll(A.recap(stats), 0.3);
   return 0;
 };
@@ -402,9 +469,12 @@ const rotateCerts: Scenario = async (ctx, io) => {
   await io.printAll(A.task("certs : Validate input"), 0.3);
   if (typeof domain !== "string" || domain === "") {
     for (const h of targets) {
-      await io.print(A.fatal(h, {
-        msg: "The task includes an option with an undefined variable. The error was: 'cert_domain' is undefined. 'cert_domain' is undefined\n\nThe error appears to be in '/tmp/semaphore/repository_1_template_5/roles/certs/tasks/main.yml': line 2, column 3, but may\nbe elsewhere in the file depending on the exact syntax problem.",
-      }), 1);
+      await io.print(
+        A.fatal(h, {
+          msg: "The task includes an option with an undefined variable. The error was: 'cert_domain' is undefined. 'cert_domain' is undefined\n\nThe error appears to be in '/tmp/semaphore/repository_1_template_5/roles/certs/tasks/main.yml': line 2, column 3, but may\nbe elsewhere in the file depending on the exact syntax problem.",
+        }),
+        1,
+      );
       stats.get(h)!.failed++;
     }
     await io.printAll(A.banner("NO MORE HOSTS LEFT"), 0.2);
@@ -416,7 +486,11 @@ const rotateCerts: Scenario = async (ctx, io) => {
     stats.get(h)!.ok++;
   }
   const steps: AnsibleTaskStep[] = [
-    { name: `certs : Request certificate for ${domain} from ${ca === "internal" ? "internal CA" : "Let's Encrypt"}`, result: (_h, i) => (i === 0 ? "changed" : "ok"), units: 3 },
+    {
+      name: `certs : Request certificate for ${domain} from ${ca === "internal" ? "internal CA" : "Let's Encrypt"}`,
+      result: (_h, i) => (i === 0 ? "changed" : "ok"),
+      units: 3,
+    },
     { name: "certs : Install certificate and key", result: () => "changed" },
     { name: "nginx : reload nginx", handler: true, result: () => "changed" },
   ];
@@ -444,7 +518,12 @@ const bashPrune: Scenario = async (ctx, io) => {
   await io.print("Deleted Images:", 1.5);
   for (const [i, img] of ["registry.internal/app:2.3.9", "registry.internal/app:2.4.0-rc1", "registry.internal/worker:1.8.2"].entries()) {
     await io.print(`untagged: ${img}`, 0.5);
-    await io.print(`deleted: sha256:${createHash("sha256").update(img + i).digest("hex")}`, 0.3);
+    await io.print(
+      `deleted: sha256:${createHash("sha256")
+        .update(img + i)
+        .digest("hex")}`,
+      0.3,
+    );
   }
   await io.print("", 0.2);
   await io.print("Total reclaimed space: 1.84GB", 0.3);

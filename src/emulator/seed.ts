@@ -52,7 +52,11 @@ export async function seed(store: Store, kind: "demo" | "empty", flavor: ApiFlav
 
 function addKey(store: Store, projectId: number, name: string, type: KeyRow["type"], secret: Partial<KeyRow["_secret"]> = {}): KeyRow {
   const row: KeyRow = {
-    id: store.nextId("key"), name, type, project_id: projectId, override_secret: false,
+    id: store.nextId("key"),
+    name,
+    type,
+    project_id: projectId,
+    override_secret: false,
     _secret: { string: "", login: "", password: "", passphrase: "", private_key: "", ...secret },
   };
   store.keys.set(row.id, row);
@@ -67,8 +71,15 @@ function addRepo(store: Store, projectId: number, name: string, gitUrl: string, 
 
 function addInventory(store: Store, projectId: number, name: string, type: InventoryRow["type"], inventory: string, sshKeyId: number | null): InventoryRow {
   const row: InventoryRow = {
-    id: store.nextId("inventory"), name, project_id: projectId, inventory, ssh_key_id: sshKeyId, become_key_id: null, type,
-    holder_id: null, repository_id: null,
+    id: store.nextId("inventory"),
+    name,
+    project_id: projectId,
+    inventory,
+    ssh_key_id: sshKeyId,
+    become_key_id: null,
+    type,
+    holder_id: null,
+    repository_id: null,
   };
   store.inventories.set(row.id, row);
   return row;
@@ -129,11 +140,23 @@ async function seedDemo(store: Store, users: Record<string, SeedUser>, flavor: A
   const t0 = Date.now();
 
   // project 1: Infrastructure
-  const p1 = createProjectWithDefaults(store, { name: "Infrastructure", alert: true, alert_chat: "!ops:example.org", created: formatMs(t0 - 30 * day, 123_457) }, adminId);
-  const members1: [string, Role][] = [["owner", "owner"], ["manager", "manager"], ["runner", "task_runner"], ["guest", "guest"]];
+  const p1 = createProjectWithDefaults(
+    store,
+    { name: "Infrastructure", alert: true, alert_chat: "!ops:example.org", created: formatMs(t0 - 30 * day, 123_457) },
+    adminId,
+  );
+  const members1: [string, Role][] = [
+    ["owner", "owner"],
+    ["manager", "manager"],
+    ["runner", "task_runner"],
+    ["guest", "guest"],
+  ];
   for (const [u, role] of members1) store.setMember(p1.id, users[u]!.id, role);
   const none1 = noneKey(store, p1.id);
-  const ssh = addKey(store, p1.id, "deploy@infra (SSH)", "ssh", { login: "deploy", private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\n(demo)\n-----END OPENSSH PRIVATE KEY-----\n" });
+  const ssh = addKey(store, p1.id, "deploy@infra (SSH)", "ssh", {
+    login: "deploy",
+    private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\n(demo)\n-----END OPENSSH PRIVATE KEY-----\n",
+  });
   addKey(store, p1.id, "Ansible Vault password", "login_password", { password: "vault-demo-password" });
   addKey(store, p1.id, "AWS access key", "string", { string: "AKIADEMODEMODEMO" });
   const playbooks = addRepo(store, p1.id, "infra-playbooks", "git@github.com:example-org/infra-playbooks.git", "main", ssh.id);
@@ -141,50 +164,119 @@ async function seedDemo(store: Store, users: Record<string, SeedUser>, flavor: A
   const prod = addInventory(store, p1.id, "Production", "static", PROD_INVENTORY, ssh.id);
   addInventory(store, p1.id, "Staging", "static-yaml", STAGING_INVENTORY, ssh.id);
   const tfWs = addInventory(store, p1.id, "Production workspace", "terraform-workspace", "production", null);
-  const prodEnv = addEnv(store, p1.id, "Production", JSON.stringify({ deploy_env: "production", app_version: "2.4.1" }), JSON.stringify({ ANSIBLE_HOST_KEY_CHECKING: "False" }));
+  const prodEnv = addEnv(
+    store,
+    p1.id,
+    "Production",
+    JSON.stringify({ deploy_env: "production", app_version: "2.4.1" }),
+    JSON.stringify({ ANSIBLE_HOST_KEY_CHECKING: "False" }),
+  );
   const tfEnv = addEnv(store, p1.id, "Terraform production", "{}", JSON.stringify({ TF_IN_AUTOMATION: "1", AWS_REGION: "eu-west-1" }), [
     { id: store.nextId("environment_secret"), type: "env", name: "AWS_SECRET_ACCESS_KEY", _value: "demo-secret" },
   ]);
   const vDeploy = addView(store, p1.id, "Deploy", 0);
   const vMaint = addView(store, p1.id, "Maintenance", 1);
-  const ansibleParams = { allow_debug: true, allow_override_inventory: true, allow_override_limit: true, allow_override_tags: true, allow_override_skip_tags: true };
+  const ansibleParams = {
+    allow_debug: true,
+    allow_override_inventory: true,
+    allow_override_limit: true,
+    allow_override_tags: true,
+    allow_override_skip_tags: true,
+  };
 
   const deploy = addTemplateRow(store, p1.id, {
-    name: "Deploy web", app: "ansible", playbook: "playbooks/deploy-web.yml", inventory_id: prod.id, repository_id: playbooks.id,
-    environment_id: prodEnv.id, view_id: vDeploy.id, allow_override_args_in_task: true,
+    name: "Deploy web",
+    app: "ansible",
+    playbook: "playbooks/deploy-web.yml",
+    inventory_id: prod.id,
+    repository_id: playbooks.id,
+    environment_id: prodEnv.id,
+    view_id: vDeploy.id,
+    allow_override_args_in_task: true,
     description: "Rolling deploy of the web tier (nginx + app) behind the load balancer, one host at a time.",
-    task_params: ansibleParams, _scenario: "deploy-web",
+    task_params: ansibleParams,
+    _scenario: "deploy-web",
   });
   const migrate = addTemplateRow(store, p1.id, {
-    name: "Run migrations", app: "ansible", playbook: "playbooks/db-migrate.yml", inventory_id: prod.id, repository_id: playbooks.id,
-    environment_id: prodEnv.id, view_id: vDeploy.id, description: "Apply pending database schema migrations on the primary (takes a snapshot first).",
-    task_params: ansibleParams, _scenario: "run-migrations",
+    name: "Run migrations",
+    app: "ansible",
+    playbook: "playbooks/db-migrate.yml",
+    inventory_id: prod.id,
+    repository_id: playbooks.id,
+    environment_id: prodEnv.id,
+    view_id: vDeploy.id,
+    description: "Apply pending database schema migrations on the primary (takes a snapshot first).",
+    task_params: ansibleParams,
+    _scenario: "run-migrations",
   });
   const backup = addTemplateRow(store, p1.id, {
-    name: "Full backup", app: "ansible", playbook: "playbooks/backup.yml", inventory_id: prod.id, repository_id: playbooks.id,
-    environment_id: prodEnv.id, view_id: vMaint.id, description: "Dump every database table and sync uploaded files to object storage. Takes several minutes.",
-    task_params: ansibleParams, _scenario: "full-backup",
+    name: "Full backup",
+    app: "ansible",
+    playbook: "playbooks/backup.yml",
+    inventory_id: prod.id,
+    repository_id: playbooks.id,
+    environment_id: prodEnv.id,
+    view_id: vMaint.id,
+    description: "Dump every database table and sync uploaded files to object storage. Takes several minutes.",
+    task_params: ansibleParams,
+    _scenario: "full-backup",
   });
   const tfApply = addTemplateRow(store, p1.id, {
-    name: "Terraform apply", app: "terraform", playbook: "environments/production", inventory_id: tfWs.id, repository_id: tfRepo.id,
-    environment_id: tfEnv.id, view_id: vDeploy.id, description: "Plan the production stack, wait for a human to confirm, then apply.",
-    task_params: { allow_auto_approve: false, auto_approve: false, allow_destroy: false }, _scenario: "terraform-apply",
+    name: "Terraform apply",
+    app: "terraform",
+    playbook: "environments/production",
+    inventory_id: tfWs.id,
+    repository_id: tfRepo.id,
+    environment_id: tfEnv.id,
+    view_id: vDeploy.id,
+    description: "Plan the production stack, wait for a human to confirm, then apply.",
+    task_params: { allow_auto_approve: false, auto_approve: false, allow_destroy: false },
+    _scenario: "terraform-apply",
   });
   addTemplateRow(store, p1.id, {
-    name: "Rotate certificates", app: "ansible", playbook: "playbooks/rotate-certs.yml", inventory_id: prod.id, repository_id: playbooks.id,
-    environment_id: envOf(store, p1.id).id, view_id: vMaint.id, description: "Issue and install a new TLS certificate for a domain on the web tier.",
+    name: "Rotate certificates",
+    app: "ansible",
+    playbook: "playbooks/rotate-certs.yml",
+    inventory_id: prod.id,
+    repository_id: playbooks.id,
+    environment_id: envOf(store, p1.id).id,
+    view_id: vMaint.id,
+    description: "Issue and install a new TLS certificate for a domain on the web tier.",
     survey_vars: [
-      { name: "cert_domain", title: "Domain name", required: true, type: "", description: "Fully qualified domain the certificate is issued for", values: null },
+      {
+        name: "cert_domain",
+        title: "Domain name",
+        required: true,
+        type: "",
+        description: "Fully qualified domain the certificate is issued for",
+        values: null,
+      },
       { name: "validity_days", title: "Validity (days)", required: false, type: "int", description: "Certificate lifetime in days (default 90)", values: null },
       {
-        name: "ca", title: "Certificate authority", required: true, type: "enum", description: "Which CA signs the certificate",
-        values: [{ name: "Let's Encrypt", value: "letsencrypt" }, { name: "Internal CA", value: "internal" }],
+        name: "ca",
+        title: "Certificate authority",
+        required: true,
+        type: "enum",
+        description: "Which CA signs the certificate",
+        values: [
+          { name: "Let's Encrypt", value: "letsencrypt" },
+          { name: "Internal CA", value: "internal" },
+        ],
       },
     ],
-    task_params: ansibleParams, _scenario: "rotate-certs",
+    task_params: ansibleParams,
+    _scenario: "rotate-certs",
   });
   const scheduleId = store.nextId("schedule");
-  store.schedules.set(scheduleId, { id: scheduleId, project_id: p1.id, template_id: backup.id, cron_format: "0 2 * * *", name: "Nightly backup", active: true, repository_id: null });
+  store.schedules.set(scheduleId, {
+    id: scheduleId,
+    project_id: p1.id,
+    template_id: backup.id,
+    cron_format: "0 2 * * *",
+    name: "Nightly backup",
+    active: true,
+    repository_id: null,
+  });
 
   // project 2: Internal tools (the runner token has no access)
   const p2 = createProjectWithDefaults(store, { name: "Internal tools", created: formatMs(t0 - 20 * day, 654_321) }, adminId);
@@ -192,14 +284,31 @@ async function seedDemo(store: Store, users: Record<string, SeedUser>, flavor: A
   const none2 = noneKey(store, p2.id);
   const scripts = addRepo(store, p2.id, "internal-scripts", "/opt/semaphore/internal-scripts", "", none2.id);
   addInventory(store, p2.id, "localhost", "static", "localhost ansible_connection=local\n", null);
-  const searchEnv = addEnv(store, p2.id, "Search cluster", JSON.stringify({ index: "products" }), JSON.stringify({ SEARCH_URL: "http://search.internal:9200" }));
+  const searchEnv = addEnv(
+    store,
+    p2.id,
+    "Search cluster",
+    JSON.stringify({ index: "products" }),
+    JSON.stringify({ SEARCH_URL: "http://search.internal:9200" }),
+  );
   const reindex = addTemplateRow(store, p2.id, {
-    name: "Rebuild search index", app: "bash", playbook: "reindex.sh", repository_id: scripts.id, environment_id: searchEnv.id,
-    description: "Rebuild the products index and swap the alias when done.", allow_override_args_in_task: true, _scenario: "bash-reindex",
+    name: "Rebuild search index",
+    app: "bash",
+    playbook: "reindex.sh",
+    repository_id: scripts.id,
+    environment_id: searchEnv.id,
+    description: "Rebuild the products index and swap the alias when done.",
+    allow_override_args_in_task: true,
+    _scenario: "bash-reindex",
   });
   addTemplateRow(store, p2.id, {
-    name: "Prune docker images", app: "bash", playbook: "prune-docker.sh", repository_id: scripts.id, environment_id: envOf(store, p2.id).id,
-    description: "Remove dangling and outdated images from the build host.", _scenario: "bash-prune",
+    name: "Prune docker images",
+    app: "bash",
+    playbook: "prune-docker.sh",
+    repository_id: scripts.id,
+    environment_id: envOf(store, p2.id).id,
+    description: "Remove dangling and outdated images from the build host.",
+    _scenario: "bash-prune",
   });
 
   // history (oldest first, so creation order matches time)
@@ -235,7 +344,6 @@ interface HistoricRun {
   stopAfterUnits?: number;
 }
 
-
 async function runHistoric(store: Store, flavor: ApiFlavor, h: HistoricRun): Promise<void> {
   const rand = mulberry32(h.at % 100_000);
   let clock = h.at;
@@ -243,10 +351,34 @@ async function runHistoric(store: Store, flavor: ApiFlavor, h: HistoricRun): Pro
   const ts = (): string => formatMs(clock, Math.floor(rand() * 1_000_000));
   const { id, seq } = store.allocTaskId();
   const task: TaskRow = {
-    id, template_id: h.template.id, project_id: h.template.project_id, status: "waiting", debug: false, dry_run: false, diff: false,
-    playbook: "", environment: h.environment ?? "", limit: "", secret: "", arguments: null, git_branch: null, user_id: h.userId,
-    integration_id: null, schedule_id: null, created: ts(), start: null, end: null, message: h.message ?? "", commit_hash: null,
-    commit_message: "", build_task_id: null, version: null, inventory_id: null, params: {}, _seq: seq, _secretVars: {},
+    id,
+    template_id: h.template.id,
+    project_id: h.template.project_id,
+    status: "waiting",
+    debug: false,
+    dry_run: false,
+    diff: false,
+    playbook: "",
+    environment: h.environment ?? "",
+    limit: "",
+    secret: "",
+    arguments: null,
+    git_branch: null,
+    user_id: h.userId,
+    integration_id: null,
+    schedule_id: null,
+    created: ts(),
+    start: null,
+    end: null,
+    message: h.message ?? "",
+    commit_hash: null,
+    commit_message: "",
+    build_task_id: null,
+    version: null,
+    inventory_id: null,
+    params: {},
+    _seq: seq,
+    _secretVars: {},
   };
   store.tasks.set(task.id, task);
   const event = (description: string): void => {

@@ -3,8 +3,20 @@
 
 import type { Store } from "./store.js";
 import type {
-  ApiFlavor, EnvironmentRow, EventRow, InventoryRow, KeyRow, ProjectRow, RepositoryRow, ScheduleRow, TaskOutputRow,
-  TaskRow, TemplateRow, TokenRow, UserRow, ViewRow,
+  ApiFlavor,
+  EnvironmentRow,
+  EventRow,
+  InventoryRow,
+  KeyRow,
+  ProjectRow,
+  RepositoryRow,
+  ScheduleRow,
+  TaskOutputRow,
+  TaskRow,
+  TemplateRow,
+  TokenRow,
+  UserRow,
+  ViewRow,
 } from "./types.js";
 
 /** Go's json.Marshal escapes <, >, & and U+2028/9 inside strings. JSON.stringify output only has them inside strings. */
@@ -13,7 +25,10 @@ export function goJson(value: unknown): string {
 }
 
 export class Shapes {
-  constructor(private readonly store: Store, private readonly flavor: ApiFlavor) {}
+  constructor(
+    private readonly store: Store,
+    private readonly flavor: ApiFlavor,
+  ) {}
 
   project(p: ProjectRow): Record<string, unknown> {
     return { id: p.id, name: p.name, created: p.created, alert: p.alert, alert_chat: p.alert_chat, max_parallel_tasks: p.max_parallel_tasks, type: p.type };
@@ -46,14 +61,26 @@ export class Shapes {
 
   inventory(i: InventoryRow): Record<string, unknown> {
     return {
-      id: i.id, name: i.name, project_id: i.project_id, inventory: i.inventory, ssh_key_id: i.ssh_key_id,
-      become_key_id: i.become_key_id, type: i.type, holder_id: i.holder_id, repository_id: i.repository_id,
+      id: i.id,
+      name: i.name,
+      project_id: i.project_id,
+      inventory: i.inventory,
+      ssh_key_id: i.ssh_key_id,
+      become_key_id: i.become_key_id,
+      type: i.type,
+      holder_id: i.holder_id,
+      repository_id: i.repository_id,
     };
   }
 
   environment(e: EnvironmentRow): Record<string, unknown> {
     return {
-      id: e.id, name: e.name, project_id: e.project_id, password: e.password, json: e.json, env: e.env,
+      id: e.id,
+      name: e.name,
+      project_id: e.project_id,
+      password: e.password,
+      json: e.json,
+      env: e.env,
       secrets: e.secrets ? e.secrets.map((s) => ({ id: s.id, type: s.type, name: s.name, secret: "", operation: "" })) : null,
     };
   }
@@ -64,8 +91,13 @@ export class Shapes {
 
   schedule(s: ScheduleRow, withTplName = false): Record<string, unknown> {
     const o: Record<string, unknown> = {
-      id: s.id, project_id: s.project_id, template_id: s.template_id, cron_format: s.cron_format, name: s.name,
-      active: s.active, repository_id: s.repository_id,
+      id: s.id,
+      project_id: s.project_id,
+      template_id: s.template_id,
+      cron_format: s.cron_format,
+      name: s.name,
+      active: s.active,
+      repository_id: s.repository_id,
     };
     if (withTplName) o.tpl_name = this.store.templates.get(s.template_id)?.name ?? "";
     return o;
@@ -100,11 +132,31 @@ export class Shapes {
       return o;
     }
     return {
-      id: t.id, template_id: t.template_id, project_id: t.project_id, status: t.status, debug: t.debug, dry_run: t.dry_run,
-      diff: t.diff, playbook: t.playbook, environment: t.environment, limit: t.limit, secret, arguments: t.arguments,
-      git_branch: t.git_branch, user_id: t.user_id, integration_id: t.integration_id, schedule_id: t.schedule_id,
-      created: t.created, start: t.start, end: t.end, message: t.message, commit_hash: t.commit_hash,
-      commit_message: t.commit_message, build_task_id: t.build_task_id, version: t.version, inventory_id: t.inventory_id,
+      id: t.id,
+      template_id: t.template_id,
+      project_id: t.project_id,
+      status: t.status,
+      debug: t.debug,
+      dry_run: t.dry_run,
+      diff: t.diff,
+      playbook: t.playbook,
+      environment: t.environment,
+      limit: t.limit,
+      secret,
+      arguments: t.arguments,
+      git_branch: t.git_branch,
+      user_id: t.user_id,
+      integration_id: t.integration_id,
+      schedule_id: t.schedule_id,
+      created: t.created,
+      start: t.start,
+      end: t.end,
+      message: t.message,
+      commit_hash: t.commit_hash,
+      commit_message: t.commit_message,
+      build_task_id: t.build_task_id,
+      version: t.version,
+      inventory_id: t.inventory_id,
     };
   }
 
@@ -127,15 +179,29 @@ export class Shapes {
   template(t: TemplateRow, inList: boolean): Record<string, unknown> {
     const last = this.store.lastTaskOf(t.id);
     const o: Record<string, unknown> = {
-      id: t.id, project_id: t.project_id, inventory_id: t.inventory_id, repository_id: t.repository_id,
-      environment_id: t.environment_id, name: t.name, playbook: t.playbook, arguments: t.arguments,
-      allow_override_args_in_task: t.allow_override_args_in_task, description: t.description,
-      vaults: inList ? null : t.vaults.map((v) => ({ ...v })), type: t.type, start_version: t.start_version,
+      id: t.id,
+      project_id: t.project_id,
+      inventory_id: t.inventory_id,
+      repository_id: t.repository_id,
+      environment_id: t.environment_id,
+      name: t.name,
+      playbook: t.playbook,
+      arguments: t.arguments,
+      allow_override_args_in_task: t.allow_override_args_in_task,
+      description: t.description,
+      vaults: inList ? null : t.vaults.map((v) => ({ ...v })),
+      type: t.type,
+      start_version: t.start_version,
       // live's list leaves last_task.user_name null (the single GET fills it) (§11 item 7)
-      build_template_id: t.build_template_id, view_id: t.view_id, last_task: last ? { ...this.taskWithTpl(last), ...(inList ? { user_name: null } : {}) } : null,
-      autorun: t.autorun, git_branch: t.git_branch,
+      build_template_id: t.build_template_id,
+      view_id: t.view_id,
+      last_task: last ? { ...this.taskWithTpl(last), ...(inList ? { user_name: null } : {}) } : null,
+      autorun: t.autorun,
+      git_branch: t.git_branch,
       survey_vars: t.survey_vars ? t.survey_vars.map((s) => ({ ...s, values: s.values ? s.values.map((v) => ({ ...v })) : null })) : null,
-      suppress_success_alerts: t.suppress_success_alerts, app: t.app, tasks: 0 /* live: always 0 (§11 item 6) */,
+      suppress_success_alerts: t.suppress_success_alerts,
+      app: t.app,
+      tasks: 0 /* live: always 0 (§11 item 6) */,
     };
     if (this.flavor === "modern") o.task_params = { ...t.task_params };
     return o;
@@ -150,9 +216,16 @@ export class Shapes {
     const user = e.user_id !== null ? this.store.users.get(e.user_id) : undefined;
     const project = e.project_id !== null ? this.store.projects.get(e.project_id) : undefined;
     return {
-      user_id: e.user_id, project_id: e.project_id, integration_id: e.integration_id, object_id: e.object_id,
-      object_type: e.object_type, description: e.description, created: e.created, object_name: e.object_name,
-      project_name: project ? project.name : null, username: user ? user.username : null,
+      user_id: e.user_id,
+      project_id: e.project_id,
+      integration_id: e.integration_id,
+      object_id: e.object_id,
+      object_type: e.object_type,
+      description: e.description,
+      created: e.created,
+      object_name: e.object_name,
+      project_name: project ? project.name : null,
+      username: user ? user.username : null,
     };
   }
 
@@ -164,8 +237,14 @@ export class Shapes {
 
   updateFrame(t: TaskRow): string {
     return goJson({
-      end: t.end, project_id: t.project_id, start: t.start, status: t.status, task_id: t.id, template_id: t.template_id,
-      type: "update", version: t.version,
+      end: t.end,
+      project_id: t.project_id,
+      start: t.start,
+      status: t.status,
+      task_id: t.id,
+      template_id: t.template_id,
+      type: "update",
+      version: t.version,
     });
   }
 }

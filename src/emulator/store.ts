@@ -4,8 +4,22 @@
 import { randomBytes } from "node:crypto";
 import { now, formatSeconds } from "./clock.js";
 import type {
-  EnvironmentRow, EventRow, InventoryRow, KeyRow, MemberRow, ProjectRow, RepositoryRow, Role, ScheduleRow, SessionRow,
-  TaskOutputRow, TaskRow, TemplateRow, TokenRow, UserRow, ViewRow,
+  EnvironmentRow,
+  EventRow,
+  InventoryRow,
+  KeyRow,
+  MemberRow,
+  ProjectRow,
+  RepositoryRow,
+  Role,
+  ScheduleRow,
+  SessionRow,
+  TaskOutputRow,
+  TaskRow,
+  TemplateRow,
+  TokenRow,
+  UserRow,
+  ViewRow,
 } from "./types.js";
 
 /** 32 random bytes, URL-safe base64 with padding, lower-cased: 44 chars of [a-z0-9_-] ending "=" (§2.1). */
@@ -131,7 +145,10 @@ export class Store {
   deleteProject(id: number): void {
     this.projects.delete(id);
     this.members = this.members.filter((m) => m.project_id !== id);
-    for (const table of [this.keys, this.repositories, this.inventories, this.environments, this.views, this.templates, this.schedules] as Map<number, { project_id: number }>[]) {
+    for (const table of [this.keys, this.repositories, this.inventories, this.environments, this.views, this.templates, this.schedules] as Map<
+      number,
+      { project_id: number }
+    >[]) {
       for (const [k, v] of table) if (v.project_id === id) table.delete(k);
     }
     for (const [k, t] of this.tasks) {
@@ -158,9 +175,7 @@ export class Store {
 
   /** Tasks of a project (optionally one template), newest first. */
   tasksOf(projectId: number, templateId?: number): TaskRow[] {
-    const list = [...this.tasks.values()].filter(
-      (t) => t.project_id === projectId && (templateId === undefined || t.template_id === templateId),
-    );
+    const list = [...this.tasks.values()].filter((t) => t.project_id === projectId && (templateId === undefined || t.template_id === templateId));
     return list.sort((a, b) => b._seq - a._seq);
   }
 
@@ -185,7 +200,9 @@ export class Store {
 
   // ---- events ----------------------------------------------------------------------------------------------------
 
-  addEvent(e: Omit<EventRow, "_seq" | "created" | "integration_id" | "object_name"> & { created?: string; object_name?: string; integration_id?: number | null }): EventRow {
+  addEvent(
+    e: Omit<EventRow, "_seq" | "created" | "integration_id" | "object_name"> & { created?: string; object_name?: string; integration_id?: number | null },
+  ): EventRow {
     const row: EventRow = {
       _seq: ++this.eventSeq,
       user_id: e.user_id,

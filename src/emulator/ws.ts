@@ -29,7 +29,10 @@ export class Hub {
   /** Payload bytes of every frame sent, for benchmarks. */
   bytesOut = 0;
 
-  constructor(private readonly store: Store, private readonly opts: HubOptions) {}
+  constructor(
+    private readonly store: Store,
+    private readonly opts: HubOptions,
+  ) {}
 
   get size(): number {
     return this.clients.size;

@@ -33,10 +33,18 @@ export function healthReport(app: Pick<App, "store" | "ops">, now = Date.now()):
   } else if ((c.matrix === "syncing" || c.matrix === "catching_up") && age !== undefined && age <= MATRIX_SYNC_MAX_AGE_S) {
     matrix = { ok: true, state: c.matrix, lastSyncAgeSeconds: age };
   } else {
-    const why = age === undefined ? "no sync has completed yet"
-      : age > MATRIX_SYNC_MAX_AGE_S ? `the last sync completed ${age} s ago (more than ${MATRIX_SYNC_MAX_AGE_S} s)`
-      : `the sync is ${c.matrix}`;
-    matrix = { ok: false, state: c.matrix, detail: `${why}${c.matrixDetail ? `: ${c.matrixDetail}` : ""}`, ...(age !== undefined ? { lastSyncAgeSeconds: age } : {}) };
+    const why =
+      age === undefined
+        ? "no sync has completed yet"
+        : age > MATRIX_SYNC_MAX_AGE_S
+          ? `the last sync completed ${age} s ago (more than ${MATRIX_SYNC_MAX_AGE_S} s)`
+          : `the sync is ${c.matrix}`;
+    matrix = {
+      ok: false,
+      state: c.matrix,
+      detail: `${why}${c.matrixDetail ? `: ${c.matrixDetail}` : ""}`,
+      ...(age !== undefined ? { lastSyncAgeSeconds: age } : {}),
+    };
   }
 
   let semaphore: HealthReport["checks"]["semaphore"];

@@ -22,8 +22,7 @@ export interface HistogramData {
 }
 
 export type Family =
-  | { name: string; help: string; type: "counter" | "gauge"; samples: Sample[] }
-  | { name: string; help: string; type: "histogram"; histograms: HistogramData[] };
+  { name: string; help: string; type: "counter" | "gauge"; samples: Sample[] } | { name: string; help: string; type: "histogram"; histograms: HistogramData[] };
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

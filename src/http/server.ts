@@ -36,11 +36,22 @@ export interface HttpLimits {
 }
 
 export const HTTP_LIMITS: HttpLimits = {
-  headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 5_000, checkIntervalMs: 1_000, maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  maxConnections: 64,
 };
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", ...extra });
+  res.writeHead(status, {
+    "Content-Type": type,
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    ...extra,
+  });
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
@@ -67,9 +78,14 @@ export async function startHttpEndpoint(app: Source, listen: string, log: Log, l
   const addr = parseListen(listen);
   if ("error" in addr) throw new Error(`[bot] http_listen = ${JSON.stringify(listen)}: ${addr.error}`);
   const l = { ...HTTP_LIMITS, ...limits };
-  const server: Server = createServer({
-    headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: l.checkIntervalMs,
-  }, (req, res) => handle(app, log, req, res));
+  const server: Server = createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      connectionsCheckingInterval: l.checkIntervalMs,
+    },
+    (req, res) => handle(app, log, req, res),
+  );
   server.keepAliveTimeout = l.keepAliveTimeoutMs;
   server.setTimeout(l.idleTimeoutMs); // no 'timeout' listener: Node destroys the silent socket
   server.maxConnections = l.maxConnections;
@@ -78,15 +94,24 @@ export async function startHttpEndpoint(app: Source, listen: string, log: Log, l
     // One line a minute at most: a flood of connections must not become a flood of log lines.
     if (performance.now() - lastDropLog < 60_000) return;
     lastDropLog = performance.now();
-    log.warn(`the health and metrics endpoint refused a connection: ${l.maxConnections} are open, the most it keeps. `
-      + "A scraper that does not close its connections, or a flood? (logged once a minute)");
+    log.warn(
+      `the health and metrics endpoint refused a connection: ${l.maxConnections} are open, the most it keeps. ` +
+        "A scraper that does not close its connections, or a flood? (logged once a minute)",
+    );
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on ${formatHostPort(addr.host, addr.port)} ([bot] http_listen): ${e.code === "EADDRINUSE" ? "the address is already in use" : e.code === "EADDRNOTAVAIL" ? "no such address on this machine" : e.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : errorText(e)}`));
+      reject(
+        new Error(
+          `cannot listen on ${formatHostPort(addr.host, addr.port)} ([bot] http_listen): ${e.code === "EADDRINUSE" ? "the address is already in use" : e.code === "EADDRNOTAVAIL" ? "no such address on this machine" : e.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : errorText(e)}`,
+        ),
+      );
     };
     server.once("error", onError);
-    server.listen({ host: addr.host, port: addr.port }, () => { server.off("error", onError); resolve(); });
+    server.listen({ host: addr.host, port: addr.port }, () => {
+      server.off("error", onError);
+      resolve();
+    });
   });
   server.on("error", (e) => log.error(`health/metrics endpoint: ${errorText(e)}`));
   const bound = server.address() as AddressInfo;

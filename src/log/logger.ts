@@ -21,7 +21,9 @@ export class Ring<T> {
   private items: (T | undefined)[];
   private start = 0;
   size = 0;
-  constructor(readonly capacity: number) { this.items = new Array(capacity); }
+  constructor(readonly capacity: number) {
+    this.items = new Array(capacity);
+  }
   push(item: T): void {
     const idx = (this.start + this.size) % this.capacity;
     this.items[idx] = item;
@@ -33,7 +35,9 @@ export class Ring<T> {
     for (let i = 0; i < this.size; i++) out.push(this.items[(this.start + i) % this.capacity]!);
     return out;
   }
-  at(i: number): T | undefined { return i < 0 || i >= this.size ? undefined : this.items[(this.start + i) % this.capacity]; }
+  at(i: number): T | undefined {
+    return i < 0 || i >= this.size ? undefined : this.items[(this.start + i) % this.capacity];
+  }
 }
 
 export interface LoggerOptions {
@@ -66,11 +70,22 @@ export class Logger extends EventEmitter {
     this.file = createWriteStream(path, { flags: "a", mode: 0o600 });
     // The mode above applies only when the file is created; an existing log (e.g. made by an older version or by
     // hand) is narrowed too, since it holds room names, user ids and task output.
-    this.file.on("open", () => { try { chmodSync(path, 0o600); } catch { /* not ours to change: keep logging */ } });
-    this.file.on("error", (e) => { this.file = undefined; this.log("error", "log", `log file ${path} failed: ${e.message}; logging to the file stopped`); });
+    this.file.on("open", () => {
+      try {
+        chmodSync(path, 0o600);
+      } catch {
+        /* not ours to change: keep logging */
+      }
+    });
+    this.file.on("error", (e) => {
+      this.file = undefined;
+      this.log("error", "log", `log file ${path} failed: ${e.message}; logging to the file stopped`);
+    });
   }
 
-  enabled(level: LogLevelName): boolean { return LEVEL_RANK[level] >= LEVEL_RANK[this.level]; }
+  enabled(level: LogLevelName): boolean {
+    return LEVEL_RANK[level] >= LEVEL_RANK[this.level];
+  }
 
   log(level: LogLevelName, source: string, message: string): void {
     if (!this.enabled(level)) return;

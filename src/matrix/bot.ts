@@ -1,8 +1,20 @@
 import { join } from "node:path";
 import { renameDurable } from "../util/atomic-write.js";
 import {
-  createClient, ClientEvent, RoomEvent, SyncState, Filter, PendingEventOrdering, EventType, MsgType, KnownMembership, HttpApiEvent,
-  type MatrixClient, type MatrixEvent, type Room, type IRoomTimelineData,
+  createClient,
+  ClientEvent,
+  RoomEvent,
+  SyncState,
+  Filter,
+  PendingEventOrdering,
+  EventType,
+  MsgType,
+  KnownMembership,
+  HttpApiEvent,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+  type IRoomTimelineData,
 } from "matrix-js-sdk";
 import { BotCrypto, findCryptoStore, deviceHasPublishedKeys, type StoreOnDisk } from "./crypto.js";
 import { VerificationManager } from "./verification.js";
@@ -67,7 +79,9 @@ export class MatrixBot implements ChatPort {
   private readonly loginAbort = new AbortController();
   /** Resolves when a sync from the network (not the saved cache) has completed. */
   private liveSyncDone!: () => void;
-  private liveSync = new Promise<void>((r) => { this.liveSyncDone = r; });
+  private liveSync = new Promise<void>((r) => {
+    this.liveSyncDone = r;
+  });
   /** Commands in flight, so shutdown can let them finish replying. */
   private inflight = new Set<Promise<void>>();
   confirmations?: Confirmations;
@@ -77,8 +91,12 @@ export class MatrixBot implements ChatPort {
     this.handled = new HandledEvents(join(opts.storeDir, "handled-events.txt"));
   }
 
-  private get ops(): Operations { return this.opts.ops; }
-  private get cfg() { return this.ops.config.values; }
+  private get ops(): Operations {
+    return this.opts.ops;
+  }
+  private get cfg() {
+    return this.ops.config.values;
+  }
 
   /** obtainSession with retries of network failures and rate limits. */
   private async login(opts: { fresh?: boolean } = {}): Promise<ObtainedSession> {
@@ -86,7 +104,10 @@ export class MatrixBot implements ChatPort {
     for (let attempt = 1; ; attempt++) {
       try {
         return await obtainSession(this.cfg.matrix, this.opts.storeDir, log, {
-          ...opts, prompt: this.opts.prompt, redact: (secret) => this.ops.logger.redactor.add(secret), signal: this.loginAbort.signal,
+          ...opts,
+          prompt: this.opts.prompt,
+          redact: (secret) => this.ops.logger.redactor.add(secret),
+          signal: this.loginAbort.signal,
         });
       } catch (e) {
         const err = e instanceof LoginError ? e : explainMatrixError(e, this.cfg.matrix.homeserver, "Login failed");
@@ -102,7 +123,9 @@ export class MatrixBot implements ChatPort {
 
   private async deviceHasKeys(session: ObtainedSession): Promise<boolean> {
     const probe = createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId });
-    try { return await deviceHasPublishedKeys(probe, session.userId, session.deviceId); } catch (e) {
+    try {
+      return await deviceHasPublishedKeys(probe, session.userId, session.deviceId);
+    } catch (e) {
       throw explainMatrixError(e, session.homeserver, "Checking the device's encryption keys failed");
     }
   }
@@ -112,7 +135,8 @@ export class MatrixBot implements ChatPort {
     const crypto = this.crypto!;
     if (this.cfg.matrix.cross_signing) await crypto.bootstrapCrossSigning(this.cfg.matrix.password || undefined);
     else await crypto.refreshCrossSigning();
-    for (const room of this.client!.getRooms()) if (room.hasEncryptionStateEvent() && room.getMyMembership() === KnownMembership.Join) crypto.markRoom(room.roomId);
+    for (const room of this.client!.getRooms())
+      if (room.hasEncryptionStateEvent() && room.getMyMembership() === KnownMembership.Join) crypto.markRoom(room.roomId);
   }
 
   /** Logs in (retrying network failures), then starts syncing. Resolves when the first sync is processed. */
@@ -127,7 +151,7 @@ export class MatrixBot implements ChatPort {
       cryptoStore = await findCryptoStore(this.opts.storeDir, session.userId, session.deviceId);
       // The trap: a device whose identity keys are on the server cannot be taken over by an empty store (new keys
       // would be refused, and every message to it would be undecryptable). Log in afresh as a new device instead.
-      if (cryptoStore.kind === "absent" && !session.fresh && await this.deviceHasKeys(session)) {
+      if (cryptoStore.kind === "absent" && !session.fresh && (await this.deviceHasKeys(session))) {
         const why = `${cryptoStore.why}, but device ${session.deviceId} already has encryption keys on the homeserver, so its access token cannot be reused without its keys`;
         log.warn(`${why}: logging in afresh as a new device`);
         // A configured token is the operator's to revoke; a saved one is ours, and its device would only linger.
@@ -135,15 +159,21 @@ export class MatrixBot implements ChatPort {
         try {
           session = await this.login({ fresh: true });
         } catch (e) {
-          if (e instanceof LoginError && !e.retryable) throw new LoginError(`Encryption cannot start: ${why}, and a new login is not possible (${e.message}) Give an access token of a new device, a password or another login method, or set [matrix] encryption = false.`, false);
+          if (e instanceof LoginError && !e.retryable)
+            throw new LoginError(
+              `Encryption cannot start: ${why}, and a new login is not possible (${e.message}) Give an access token of a new device, a password or another login method, or set [matrix] encryption = false.`,
+              false,
+            );
           throw e;
         }
         cryptoStore = { kind: "absent", why: "new device" };
-      } else if (cryptoStore.kind === "match" && !await this.deviceHasKeys(session)) {
+      } else if (cryptoStore.kind === "match" && !(await this.deviceHasKeys(session))) {
         // The device was deleted on the server (e.g. its token was logged out) and the re-login got its ID again:
         // the old keys would never be uploaded again, so the store is put aside and the device starts afresh.
         const aside = `${join(this.opts.storeDir, "crypto-store.bin")}.stale-${Date.now()}`;
-        log.warn(`the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; moved it to ${aside} and starting with new keys`);
+        log.warn(
+          `the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; moved it to ${aside} and starting with new keys`,
+        );
         await renameDurable(join(this.opts.storeDir, "crypto-store.bin"), aside);
         cryptoStore = { kind: "absent", why: "stale store put aside" };
       }
@@ -176,25 +206,49 @@ export class MatrixBot implements ChatPort {
     });
     this.store.onSaveError = (e) => log.warn(`saving the sync state${encryption ? " and crypto store" : ""} failed (will retry): ${errorText(e)}`);
     if (encryption) {
-      this.crypto = new BotCrypto({ client, ops: this.ops, log: this.ops.logger.child("crypto"), storeDir: this.opts.storeDir, storageKey: this.cfg.matrix.storage_key, userId: session.userId, deviceId: session.deviceId });
-      this.crypto.onTrustChange = (roomId) => { const room = client.getRoom(roomId); if (room) this.publishRoom(room); };
+      this.crypto = new BotCrypto({
+        client,
+        ops: this.ops,
+        log: this.ops.logger.child("crypto"),
+        storeDir: this.opts.storeDir,
+        storageKey: this.cfg.matrix.storage_key,
+        userId: session.userId,
+        deviceId: session.deviceId,
+      });
+      this.crypto.onTrustChange = (roomId) => {
+        const room = client.getRoom(roomId);
+        if (room) this.publishRoom(room);
+      };
       await this.crypto.init(cryptoStore?.kind === "match" ? cryptoStore.snapshot : undefined);
       if (cryptoStore?.kind === "match" && this.store.cryptoGeneration && this.store.cryptoGeneration !== cryptoStore.snapshot.generation) {
         log.info("the crypto store is newer than the saved sync (the process stopped between the two writes); continuing");
       }
       this.store.beforeSave = () => this.crypto!.save();
       this.verification = new VerificationManager({
-        client, crypto: this.crypto.crypto!, ops: this.ops, log: this.ops.logger.child("verify"),
-        notify: async (roomId, text, html, mentions) => { await this.reply(roomId, undefined, { text, html, mentions }); },
+        client,
+        crypto: this.crypto.crypto!,
+        ops: this.ops,
+        log: this.ops.logger.child("verify"),
+        notify: async (roomId, text, html, mentions) => {
+          await this.reply(roomId, undefined, { text, html, mentions });
+        },
         onVerified: (userId) => this.crypto?.devicesChangedFor([userId]),
       });
     }
-    this.confirmations = new Confirmations(this.ops, {
-      reply: (roomId, inReplyTo, reply, actor) => this.deliver(roomId, inReplyTo, reply, actor),
-      edit: async (roomId, eventId, text, html) => { await this.send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET))); },
-    }, this.opts.log);
+    this.confirmations = new Confirmations(
+      this.ops,
+      {
+        reply: (roomId, inReplyTo, reply, actor) => this.deliver(roomId, inReplyTo, reply, actor),
+        edit: async (roomId, eventId, text, html) => {
+          await this.send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET)));
+        },
+      },
+      this.opts.log,
+    );
     this.cards = new CardManager({
-      ops: this.ops, log: this.ops.logger.child("cards"), stateFile: join(this.opts.storeDir, "cards.json"),
+      ops: this.ops,
+      log: this.ops.logger.child("cards"),
+      stateFile: join(this.opts.storeDir, "cards.json"),
       ports: { send: (roomId, content, txnId) => this.send(roomId, content, txnId), roomName: (id) => this.ops.store.rooms.get(id)?.name },
     });
 
@@ -227,18 +281,32 @@ export class MatrixBot implements ChatPort {
       });
     });
     client.on(RoomEvent.Timeline, (ev, room, toStart, removed, data) => this.onTimeline(ev, room, toStart, removed, data));
-    client.on(RoomEvent.MyMembership, (room, membership) => { if (this.ready) void this.onMembership(room, membership); });
+    client.on(RoomEvent.MyMembership, (room, membership) => {
+      if (this.ready) void this.onMembership(room, membership);
+    });
     client.on(RoomEvent.Name, (room) => this.publishRoom(room));
 
     const filter = new Filter(session.userId);
     filter.setDefinition({
       presence: { not_types: ["*"] },
       account_data: { not_types: ["*"] },
-      room: { ephemeral: { not_types: ["*"] }, account_data: { not_types: ["*"] }, state: { lazy_load_members: true }, timeline: { limit: 20, lazy_load_members: true } },
+      room: {
+        ephemeral: { not_types: ["*"] },
+        account_data: { not_types: ["*"] },
+        state: { lazy_load_members: true },
+        timeline: { limit: 20, lazy_load_members: true },
+      },
     });
     // Policies and allowed_rooms keyed by alias count only through the directory; resolved before any invite or command.
     await this.ops.resolveRoomAliases();
-    await client.startClient({ initialSyncLimit: 0, lazyLoadMembers: true, filter, disablePresence: true, threadSupport: false, pendingEventOrdering: PendingEventOrdering.Chronological });
+    await client.startClient({
+      initialSyncLimit: 0,
+      lazyLoadMembers: true,
+      filter,
+      disablePresence: true,
+      threadSupport: false,
+      pendingEventOrdering: PendingEventOrdering.Chronological,
+    });
     await prepared;
   }
 
@@ -288,11 +356,16 @@ export class MatrixBot implements ChatPort {
     const rooms = this.cfg.bot.greeting_rooms;
     if (!rooms.length || !this.client) return;
     const text = this.ops.messages.pick(kind);
-    await Promise.all(rooms.map(async (ref) => {
-      const id = this.ops.permissions.roomIdOf(ref);
-      if (!id) { this.opts.log.warn(`greeting room ${ref} skipped: the homeserver's directory did not resolve that alias`); return; }
-      await this.send(id, noticeContent({ text }));
-    }));
+    await Promise.all(
+      rooms.map(async (ref) => {
+        const id = this.ops.permissions.roomIdOf(ref);
+        if (!id) {
+          this.opts.log.warn(`greeting room ${ref} skipped: the homeserver's directory did not resolve that alias`);
+          return;
+        }
+        await this.send(id, noticeContent({ text }));
+      }),
+    );
   }
 
   /**
@@ -301,8 +374,14 @@ export class MatrixBot implements ChatPort {
    */
   private async onMembership(room: Room, membership: string): Promise<void> {
     const log = this.opts.log;
-    if (membership === KnownMembership.Join) { this.publishRoom(room); return; }
-    if (membership === KnownMembership.Leave || membership === KnownMembership.Ban) { this.ops.store.removeRoom(room.roomId); return; }
+    if (membership === KnownMembership.Join) {
+      this.publishRoom(room);
+      return;
+    }
+    if (membership === KnownMembership.Leave || membership === KnownMembership.Ban) {
+      this.ops.store.removeRoom(room.roomId);
+      return;
+    }
     if (membership !== KnownMembership.Invite) return;
     const me = this.client!.getUserId()!;
     const inviter = room.getMember(me)?.events.member?.getSender() ?? "unknown";
@@ -327,7 +406,10 @@ export class MatrixBot implements ChatPort {
     if (ev.getSender() === this.client!.getUserId()) return;
     this.publishRoom(room);
     if (ev.getType() === EventType.RoomMember && this.crypto && room.hasEncryptionStateEvent()) this.crypto.markRoom(room.roomId);
-    if (ev.isEncrypted()) { void this.onEncrypted(ev, room); return; }
+    if (ev.isEncrypted()) {
+      void this.onEncrypted(ev, room);
+      return;
+    }
     this.onLiveEvent(ev, room);
   }
 
@@ -349,7 +431,10 @@ export class MatrixBot implements ChatPort {
   /** Encryption is off: count what cannot be read, and say why once per room. */
   private noteUnreadable(ev: MatrixEvent, room: Room): void {
     const c = this.ops.store.crypto;
-    this.ops.store.setCrypto({ undecryptable: c.undecryptable + 1, lastUndecryptable: { roomId: room.roomId, sender: ev.getSender() ?? "?", eventId: ev.getId()!, reason: "encryption is off", at: Date.now() } });
+    this.ops.store.setCrypto({
+      undecryptable: c.undecryptable + 1,
+      lastUndecryptable: { roomId: room.roomId, sender: ev.getSender() ?? "?", eventId: ev.getId()!, reason: "encryption is off", at: Date.now() },
+    });
     if (this.unreadableWarned.has(room.roomId)) return;
     this.unreadableWarned.add(room.roomId);
     this.opts.log.warn(`cannot read encrypted messages in ${room.roomId}: [matrix] encryption = false`);
@@ -382,23 +467,26 @@ export class MatrixBot implements ChatPort {
     if (!this.ops.servesRoom(room.roomId)) return;
     if (type === EventType.Reaction && !this.ops.servesUser(sender)) return;
     if (!this.handled.claim(id)) return;
-    const work = type === EventType.Reaction
-      ? this.handleReaction(room.roomId, sender, String(content["m.relates_to"]!.event_id), String((content["m.relates_to"] as { key?: string }).key))
-      : this.handleMessage(room.roomId, ev, line);
+    const work =
+      type === EventType.Reaction
+        ? this.handleReaction(room.roomId, sender, String(content["m.relates_to"]!.event_id), String((content["m.relates_to"] as { key?: string }).key))
+        : this.handleMessage(room.roomId, ev, line);
     const task = work.catch((e) => this.opts.log.error(`handling ${id} failed: ${errorText(e)}`)).finally(() => this.inflight.delete(task));
     this.inflight.add(task);
   }
 
   private async handleReaction(roomId: string, sender: string, target: string, key: string): Promise<void> {
     if (await this.confirmations?.onReaction(roomId, sender, target, key)) return;
-    await this.cards?.onReaction(roomId, sender, target, key, async (r, replyTo, reply) => { await this.deliver(r, replyTo, reply, { kind: "chat", userId: sender, roomId }); });
+    await this.cards?.onReaction(roomId, sender, target, key, async (r, replyTo, reply) => {
+      await this.deliver(r, replyTo, reply, { kind: "chat", userId: sender, roomId });
+    });
   }
 
   private async handleMessage(roomId: string, ev: MatrixEvent, line: string | undefined): Promise<void> {
     const sender = ev.getSender()!;
     const content = contentWithRelation(ev);
     const inReplyTo: string | undefined = content["m.relates_to"]?.["m.in_reply_to"]?.event_id;
-    if (this.confirmations && await this.confirmations.onMessage(roomId, sender, ev.getId()!, content.body as string, inReplyTo)) return;
+    if (this.confirmations && (await this.confirmations.onMessage(roomId, sender, ev.getId()!, content.body as string, inReplyTo))) return;
     if (line === undefined) return;
     await this.handleCommand(roomId, ev, line);
   }
@@ -470,7 +558,10 @@ export class MatrixBot implements ChatPort {
   async say(roomId: string, text: string, html?: string): Promise<string | undefined> {
     if (!this.client) throw new Error("Matrix is not connected yet");
     const content: Record<string, unknown> = { msgtype: MsgType.Text, body: text };
-    if (html) { content.format = "org.matrix.custom.html"; content.formatted_body = html; }
+    if (html) {
+      content.format = "org.matrix.custom.html";
+      content.formatted_body = html;
+    }
     return this.send(roomId, content);
   }
 
@@ -498,7 +589,12 @@ export class MatrixBot implements ChatPort {
   }
 
   members(roomId: string): string[] {
-    return this.client?.getRoom(roomId)?.getJoinedMembers().map((m) => m.userId) ?? [];
+    return (
+      this.client
+        ?.getRoom(roomId)
+        ?.getJoinedMembers()
+        .map((m) => m.userId) ?? []
+    );
   }
 
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -521,7 +617,9 @@ export class MatrixBot implements ChatPort {
   /** Joins, leaves and state events bypass the SDK scheduler, so they get their own retry on 429 and outages. */
   private async withRetry<T>(fn: () => Promise<T>, what: string, maxAttempts = 6): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      try { return await fn(); } catch (e) {
+      try {
+        return await fn();
+      } catch (e) {
         const delay = retryDelay(e, attempt);
         if (delay < 0 || attempt >= maxAttempts || this.stopping) throw e;
         this.opts.log.debug(`${what} failed (${errorText(e)}), retrying in ${delay} ms`);

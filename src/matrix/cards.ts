@@ -81,10 +81,16 @@ interface Sending {
 }
 
 /** A room's card messages waiting to go out, one at a time. */
-interface Lane { busy: boolean; jobs: Array<{ first: boolean; run: () => Promise<void> }> }
+interface Lane {
+  busy: boolean;
+  jobs: Array<{ first: boolean; run: () => Promise<void> }>;
+}
 
 /** A line waiting for the thread; `i` is its index in the task's output (absent for the excerpt of a failure). */
-interface Buffered { text: string; i?: number }
+interface Buffered {
+  text: string;
+  i?: number;
+}
 
 interface Card {
   rec: CardRecord;
@@ -115,11 +121,21 @@ export class CardManager {
   readonly o: Required<Omit<CardOptions, "stateFile">> & { stateFile?: string };
 
   constructor(opts: CardOptions) {
-    this.o = { editIntervalMs: 2000, threadIntervalMs: 3000, threadChunkLines: 80, threadChunkBytes: 8000, threadMaxBytes: 200_000, threadMaxMessages: 60, ...opts };
+    this.o = {
+      editIntervalMs: 2000,
+      threadIntervalMs: 3000,
+      threadChunkLines: 80,
+      threadChunkBytes: 8000,
+      threadMaxBytes: 200_000,
+      threadMaxMessages: 60,
+      ...opts,
+    };
     this.state = this.persisted();
   }
 
-  private get ops(): Operations { return this.o.ops; }
+  private get ops(): Operations {
+    return this.o.ops;
+  }
 
   start(): void {
     const store = this.ops.store;
@@ -133,7 +149,12 @@ export class CardManager {
     store.on("transition", onTransition);
     store.on("output", onOutput);
     this.ops.approvals.on("changed", onRequest);
-    this.unsubs.push(() => store.off("task", onTask), () => store.off("transition", onTransition), () => store.off("output", onOutput), () => this.ops.approvals.off("changed", onRequest));
+    this.unsubs.push(
+      () => store.off("task", onTask),
+      () => store.off("transition", onTransition),
+      () => store.off("output", onOutput),
+      () => this.ops.approvals.off("changed", onRequest),
+    );
     for (const c of this.cards) {
       const pending = c.rec.sending;
       if (pending) void this.resend(c, pending);
@@ -162,18 +183,32 @@ export class CardManager {
     this.stopped = true;
     for (const u of this.unsubs.splice(0)) u();
     await Promise.race([
-      Promise.allSettled(this.cards.map(async (c) => { await c.posted; await c.editor.flush(); await c.thread.flush(); })),
+      Promise.allSettled(
+        this.cards.map(async (c) => {
+          await c.posted;
+          await c.editor.flush();
+          await c.thread.flush();
+        }),
+      ),
       new Promise((r) => setTimeout(r, 5000)),
     ]);
-    for (const c of this.cards) { c.editor.close(); c.thread.close(); c.unfollow?.(); }
+    for (const c of this.cards) {
+      c.editor.close();
+      c.thread.close();
+      c.unfollow?.();
+    }
     await this.state.close();
   }
 
   /** Card messages waiting in a room's lane behind the one on its way out (tests). */
-  queued(roomId: string): number { return this.lanes.get(roomId)?.jobs.length ?? 0; }
+  queued(roomId: string): number {
+    return this.lanes.get(roomId)?.jobs.length ?? 0;
+  }
 
   /** Cards in a room (tests, console). */
-  list(roomId?: string): ReadonlyArray<Readonly<CardRecord>> { return this.cards.filter((c) => !roomId || c.rec.roomId === roomId).map((c) => c.rec); }
+  list(roomId?: string): ReadonlyArray<Readonly<CardRecord>> {
+    return this.cards.filter((c) => !roomId || c.rec.roomId === roomId).map((c) => c.rec);
+  }
 
   private webUrl(): string | undefined {
     const s = this.ops.config.values.semaphore;
@@ -188,7 +223,11 @@ export class CardManager {
     const common = { webUrl: this.webUrl(), prefix: this.ops.config.values.bot.command_prefix, roomName: (id: string) => this.o.ports.roomName(id) };
     const task = c.rec.taskKey ? this.ops.store.tasks.get(c.rec.taskKey) : undefined;
     if (task) {
-      const footer = c.rec.threadClosed ? "Output in the thread (cut; the full log is in Semaphore)." : this.logOn(c.rec.roomId) && c.rec.threadMessages > 0 ? "Output in the thread." : undefined;
+      const footer = c.rec.threadClosed
+        ? "Output in the thread (cut; the full log is in Semaphore)."
+        : this.logOn(c.rec.roomId) && c.rec.threadMessages > 0
+          ? "Output in the thread."
+          : undefined;
       return renderTaskCard({ task, params: c.rec.params, footer, ...common });
     }
     const req = c.rec.requestId ? this.ops.approvals.get(c.rec.requestId) : undefined;
@@ -220,11 +259,31 @@ export class CardManager {
         await existing.posted;
         return existing.rec.eventId;
       }
-      rec = { roomId, taskKey: spec.taskKey, params: spec.params, initiator, mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
+      rec = {
+        roomId,
+        taskKey: spec.taskKey,
+        params: spec.params,
+        initiator,
+        mentioned: [],
+        threadBytes: 0,
+        threadMessages: 0,
+        edits: 0,
+        createdAt: Date.now(),
+      };
       this.seen.add(spec.taskKey);
     } else {
       const req = this.ops.approvals.get(spec.requestId);
-      rec = { roomId, requestId: spec.requestId, params: req?.run.params, initiator, mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() };
+      rec = {
+        roomId,
+        requestId: spec.requestId,
+        params: req?.run.params,
+        initiator,
+        mentioned: [],
+        threadBytes: 0,
+        threadMessages: 0,
+        edits: 0,
+        createdAt: Date.now(),
+      };
     }
     const card = this.newCard(rec);
     await this.publish(card, replyTo, reply.mentions ?? [], true);
@@ -245,7 +304,8 @@ export class CardManager {
     const done = new Promise<T>((resolve, reject) => {
       const job = { first, run: () => Promise.resolve().then(fn).then(resolve, reject) };
       const at = first ? jobs.findIndex((j) => !j.first) : -1;
-      if (at >= 0) jobs.splice(at, 0, job); else jobs.push(job);
+      if (at >= 0) jobs.splice(at, 0, job);
+      else jobs.push(job);
     });
     void this.drain(roomId, lane);
     return done;
@@ -299,7 +359,10 @@ export class CardManager {
   /** After a restart: the message that was on its way out, again with its transaction id. */
   private async resend(card: Card, s: Sending): Promise<void> {
     let done = () => {};
-    if (s.kind === "post") card.posted = new Promise<void>((r) => { done = r; });
+    if (s.kind === "post")
+      card.posted = new Promise<void>((r) => {
+        done = r;
+      });
     try {
       await this.inLane(card.rec.roomId, async () => this.sent(card, s, await this.o.ports.send(card.rec.roomId, s.content, s.txnId)));
     } finally {
@@ -313,17 +376,26 @@ export class CardManager {
 
   private async publish(card: Card, replyTo: string | undefined, mentions: string[], first = false): Promise<void> {
     let done!: () => void;
-    card.posted = new Promise<void>((r) => { done = r; });
+    card.posted = new Promise<void>((r) => {
+      done = r;
+    });
     try {
-      const id = await this.inLane(card.rec.roomId, () => {
-        const r = this.render(card);
-        let part: Part = r;
-        if (mentions.length) part = { text: `${r.text}\n${mentions.join(" ")}`, html: `${r.html}<br/>${mentions.map(mentionHtml).join(" ")}` };
-        part = fitOne(part);
-        return this.sendOnce(card, { kind: "post", content: noticeContent(part, { replyTo }, mentions), text: r.text });
-      }, first);
+      const id = await this.inLane(
+        card.rec.roomId,
+        () => {
+          const r = this.render(card);
+          let part: Part = r;
+          if (mentions.length) part = { text: `${r.text}\n${mentions.join(" ")}`, html: `${r.html}<br/>${mentions.map(mentionHtml).join(" ")}` };
+          part = fitOne(part);
+          return this.sendOnce(card, { kind: "post", content: noticeContent(part, { replyTo }, mentions), text: r.text });
+        },
+        first,
+      );
       card.editor.markSent();
-      if (!id) { this.o.log.warn(`could not post a status card in ${card.rec.roomId}`); return; }
+      if (!id) {
+        this.o.log.warn(`could not post a status card in ${card.rec.roomId}`);
+        return;
+      }
       if (card.rec.taskKey) this.attachTask(card);
     } finally {
       done();
@@ -353,14 +425,18 @@ export class CardManager {
   private async edit(card: Card): Promise<void> {
     await card.posted;
     if (!card.rec.eventId) return;
-    await this.inLane(card.rec.roomId, async () => {
-      // Just restarted, Semaphore not asked yet: the saved state lacks the project name and times, and an edit
-      // from it made the card lose them until the next one. The answer from Semaphore pokes the card again.
-      if (card.rec.taskKey && this.ops.store.tasks.get(card.rec.taskKey)?.fromSavedState) return;
-      const r = this.render(card);
-      if (r.text === card.rec.lastText) return;
-      await this.sendOnce(card, { kind: "edit", content: editContent(card.rec.eventId!, fitOne(r, EDIT_BUDGET)), text: r.text });
-    }, this.isFinal(card));
+    await this.inLane(
+      card.rec.roomId,
+      async () => {
+        // Just restarted, Semaphore not asked yet: the saved state lacks the project name and times, and an edit
+        // from it made the card lose them until the next one. The answer from Semaphore pokes the card again.
+        if (card.rec.taskKey && this.ops.store.tasks.get(card.rec.taskKey)?.fromSavedState) return;
+        const r = this.render(card);
+        if (r.text === card.rec.lastText) return;
+        await this.sendOnce(card, { kind: "edit", content: editContent(card.rec.eventId!, fitOne(r, EDIT_BUDGET)), text: r.text });
+      },
+      this.isFinal(card),
+    );
   }
 
   // ---- store events ----
@@ -370,11 +446,17 @@ export class CardManager {
     // The final state (and its details arriving after it: end time, recap) or a wait for a confirmation goes out at
     // once; only intermediate states wait for the interval.
     const decisive = isTaskDone(t) || (t.status === "waiting_confirmation" && prev?.status !== t.status);
-    for (const c of this.cards) if (c.rec.taskKey === t.key) {
-      c.editor.poke(decisive);
-      // `stopped` with end null: Semaphore still streams the playbook's output, so the card keeps following
-      if (isTaskDone(t) && !c.rec.finishedAt) { c.rec.finishedAt = Date.now(); c.unfollow?.(); c.unfollow = undefined; this.queueSave(); }
-    }
+    for (const c of this.cards)
+      if (c.rec.taskKey === t.key) {
+        c.editor.poke(decisive);
+        // `stopped` with end null: Semaphore still streams the playbook's output, so the card keeps following
+        if (isTaskDone(t) && !c.rec.finishedAt) {
+          c.rec.finishedAt = Date.now();
+          c.unfollow?.();
+          c.unfollow = undefined;
+          this.queueSave();
+        }
+      }
     const firstSight = !this.seen.has(t.key);
     this.seen.add(t.key);
     const terminalNow = isTerminalStatus(t.status) && (!prev || !isTerminalStatus(prev.status));
@@ -388,7 +470,17 @@ export class CardManager {
       if (sub.filter === "all") create = firstSight ? !isTerminalStatus(t.status) || recent : false;
       else if (terminalNow && recent) create = sub.filter === "finished" || t.status === "error";
       if (!create) continue;
-      const card = this.newCard({ roomId, taskKey: t.key, subscription: sub.filter, initiator: t.origin?.via === "chat" && t.origin.roomId === roomId ? t.origin.user : undefined, mentioned: [], threadBytes: 0, threadMessages: 0, edits: 0, createdAt: Date.now() });
+      const card = this.newCard({
+        roomId,
+        taskKey: t.key,
+        subscription: sub.filter,
+        initiator: t.origin?.via === "chat" && t.origin.roomId === roomId ? t.origin.user : undefined,
+        mentioned: [],
+        threadBytes: 0,
+        threadMessages: 0,
+        edits: 0,
+        createdAt: Date.now(),
+      });
       void this.publish(card, undefined, []).then(() => this.seedSubscriptionThread(card, t));
     }
   }
@@ -403,8 +495,14 @@ export class CardManager {
     if (t.status !== "error") return;
     // A failure card: the end of the output, so people see why without opening Semaphore.
     if (this.ops.store.output(t.key).length === 0 && this.ops.tracker) await this.ops.tracker.fetchOutput(t.projectId, t.taskId).catch(() => undefined);
-    const tail = this.ops.store.output(t.key).slice(-EXCERPT_LINES).map((l) => l.text);
-    if (tail.length) { card.buffer.push({ text: `… last ${tail.length} lines:` }, ...tail.map((text) => ({ text }))); card.thread.poke(); }
+    const tail = this.ops.store
+      .output(t.key)
+      .slice(-EXCERPT_LINES)
+      .map((l) => l.text);
+    if (tail.length) {
+      card.buffer.push({ text: `… last ${tail.length} lines:` }, ...tail.map((text) => ({ text })));
+      card.thread.poke();
+    }
   }
 
   private async onTransition(t: TaskState, _prev: string | undefined): Promise<void> {
@@ -420,9 +518,16 @@ export class CardManager {
     await c.posted;
     if (!c.rec.eventId) return;
     const p = this.ops.config.values.bot.command_prefix;
-    const what = status === "error"
-      ? { text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`, html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}` }
-      : { text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`, html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.` };
+    const what =
+      status === "error"
+        ? {
+            text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`,
+            html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}`,
+          }
+        : {
+            text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`,
+            html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.`,
+          };
     const u = c.rec.initiator;
     const content = noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]);
     await this.inLane(c.rec.roomId, () => this.sendOnce(c, { kind: "mention", content }), true);
@@ -430,15 +535,16 @@ export class CardManager {
 
   private onRequest(r: ApprovalRequest): void {
     if (this.stopped) return;
-    for (const c of this.cards) if (c.rec.requestId === r.id) {
-      if (r.status === "started" && r.taskId !== undefined && !c.rec.taskKey) {
-        c.rec.taskKey = taskKey(r.run.project.id, r.taskId);
-        this.seen.add(c.rec.taskKey);
-        if (c.rec.eventId) this.attachTask(c);
+    for (const c of this.cards)
+      if (c.rec.requestId === r.id) {
+        if (r.status === "started" && r.taskId !== undefined && !c.rec.taskKey) {
+          c.rec.taskKey = taskKey(r.run.project.id, r.taskId);
+          this.seen.add(c.rec.taskKey);
+          if (c.rec.eventId) this.attachTask(c);
+        }
+        c.editor.poke(r.status !== "pending"); // decided (started, denied, expired, failed): at once
+        this.queueSave();
       }
-      c.editor.poke(r.status !== "pending"); // decided (started, denied, expired, failed): at once
-      this.queueSave();
-    }
   }
 
   private onOutput(key: string, lines: OutputLine[]): void {
@@ -451,7 +557,10 @@ export class CardManager {
       if (!c.rec.eventId) continue;
       c.next ??= end - lines.length; // logs switched on for a posted card: from these lines on
       const first = end - lines.length;
-      if (first > c.next) { this.fill(c); continue; }
+      if (first > c.next) {
+        this.fill(c);
+        continue;
+      }
       const fresh = lines.slice(c.next - first);
       if (fresh.length === 0) continue;
       c.buffer.push(...fresh.map((l, n) => ({ text: l.text, i: c.next! + n })));
@@ -501,14 +610,24 @@ export class CardManager {
       const { projectId, taskId } = parseTaskKey(card.rec.taskKey ?? "0:0");
       const url = taskUrl(this.webUrl(), projectId, taskId);
       const note = `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB.${url ? ` Full log: ${url}` : ""}`;
-      part = { text: note, html: url ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a href="${escapeHtml(url)}">Full log in Semaphore</a>` : escapeHtml(note) };
+      part = {
+        text: note,
+        html: url
+          ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a href="${escapeHtml(url)}">Full log in Semaphore</a>`
+          : escapeHtml(note),
+      };
       card.rec.threadClosed = true;
       card.buffer = [];
     } else {
       part = { text: lines.map(stripControl).join("\n"), html: `<pre><code>${ansiLinesToHtml(lines).join("\n")}</code></pre>` };
     }
     const lastIndex = taken.reduce((m, l) => (l.i !== undefined ? Math.max(m, l.i) : m), -1);
-    const id = await this.sendOnce(card, { kind: "thread", content: noticeContent(fitOne(part), { thread: { root, last: card.rec.threadLast } }), lines: lastIndex >= 0 ? lastIndex + 1 : undefined, bytes });
+    const id = await this.sendOnce(card, {
+      kind: "thread",
+      content: noticeContent(fitOne(part), { thread: { root, last: card.rec.threadLast } }),
+      lines: lastIndex >= 0 ? lastIndex + 1 : undefined,
+      bytes,
+    });
     if (!id && !over) card.buffer.unshift(...taken); // not sent: try again with the next batch
     if (card.rec.threadMessages === 1 || over) card.editor.poke(); // the footer mentions the thread
     if (card.buffer.length) card.thread.poke();
@@ -517,7 +636,13 @@ export class CardManager {
   // ---- reactions on approval cards ----
 
   /** 👍/👎 on a card waiting for approval. Returns true when the reaction was about a card. */
-  async onReaction(roomId: string, userId: string, target: string, key: string, reply: (roomId: string, replyTo: string, r: Reply) => Promise<void>): Promise<boolean> {
+  async onReaction(
+    roomId: string,
+    userId: string,
+    target: string,
+    key: string,
+    reply: (roomId: string, replyTo: string, r: Reply) => Promise<void>,
+  ): Promise<boolean> {
     const card = this.cards.find((c) => c.rec.roomId === roomId && c.rec.eventId === target && c.rec.requestId);
     if (!card) return false;
     const answer = reactionAnswer(key);
@@ -527,11 +652,18 @@ export class CardManager {
     try {
       if (answer === "yes") {
         const { req: after, task } = await this.ops.approvals.approve(actor, req);
-        const msg = after.status === "started" && task ? `✅ ${userId} approved ${after.id} (${after.approvals.length}/${after.needed}); task ${task.taskId} started.` : after.status === "failed" ? `⚠️ ${userId} approved ${after.id}, but starting it failed: ${after.error}` : `👍 ${userId} approved ${after.id} (${after.approvals.length}/${after.needed}).`;
+        const msg =
+          after.status === "started" && task
+            ? `✅ ${userId} approved ${after.id} (${after.approvals.length}/${after.needed}); task ${task.taskId} started.`
+            : after.status === "failed"
+              ? `⚠️ ${userId} approved ${after.id}, but starting it failed: ${after.error}`
+              : `👍 ${userId} approved ${after.id} (${after.approvals.length}/${after.needed}).`;
         await reply(roomId, target, { text: msg });
       } else {
         const after = await this.ops.approvals.deny(actor, req);
-        await reply(roomId, target, { text: after.deniedBy === after.requester ? `↩️ ${userId} withdrew ${after.id}.` : `🚫 ${userId} denied ${after.id}; it will not run.` });
+        await reply(roomId, target, {
+          text: after.deniedBy === after.requester ? `↩️ ${userId} withdrew ${after.id}.` : `🚫 ${userId} denied ${after.id}; it will not run.`,
+        });
       }
     } catch (e) {
       await reply(roomId, target, replyForError(this.ops, actor, answer === "yes" ? "approve" : "deny", e));
@@ -544,7 +676,10 @@ export class CardManager {
   private persisted(): PersistedState<{ version: 1; cards: CardRecord[] }> {
     const kept = (rec: CardRecord) => (rec.eventId || rec.sending?.kind === "post") && !(rec.finishedAt && Date.now() - rec.finishedAt > KEEP_MS);
     return new PersistedState({
-      file: this.o.stateFile, log: this.o.log, debounceMs: 500, startsEmpty: "the status cards posted before will not be updated",
+      file: this.o.stateFile,
+      log: this.o.log,
+      debounceMs: 500,
+      startsEmpty: "the status cards posted before will not be updated",
       validate: (data) => {
         const d = versionOne(data);
         if (!Array.isArray(d.cards)) throw new Error("no cards list");
@@ -564,8 +699,12 @@ export class CardManager {
     }
   }
 
-  private queueSave(): void { this.state.saveLater(); }
+  private queueSave(): void {
+    this.state.saveLater();
+  }
 
   /** Saves now (a card message is saved before it is sent); a failure is logged, the next save tries again. */
-  private save(): Promise<void> { return this.state.save(); }
+  private save(): Promise<void> {
+    return this.state.save();
+  }
 }

@@ -37,11 +37,19 @@ export class Confirmations {
   /** Prompts already answered, replaced or timed out (the last few hundred): a late "yes" to one must not confirm another. */
   private closed = new Map<string, { outcome: string; summary: string }>();
 
-  constructor(private readonly ops: Operations, private readonly ports: ConfirmPorts, private readonly log: Log) {}
+  constructor(
+    private readonly ops: Operations,
+    private readonly ports: ConfirmPorts,
+    private readonly log: Log,
+  ) {}
 
-  private key(roomId: string, userId: string) { return `${roomId}\u0000${userId}`; }
+  private key(roomId: string, userId: string) {
+    return `${roomId}\u0000${userId}`;
+  }
 
-  get size(): number { return this.byKey.size; }
+  get size(): number {
+    return this.byKey.size;
+  }
 
   pendingFor(roomId: string, userId: string): { promptId?: string; summary: string } | undefined {
     const p = this.byKey.get(this.key(roomId, userId));
@@ -60,10 +68,21 @@ export class Confirmations {
     if (p.settled) return;
     const promptReply: Reply = { text: reply.text, html: reply.html };
     p.promptId = await this.ports.reply(roomId, commandEventId, promptReply, p.actor);
-    if (p.settled) { await this.markClosed(p); return; }
+    if (p.settled) {
+      await this.markClosed(p);
+      return;
+    }
     const timeoutMs = c.timeoutMs ?? this.ops.config.values.bot.confirm_timeout * 1000;
     p.timer = setTimeout(() => void this.settle(p, "timeout"), timeoutMs);
-    this.ops.store.addPending({ id: p.id, kind: c.kind, requester: userId, roomId, createdAt: Date.now(), expiresAt: Date.now() + timeoutMs, summary: c.summary });
+    this.ops.store.addPending({
+      id: p.id,
+      kind: c.kind,
+      requester: userId,
+      roomId,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + timeoutMs,
+      summary: c.summary,
+    });
   }
 
   /** A message from `userId`: true when it answered their pending prompt (and must not be treated as a command). */
@@ -74,13 +93,23 @@ export class Confirmations {
     if (answer && old && inReplyTo !== p?.promptId) {
       // A yes/no in reply to a prompt that is no longer open (e.g. it crossed a newer request in a slow room).
       const open = p && !p.settled ? ` The open request is: ${p.reply.confirm!.summary}; answer its prompt.` : "";
-      await this.ports.reply(roomId, eventId, { text: `That request was already ${old.outcome} (${old.summary}); your "${answer}" changed nothing.${open}` }, { kind: "chat", userId, roomId, eventId });
+      await this.ports.reply(
+        roomId,
+        eventId,
+        { text: `That request was already ${old.outcome} (${old.summary}); your "${answer}" changed nothing.${open}` },
+        { kind: "chat", userId, roomId, eventId },
+      );
       return true;
     }
     if (!p || p.settled) return false;
     if (!answer) {
       if (inReplyTo && inReplyTo === p.promptId) {
-        await this.ports.reply(roomId, eventId, { text: `Please answer yes or no (or react 👍 / 👎 on the prompt). The request is still open: ${p.reply.confirm!.summary}.` }, p.actor);
+        await this.ports.reply(
+          roomId,
+          eventId,
+          { text: `Please answer yes or no (or react 👍 / 👎 on the prompt). The request is still open: ${p.reply.confirm!.summary}.` },
+          p.actor,
+        );
         return true;
       }
       return false;
@@ -110,8 +139,10 @@ export class Confirmations {
     const outcome = p.outcome;
     if (!p.promptId || !outcome) return;
     const mark: Record<Outcome, string> = {
-      yes: `✅ Confirmed by ${p.userId}: ${c.summary}`, no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
-      timeout: `⌛ Timed out (no answer): ${c.summary}`, superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
+      yes: `✅ Confirmed by ${p.userId}: ${c.summary}`,
+      no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
+      timeout: `⌛ Timed out (no answer): ${c.summary}`,
+      superseded: `↪️ Replaced by a newer request from ${p.userId}: ${c.summary}`,
     };
     const said: Record<Outcome, string> = { yes: "confirmed", no: "cancelled", timeout: "timed out", superseded: "replaced by a newer request" };
     this.closed.set(p.promptId, { outcome: said[outcome], summary: c.summary });
@@ -129,7 +160,11 @@ export class Confirmations {
     const c = p.reply.confirm!;
     await this.markClosed(p);
     if (outcome !== "yes") {
-      try { await c.onCancel?.(); } catch (e) { this.log.warn(`cancel handler failed: ${errorText(e)}`); }
+      try {
+        await c.onCancel?.();
+      } catch (e) {
+        this.log.warn(`cancel handler failed: ${errorText(e)}`);
+      }
       if (outcome === "superseded") return;
       const line = outcome === "no" ? this.ops.messages.pick("cancel") : this.ops.messages.pick("timeout");
       await this.ports.reply(p.roomId, answerEventId ?? p.promptId, { text: `${line} (${c.summary})` }, p.actor);

@@ -10,7 +10,10 @@ export interface Relation {
   thread?: { root: string; last?: string };
 }
 
-export interface Part { text: string; html?: string }
+export interface Part {
+  text: string;
+  html?: string;
+}
 
 const HTML_FORMAT = "org.matrix.custom.html";
 
@@ -23,9 +26,17 @@ export function mentionHtml(userId: string): string {
 
 export function noticeContent(part: Part, rel: Relation = {}, mentions: string[] = []): Record<string, unknown> {
   const content: Record<string, unknown> = { msgtype: "m.notice", body: part.text };
-  if (part.html !== undefined) { content.format = HTML_FORMAT; content.formatted_body = part.html; }
+  if (part.html !== undefined) {
+    content.format = HTML_FORMAT;
+    content.formatted_body = part.html;
+  }
   if (rel.thread) {
-    content["m.relates_to"] = { rel_type: "m.thread", event_id: rel.thread.root, is_falling_back: true, "m.in_reply_to": { event_id: rel.thread.last ?? rel.thread.root } };
+    content["m.relates_to"] = {
+      rel_type: "m.thread",
+      event_id: rel.thread.root,
+      is_falling_back: true,
+      "m.in_reply_to": { event_id: rel.thread.last ?? rel.thread.root },
+    };
   } else if (rel.replyTo) {
     content["m.relates_to"] = { "m.in_reply_to": { event_id: rel.replyTo } };
   }
@@ -36,9 +47,21 @@ export function noticeContent(part: Part, rel: Relation = {}, mentions: string[]
 /** An edit of `target`: the full new content in m.new_content, "* "-prefixed fallback outside. */
 export function editContent(target: string, part: Part, msgtype = "m.notice"): Record<string, unknown> {
   const inner: Record<string, unknown> = { msgtype, body: part.text, "m.mentions": {} };
-  if (part.html !== undefined) { inner.format = HTML_FORMAT; inner.formatted_body = part.html; }
-  const content: Record<string, unknown> = { msgtype, body: `* ${part.text}`, "m.new_content": inner, "m.relates_to": { rel_type: "m.replace", event_id: target }, "m.mentions": {} };
-  if (part.html !== undefined) { content.format = HTML_FORMAT; content.formatted_body = `* ${part.html}`; }
+  if (part.html !== undefined) {
+    inner.format = HTML_FORMAT;
+    inner.formatted_body = part.html;
+  }
+  const content: Record<string, unknown> = {
+    msgtype,
+    body: `* ${part.text}`,
+    "m.new_content": inner,
+    "m.relates_to": { rel_type: "m.replace", event_id: target },
+    "m.mentions": {},
+  };
+  if (part.html !== undefined) {
+    content.format = HTML_FORMAT;
+    content.formatted_body = `* ${part.html}`;
+  }
   return content;
 }
 
@@ -64,7 +87,10 @@ export function fitParts(part: Part, opts: { budget?: number; maxParts?: number 
   const droppedLines = dropped.reduce((n, c) => n + c.split("\n").length, 0);
   const parts: Part[] = kept.map((c, i) => {
     const label = kept.length > 1 ? ` (part ${i + 1}/${kept.length})` : "";
-    const text = i === kept.length - 1 && droppedLines ? `${c}\n… ${droppedLines} more line${droppedLines === 1 ? "" : "s"} not shown (the reply was too long for one Matrix message)${label}` : `${c}${label ? `\n${label.trim()}` : ""}`;
+    const text =
+      i === kept.length - 1 && droppedLines
+        ? `${c}\n… ${droppedLines} more line${droppedLines === 1 ? "" : "s"} not shown (the reply was too long for one Matrix message)${label}`
+        : `${c}${label ? `\n${label.trim()}` : ""}`;
     return { text, html: escapeHtml(text).replace(/\n/g, "<br/>") };
   });
   // Escaping can make the HTML ~5x the text (every character & or '), so one cut to a fixed share may not be enough:

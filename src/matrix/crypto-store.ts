@@ -12,27 +12,74 @@ import { renameDurable, writeFileAtomic, writeFileAtomicSync } from "../util/ato
 // Minimal IndexedDB typings (the project compiles without the DOM lib).
 type IDBValidKey = number | string | Date | BufferSource | IDBValidKey[];
 type BufferSource = ArrayBuffer | ArrayBufferView;
-interface IDBRequest<T = unknown> { result: T; error: unknown; onsuccess: (() => void) | null; onerror: (() => void) | null }
-interface IDBOpenDBRequest extends IDBRequest<IDBDatabase> { transaction: IDBTransaction | null; onupgradeneeded: (() => void) | null; onblocked: (() => void) | null }
-interface IDBIndex { name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean }
-interface IDBObjectStore {
-  keyPath: string | string[] | null; autoIncrement: boolean; indexNames: Iterable<string>;
-  index(name: string): IDBIndex; put(value: unknown, key?: IDBValidKey): IDBRequest;
-  createIndex(name: string, keyPath: string | string[], opts: { unique: boolean; multiEntry: boolean }): IDBIndex;
-  getAllKeys(): IDBRequest<IDBValidKey[]>; getAll(): IDBRequest<unknown[]>;
+interface IDBRequest<T = unknown> {
+  result: T;
+  error: unknown;
+  onsuccess: (() => void) | null;
+  onerror: (() => void) | null;
 }
-interface IDBTransaction { objectStore(name: string): IDBObjectStore; abort(): void; error: unknown; oncomplete: (() => void) | null; onerror: (() => void) | null; onabort: (() => void) | null }
+interface IDBOpenDBRequest extends IDBRequest<IDBDatabase> {
+  transaction: IDBTransaction | null;
+  onupgradeneeded: (() => void) | null;
+  onblocked: (() => void) | null;
+}
+interface IDBIndex {
+  name: string;
+  keyPath: string | string[];
+  unique: boolean;
+  multiEntry: boolean;
+}
+interface IDBObjectStore {
+  keyPath: string | string[] | null;
+  autoIncrement: boolean;
+  indexNames: Iterable<string>;
+  index(name: string): IDBIndex;
+  put(value: unknown, key?: IDBValidKey): IDBRequest;
+  createIndex(name: string, keyPath: string | string[], opts: { unique: boolean; multiEntry: boolean }): IDBIndex;
+  getAllKeys(): IDBRequest<IDBValidKey[]>;
+  getAll(): IDBRequest<unknown[]>;
+}
+interface IDBTransaction {
+  objectStore(name: string): IDBObjectStore;
+  abort(): void;
+  error: unknown;
+  oncomplete: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+}
 interface IDBDatabase {
-  version: number; objectStoreNames: Iterable<string>; close(): void;
+  version: number;
+  objectStoreNames: Iterable<string>;
+  close(): void;
   transaction(names: string[], mode: "readonly" | "readwrite"): IDBTransaction;
   createObjectStore(name: string, opts: { keyPath?: string | string[]; autoIncrement: boolean }): IDBObjectStore;
 }
-interface IDBFactory { open(name: string, version?: number): IDBOpenDBRequest; deleteDatabase(name: string): IDBOpenDBRequest; databases(): Promise<Array<{ name?: string; version?: number }>> }
+interface IDBFactory {
+  open(name: string, version?: number): IDBOpenDBRequest;
+  deleteDatabase(name: string): IDBOpenDBRequest;
+  databases(): Promise<Array<{ name?: string; version?: number }>>;
+}
 const idb = (): IDBFactory => (globalThis as unknown as { indexedDB: IDBFactory }).indexedDB;
 
-interface IndexDef { name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean }
-interface StoreSnap { name: string; keyPath: string | string[] | null; autoIncrement: boolean; indexes: IndexDef[]; keys: IDBValidKey[]; values: unknown[] }
-interface DbSnap { /** The database name without the per-instance prefix, e.g. "matrix-sdk-crypto". */ name: string; version: number; stores: StoreSnap[] }
+interface IndexDef {
+  name: string;
+  keyPath: string | string[];
+  unique: boolean;
+  multiEntry: boolean;
+}
+interface StoreSnap {
+  name: string;
+  keyPath: string | string[] | null;
+  autoIncrement: boolean;
+  indexes: IndexDef[];
+  keys: IDBValidKey[];
+  values: unknown[];
+}
+interface DbSnap {
+  /** The database name without the per-instance prefix, e.g. "matrix-sdk-crypto". */ name: string;
+  version: number;
+  stores: StoreSnap[];
+}
 
 export interface CryptoSnapshotFile {
   format: "chatrixcd-crypto-snapshot";
@@ -64,11 +111,14 @@ export function ensureIndexedDb(): Promise<void> {
       (r as unknown as { addEventListener(type: string, fn: () => void): void }).addEventListener("success", () => {
         const handle = r.result;
         let set = connections.get(name);
-        if (!set) connections.set(name, set = new Set());
+        if (!set) connections.set(name, (set = new Set()));
         set.add(handle);
         // Closed connections are forgotten (the snapshot opens and closes one per save).
         const close = handle.close.bind(handle);
-        handle.close = () => { connections.get(name)?.delete(handle); close(); };
+        handle.close = () => {
+          connections.get(name)?.delete(handle);
+          close();
+        };
       });
       return r;
     };
@@ -76,18 +126,30 @@ export function ensureIndexedDb(): Promise<void> {
   return loaded;
 }
 
-const req = <T>(r: IDBRequest<T>): Promise<T> => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-const done = (tx: IDBTransaction): Promise<void> => new Promise((resolve, reject) => { tx.oncomplete = () => resolve(); tx.onerror = () => reject(tx.error); tx.onabort = () => reject(tx.error ?? new Error("transaction aborted")); });
+const req = <T>(r: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+const done = (tx: IDBTransaction): Promise<void> =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
 
 /** Reads a snapshot file; undefined when it is absent. Throws when it exists but cannot be read. */
 export async function readCryptoSnapshot(file: string): Promise<CryptoSnapshotFile | undefined> {
   let buf: Buffer;
-  try { buf = await readFile(file); } catch (e) {
+  try {
+    buf = await readFile(file);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
   const data = v8.deserialize(buf) as CryptoSnapshotFile;
-  if (data?.format !== "chatrixcd-crypto-snapshot" || data.version !== 1 || !Array.isArray(data.dbs)) throw new Error(`${file} is not a ChatrixCD crypto snapshot`);
+  if (data?.format !== "chatrixcd-crypto-snapshot" || data.version !== 1 || !Array.isArray(data.dbs))
+    throw new Error(`${file} is not a ChatrixCD crypto snapshot`);
   return data;
 }
 
@@ -108,9 +170,14 @@ export async function restoreCryptoSnapshot(snap: CryptoSnapshotFile, prefix: st
             else store.put(s.values[i]);
           }
         }
-      } catch (e) { failure = e; open.transaction?.abort(); }
+      } catch (e) {
+        failure = e;
+        open.transaction?.abort();
+      }
     };
-    const handle = await req(open).catch((e) => { throw failure ?? e; });
+    const handle = await req(open).catch((e) => {
+      throw failure ?? e;
+    });
     handle.close();
   }
 }
@@ -133,15 +200,17 @@ export async function takeCryptoSnapshot(prefix: string, userId: string, deviceI
       if (storeNames.length) {
         const tx = handle.transaction(storeNames, "readonly");
         const finished = done(tx);
-        await Promise.all(storeNames.map(async (sn) => {
-          const store = tx.objectStore(sn);
-          const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
-          const indexes = [...store.indexNames].map((ixName) => {
-            const ix = store.index(ixName);
-            return { name: ix.name, keyPath: ix.keyPath, unique: ix.unique, multiEntry: ix.multiEntry };
-          });
-          stores.push({ name: sn, keyPath: store.keyPath as string | string[] | null, autoIncrement: store.autoIncrement, indexes, keys, values });
-        }));
+        await Promise.all(
+          storeNames.map(async (sn) => {
+            const store = tx.objectStore(sn);
+            const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
+            const indexes = [...store.indexNames].map((ixName) => {
+              const ix = store.index(ixName);
+              return { name: ix.name, keyPath: ix.keyPath, unique: ix.unique, multiEntry: ix.multiEntry };
+            });
+            stores.push({ name: sn, keyPath: store.keyPath as string | string[] | null, autoIncrement: store.autoIncrement, indexes, keys, values });
+          }),
+        );
         await finished;
       }
       stores.sort((a, b) => a.name.localeCompare(b.name));
@@ -150,7 +219,15 @@ export async function takeCryptoSnapshot(prefix: string, userId: string, deviceI
       handle.close();
     }
   }
-  return { format: "chatrixcd-crypto-snapshot", version: 1, userId, deviceId, generation: randomBytes(8).toString("hex"), savedAt: new Date().toISOString(), dbs };
+  return {
+    format: "chatrixcd-crypto-snapshot",
+    version: 1,
+    userId,
+    deviceId,
+    generation: randomBytes(8).toString("hex"),
+    savedAt: new Date().toISOString(),
+    dbs,
+  };
 }
 
 export async function writeCryptoSnapshot(file: string, snap: CryptoSnapshotFile): Promise<void> {
@@ -162,7 +239,10 @@ export function writeCryptoSnapshotSync(file: string, snap: CryptoSnapshotFile):
 }
 
 /** Another device's store that was moved aside: whose it was (or why that is unknown) and where it went. */
-export interface SetAside { owner: string; backup: string }
+export interface SetAside {
+  owner: string;
+  backup: string;
+}
 
 /**
  * Before a device writes its first snapshot: when `file` holds another user's or device's store, or one that cannot be
@@ -183,7 +263,15 @@ export async function setAsideForeignSnapshot(file: string, userId: string, devi
   const stamp = new Date().toISOString().replace(/:/g, "-");
   const safeDevice = ownerDevice.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "unknown";
   let backup = `${stem}.${safeDevice}.${stamp}.bin`;
-  for (let n = 2; await access(backup).then(() => true, () => false); n++) backup = `${stem}.${safeDevice}.${stamp}.${n}.bin`;
+  for (
+    let n = 2;
+    await access(backup).then(
+      () => true,
+      () => false,
+    );
+    n++
+  )
+    backup = `${stem}.${safeDevice}.${stamp}.${n}.bin`;
   await renameDurable(file, backup);
   return { owner, backup };
 }

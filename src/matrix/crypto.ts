@@ -12,7 +12,13 @@ import type { Log } from "../log/logger.js";
 import { errorText } from "../log/logger.js";
 import { LoginError } from "./login.js";
 import {
-  ensureIndexedDb, readCryptoSnapshot, restoreCryptoSnapshot, takeCryptoSnapshot, writeCryptoSnapshot, dropCryptoDatabases, setAsideForeignSnapshot,
+  ensureIndexedDb,
+  readCryptoSnapshot,
+  restoreCryptoSnapshot,
+  takeCryptoSnapshot,
+  writeCryptoSnapshot,
+  dropCryptoDatabases,
+  setAsideForeignSnapshot,
   type CryptoSnapshotFile,
 } from "./crypto-store.js";
 
@@ -30,19 +36,23 @@ export function storageKeyArgs(text: string): { storageKey?: Uint8Array; storage
   return { storagePassword: t };
 }
 
-export type StoreOnDisk =
-  | { kind: "match"; snapshot: CryptoSnapshotFile }
-  | { kind: "absent"; why: string };
+export type StoreOnDisk = { kind: "match"; snapshot: CryptoSnapshotFile } | { kind: "absent"; why: string };
 
 /** The saved crypto store for this user and device, if there is one. */
 export async function findCryptoStore(storeDir: string, userId: string, deviceId: string): Promise<StoreOnDisk> {
   const file = join(storeDir, CRYPTO_FILE);
   let snap: CryptoSnapshotFile | undefined;
-  try { snap = await readCryptoSnapshot(file); } catch (e) {
-    throw new LoginError(`The crypto store ${file} cannot be read (${errorText(e)}). Restore it from a backup, or move it away to start over with a new device.`, false);
+  try {
+    snap = await readCryptoSnapshot(file);
+  } catch (e) {
+    throw new LoginError(
+      `The crypto store ${file} cannot be read (${errorText(e)}). Restore it from a backup, or move it away to start over with a new device.`,
+      false,
+    );
   }
   if (!snap) return { kind: "absent", why: `there is no crypto store (${file})` };
-  if (snap.userId !== userId || snap.deviceId !== deviceId) return { kind: "absent", why: `the crypto store ${file} belongs to ${snap.userId} device ${snap.deviceId}, not to device ${deviceId}` };
+  if (snap.userId !== userId || snap.deviceId !== deviceId)
+    return { kind: "absent", why: `the crypto store ${file} belongs to ${snap.userId} device ${snap.deviceId}, not to device ${deviceId}` };
   return { kind: "match", snapshot: snap };
 }
 
@@ -62,7 +72,12 @@ export interface BotCryptoOptions {
   deviceId: string;
 }
 
-interface Undecryptable { ev: MatrixEvent; roomId: string; sender: string; since: number }
+interface Undecryptable {
+  ev: MatrixEvent;
+  roomId: string;
+  sender: string;
+  since: number;
+}
 
 export class BotCrypto {
   /** Per instance, so several clients (tests, a restart in the same process) never share databases. */
@@ -85,7 +100,9 @@ export class BotCrypto {
     this.file = join(o.storeDir, CRYPTO_FILE);
   }
 
-  get crypto(): CryptoApi | undefined { return this.api; }
+  get crypto(): CryptoApi | undefined {
+    return this.api;
+  }
 
   /** Restores the saved store (if any) and starts Rust crypto on it. Must run before startClient. */
   async init(snapshot: CryptoSnapshotFile | undefined): Promise<void> {
@@ -100,8 +117,11 @@ export class BotCrypto {
     try {
       await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: this.prefix, ...key });
     } catch (e) {
-      throw new LoginError(`Encryption could not start: the crypto store ${this.file} cannot be opened (${errorText(e)}). `
-        + (snapshot ? "If [matrix] storage_key changed, put the old one back; the store cannot be read without it." : "Check [matrix] storage_key."), false);
+      throw new LoginError(
+        `Encryption could not start: the crypto store ${this.file} cannot be opened (${errorText(e)}). ` +
+          (snapshot ? "If [matrix] storage_key changed, put the old one back; the store cannot be read without it." : "Check [matrix] storage_key."),
+        false,
+      );
     }
     const api = client.getCrypto();
     if (!api) throw new LoginError("Encryption could not start: the SDK did not provide a crypto API.", false);
@@ -113,7 +133,9 @@ export class BotCrypto {
     else log.warn("this SDK version does not expose room key requests; undecryptable messages will wait for the sender to share the key");
     const own = await api.getOwnDeviceKeys();
     ops.store.setCrypto({ enabled: true, detail: undefined, deviceId: this.o.deviceId, ed25519: own.ed25519 });
-    log.info(`encryption on: device ${this.o.deviceId}, ed25519 ${own.ed25519} (${snapshot ? "crypto store restored" : "new crypto store"}${key.storageKey || key.storagePassword ? ", encrypted at rest" : ""})`);
+    log.info(
+      `encryption on: device ${this.o.deviceId}, ed25519 ${own.ed25519} (${snapshot ? "crypto store restored" : "new crypto store"}${key.storageKey || key.storagePassword ? ", encrypted at rest" : ""})`,
+    );
 
     client.on(CryptoEvent.DevicesUpdated, (users) => this.devicesChanged(users));
     client.on(CryptoEvent.UserTrustStatusChanged, (userId) => this.devicesChanged([userId]));
@@ -125,10 +147,19 @@ export class BotCrypto {
     if (!api) return;
     const { log, ops, userId } = this.o;
     try {
-      if (await api.isCrossSigningReady()) { ops.store.setCrypto({ crossSigning: true }); log.info("cross-signing is already set up for this device"); return; }
-      if (!password) { log.warn("[matrix] cross_signing is on but there is no password to confirm the key upload with; skipped"); return; }
+      if (await api.isCrossSigningReady()) {
+        ops.store.setCrypto({ crossSigning: true });
+        log.info("cross-signing is already set up for this device");
+        return;
+      }
+      if (!password) {
+        log.warn("[matrix] cross_signing is on but there is no password to confirm the key upload with; skipped");
+        return;
+      }
       await api.bootstrapCrossSigning({
-        authUploadDeviceSigningKeys: async (makeRequest) => { await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password } as never); },
+        authUploadDeviceSigningKeys: async (makeRequest) => {
+          await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password } as never);
+        },
       });
       const ready = await api.isCrossSigningReady();
       ops.store.setCrypto({ crossSigning: ready });
@@ -139,7 +170,11 @@ export class BotCrypto {
   }
 
   async refreshCrossSigning(): Promise<void> {
-    try { this.o.ops.store.setCrypto({ crossSigning: await this.api?.isCrossSigningReady() }); } catch { /* not known yet */ }
+    try {
+      this.o.ops.store.setCrypto({ crossSigning: await this.api?.isCrossSigningReady() });
+    } catch {
+      /* not known yet */
+    }
   }
 
   /**
@@ -147,16 +182,18 @@ export class BotCrypto {
    * (so both are written at the same point, crypto first) and the bot calls it on stop. Saves never overlap.
    */
   save(): Promise<string | undefined> {
-    const next = this.saving.catch(() => undefined).then(async () => {
-      if (!this.api && !this.generation) return undefined;
-      const snap = await takeCryptoSnapshot(this.prefix, this.o.userId, this.o.deviceId);
-      if (!snap.dbs.length) return this.generation;
-      if (!this.ownsFile) await this.keepForeignStore();
-      await writeCryptoSnapshot(this.file, snap);
-      this.ownsFile = true;
-      this.generation = snap.generation;
-      return snap.generation;
-    });
+    const next = this.saving
+      .catch(() => undefined)
+      .then(async () => {
+        if (!this.api && !this.generation) return undefined;
+        const snap = await takeCryptoSnapshot(this.prefix, this.o.userId, this.o.deviceId);
+        if (!snap.dbs.length) return this.generation;
+        if (!this.ownsFile) await this.keepForeignStore();
+        await writeCryptoSnapshot(this.file, snap);
+        this.ownsFile = true;
+        this.generation = snap.generation;
+        return snap.generation;
+      });
     this.saving = next;
     return next;
   }
@@ -165,8 +202,10 @@ export class BotCrypto {
   private async keepForeignStore(): Promise<void> {
     const moved = await setAsideForeignSnapshot(this.file, this.o.userId, this.o.deviceId);
     if (!moved) return;
-    this.o.log.warn(`the crypto store ${this.file} belongs to ${moved.owner}, not to this device ${this.o.deviceId}: moved it to ${moved.backup} so its keys `
-      + `are kept, and this device's store is saved in its place. To use that device again, put the backup back as ${CRYPTO_FILE} with its session.json.`);
+    this.o.log.warn(
+      `the crypto store ${this.file} belongs to ${moved.owner}, not to this device ${this.o.deviceId}: moved it to ${moved.backup} so its keys ` +
+        `are kept, and this device's store is saved in its place. To use that device again, put the backup back as ${CRYPTO_FILE} with its session.json.`,
+    );
   }
 
   /** After the client stopped: frees the in-memory databases. Call save() first. */
@@ -187,13 +226,21 @@ export class BotCrypto {
   trackUndecryptable(ev: MatrixEvent, room: Room, onDecrypted: (ev: MatrixEvent) => void): void {
     const id = ev.getId()!;
     if (this.waiting.has(id)) return;
-    const body = String(ev.getContent().body ?? "").replace(/^\*\* Unable to decrypt: /, "").replace(/ \*\*$/, "");
+    const body = String(ev.getContent().body ?? "")
+      .replace(/^\*\* Unable to decrypt: /, "")
+      .replace(/ \*\*$/, "");
     const reason = `${ev.decryptionFailureReason ?? "unknown"}${body ? `: ${body}` : ""}`;
     const sender = ev.getSender() ?? "?";
     const c = this.o.ops.store.crypto;
     this.waiting.set(id, { ev, roomId: room.roomId, sender, since: Date.now() });
-    this.o.ops.store.setCrypto({ undecryptable: c.undecryptable + 1, waitingForKeys: this.waiting.size, lastUndecryptable: { roomId: room.roomId, sender, eventId: id, reason, at: Date.now() } });
-    this.o.log.warn(`could not decrypt ${id} from ${sender} in ${room.roomId} (${reason}); the key was requested, and the message will be handled if it arrives`);
+    this.o.ops.store.setCrypto({
+      undecryptable: c.undecryptable + 1,
+      waitingForKeys: this.waiting.size,
+      lastUndecryptable: { roomId: room.roomId, sender, eventId: id, reason, at: Date.now() },
+    });
+    this.o.log.warn(
+      `could not decrypt ${id} from ${sender} in ${room.roomId} (${reason}); the key was requested, and the message will be handled if it arrives`,
+    );
     const listener = (e: MatrixEvent) => {
       if (e.isDecryptionFailure() || e.isBeingDecrypted()) return;
       ev.off(MatrixEventEvent.Decrypted, listener);
@@ -209,7 +256,9 @@ export class BotCrypto {
 
   // ---- trust ------------------------------------------------------------------------------------------------
 
-  roomTrust(roomId: string): RoomTrust | undefined { return this.trust.get(roomId); }
+  roomTrust(roomId: string): RoomTrust | undefined {
+    return this.trust.get(roomId);
+  }
 
   /** Recomputes the trust summary of encrypted rooms (debounced). */
   markRoom(roomId: string): void {
@@ -218,7 +267,9 @@ export class BotCrypto {
   }
 
   /** Trust of these users' devices changed (e.g. a verification finished). */
-  devicesChangedFor(users: string[]): void { this.devicesChanged(users); }
+  devicesChangedFor(users: string[]): void {
+    this.devicesChanged(users);
+  }
 
   private devicesChanged(users: string[]): void {
     const set = new Set(users);
@@ -230,7 +281,10 @@ export class BotCrypto {
 
   private scheduleTrust(): void {
     if (this.trustTimer || this.stopped) return;
-    this.trustTimer = setTimeout(() => { this.trustTimer = undefined; void this.computeTrust(); }, 300);
+    this.trustTimer = setTimeout(() => {
+      this.trustTimer = undefined;
+      void this.computeTrust();
+    }, 300);
     this.trustTimer.unref();
   }
 
@@ -243,9 +297,13 @@ export class BotCrypto {
       const room = this.o.client.getRoom(roomId);
       if (!room?.hasEncryptionStateEvent()) continue;
       try {
-        const others = room.getJoinedMembers().map((m) => m.userId).filter((u) => u !== this.o.userId);
+        const others = room
+          .getJoinedMembers()
+          .map((m) => m.userId)
+          .filter((u) => u !== this.o.userId);
         const map = await api.getUserDeviceInfo(others);
-        let devices = 0, verified = 0;
+        let devices = 0,
+          verified = 0;
         for (const [userId, devs] of map) {
           for (const deviceId of devs.keys()) {
             devices++;

@@ -8,15 +8,22 @@ import { writeFileAtomicSync } from "../util/atomic-write.js";
  */
 export class HandledEvents {
   private ids = new Set<string>();
-  constructor(private readonly file: string, private readonly keep = 2000) {
+  constructor(
+    private readonly file: string,
+    private readonly keep = 2000,
+  ) {
     try {
       const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
       for (const id of lines.slice(-keep)) this.ids.add(id);
       if (lines.length > keep * 2) writeFileAtomicSync(file, [...this.ids].join("\n") + "\n");
-    } catch { /* first start */ }
+    } catch {
+      /* first start */
+    }
   }
 
-  has(id: string): boolean { return this.ids.has(id); }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
 
   /** Returns false when the id was already handled. */
   claim(id: string): boolean {

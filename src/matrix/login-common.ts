@@ -3,25 +3,36 @@
 import { createClient, MatrixError } from "matrix-js-sdk";
 
 export class LoginError extends Error {
-  constructor(message: string, readonly retryable: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /** Turns a failed request to the homeserver into one clear sentence with what to do. */
 export function explainMatrixError(e: unknown, homeserver: string, what: string): LoginError {
   if (e instanceof MatrixError) {
     const code = e.errcode ?? `HTTP ${e.httpStatus}`;
-    if (e.errcode === "M_FORBIDDEN") return new LoginError(`${what}: the homeserver refused the credentials (${code}: ${e.data?.error ?? ""}). Check [matrix] user_id and password.`, false);
-    if (e.errcode === "M_UNKNOWN_TOKEN" || e.httpStatus === 401) return new LoginError(`${what}: the access token is unknown, expired or revoked (${code}). Set a new [matrix] access_token, or use a password.`, false);
+    if (e.errcode === "M_FORBIDDEN")
+      return new LoginError(`${what}: the homeserver refused the credentials (${code}: ${e.data?.error ?? ""}). Check [matrix] user_id and password.`, false);
+    if (e.errcode === "M_UNKNOWN_TOKEN" || e.httpStatus === 401)
+      return new LoginError(`${what}: the access token is unknown, expired or revoked (${code}). Set a new [matrix] access_token, or use a password.`, false);
     if (e.errcode === "M_USER_DEACTIVATED") return new LoginError(`${what}: the bot's account is deactivated (${code}).`, false);
     if (e.errcode === "M_LIMIT_EXCEEDED") return new LoginError(`${what}: rate-limited by the homeserver (${code}); will retry.`, true);
-    if (e.errcode === "M_UNKNOWN" && /login type/i.test(e.data?.error ?? "")) return new LoginError(`${what}: the homeserver does not offer this login method (${e.data?.error}).`, false);
+    if (e.errcode === "M_UNKNOWN" && /login type/i.test(e.data?.error ?? ""))
+      return new LoginError(`${what}: the homeserver does not offer this login method (${e.data?.error}).`, false);
     if ((e.httpStatus ?? 0) >= 500) return new LoginError(`${what}: the homeserver answered ${e.httpStatus}; will retry.`, true);
     return new LoginError(`${what}: ${code} ${e.data?.error ?? e.message}`, false);
   }
   const err = e as Error & { cause?: { code?: string } };
   const cause = err?.cause?.code ?? (err as NodeJS.ErrnoException)?.code;
   if (err?.name === "ConnectionError" || err?.name === "TypeError" || cause) {
-    return new LoginError(`${what}: cannot reach the homeserver at ${homeserver}${cause ? ` (${cause})` : ""}. Check [matrix] homeserver and that the server is up; will retry.`, true);
+    return new LoginError(
+      `${what}: cannot reach the homeserver at ${homeserver}${cause ? ` (${cause})` : ""}. Check [matrix] homeserver and that the server is up; will retry.`,
+      true,
+    );
   }
   return new LoginError(`${what}: ${err?.message ?? String(e)}`, false);
 }

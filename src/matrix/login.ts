@@ -27,23 +27,35 @@ export interface ObtainedSession extends SavedSession {
 export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: string, log: Log, opts: ObtainOptions = {}): Promise<ObtainedSession> {
   const homeserver = cfg.homeserver;
   const method = cfg.login_method;
-  if (method === "access_token" && !cfg.access_token) throw new LoginError("[matrix] login_method = access_token, but access_token (or access_token_file) is empty.", false);
+  if (method === "access_token" && !cfg.access_token)
+    throw new LoginError("[matrix] login_method = access_token, but access_token (or access_token_file) is empty.", false);
   if (cfg.access_token && (method === "auto" || method === "access_token")) {
     if (opts.fresh) {
-      if (method === "access_token") throw new LoginError("A new device is needed, but [matrix] login_method = access_token allows no new login: give the access token of a new device.", false);
+      if (method === "access_token")
+        throw new LoginError(
+          "A new device is needed, but [matrix] login_method = access_token allows no new login: give the access token of a new device.",
+          false,
+        );
     } else {
       const probe = createClient({ baseUrl: homeserver, accessToken: cfg.access_token, userId: cfg.user_id });
       let who: { user_id: string; device_id?: string };
-      try { who = await probe.whoami(); } catch (e) { throw explainMatrixError(e, homeserver, "Access token check failed"); }
-      if (cfg.user_id && who.user_id !== cfg.user_id) throw new LoginError(`The access token belongs to ${who.user_id}, not to [matrix] user_id ${cfg.user_id}. Fix one of them.`, false);
+      try {
+        who = await probe.whoami();
+      } catch (e) {
+        throw explainMatrixError(e, homeserver, "Access token check failed");
+      }
+      if (cfg.user_id && who.user_id !== cfg.user_id)
+        throw new LoginError(`The access token belongs to ${who.user_id}, not to [matrix] user_id ${cfg.user_id}. Fix one of them.`, false);
       const deviceId = cfg.device_id || who.device_id;
       if (!deviceId) throw new LoginError("The homeserver did not say which device the access token belongs to: set [matrix] device_id.", false);
-      if (cfg.device_id && who.device_id && cfg.device_id !== who.device_id) throw new LoginError(`The access token belongs to device ${who.device_id}, not to [matrix] device_id ${cfg.device_id}. Fix one of them.`, false);
+      if (cfg.device_id && who.device_id && cfg.device_id !== who.device_id)
+        throw new LoginError(`The access token belongs to device ${who.device_id}, not to [matrix] device_id ${cfg.device_id}. Fix one of them.`, false);
       log.info(`using the configured access token: ${who.user_id}, device ${deviceId}`);
       return { homeserver, userId: who.user_id, deviceId, accessToken: cfg.access_token, savedAt: "", fresh: false, source: "config" };
     }
   }
-  const usable = (s: SavedSession | undefined): s is SavedSession => !!s && s.homeserver === homeserver && (!cfg.user_id || s.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === s.deviceId);
+  const usable = (s: SavedSession | undefined): s is SavedSession =>
+    !!s && s.homeserver === homeserver && (!cfg.user_id || s.userId === cfg.user_id) && (!cfg.device_id || cfg.device_id === s.deviceId);
   let saved = opts.fresh ? undefined : await loadSavedSession(storeDir);
   // An OAuth access token lives minutes: an expired (or nearly expired) one is renewed before anything uses it.
   if (usable(saved) && saved.oauth?.refreshToken && refreshDue(saved.oauth)) {
@@ -54,11 +66,15 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
       opts.redact?.(renewed.accessToken);
       opts.redact?.(renewed.oauth.refreshToken);
       await saveSession(storeDir, renewed);
-      log.info(`the saved access token of device ${old.deviceId} ${was <= Date.now() ? `expired ${Math.round((Date.now() - was) / 1000)} s ago` : `expires in ${Math.round((was - Date.now()) / 1000)} s`}; renewed it with the refresh token`);
+      log.info(
+        `the saved access token of device ${old.deviceId} ${was <= Date.now() ? `expired ${Math.round((Date.now() - was) / 1000)} s ago` : `expires in ${Math.round((was - Date.now()) / 1000)} s`}; renewed it with the refresh token`,
+      );
       saved = renewed;
     } catch (e) {
       if (!(e instanceof RefreshRefused)) throw e;
-      log.warn(`the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token (${e.message}), so it was revoked or signed out; logging in again${method === "oauth_device" ? " with a new device authorization" : ""}`);
+      log.warn(
+        `the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token (${e.message}), so it was revoked or signed out; logging in again${method === "oauth_device" ? " with a new device authorization" : ""}`,
+      );
       saved = undefined;
     }
   }
@@ -88,9 +104,17 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
     source = "oauth_device";
   } else if (method === "password" || (method === "auto" && cfg.password)) {
     if (!cfg.password) throw new LoginError("[matrix] login_method = password, but password (or password_file) is empty.", false);
-    res = await login(homeserver, {
-      type: "m.login.password", identifier: { type: "m.id.user", user: cfg.user_id }, password: cfg.password, device_id: deviceId, initial_device_display_name: cfg.device_name,
-    }, `Password login as ${cfg.user_id} failed`);
+    res = await login(
+      homeserver,
+      {
+        type: "m.login.password",
+        identifier: { type: "m.id.user", user: cfg.user_id },
+        password: cfg.password,
+        device_id: deviceId,
+        initial_device_display_name: cfg.device_name,
+      },
+      `Password login as ${cfg.user_id} failed`,
+    );
     source = "password";
   } else if (cfg.login_token && (method === "auto" || method === "login_token" || method === "sso")) {
     opts.redact?.(cfg.login_token);
@@ -101,11 +125,18 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
     res = await tokenLogin(homeserver, token, deviceId, cfg.device_name, "The SSO login token");
     source = "sso";
   } else if (method === "login_token") {
-    throw new LoginError(`No usable session${opts.fresh ? " (a new device is needed)" : ""} and [matrix] login_token is empty: get a new login token (SSO, or another session's "sign in another device"), or use a password.`, false);
+    throw new LoginError(
+      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and [matrix] login_token is empty: get a new login token (SSO, or another session's "sign in another device"), or use a password.`,
+      false,
+    );
   } else {
-    throw new LoginError(`No usable session${opts.fresh ? " (a new device is needed)" : ""} and no password: set [matrix] password (or password_file)${opts.fresh ? "" : ", or access_token"}, or another login_method.`, false);
+    throw new LoginError(
+      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and no password: set [matrix] password (or password_file)${opts.fresh ? "" : ", or access_token"}, or another login_method.`,
+      false,
+    );
   }
-  if (cfg.user_id && res.user_id !== cfg.user_id) throw new LoginError(`Logged in as ${res.user_id}, but [matrix] user_id is ${cfg.user_id}: sign in as the bot's account, or fix user_id.`, false);
+  if (cfg.user_id && res.user_id !== cfg.user_id)
+    throw new LoginError(`Logged in as ${res.user_id}, but [matrix] user_id is ${cfg.user_id}: sign in as the bot's account, or fix user_id.`, false);
   opts.redact?.(res.access_token);
   const session = { homeserver, userId: res.user_id, deviceId: res.device_id, accessToken: res.access_token, ...(oauth ? { oauth } : {}) };
   await saveSession(storeDir, session);
@@ -115,17 +146,23 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
 
 /** An unreadable session.json stops the start (not retried): a new login would silently make a new device. */
 async function loadSavedSession(storeDir: string): Promise<SavedSession | undefined> {
-  try { return await loadSession(storeDir); } catch (e) {
+  try {
+    return await loadSession(storeDir);
+  } catch (e) {
     if (e instanceof SessionUnreadable) throw new LoginError(e.message, false);
     throw e;
   }
 }
 
-interface LoginResult { access_token: string; user_id: string; device_id: string }
+interface LoginResult {
+  access_token: string;
+  user_id: string;
+  device_id: string;
+}
 
 async function login(homeserver: string, body: Record<string, unknown>, what: string): Promise<LoginResult> {
   try {
-    return await createClient({ baseUrl: homeserver }).loginRequest(body as never) as LoginResult;
+    return (await createClient({ baseUrl: homeserver }).loginRequest(body as never)) as LoginResult;
   } catch (e) {
     throw explainMatrixError(e, homeserver, what);
   }
@@ -134,12 +171,24 @@ async function login(homeserver: string, body: Record<string, unknown>, what: st
 /** m.login.token: a single-use token from an SSO redirect or from another session (login_via_existing_session). */
 async function tokenLogin(homeserver: string, token: string, deviceId: string | undefined, deviceName: string, what: string): Promise<LoginResult> {
   const flows = await loginFlows(homeserver);
-  if (!flows.some((f) => f.type === "m.login.token")) throw new LoginError(`The homeserver does not offer token login (m.login.token); it offers ${flows.map((f) => f.type).join(", ") || "nothing"}. Use one of those.`, false);
+  if (!flows.some((f) => f.type === "m.login.token"))
+    throw new LoginError(
+      `The homeserver does not offer token login (m.login.token); it offers ${flows.map((f) => f.type).join(", ") || "nothing"}. Use one of those.`,
+      false,
+    );
   try {
-    return await createClient({ baseUrl: homeserver }).loginRequest({ type: "m.login.token", token, device_id: deviceId, initial_device_display_name: deviceName } as never) as LoginResult;
+    return (await createClient({ baseUrl: homeserver }).loginRequest({
+      type: "m.login.token",
+      token,
+      device_id: deviceId,
+      initial_device_display_name: deviceName,
+    } as never)) as LoginResult;
   } catch (e) {
     if (e instanceof MatrixError && e.errcode === "M_FORBIDDEN") {
-      throw new LoginError(`${what} was refused (${e.errcode}: ${e.data?.error ?? ""}): login tokens work once and expire after a few minutes. Get a new one, or use another login method.`, false);
+      throw new LoginError(
+        `${what} was refused (${e.errcode}: ${e.data?.error ?? ""}): login tokens work once and expire after a few minutes. Get a new one, or use another login method.`,
+        false,
+      );
     }
     throw explainMatrixError(e, homeserver, "Token login failed");
   }
@@ -153,7 +202,13 @@ export async function discardSession(session: SavedSession, storeDir: string, lo
   try {
     // An OAuth session is ended at the authorization server (both tokens revoked, which removes the device there).
     const oauth = session.oauth?.refreshToken ? { refreshToken: session.oauth.refreshToken, oauthClientId: session.oauth.clientId } : {};
-    await createClient({ baseUrl: session.homeserver, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, ...oauth }).logout();
+    await createClient({
+      baseUrl: session.homeserver,
+      accessToken: session.accessToken,
+      userId: session.userId,
+      deviceId: session.deviceId,
+      ...oauth,
+    }).logout();
     log.info(`logged out the old device ${session.deviceId}`);
   } catch (e) {
     log.warn(`logging out the old device ${session.deviceId} failed: ${errorText(e)}`);

@@ -6,7 +6,10 @@ const NO_WORDS = ["n", "no", "nope", "nah", "cancel", "abort", "stop", "don't", 
 
 /** Strips variation selectors and skin-tone modifiers, so 👍🏽 and ✔️ count like 👍 and ✔. */
 export function normalizeKey(key: string): string {
-  return key.replace(/[\uFE0E\uFE0F]|\u{1F3FB}|\u{1F3FC}|\u{1F3FD}|\u{1F3FE}|\u{1F3FF}/gu, "").trim().toLowerCase();
+  return key
+    .replace(/[\uFE0E\uFE0F]|\u{1F3FB}|\u{1F3FC}|\u{1F3FD}|\u{1F3FE}|\u{1F3FF}/gu, "")
+    .trim()
+    .toLowerCase();
 }
 
 export function reactionAnswer(key: string): "yes" | "no" | undefined {
@@ -29,7 +32,9 @@ export function stripReplyFallback(body: string): string {
 export function textAnswer(body: string, prefix?: string): "yes" | "no" | undefined {
   let t = stripReplyFallback(body).trim();
   if (prefix && t.toLowerCase().startsWith(prefix.toLowerCase() + " ")) t = t.slice(prefix.length).trim();
-  t = normalizeKey(t).replace(/[.!]+$/, "").trim();
+  t = normalizeKey(t)
+    .replace(/[.!]+$/, "")
+    .trim();
   if (YES_WORDS.includes(t)) return "yes";
   if (NO_WORDS.includes(t)) return "no";
   return undefined;

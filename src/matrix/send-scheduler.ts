@@ -35,5 +35,8 @@ function backoff(attempts: number): number {
 }
 
 export function createSendScheduler(): MatrixScheduler {
-  return new MatrixScheduler((ev: MatrixEvent, attempts: number, err: MatrixError) => retryDelay(err, attempts), (ev: MatrixEvent) => ev.getRoomId() ?? null);
+  return new MatrixScheduler(
+    (ev: MatrixEvent, attempts: number, err: MatrixError) => retryDelay(err, attempts),
+    (ev: MatrixEvent) => ev.getRoomId() ?? null,
+  );
 }

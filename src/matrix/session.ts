@@ -29,10 +29,15 @@ export const sessionPath = (storeDir: string): string => join(storeDir, "session
  * encryption keys behind, so the bot refuses to start and says what to do. Never carries the file's content.
  */
 export class SessionUnreadable extends Error {
-  constructor(readonly file: string, readonly reason: string) {
-    super(`Could not start: the saved Matrix session ${file} cannot be read (${reason}). It names the bot's device, whose encryption keys `
-      + "are in the crypto store next to it; logging in afresh would make a new device. Fix the file (or its permissions), or remove it "
-      + "to log in as a new device (the old device's crypto store is then kept as a dated backup).");
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(
+      `Could not start: the saved Matrix session ${file} cannot be read (${reason}). It names the bot's device, whose encryption keys ` +
+        "are in the crypto store next to it; logging in afresh would make a new device. Fix the file (or its permissions), or remove it " +
+        "to log in as a new device (the old device's crypto store is then kept as a dated backup).",
+    );
     this.name = "SessionUnreadable";
   }
 }
@@ -47,8 +52,12 @@ function shapeProblem(s: unknown): string | undefined {
   if (bad.length) return `${bad.join(", ")} ${bad.length > 1 ? "are" : "is"} missing, empty or not a string`;
   if (v.oauth === undefined) return undefined;
   const o = v.oauth as Partial<SavedOAuth> | null;
-  const oauthOk = typeof o === "object" && o !== null && typeof o.clientId === "string" && typeof o.refreshToken === "string"
-    && (o.expiresAt === undefined || typeof o.expiresAt === "number");
+  const oauthOk =
+    typeof o === "object" &&
+    o !== null &&
+    typeof o.clientId === "string" &&
+    typeof o.refreshToken === "string" &&
+    (o.expiresAt === undefined || typeof o.expiresAt === "number");
   return oauthOk ? undefined : "its oauth part lacks clientId or refreshToken, or has a wrong expiresAt";
 }
 
@@ -56,14 +65,20 @@ function shapeProblem(s: unknown): string | undefined {
 export async function loadSession(storeDir: string): Promise<SavedSession | undefined> {
   const file = sessionPath(storeDir);
   let text: string;
-  try { text = await readFile(file, "utf8"); } catch (e) {
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new SessionUnreadable(file, errorText(e));
   }
   if (!text.trim()) throw new SessionUnreadable(file, "it is empty");
   let parsed: unknown;
   // JSON.parse's message quotes the text around the error, which may be the token: not shown.
-  try { parsed = JSON.parse(text); } catch { throw new SessionUnreadable(file, "it is not valid JSON"); }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new SessionUnreadable(file, "it is not valid JSON");
+  }
   const problem = shapeProblem(parsed);
   if (problem) throw new SessionUnreadable(file, problem);
   return parsed as SavedSession;

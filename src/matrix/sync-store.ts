@@ -34,7 +34,12 @@ export class FileSyncStore extends MemoryStore {
   /** Receives save failures (otherwise save() rejects). */
   onSaveError?: (e: unknown) => void;
 
-  constructor(private readonly file: string, private readonly userId: string, private readonly deviceId: string, private readonly saveEveryMs = 5000) {
+  constructor(
+    private readonly file: string,
+    private readonly userId: string,
+    private readonly deviceId: string,
+    private readonly saveEveryMs = 5000,
+  ) {
     super();
   }
 
@@ -42,12 +47,17 @@ export class FileSyncStore extends MemoryStore {
     try {
       const data = JSON.parse(await readFile(this.file, "utf8")) as FileShape;
       if (data.version === 1 && data.userId === this.userId && data.deviceId === this.deviceId && data.sync?.nextBatch) {
-        this.acc.accumulate({ next_batch: data.sync.nextBatch, rooms: data.sync.roomsData, account_data: { events: data.sync.accountData } } as unknown as ISyncResponse, true);
+        this.acc.accumulate(
+          { next_batch: data.sync.nextBatch, rooms: data.sync.roomsData, account_data: { events: data.sync.accountData } } as unknown as ISyncResponse,
+          true,
+        );
         this.savedClientOptions = data.clientOptions;
         this.cryptoGeneration = data.cryptoGeneration;
         this.resumed = true;
       }
-    } catch { /* no saved sync: a fresh initial sync */ }
+    } catch {
+      /* no saved sync: a fresh initial sync */
+    }
   }
 
   override async setSyncData(syncData: ISyncResponse): Promise<void> {
@@ -61,9 +71,13 @@ export class FileSyncStore extends MemoryStore {
     return structuredClone({ nextBatch: d.nextBatch, roomsData: d.roomsData, accountData: d.accountData });
   }
 
-  override async getSavedSyncToken(): Promise<string | null> { return this.acc.getNextBatchToken() || null; }
+  override async getSavedSyncToken(): Promise<string | null> {
+    return this.acc.getNextBatchToken() || null;
+  }
 
-  override wantsSave(): boolean { return this.dirty && Date.now() - this.lastSave >= this.saveEveryMs; }
+  override wantsSave(): boolean {
+    return this.dirty && Date.now() - this.lastSave >= this.saveEveryMs;
+  }
 
   override async save(force = false): Promise<void> {
     if (!this.dirty && !force) return;
@@ -81,14 +95,30 @@ export class FileSyncStore extends MemoryStore {
     }
   }
 
-  override async getClientOptions(): Promise<IStoredClientOpts | undefined> { return this.savedClientOptions; }
-  override async storeClientOptions(options: IStoredClientOpts): Promise<void> { this.savedClientOptions = options; this.dirty = true; }
+  override async getClientOptions(): Promise<IStoredClientOpts | undefined> {
+    return this.savedClientOptions;
+  }
+  override async storeClientOptions(options: IStoredClientOpts): Promise<void> {
+    this.savedClientOptions = options;
+    this.dirty = true;
+  }
 
-  override async deleteAllData(): Promise<void> { this.acc = new SyncAccumulator(); this.dirty = true; await super.deleteAllData(); }
+  override async deleteAllData(): Promise<void> {
+    this.acc = new SyncAccumulator();
+    this.dirty = true;
+    await super.deleteAllData();
+  }
 
   private serialize(): string {
     const d = this.acc.getJSON(true);
-    const shape: FileShape = { version: 1, userId: this.userId, deviceId: this.deviceId, sync: { nextBatch: d.nextBatch, roomsData: d.roomsData, accountData: d.accountData }, clientOptions: this.savedClientOptions, cryptoGeneration: this.cryptoGeneration };
+    const shape: FileShape = {
+      version: 1,
+      userId: this.userId,
+      deviceId: this.deviceId,
+      sync: { nextBatch: d.nextBatch, roomsData: d.roomsData, accountData: d.accountData },
+      clientOptions: this.savedClientOptions,
+      cryptoGeneration: this.cryptoGeneration,
+    };
     return JSON.stringify(shape);
   }
 }

@@ -4,8 +4,14 @@
 // (`verify start`) shows its emoji to that admin in the room, and only that admin can confirm it.
 import type { MatrixClient } from "matrix-js-sdk";
 import {
-  CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent,
-  type CryptoApi, type VerificationRequest, type ShowSasCallbacks, type Verifier,
+  CryptoEvent,
+  VerificationPhase,
+  VerificationRequestEvent,
+  VerifierEvent,
+  type CryptoApi,
+  type VerificationRequest,
+  type ShowSasCallbacks,
+  type Verifier,
 } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { Actor, Operations, VerificationPort, DeviceTrust } from "../core/operations.js";
 import { OperationError } from "../core/operations.js";
@@ -48,7 +54,9 @@ export class VerificationManager implements VerificationPort {
     o.client.on(CryptoEvent.VerificationRequestReceived, (req) => this.onIncoming(req));
   }
 
-  private get store() { return this.o.ops.store; }
+  private get store() {
+    return this.o.ops.store;
+  }
 
   private onIncoming(request: VerificationRequest): void {
     const from = request.otherUserId;
@@ -60,15 +68,24 @@ export class VerificationManager implements VerificationPort {
       return;
     }
     const entry = this.register(request, { origin: "incoming" });
-    this.o.log.info(`verification ${entry.state.id}: ${from} ${request.otherDeviceId ?? ""} asks to verify the bot; accepting, so the emoji can be compared at the console`);
+    this.o.log.info(
+      `verification ${entry.state.id}: ${from} ${request.otherDeviceId ?? ""} asks to verify the bot; accepting, so the emoji can be compared at the console`,
+    );
     void request.accept().catch((e) => this.fail(entry, `accepting failed: ${errorText(e)}`));
   }
 
   private register(request: VerificationRequest, how: { origin: VerificationState["origin"]; owner?: string; roomId?: string }): Entry {
     const now = Date.now();
     const state: VerificationState = {
-      id: `v${this.next++}`, otherUserId: request.otherUserId, otherDeviceId: request.otherDeviceId, origin: how.origin,
-      owner: how.owner, roomId: how.roomId, phase: "requested", createdAt: now, updatedAt: now,
+      id: `v${this.next++}`,
+      otherUserId: request.otherUserId,
+      otherDeviceId: request.otherDeviceId,
+      origin: how.origin,
+      owner: how.owner,
+      roomId: how.roomId,
+      phase: "requested",
+      createdAt: now,
+      updatedAt: now,
     };
     const entry: Entry = { state, request };
     this.entries.set(state.id, entry);
@@ -96,7 +113,10 @@ export class VerificationManager implements VerificationPort {
         break;
       case VerificationPhase.Cancelled: {
         const mismatch = req.cancellationCode === "m.mismatched_sas" || req.cancellationCode === "m.key_mismatch";
-        this.update(entry, { phase: mismatch ? "mismatch" : "cancelled", detail: `${req.cancellationCode ?? "cancelled"}${req.cancellingUserId ? ` by ${req.cancellingUserId === this.o.client.getUserId() ? "the bot" : req.cancellingUserId}` : ""}` });
+        this.update(entry, {
+          phase: mismatch ? "mismatch" : "cancelled",
+          detail: `${req.cancellationCode ?? "cancelled"}${req.cancellingUserId ? ` by ${req.cancellingUserId === this.o.client.getUserId() ? "the bot" : req.cancellingUserId}` : ""}`,
+        });
         this.o.log.info(`verification ${entry.state.id} with ${entry.state.otherUserId} ended: ${entry.state.detail}`);
         break;
       }
@@ -112,12 +132,18 @@ export class VerificationManager implements VerificationPort {
     verifier.on(VerifierEvent.ShowSas, (sas) => {
       entry.sas = sas;
       this.update(entry, { phase: "sas", emoji: sas.sas.emoji?.map(([e, n]) => [e, n] as [string, string]), decimals: sas.sas.decimal });
-      this.o.log.info(`verification ${entry.state.id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: compare the emoji, then confirm or report a mismatch`);
+      this.o.log.info(
+        `verification ${entry.state.id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: compare the emoji, then confirm or report a mismatch`,
+      );
       void this.showInChat(entry);
     });
-    verifier.verify().then(() => this.done(entry), (e) => {
-      if (!ENDED.includes(entry.state.phase)) this.update(entry, { phase: entry.state.phase === "mismatch" ? "mismatch" : "cancelled", detail: errorText(e) });
-    });
+    verifier.verify().then(
+      () => this.done(entry),
+      (e) => {
+        if (!ENDED.includes(entry.state.phase))
+          this.update(entry, { phase: entry.state.phase === "mismatch" ? "mismatch" : "cancelled", detail: errorText(e) });
+      },
+    );
   }
 
   private done(entry: Entry): void {
@@ -127,7 +153,14 @@ export class VerificationManager implements VerificationPort {
     this.o.log.info(`verification ${entry.state.id}: ${otherUserId} ${otherDeviceId ?? ""} is now verified`);
     if (otherDeviceId) this.o.onVerified?.(otherUserId, otherDeviceId);
     if (entry.state.roomId && entry.state.owner) {
-      void this.o.notify(entry.state.roomId, `✅ Verification ${entry.state.id} done: ${otherUserId} ${otherDeviceId ?? ""} is verified.`, `✅ Verification ${entry.state.id} done: ${escapeHtml(otherUserId)} <code>${escapeHtml(otherDeviceId ?? "")}</code> is verified.`, []).catch(() => undefined);
+      void this.o
+        .notify(
+          entry.state.roomId,
+          `✅ Verification ${entry.state.id} done: ${otherUserId} ${otherDeviceId ?? ""} is verified.`,
+          `✅ Verification ${entry.state.id} done: ${escapeHtml(otherUserId)} <code>${escapeHtml(otherDeviceId ?? "")}</code> is verified.`,
+          [],
+        )
+        .catch(() => undefined);
     }
   }
 
@@ -143,9 +176,10 @@ export class VerificationManager implements VerificationPort {
     const p = this.o.ops.config.values.bot.command_prefix;
     const sas = sasText(s.emoji, s.decimals);
     const text = `🔐 Verification ${s.id} with ${s.otherUserId} ${s.otherDeviceId ?? ""}: compare with what that device shows.\n${sas}\nThey match: ${p} verify confirm ${s.id} · They differ: ${p} verify mismatch ${s.id} · Only ${s.owner} can answer.`;
-    const html = `🔐 Verification <b>${s.id}</b> with ${escapeHtml(s.otherUserId)} <code>${escapeHtml(s.otherDeviceId ?? "")}</code>: compare with what that device shows.<br/>`
-      + `<font size="5">${(s.emoji ?? []).map(([e]) => escapeHtml(e)).join(" ")}</font><br/>${escapeHtml((s.emoji ?? []).map(([, n]) => n).join(" · "))}<br/>${s.decimals ? `Numbers: ${s.decimals.join(" ")}<br/>` : ""}`
-      + `They match: <code>${escapeHtml(`${p} verify confirm ${s.id}`)}</code> · They differ: <code>${escapeHtml(`${p} verify mismatch ${s.id}`)}</code> · Only ${escapeHtml(s.owner)} can answer.`;
+    const html =
+      `🔐 Verification <b>${s.id}</b> with ${escapeHtml(s.otherUserId)} <code>${escapeHtml(s.otherDeviceId ?? "")}</code>: compare with what that device shows.<br/>` +
+      `<font size="5">${(s.emoji ?? []).map(([e]) => escapeHtml(e)).join(" ")}</font><br/>${escapeHtml((s.emoji ?? []).map(([, n]) => n).join(" · "))}<br/>${s.decimals ? `Numbers: ${s.decimals.join(" ")}<br/>` : ""}` +
+      `They match: <code>${escapeHtml(`${p} verify confirm ${s.id}`)}</code> · They differ: <code>${escapeHtml(`${p} verify mismatch ${s.id}`)}</code> · Only ${escapeHtml(s.owner)} can answer.`;
     await this.o.notify(s.roomId, text, html, [s.owner]).catch((e) => this.o.log.warn(`posting the emoji of ${s.id} failed: ${errorText(e)}`));
   }
 
@@ -169,14 +203,20 @@ export class VerificationManager implements VerificationPort {
   async start(actor: Actor, userId: string, deviceId: string): Promise<VerificationState> {
     const known = (await this.o.crypto.getUserDeviceInfo([userId], true)).get(userId)?.get(deviceId);
     if (!known) throw new OperationError(`${userId} has no device ${deviceId} that the bot knows of (see verify list).`, "bad_input");
-    if ((await this.o.crypto.getDeviceVerificationStatus(userId, deviceId))?.isVerified()) throw new OperationError(`${userId} ${deviceId} is already verified.`, "bad_input");
+    if ((await this.o.crypto.getDeviceVerificationStatus(userId, deviceId))?.isVerified())
+      throw new OperationError(`${userId} ${deviceId} is already verified.`, "bad_input");
     const request = await this.o.crypto.requestDeviceVerification(userId, deviceId);
     const entry = this.register(request, actor.kind === "chat" ? { origin: "chat", owner: actor.userId, roomId: actor.roomId } : { origin: "console" });
     // Once the other side accepts, the bot starts SAS itself.
     const startSas = () => {
       if (request.phase !== VerificationPhase.Ready || entry.state.phase !== "ready" || request.verifier) return;
       request.off(VerificationRequestEvent.Change, startSas);
-      request.startVerification("m.sas.v1").then((v) => { if (!entry.verifier) this.attachVerifier(entry, v); }, (e) => this.fail(entry, `starting SAS failed: ${errorText(e)}`));
+      request.startVerification("m.sas.v1").then(
+        (v) => {
+          if (!entry.verifier) this.attachVerifier(entry, v);
+        },
+        (e) => this.fail(entry, `starting SAS failed: ${errorText(e)}`),
+      );
     };
     request.on(VerificationRequestEvent.Change, startSas);
     startSas();
@@ -184,19 +224,24 @@ export class VerificationManager implements VerificationPort {
     return entry.state;
   }
 
-  get(id: string): VerificationState | undefined { return this.entries.get(id)?.state; }
+  get(id: string): VerificationState | undefined {
+    return this.entries.get(id)?.state;
+  }
 
   async confirm(id: string, match: boolean): Promise<void> {
     const entry = this.entries.get(id);
     if (!entry) throw new OperationError(`There is no verification ${id}.`, "bad_input");
-    if (entry.state.phase !== "sas" || !entry.sas) throw new OperationError(`Verification ${id} is ${entry.state.phase}, not waiting for an emoji comparison.`, "bad_input");
+    if (entry.state.phase !== "sas" || !entry.sas)
+      throw new OperationError(`Verification ${id} is ${entry.state.phase}, not waiting for an emoji comparison.`, "bad_input");
     if (match) {
       this.update(entry, { phase: "confirmed" });
       await entry.sas.confirm();
     } else {
       this.update(entry, { phase: "mismatch", detail: "the emoji did not match" });
       // Logged here: onChange ignores the cancellation that follows, since the phase has already ended.
-      this.o.log.warn(`verification ${id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: the emoji did not match; cancelled, nothing trusted`);
+      this.o.log.warn(
+        `verification ${id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: the emoji did not match; cancelled, nothing trusted`,
+      );
       entry.sas.mismatch();
     }
   }
@@ -212,7 +257,10 @@ export class VerificationManager implements VerificationPort {
   /** On stop: open verifications are cancelled (they cannot survive a restart). */
   async close(): Promise<void> {
     for (const e of this.entries.values()) {
-      if (!ENDED.includes(e.state.phase)) { this.update(e, { phase: "cancelled", detail: "the bot stopped" }); await e.request.cancel().catch(() => undefined); }
+      if (!ENDED.includes(e.state.phase)) {
+        this.update(e, { phase: "cancelled", detail: "the bot stopped" });
+        await e.request.cancel().catch(() => undefined);
+      }
     }
   }
 }

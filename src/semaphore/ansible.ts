@@ -21,12 +21,19 @@ export function foldAnsible(prev: AnsibleProgress, lines: string[]): AnsibleProg
   for (const raw of lines) {
     const line = stripAnsi(raw).trim();
     let m: RegExpExecArray | null;
-    if ((m = PLAY.exec(line))) { edit().currentPlay = m[1]; next!.currentTask = undefined; }
-    else if ((m = TASK.exec(line))) edit().currentTask = m[1];
-    else if (RECAP_HEADER.test(line)) { edit().currentTask = undefined; next!.recap ??= {}; }
-    else if ((m = RECAP_LINE.exec(line))) {
+    if ((m = PLAY.exec(line))) {
+      edit().currentPlay = m[1];
+      next!.currentTask = undefined;
+    } else if ((m = TASK.exec(line))) edit().currentTask = m[1];
+    else if (RECAP_HEADER.test(line)) {
+      edit().currentTask = undefined;
+      next!.recap ??= {};
+    } else if ((m = RECAP_LINE.exec(line))) {
       const counts: Record<string, number> = {};
-      for (const pair of m[2]!.trim().split(/\s+/)) { const [k, v] = pair.split("="); counts[k!] = Number(v); }
+      for (const pair of m[2]!.trim().split(/\s+/)) {
+        const [k, v] = pair.split("=");
+        counts[k!] = Number(v);
+      }
       edit().recap = { ...(next!.recap ?? {}), [m[1]!]: counts };
     }
   }

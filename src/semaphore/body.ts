@@ -30,7 +30,9 @@ export async function readCapped(body: Chunks, limit: number, onText: (text: str
 /** The whole body as text, at most `limit` bytes of it. */
 export async function readCappedText(body: Chunks, limit: number): Promise<string> {
   const parts: string[] = [];
-  await readCapped(body, limit, (text) => { parts.push(text); });
+  await readCapped(body, limit, (text) => {
+    parts.push(text);
+  });
   return parts.join("");
 }
 
@@ -57,13 +59,19 @@ export class JsonArraySplitter {
       const c = text.charCodeAt(i);
       if (this.state === "before") {
         if (isSpace(c)) continue;
-        if (c !== 0x5b /* [ */) { this.notArray = true; return out; }
+        if (c !== 0x5b /* [ */) {
+          this.notArray = true;
+          return out;
+        }
         this.state = "inside";
         start = i + 1;
       } else if (this.state === "after") {
         if (!isSpace(c)) throw new SyntaxError("text after the end of the JSON array");
       } else if (this.inString) {
-        if (this.escaped) { this.escaped = false; continue; }
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
         QUOTE_OR_BACKSLASH.lastIndex = i; // jump over the string's plain characters (most of a log)
         if (!QUOTE_OR_BACKSLASH.test(text)) break; // the string goes on in the next piece
         i = QUOTE_OR_BACKSLASH.lastIndex - 1;
@@ -73,7 +81,7 @@ export class JsonArraySplitter {
         this.inString = true;
       } else if (c === 0x7b /* { */ || c === 0x5b) {
         this.depth++;
-      } else if ((c === 0x2c /* , */ || c === 0x5d /* ] */) && this.depth === 0) {
+      } else if ((c === 0x2c /* , */ || c === 0x5d) /* ] */ && this.depth === 0) {
         const element = this.pending + text.slice(start, i);
         this.pending = "";
         start = i + 1;

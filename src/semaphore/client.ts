@@ -21,8 +21,21 @@ import type { Readable } from "node:stream";
 import { BodyTooLarge, JsonArraySplitter, readCapped, readCappedText, type Chunks } from "./body.js";
 import { NO_ROUTE, SemaphoreError, isTlsErrorCode, type SemaphoreErrorKind } from "./errors.js";
 import {
-  normalizeInfo, normalizeList, normalizeProject, normalizeTask, normalizeTaskOutput, normalizeTaskWithTpl, normalizeTemplate, normalizeUser,
-  type Info, type Project, type Task, type TaskOutput, type TaskWithTpl, type Template, type User,
+  normalizeInfo,
+  normalizeList,
+  normalizeProject,
+  normalizeTask,
+  normalizeTaskOutput,
+  normalizeTaskWithTpl,
+  normalizeTemplate,
+  normalizeUser,
+  type Info,
+  type Project,
+  type Task,
+  type TaskOutput,
+  type TaskWithTpl,
+  type Template,
+  type User,
 } from "./types.js";
 
 export interface RequestInfo {
@@ -176,7 +189,8 @@ class Limiter {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
-      if (next) next(); // hand the slot over; `active` stays the same
+      if (next)
+        next(); // hand the slot over; `active` stays the same
       else this.active--;
     };
   }
@@ -249,7 +263,9 @@ export class SemaphoreClient {
     }
     this.httpAgent = new http.Agent({ keepAlive: true });
     this.httpsAgent = new https.Agent({
-      keepAlive: true, rejectUnauthorized: this.tlsVerify, ...(this.ca ? { ca: this.ca } : {}),
+      keepAlive: true,
+      rejectUnauthorized: this.tlsVerify,
+      ...(this.ca ? { ca: this.ca } : {}),
     });
     this.onRequest = opts.onRequest;
     this.onWarning = opts.onWarning;
@@ -265,7 +281,13 @@ export class SemaphoreClient {
     const t0 = performance.now();
     const text = (await this.request("GET", "/api/ping", { expect: "text", auth: false, timeoutMs: opts.timeoutMs })) as string;
     if (text.trim().toLowerCase() !== "pong") {
-      throw new SemaphoreError({ kind: "bad_reply", method: "GET", path: "/api/ping", detail: `expected "pong"`, serverMessage: this.scrub(text.trim().slice(0, 60)) });
+      throw new SemaphoreError({
+        kind: "bad_reply",
+        method: "GET",
+        path: "/api/ping",
+        detail: `expected "pong"`,
+        serverMessage: this.scrub(text.trim().slice(0, 60)),
+      });
     }
     return Math.round(performance.now() - t0);
   }
@@ -342,11 +364,14 @@ export class SemaphoreClient {
     if (body.arguments !== undefined) {
       const tpl = await this.template(projectId, req.templateId);
       if (!tpl.allow_override_args_in_task) {
-        const what = shape === "flat" && (cleanList(req.tags).length || cleanList(req.skipTags).length)
-          ? "tags/skip-tags and extra arguments (this Semaphore version passes tags as CLI arguments)"
-          : "extra CLI arguments";
+        const what =
+          shape === "flat" && (cleanList(req.tags).length || cleanList(req.skipTags).length)
+            ? "tags/skip-tags and extra arguments (this Semaphore version passes tags as CLI arguments)"
+            : "extra CLI arguments";
         throw new SemaphoreError({
-          kind: "unsupported", method: "POST", path,
+          kind: "unsupported",
+          method: "POST",
+          path,
           detail: "template does not allow overriding CLI args",
           userText: `Template "${tpl.name}" doesn't accept ${what}; Semaphore would silently ignore them. Enable "allow CLI args in task" (allow_override_args_in_task) on the template, or run without them.`,
         });
@@ -392,7 +417,12 @@ export class SemaphoreClient {
       if (noRoute || old) {
         version ??= this.shape?.version;
         throw new SemaphoreError({
-          kind: "unsupported", method: "POST", path, status: e.status, detail: "no reject route", cause: e,
+          kind: "unsupported",
+          method: "POST",
+          path,
+          status: e.status,
+          detail: "no reject route",
+          cause: e,
           userText: `This Semaphore server${version ? ` (${version})` : ""} can't reject tasks — that arrived after v2.10. Stop the task instead, or upgrade Semaphore.`,
         });
       }
@@ -451,12 +481,16 @@ export class SemaphoreClient {
       version = (await this.info()).version;
     } catch (e) {
       if (e instanceof SemaphoreError && ["unreachable", "timeout", "unauthorized", "server", "not_json"].includes(e.kind)) throw e;
-      this.warnOnce(`Could not read Semaphore's version from /api/info (${e instanceof SemaphoreError ? e.userMessage() : String(e)}); sending task options in the v2.10 form.`);
+      this.warnOnce(
+        `Could not read Semaphore's version from /api/info (${e instanceof SemaphoreError ? e.userMessage() : String(e)}); sending task options in the v2.10 form.`,
+      );
       return "flat"; // not cached: ask again next time
     }
     const shape = apiShapeForVersion(version);
     if (shape === null) {
-      this.warnOnce(`Semaphore reports version ${JSON.stringify(version.slice(0, 60))}, which ChatrixCD doesn't recognise; sending task options in the v2.10 form (tags/skip-tags as CLI arguments).`);
+      this.warnOnce(
+        `Semaphore reports version ${JSON.stringify(version.slice(0, 60))}, which ChatrixCD doesn't recognise; sending task options in the v2.10 form (tags/skip-tags as CLI arguments).`,
+      );
     }
     this.shape = { shape: shape ?? "flat", version };
     return this.shape.shape;
@@ -479,7 +513,10 @@ export class SemaphoreClient {
   private id(v: number, what: string): number {
     if (!isPositiveId(v)) {
       throw new SemaphoreError({
-        kind: "bad_request", method: "", path: "", detail: `invalid ${what} id`,
+        kind: "bad_request",
+        method: "",
+        path: "",
+        detail: `invalid ${what} id`,
         userText: `Invalid ${what} id ${JSON.stringify(String(v)).slice(0, 30)}: ids are positive whole numbers.`,
       });
     }
@@ -537,7 +574,11 @@ export class SemaphoreClient {
       let res: Awaited<ReturnType<typeof fetch>>;
       try {
         res = await fetch(this.baseUrl + path, {
-          method, headers, body, signal: ac.signal, redirect: "manual",
+          method,
+          headers,
+          body,
+          signal: ac.signal,
+          redirect: "manual",
           agent: (u: URL) => (u.protocol === "https:" ? this.httpsAgent : this.httpAgent),
         });
       } catch (e) {
@@ -595,7 +636,13 @@ export class SemaphoreClient {
     const reason = /reason: (.*)$/.exec(err?.message ?? "")?.[1];
     const detail = code ?? (reason ? this.scrub(reason).slice(0, 100) : "network error");
     return new SemaphoreError({
-      kind: "unreachable", method, path, detail, target: this.baseUrl, retryable: !isTlsErrorCode(code), cause: e,
+      kind: "unreachable",
+      method,
+      path,
+      detail,
+      target: this.baseUrl,
+      retryable: !isTlsErrorCode(code),
+      cause: e,
     });
   }
 
@@ -613,12 +660,17 @@ export class SemaphoreClient {
     }
     if (status >= 400) {
       const kind: SemaphoreErrorKind =
-        status === 401 ? "unauthorized"
-        : status === 403 ? "forbidden"
-        : status === 404 ? "not_found"
-        : status === 408 ? "timeout"
-        : status >= 500 ? "server"
-        : "bad_request";
+        status === 401
+          ? "unauthorized"
+          : status === 403
+            ? "forbidden"
+            : status === 404
+              ? "not_found"
+              : status === 408
+                ? "timeout"
+                : status >= 500
+                  ? "server"
+                  : "bad_request";
       const trimmed = text.trim();
       let serverMessage: string | undefined;
       let detail: string | undefined;
@@ -632,7 +684,15 @@ export class SemaphoreClient {
           if (status === 404 && !ct.includes("json")) detail = NO_ROUTE;
         }
       }
-      return this.fail({ kind, method, path, status, ...(detail ? { detail } : {}), ...(serverMessage ? { serverMessage: this.scrub(serverMessage) } : {}), ...(kind === "timeout" ? { timeoutMs: this.timeoutMs } : {}) });
+      return this.fail({
+        kind,
+        method,
+        path,
+        status,
+        ...(detail ? { detail } : {}),
+        ...(serverMessage ? { serverMessage: this.scrub(serverMessage) } : {}),
+        ...(kind === "timeout" ? { timeoutMs: this.timeoutMs } : {}),
+      });
     }
     if (expect === "none") return undefined;
     if (expect === "text") return text;

@@ -43,9 +43,18 @@ export interface SemaphoreErrorInit {
 export const NO_ROUTE = "no such API route";
 
 const TLS_CODES = new Set([
-  "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_UNTRUSTED", "CERT_REJECTED", "EPROTO", "ERR_SSL_WRONG_VERSION_NUMBER",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "EPROTO",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
 ]);
 
 /** True for socket error codes that mean "the TLS handshake failed" rather than "nobody answered". */
@@ -147,7 +156,9 @@ export class SemaphoreError extends Error {
           return `Semaphore's address redirects (HTTP ${this.status}${this.serverMessage ? ` to ${this.serverMessage}` : ""}). Set [semaphore] url to the final address.`;
         }
         if (this.detail === "html") {
-          const facts = [this.status !== undefined ? `HTTP ${this.status}` : "", this.serverMessage ? `"${this.serverMessage}"` : ""].filter(Boolean).join(", ");
+          const facts = [this.status !== undefined ? `HTTP ${this.status}` : "", this.serverMessage ? `"${this.serverMessage}"` : ""]
+            .filter(Boolean)
+            .join(", ");
           return `Got an HTML page instead of Semaphore's JSON for ${req}${facts ? ` (${facts})` : ""} — a proxy in front of Semaphore is failing, or [semaphore] url points at the wrong place.`;
         }
         return `Semaphore's reply to ${req} was not valid JSON${this.status !== undefined ? ` (HTTP ${this.status})` : ""}${this.serverMessage ? `: "${this.serverMessage}"` : ""}. Is [semaphore] url really Semaphore's address?`;
@@ -158,8 +169,10 @@ export class SemaphoreError extends Error {
       case "too_large": {
         const cap = `larger than ${formatBytes(this.limitBytes)}; ChatrixCD stopped reading it`;
         if (/\/tasks\/\d+\/output$/.test(this.path)) return `Semaphore's reply to ${req} (the task's log) was ${cap}. Read this log in Semaphore's web UI.`;
-        return `Semaphore's reply to ${req} was ${cap}. A reply that large is not normal: check that [semaphore] url is `
-          + "Semaphore's own address (not a proxy or file server), and see the Semaphore server log.";
+        return (
+          `Semaphore's reply to ${req} was ${cap}. A reply that large is not normal: check that [semaphore] url is ` +
+          "Semaphore's own address (not a proxy or file server), and see the Semaphore server log."
+        );
       }
     }
   }

@@ -22,7 +22,10 @@ export interface TrackedTask {
 }
 
 /** Files of older versions also hold `projects` (subscriptions): those are ignored, rooms.json owns them. */
-interface Persisted { version: 1; tasks: TrackedTask[] }
+interface Persisted {
+  version: 1;
+  tasks: TrackedTask[];
+}
 
 export interface TrackerOptions {
   client: SemaphoreClient;
@@ -91,7 +94,10 @@ export class TaskTracker {
 
   constructor(private readonly o: TrackerOptions) {
     this.state = new PersistedState<Persisted>({
-      file: o.stateFile, log: o.log, indent: 1, startsEmpty: "starting with no tracked tasks",
+      file: o.stateFile,
+      log: o.log,
+      indent: 1,
+      startsEmpty: "starting with no tracked tasks",
       validate: (data) => {
         const d = versionOne(data);
         if (d.tasks !== undefined && !Array.isArray(d.tasks)) throw new Error("tasks is not a list");
@@ -101,7 +107,9 @@ export class TaskTracker {
     });
   }
 
-  private get watchAll(): boolean { return this.o.watchAll ?? true; }
+  private get watchAll(): boolean {
+    return this.o.watchAll ?? true;
+  }
 
   async start(): Promise<void> {
     this.load();
@@ -127,7 +135,11 @@ export class TaskTracker {
     for (const t of [this.wsRetryTimer, this.livenessTimer]) if (t) clearTimeout(t);
     const old = this.ws;
     this.ws = undefined;
-    if (old) { old.removeAllListeners(); old.on("error", () => undefined); old.terminate(); }
+    if (old) {
+      old.removeAllListeners();
+      old.on("error", () => undefined);
+      old.terminate();
+    }
     this.wsFailures = 0;
     this.connect();
     void this.reconcile("reconnect");
@@ -141,12 +153,20 @@ export class TaskTracker {
     this.queueSave();
   }
 
-  isTracked(projectId: number, taskId: number): boolean { return this.tracked.has(taskKey(projectId, taskId)); }
+  isTracked(projectId: number, taskId: number): boolean {
+    return this.tracked.has(taskKey(projectId, taskId));
+  }
 
   /** Subscriptions: tasks of this project are followed wherever they were started (rooms.json keeps them). */
-  watchProject(projectId: number): void { this.projects.add(projectId); }
-  unwatchProject(projectId: number): void { this.projects.delete(projectId); }
-  watchedProjects(): number[] { return [...this.projects]; }
+  watchProject(projectId: number): void {
+    this.projects.add(projectId);
+  }
+  unwatchProject(projectId: number): void {
+    this.projects.delete(projectId);
+  }
+  watchedProjects(): number[] {
+    return [...this.projects];
+  }
 
   /** Someone is reading this task's output. Returns a function that stops following. */
   follow(projectId: number, taskId: number): () => void {
@@ -158,12 +178,15 @@ export class TaskTracker {
       if (done) return;
       done = true;
       const n = (this.followers.get(key) ?? 1) - 1;
-      if (n <= 0) this.followers.delete(key); else this.followers.set(key, n);
+      if (n <= 0) this.followers.delete(key);
+      else this.followers.set(key, n);
     };
   }
 
   /** Brings the store's copy of this task's output up to date now (one request). */
-  fetchOutput(projectId: number, taskId: number): Promise<void> { return this.catchUpOutput(projectId, taskId); }
+  fetchOutput(projectId: number, taskId: number): Promise<void> {
+    return this.catchUpOutput(projectId, taskId);
+  }
 
   // ---- websocket ----
 
@@ -192,11 +215,21 @@ export class TaskTracker {
     ws.on("message", (data) => {
       this.lastHeardAt = Date.now();
       let frame: WsFrame | null;
-      try { frame = parseWsFrame(data as Buffer); } catch (e) { this.o.log.warn(`ignoring a malformed websocket frame from Semaphore: ${errorText(e)}`); return; }
+      try {
+        frame = parseWsFrame(data as Buffer);
+      } catch (e) {
+        this.o.log.warn(`ignoring a malformed websocket frame from Semaphore: ${errorText(e)}`);
+        return;
+      }
       this.onFrame(frame);
     });
-    ws.on("ping", () => { this.lastHeardAt = Date.now(); });
-    ws.on("pong", () => { this.lastHeardAt = Date.now(); this.stats.wsPongs++; });
+    ws.on("ping", () => {
+      this.lastHeardAt = Date.now();
+    });
+    ws.on("pong", () => {
+      this.lastHeardAt = Date.now();
+      this.stats.wsPongs++;
+    });
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
@@ -229,18 +262,28 @@ export class TaskTracker {
   private pingLater(ws: WebSocket): void {
     if (this.stopped) return;
     const timeoutMs = this.o.wsPongTimeoutMs ?? 5000;
-    this.livenessTimer = setTimeout(() => {
-      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
-      const sentAt = Date.now();
-      ws.ping();
-      // setImmediate: an answer that arrived while this process was busy is read (poll phase) before the verdict.
-      this.livenessTimer = setTimeout(() => setImmediate(() => {
-        if (this.ws !== ws) return;
-        if ((this.lastHeardAt ?? 0) >= sentAt) { this.pingLater(ws); return; }
-        this.setMode("down", `no answer to a websocket ping within ${timeoutMs / 1000} s`); // logged as unreachable
-        ws.terminate();
-      }), timeoutMs);
-    }, Math.max(0, (this.o.wsPingMs ?? 5000) - timeoutMs));
+    this.livenessTimer = setTimeout(
+      () => {
+        if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+        const sentAt = Date.now();
+        ws.ping();
+        // setImmediate: an answer that arrived while this process was busy is read (poll phase) before the verdict.
+        this.livenessTimer = setTimeout(
+          () =>
+            setImmediate(() => {
+              if (this.ws !== ws) return;
+              if ((this.lastHeardAt ?? 0) >= sentAt) {
+                this.pingLater(ws);
+                return;
+              }
+              this.setMode("down", `no answer to a websocket ping within ${timeoutMs / 1000} s`); // logged as unreachable
+              ws.terminate();
+            }),
+          timeoutMs,
+        );
+      },
+      Math.max(0, (this.o.wsPingMs ?? 5000) - timeoutMs),
+    );
   }
 
   /** What the tracker knows of Semaphore's health, for liveness answers (`ping`, `info`) that must not wait. */
@@ -256,7 +299,10 @@ export class TaskTracker {
   private scheduleSafetyReconcile(): void {
     if (this.safetyTimer) clearTimeout(this.safetyTimer);
     if (this.stopped) return;
-    this.safetyTimer = setTimeout(() => { void this.reconcile("periodic check"); this.scheduleSafetyReconcile(); }, this.o.safetyReconcileMs ?? 300_000);
+    this.safetyTimer = setTimeout(() => {
+      void this.reconcile("periodic check");
+      this.scheduleSafetyReconcile();
+    }, this.o.safetyReconcileMs ?? 300_000);
   }
 
   private onFrame(frame: WsFrame | null): void {
@@ -265,11 +311,21 @@ export class TaskTracker {
     if (!this.inScope(frame.project_id, frame.task_id)) return;
     if (frame.type === "update") {
       this.lastPush.set(taskKey(frame.project_id, frame.task_id), performance.now());
-      this.applyTask({ id: frame.task_id, project_id: frame.project_id, template_id: frame.template_id, status: frame.status, start: frame.start, end: frame.end });
+      this.applyTask({
+        id: frame.task_id,
+        project_id: frame.project_id,
+        template_id: frame.template_id,
+        status: frame.status,
+        start: frame.start,
+        end: frame.end,
+      });
     } else {
       const key = taskKey(frame.project_id, frame.task_id);
       const buffer = this.catchingUp.get(key);
-      if (buffer) { buffer.push({ time: frame.time, text: frame.output }); return; }
+      if (buffer) {
+        buffer.push({ time: frame.time, text: frame.output });
+        return;
+      }
       this.linesSeen.set(key, (this.linesSeen.get(key) ?? 0) + 1);
       this.appendLines(frame.project_id, frame.task_id, [{ time: frame.time, text: frame.output }]);
     }
@@ -284,7 +340,9 @@ export class TaskTracker {
   /** Brings the store up to date from REST. Concurrent calls share one run. */
   reconcile(why: string): Promise<void> {
     if (this.reconciling) return this.reconciling;
-    this.reconciling = this.doReconcile(why).finally(() => { this.reconciling = undefined; });
+    this.reconciling = this.doReconcile(why).finally(() => {
+      this.reconciling = undefined;
+    });
     return this.reconciling;
   }
 
@@ -299,7 +357,10 @@ export class TaskTracker {
           await this.catchUpOutput(t.projectId, t.taskId).catch(() => undefined);
         }
       }
-      for (const [key] of this.catchingUp) { const { projectId, taskId } = parseTaskKey(key); this.flushBuffered(key, projectId, taskId, new Set()); }
+      for (const [key] of this.catchingUp) {
+        const { projectId, taskId } = parseTaskKey(key);
+        this.flushBuffered(key, projectId, taskId, new Set());
+      }
     } catch (e) {
       this.o.log.warn(`reconcile with Semaphore failed (${why}): ${errorText(e)}`);
     }
@@ -310,11 +371,15 @@ export class TaskTracker {
     const c = this.o.client;
     let ok = true;
     const scope = new Set<number>(this.projects);
-    for (const t of this.tracked.values()) if (!isTerminalStatus(t.status ?? "waiting") || (t.status === "stopped" && t.finishedAt === undefined)) scope.add(t.projectId);
+    for (const t of this.tracked.values())
+      if (!isTerminalStatus(t.status ?? "waiting") || (t.status === "stopped" && t.finishedAt === undefined)) scope.add(t.projectId);
     // The project list changes rarely: refreshed on (re)connect and at most once a minute while polling.
     if (this.watchAll && (this.mode !== "polling" || Date.now() - this.projectsFetchedAt > 60_000 || this.knownProjects.size === 0)) {
       try {
-        for (const p of await c.projects()) { this.knownProjects.set(p.id, p.name); scope.add(p.id); }
+        for (const p of await c.projects()) {
+          this.knownProjects.set(p.id, p.name);
+          scope.add(p.id);
+        }
         this.projectsFetchedAt = Date.now();
       } catch (e) {
         ok = false;
@@ -323,24 +388,31 @@ export class TaskTracker {
     }
     for (const id of this.knownProjects.keys()) scope.add(id);
     const listed = new Set<string>();
-    await Promise.all([...scope].map(async (projectId) => {
-      try {
-        const snapshotAt = performance.now();
-        const list = await c.lastTasks(projectId, 200);
-        for (const task of list) listed.add(taskKey(projectId, task.id));
-        this.applyList(projectId, list, snapshotAt);
-      } catch (e) {
-        ok = false;
-        this.noteFailure(e);
-      }
-    }));
+    await Promise.all(
+      [...scope].map(async (projectId) => {
+        try {
+          const snapshotAt = performance.now();
+          const list = await c.lastTasks(projectId, 200);
+          for (const task of list) listed.add(taskKey(projectId, task.id));
+          this.applyList(projectId, list, snapshotAt);
+        } catch (e) {
+          ok = false;
+          this.noteFailure(e);
+        }
+      }),
+    );
     // A tracked task that fell off the list (very busy project) is fetched on its own.
     for (const t of this.tracked.values()) {
       const key = taskKey(t.projectId, t.taskId);
       const known = this.o.store.tasks.get(key);
       if (listed.has(key) || !scope.has(t.projectId) || (known ? isTaskDone(known) : isTerminalStatus(t.status ?? "waiting"))) continue;
       const snapshotAt = performance.now();
-      try { this.applyTask(await c.task(t.projectId, t.taskId), undefined, snapshotAt); } catch (e) { ok = false; this.noteFailure(e); }
+      try {
+        this.applyTask(await c.task(t.projectId, t.taskId), undefined, snapshotAt);
+      } catch (e) {
+        ok = false;
+        this.noteFailure(e);
+      }
     }
     if (ok && this.mode === "down") this.setMode(this.ws?.readyState === WebSocket.OPEN ? "websocket" : "polling");
     return ok;
@@ -368,18 +440,31 @@ export class TaskTracker {
    * Merges one task into the store. `snapshotAt` marks a REST reply: it must not undo a websocket update that
    * arrived while the request was in flight (the reply may predate it).
    */
-  private applyTask(task: Pick<Task, "id" | "project_id" | "template_id" | "status" | "start" | "end"> & Partial<Task>, userName?: string, snapshotAt?: number): void {
+  private applyTask(
+    task: Pick<Task, "id" | "project_id" | "template_id" | "status" | "start" | "end"> & Partial<Task>,
+    userName?: string,
+    snapshotAt?: number,
+  ): void {
     const key = taskKey(task.project_id, task.id);
     const stale = snapshotAt !== undefined && (this.lastPush.get(key) ?? -Infinity) > snapshotAt;
     const tracked = this.tracked.get(key);
     const existing = this.o.store.tasks.get(key);
-    const origin: Origin | undefined = tracked?.origin ?? existing?.origin ?? (userName || task.user_id === null ? { via: "semaphore", user: userName ?? (task.schedule_id ? "schedule" : task.integration_id ? "integration" : undefined) } : undefined);
+    const origin: Origin | undefined =
+      tracked?.origin ??
+      existing?.origin ??
+      (userName || task.user_id === null
+        ? { via: "semaphore", user: userName ?? (task.schedule_id ? "schedule" : task.integration_id ? "integration" : undefined) }
+        : undefined);
     const templateName = tracked?.templateName ?? this.templateNames.get(`${task.project_id}:${task.template_id}`);
     if (!templateName && task.template_id) void this.learnTemplates(task.project_id);
     this.o.store.upsertTask({
-      projectId: task.project_id, taskId: task.id, templateId: task.template_id,
+      projectId: task.project_id,
+      taskId: task.id,
+      templateId: task.template_id,
       ...(stale ? {} : { status: task.status, start: task.start, end: task.end }),
-      created: task.created ?? undefined, origin, templateName,
+      created: task.created ?? undefined,
+      origin,
+      templateName,
       projectName: this.knownProjects.get(task.project_id),
       ...(existing?.fromSavedState ? { fromSavedState: false } : {}),
     });
@@ -403,7 +488,10 @@ export class TaskTracker {
     } catch (e) {
       this.o.log.debug(`could not list templates of project ${projectId}: ${errorText(e)}`);
     } finally {
-      const t = setTimeout(() => { this.learning.delete(projectId); this.timers.delete(t); }, 30_000);
+      const t = setTimeout(() => {
+        this.learning.delete(projectId);
+        this.timers.delete(t);
+      }, 30_000);
       this.timers.add(t);
     }
   }
@@ -431,7 +519,11 @@ export class TaskTracker {
     const seen = this.linesSeen.get(key) ?? 0;
     if (lines.length > seen) {
       this.linesSeen.set(key, lines.length);
-      this.appendLines(projectId, taskId, lines.slice(seen).map((l) => ({ time: l.time, text: l.output })));
+      this.appendLines(
+        projectId,
+        taskId,
+        lines.slice(seen).map((l) => ({ time: l.time, text: l.output })),
+      );
     }
     this.flushBuffered(key, projectId, taskId, new Set(lines.map((l) => `${l.time}|${l.output}`)));
   }
@@ -450,7 +542,10 @@ export class TaskTracker {
     const store = this.o.store;
     store.appendOutput(projectId, taskId, lines);
     const t = store.tasks.get(taskKey(projectId, taskId));
-    const progress = foldAnsible({ currentPlay: t?.currentPlay, currentTask: t?.currentTask, recap: t?.recap }, lines.map((l) => l.text));
+    const progress = foldAnsible(
+      { currentPlay: t?.currentPlay, currentTask: t?.currentTask, recap: t?.recap },
+      lines.map((l) => l.text),
+    );
     if (progress) store.upsertTask({ projectId, taskId, ...progress } as Partial<TaskState> & { projectId: number; taskId: number });
   }
 
@@ -471,7 +566,10 @@ export class TaskTracker {
         const last = isTaskDone(t);
         try {
           await this.catchUpOutput(t.projectId, t.taskId);
-          if (last) { this.finalFetched.add(key); this.finalPending.delete(key); }
+          if (last) {
+            this.finalFetched.add(key);
+            this.finalPending.delete(key);
+          }
         } catch {
           if (last) this.finalPending.add(key); // retried at the next poll
         }
@@ -506,7 +604,9 @@ export class TaskTracker {
     if (this.tracked.size) this.o.log.info(`resuming tracking of ${this.tracked.size} task(s)`);
   }
 
-  private queueSave(): void { this.state.saveLater(); }
+  private queueSave(): void {
+    this.state.saveLater();
+  }
 
   private snapshot(): Persisted {
     const now = Date.now();

@@ -19,7 +19,15 @@ import { SemaphoreError } from "./errors.js";
 
 /** Every task status known to any supported version (`rejected` exists only after v2.10). */
 export const TASK_STATUSES = [
-  "waiting", "starting", "waiting_confirmation", "confirmed", "rejected", "running", "stopping", "stopped", "success",
+  "waiting",
+  "starting",
+  "waiting_confirmation",
+  "confirmed",
+  "rejected",
+  "running",
+  "stopping",
+  "stopped",
+  "success",
   "error",
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

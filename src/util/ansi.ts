@@ -5,11 +5,29 @@ import { escapeHtml } from "./html.js";
 
 /** Tango palette, as ChatrixCD used: 30–37 and bright 90–97. */
 const FG: Record<number, string> = {
-  30: "#000000", 31: "#cc0000", 32: "#4e9a06", 33: "#c4a000", 34: "#3465a4", 35: "#75507b", 36: "#06989a", 37: "#d3d7cf",
-  90: "#555753", 91: "#ef2929", 92: "#8ae234", 93: "#fce94f", 94: "#729fcf", 95: "#ad7fa8", 96: "#34e2e2", 97: "#eeeeec",
+  30: "#000000",
+  31: "#cc0000",
+  32: "#4e9a06",
+  33: "#c4a000",
+  34: "#3465a4",
+  35: "#75507b",
+  36: "#06989a",
+  37: "#d3d7cf",
+  90: "#555753",
+  91: "#ef2929",
+  92: "#8ae234",
+  93: "#fce94f",
+  94: "#729fcf",
+  95: "#ad7fa8",
+  96: "#34e2e2",
+  97: "#eeeeec",
 };
 
-interface SgrState { fg?: string; bg?: string; bold: boolean }
+interface SgrState {
+  fg?: string;
+  bg?: string;
+  bold: boolean;
+}
 
 const CSI = /\x1b\[([0-9;:?]*)([ -/]*[@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
@@ -17,8 +35,11 @@ function applySgr(state: SgrState, params: string): void {
   const codes = params === "" ? [0] : params.split(/[;:]/).map((p) => (p === "" ? 0 : Number(p)));
   for (let i = 0; i < codes.length; i++) {
     const c = codes[i]!;
-    if (c === 0) { state.fg = undefined; state.bg = undefined; state.bold = false; }
-    else if (c === 1) state.bold = true;
+    if (c === 0) {
+      state.fg = undefined;
+      state.bg = undefined;
+      state.bold = false;
+    } else if (c === 1) state.bold = true;
     else if (c === 22) state.bold = false;
     else if (FG[c]) state.fg = FG[c];
     else if (c === 39) state.fg = undefined;
@@ -29,13 +50,24 @@ function applySgr(state: SgrState, params: string): void {
       // 38;5;n or 38;2;r;g;b: map truecolour, skip 256-colour indexes beyond the basic 16.
       const mode = codes[i + 1];
       if (mode === 2 && codes.length >= i + 5) {
-        const hex = "#" + codes.slice(i + 2, i + 5).map((v) => Math.max(0, Math.min(255, v || 0)).toString(16).padStart(2, "0")).join("");
-        if (c === 38) state.fg = hex; else state.bg = hex;
+        const hex =
+          "#" +
+          codes
+            .slice(i + 2, i + 5)
+            .map((v) =>
+              Math.max(0, Math.min(255, v || 0))
+                .toString(16)
+                .padStart(2, "0"),
+            )
+            .join("");
+        if (c === 38) state.fg = hex;
+        else state.bg = hex;
         i += 4;
       } else if (mode === 5) {
         const n = codes[i + 2] ?? 0;
         const basic = n < 8 ? FG[30 + n] : n < 16 ? FG[90 + n - 8] : undefined;
-        if (c === 38) state.fg = basic; else state.bg = basic;
+        if (c === 38) state.fg = basic;
+        else state.bg = basic;
         i += 2;
       }
     }

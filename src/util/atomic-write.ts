@@ -22,7 +22,9 @@ export interface FsCalls {
 export type AsyncFsCalls = { [K in keyof FsCalls]: (...args: Parameters<FsCalls[K]>) => Promise<ReturnType<FsCalls[K]>> };
 
 export const syncFs: FsCalls = {
-  mkdirp: (dir) => { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); },
+  mkdirp: (dir) => {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  },
   open: (path, flags, mode) => fs.openSync(path, flags, mode),
   write: (fd, data, offset) => fs.writeSync(fd, data, offset),
   fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
@@ -36,7 +38,9 @@ const callback = <T>(call: (done: (e: NodeJS.ErrnoException | null, value?: T) =
   new Promise((resolve, reject) => call((e, value) => (e ? reject(e) : resolve(value as T))));
 
 export const asyncFs: AsyncFsCalls = {
-  mkdirp: async (dir) => { await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }); },
+  mkdirp: async (dir) => {
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  },
   open: (path, flags, mode) => callback((done) => fs.open(path, flags, mode, done)),
   write: (fd, data, offset) => callback((done) => fs.write(fd, data, offset, data.length - offset, null, done)),
   fchmod: (fd, mode) => callback((done) => fs.fchmod(fd, mode, done)),
@@ -57,7 +61,9 @@ const DIR_SYNC_UNSUPPORTED = new Set(["EISDIR", "EINVAL", "ENOTSUP", "EPERM"]);
 /** Makes the directory's entries (a rename) durable. */
 function* fsyncDir(dir: string): Steps {
   let fd: number;
-  try { fd = yield call("open", dir, "r", 0); } catch (e) {
+  try {
+    fd = yield call("open", dir, "r", 0);
+  } catch (e) {
     if (DIR_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? "")) return;
     throw e;
   }
@@ -87,7 +93,11 @@ function* writeSteps(path: string, data: string | Uint8Array, mode: number): Ste
     }
     yield call("rename", tmp, path);
   } catch (e) {
-    try { yield call("unlink", tmp); } catch { /* the write's own error is the one to report */ }
+    try {
+      yield call("unlink", tmp);
+    } catch {
+      /* the write's own error is the one to report */
+    }
     throw e;
   }
   yield* fsyncDir(dir);
@@ -104,7 +114,12 @@ function runSync(steps: Steps, calls: FsCalls): void {
   while (!next.done) {
     const { op, args } = next.value;
     let result: unknown;
-    try { result = (calls[op] as (...a: unknown[]) => unknown)(...args); } catch (e) { next = steps.throw(e); continue; }
+    try {
+      result = (calls[op] as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
     next = steps.next(result);
   }
 }
@@ -114,7 +129,12 @@ async function runAsync(steps: Steps, calls: AsyncFsCalls): Promise<void> {
   while (!next.done) {
     const { op, args } = next.value;
     let result: unknown;
-    try { result = await (calls[op] as (...a: unknown[]) => Promise<unknown>)(...args); } catch (e) { next = steps.throw(e); continue; }
+    try {
+      result = await (calls[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
     next = steps.next(result);
   }
 }

@@ -13,7 +13,11 @@ export class Coalescer {
   private closed = false;
   runs = 0;
 
-  constructor(private readonly intervalMs: number, private readonly send: () => Promise<void>, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly send: () => Promise<void>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Something changed: make sure a run happens (now, or when the interval allows; urgent: as soon as possible). */
   poke(urgent = false): void {
@@ -27,11 +31,16 @@ export class Coalescer {
   }
 
   /** Marks a send that happened outside the coalescer (e.g. the first post) so the interval counts from it. */
-  markSent(): void { this.lastStart = this.now(); }
+  markSent(): void {
+    this.lastStart = this.now();
+  }
 
   private schedule(): void {
     const delay = this.urgent ? 0 : Math.max(0, this.lastStart + this.intervalMs - this.now());
-    this.timer = setTimeout(() => { this.timer = undefined; void this.run(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delay);
   }
 
   private async run(): Promise<void> {
@@ -49,12 +58,17 @@ export class Coalescer {
 
   /** Runs now if something is pending (ignoring the interval), and waits for it. For shutdown and tests. */
   async flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.running) await this.running;
     if (this.dirty) await this.run();
   }
 
-  get pending(): boolean { return this.dirty || !!this.timer || !!this.running; }
+  get pending(): boolean {
+    return this.dirty || !!this.timer || !!this.running;
+  }
 
   close(): void {
     this.closed = true;

@@ -43,7 +43,9 @@ export class PersistedState<T> {
 
   constructor(private readonly o: PersistedStateOptions<T>) {}
 
-  get file(): string | undefined { return this.o.file; }
+  get file(): string | undefined {
+    return this.o.file;
+  }
 
   /** The saved state; undefined when there is none (no file, or an unreadable one, kept aside with a warning). */
   load(): T | undefined {
@@ -87,14 +89,20 @@ export class PersistedState<T> {
 
   /** Saves now; a failure is logged (the next save tries again), never thrown. */
   save(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     return this.write().catch((e) => this.o.log.error(`could not save ${this.o.file}: ${errorText(e)}`));
   }
 
   /** Saves soon: the changes of the next debounceMs go out in one write. */
   saveLater(): void {
     if (!this.o.file || this.timer || this.closed) return;
-    this.timer = setTimeout(() => { this.timer = undefined; void this.save(); }, this.o.debounceMs ?? 100);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.save();
+    }, this.o.debounceMs ?? 100);
   }
 
   /** Writes a pending saveLater now, and waits for every write started so far. */

@@ -51,8 +51,12 @@ export function sealText(keyText: string, plain: string, context: string): Seale
   cipher.setAAD(Buffer.from(context));
   const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return {
-    alg: "aes-256-gcm", kdf: scrypt ? "scrypt" : "raw", ...(salt ? { salt: salt.toString("base64") } : {}),
-    iv: iv.toString("base64"), tag: cipher.getAuthTag().toString("base64"), data: data.toString("base64"),
+    alg: "aes-256-gcm",
+    kdf: scrypt ? "scrypt" : "raw",
+    ...(salt ? { salt: salt.toString("base64") } : {}),
+    iv: iv.toString("base64"),
+    tag: cipher.getAuthTag().toString("base64"),
+    data: data.toString("base64"),
   };
 }
 

@@ -12,10 +12,12 @@ export const jsonBytes = (s: string): number => byteLength(JSON.stringify(s));
 /** The longest prefix of `s` whose JSON encoding fits `maxBytes`, never splitting a surrogate pair. */
 export function cutToBytes(s: string, maxBytes: number): string {
   if (jsonBytes(s) <= maxBytes) return s;
-  let lo = 0, hi = s.length;
+  let lo = 0,
+    hi = s.length;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (jsonBytes(s.slice(0, mid)) <= maxBytes) lo = mid; else hi = mid - 1;
+    if (jsonBytes(s.slice(0, mid)) <= maxBytes) lo = mid;
+    else hi = mid - 1;
   }
   let end = lo;
   const code = s.charCodeAt(end - 1);
@@ -31,7 +33,11 @@ export function splitLines(text: string, maxBytes: number): string[] {
   for (let line of text.split("\n")) {
     if (jsonBytes(line) + 2 > maxBytes) line = cutToBytes(line, maxBytes - 16) + " …";
     const b = jsonBytes(line) - 2 + 2; // content + "\n" (escaped as two bytes)
-    if (cur.length && curBytes + b > maxBytes) { chunks.push(cur.join("\n")); cur = []; curBytes = 2; }
+    if (cur.length && curBytes + b > maxBytes) {
+      chunks.push(cur.join("\n"));
+      cur = [];
+      curBytes = 2;
+    }
     cur.push(line);
     curBytes += b;
   }

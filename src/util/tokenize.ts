@@ -10,22 +10,44 @@ export function tokenize(input: string): Tokens {
   for (let i = 0; i < input.length; i++) {
     const c = input[i]!;
     if (quote) {
-      if (c === quote) { quote = null; continue; }
-      if (c === "\\" && quote === '"' && (input[i + 1] === '"' || input[i + 1] === "\\")) { cur += input[++i]; continue; }
+      if (c === quote) {
+        quote = null;
+        continue;
+      }
+      if (c === "\\" && quote === '"' && (input[i + 1] === '"' || input[i + 1] === "\\")) {
+        cur += input[++i];
+        continue;
+      }
       cur += c;
       continue;
     }
-    if (c === '"' || c === "'") { quote = c; quoteStart = i; inToken = true; continue; }
-    if (c === "\\" && i + 1 < input.length) { cur += input[++i]; inToken = true; continue; }
+    if (c === '"' || c === "'") {
+      quote = c;
+      quoteStart = i;
+      inToken = true;
+      continue;
+    }
+    if (c === "\\" && i + 1 < input.length) {
+      cur += input[++i];
+      inToken = true;
+      continue;
+    }
     if (/\s/.test(c)) {
-      if (inToken) { tokens.push(cur); cur = ""; inToken = false; }
+      if (inToken) {
+        tokens.push(cur);
+        cur = "";
+        inToken = false;
+      }
       continue;
     }
     cur += c;
     inToken = true;
   }
   if (quote) {
-    return { ok: false, error: `unbalanced ${quote === '"' ? "double" : "single"} quote at character ${quoteStart + 1}: close it with ${quote}, or escape it as \\${quote}` };
+    return {
+      ok: false,
+      error: `unbalanced ${quote === '"' ? "double" : "single"} quote at character ${quoteStart + 1}: close it with ${quote}, or escape it as \\${quote}`,
+    };
   }
   if (inToken) tokens.push(cur);
   return { ok: true, tokens };

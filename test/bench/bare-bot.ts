@@ -10,12 +10,19 @@ const [homeserver, userId, password] = process.argv.slice(2) as [string, string,
 routeSdkLogging(new Logger({ level: "error" }));
 const login = await createClient({ baseUrl: homeserver }).loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password });
 const client = createClient({ baseUrl: homeserver, accessToken: login.access_token, userId: login.user_id, deviceId: login.device_id });
-client.on(RoomEvent.MyMembership, (room, membership) => { if (membership === "invite") void client.joinRoom(room.roomId); });
+client.on(RoomEvent.MyMembership, (room, membership) => {
+  if (membership === "invite") void client.joinRoom(room.roomId);
+});
 client.on(RoomEvent.Timeline, (ev: MatrixEvent, room, toStart, removed, data) => {
   if (toStart || removed || !data?.liveEvent || !room || ev.getSender() === userId || ev.getType() !== "m.room.message") return;
   if (ev.getContent().body !== "!cd ping") return;
   void client.sendMessage(room.roomId, { msgtype: MsgType.Notice, body: "pong", "m.relates_to": { "m.in_reply_to": { event_id: ev.getId()! } } } as never);
 });
-client.on(ClientEvent.Sync, (state) => { if (state === SyncState.Prepared) process.stdout.write("READY\n"); });
+client.on(ClientEvent.Sync, (state) => {
+  if (state === SyncState.Prepared) process.stdout.write("READY\n");
+});
 await client.startClient({ initialSyncLimit: 0 });
-process.on("SIGTERM", () => { client.stopClient(); process.exit(0); });
+process.on("SIGTERM", () => {
+  client.stopClient();
+  process.exit(0);
+});

@@ -30,7 +30,10 @@ class SyncWaiter {
   private stopped = false;
   private waiters = new Map<string, (t: number) => void>();
   private joined = new Map<string, Set<string>>();
-  constructor(private readonly url: string, private readonly token: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+  ) {}
   async start(): Promise<void> {
     const first = await this.sync(0);
     this.since = first.next_batch;
@@ -45,27 +48,42 @@ class SyncWaiter {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const r = await this.sync(30_000).catch(() => undefined);
-      if (!r?.next_batch) { await sleep(200); continue; }
+      if (!r?.next_batch) {
+        await sleep(200);
+        continue;
+      }
       this.since = r.next_batch;
       const now = performance.now();
       for (const [roomId, room] of Object.entries<any>(r.rooms?.join ?? {})) {
         for (const ev of room.timeline?.events ?? []) {
           const to = ev.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id;
-          if (to && this.waiters.has(to)) { this.waiters.get(to)!(now); this.waiters.delete(to); }
+          if (to && this.waiters.has(to)) {
+            this.waiters.get(to)!(now);
+            this.waiters.delete(to);
+          }
           if (ev.type === "m.room.member" && ev.content?.membership === "join") {
-            const s = this.joined.get(roomId) ?? new Set(); s.add(ev.state_key); this.joined.set(roomId, s);
+            const s = this.joined.get(roomId) ?? new Set();
+            s.add(ev.state_key);
+            this.joined.set(roomId, s);
           }
         }
       }
     }
   }
   async call(method: string, path: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${this.url}/_matrix/client/v3${path}`, { method, headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${this.url}/_matrix/client/v3${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return res.json();
   }
   async waitJoin(roomId: string, userId: string, timeoutMs = 30_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while (!this.joined.get(roomId)?.has(userId)) { if (Date.now() > end) throw new Error(`${userId} did not join`); await sleep(50); }
+    while (!this.joined.get(roomId)?.has(userId)) {
+      if (Date.now() > end) throw new Error(`${userId} did not join`);
+      await sleep(50);
+    }
   }
   /** Sends `!cd ping` and resolves with the round trip once the reply is in alice's sync. */
   async ping(roomId: string): Promise<number> {
@@ -73,10 +91,15 @@ class SyncWaiter {
     const r = await this.call("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, { msgtype: "m.text", body: "!cd ping" });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no reply in 20 s")), 20_000);
-      this.waiters.set(r.event_id, (t) => { clearTimeout(timer); resolve(t - t0); });
+      this.waiters.set(r.event_id, (t) => {
+        clearTimeout(timer);
+        resolve(t - t0);
+      });
     });
   }
-  stop(): void { this.stopped = true; }
+  stop(): void {
+    this.stopped = true;
+  }
 }
 
 function spawnAndWait(args: string[], marker: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; readyMs: number }> {
@@ -85,10 +108,21 @@ function spawnAndWait(args: string[], marker: RegExp, env: NodeJS.ProcessEnv = {
   return new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`not ready in 60 s: ${out.slice(-2000)}`)), 60_000);
-    const onData = (d: Buffer) => { out += d.toString(); if (marker.test(out)) { clearTimeout(timer); resolve({ proc, readyMs: performance.now() - t0 }); } };
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (marker.test(out)) {
+        clearTimeout(timer);
+        resolve({ proc, readyMs: performance.now() - t0 });
+      }
+    };
     proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
-    proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out.slice(-2000)}`)); });
+    proc.stderr!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${out.slice(-2000)}`));
+    });
   });
 }
 
@@ -101,7 +135,8 @@ async function stopProc(p: ChildProcess): Promise<void> {
 }
 
 const mib = (b: number) => (b / 1048576).toFixed(0);
-const kindsOf = (m: ProbeSample) => (m.kinds ? kindsText(m.kinds) : `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`);
+const kindsOf = (m: ProbeSample) =>
+  m.kinds ? kindsText(m.kinds) : `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
 const memText = (m: ProbeSample) => `RSS ${mib(m.rss)} MiB; ${kindsOf(m)}`;
 
 /** NODE_OPTIONS as the shipped systemd unit sets them, so the bench measures the bot as deployed. */
@@ -110,7 +145,10 @@ export function deployedNodeOptions(): string {
   return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
 }
 
-interface MemRow { idle: ProbeSample; after: ProbeSample }
+interface MemRow {
+  idle: ProbeSample;
+  after: ProbeSample;
+}
 
 /** F5: idle and after-pings memory of the headless bot with encryption on, by kind, and the heap by constructor. */
 function memoryFigures(ours: MemRow, before: MemRow, bare: MemRow, pings: number, nodeOptions: string): Figure[] {
@@ -121,19 +159,28 @@ function memoryFigures(ours: MemRow, before: MemRow, bare: MemRow, pings: number
   };
   const afterTop = heapTop(ours.after);
   process.stdout.write(`F5 heap by constructor (self MiB), after ${pings} pings: ${afterTop}\n`);
-  for (const [who, r] of [["ours", ours], ["ours, Node defaults", before], ["bare", bare]] as const) {
+  for (const [who, r] of [
+    ["ours", ours],
+    ["ours, Node defaults", before],
+    ["bare", bare],
+  ] as const) {
     process.stdout.write(`F5 ${who}: idle ${kindsOf(r.idle)}\nF5 ${who}: after ${pings} pings ${kindsOf(r.after)}\n`);
   }
   const rss = (m: ProbeSample) => `${mib(m.rss)} MiB`;
   return [
     {
-      id: "F5", name: "memory idle, headless, encryption on", ours: memText(ours.idle),
+      id: "F5",
+      name: "memory idle, headless, encryption on",
+      ours: memText(ours.idle),
       baseline: `same bot with Node's defaults (no ${nodeOptions || "NODE_OPTIONS"}, --no-liftoff-only) ${rss(before.idle)}; bare bot (no crypto, no store) ${rss(bare.idle)}`,
-      goal: "RSS ≤ 100 MiB", met: ours.idle.rss / 1048576 <= 100,
+      goal: "RSS ≤ 100 MiB",
+      met: ours.idle.rss / 1048576 <= 100,
       note: `ours runs with NODE_OPTIONS=${nodeOptions} as the systemd unit and the Dockerfile set it`,
     },
     {
-      id: "F5", name: `memory after ${pings} pings`, ours: memText(ours.after),
+      id: "F5",
+      name: `memory after ${pings} pings`,
+      ours: memText(ours.after),
       baseline: `Node's defaults ${rss(before.after)}; bare bot ${rss(bare.after)}`,
       note: `heap by constructor (self MiB): ${afterTop}`,
     },
@@ -147,13 +194,21 @@ export async function matrixBench(): Promise<Figure[]> {
   const procs: ChildProcess[] = [];
   try {
     hs = await startSynapse();
-    const [oursU, bareU, alice, beforeU] = [await hs.registerUser(uniqueLocalpart("ours"), PASSWORD), await hs.registerUser(uniqueLocalpart("bare"), PASSWORD),
-      await hs.registerUser(uniqueLocalpart("alice"), PASSWORD), await hs.registerUser(uniqueLocalpart("before"), PASSWORD)];
+    const [oursU, bareU, alice, beforeU] = [
+      await hs.registerUser(uniqueLocalpart("ours"), PASSWORD),
+      await hs.registerUser(uniqueLocalpart("bare"), PASSWORD),
+      await hs.registerUser(uniqueLocalpart("alice"), PASSWORD),
+      await hs.registerUser(uniqueLocalpart("before"), PASSWORD),
+    ];
     const configFor = (userId: string) => {
       const state = mkdtempSync(join(tmpdir(), "chatrixcd-bench-"));
       const ini = join(state, "chatrixcd.ini");
-      writeFileSync(ini, `[matrix]\nhomeserver = ${hs!.url}\nuser_id = ${userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n`
-        + `[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`, { mode: 0o600 });
+      writeFileSync(
+        ini,
+        `[matrix]\nhomeserver = ${hs!.url}\nuser_id = ${userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n` +
+          `[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`,
+        { mode: 0o600 },
+      );
       return { state, ini };
     };
     const { state, ini } = configFor(oursU.userId);
@@ -163,15 +218,24 @@ export async function matrixBench(): Promise<Figure[]> {
 
     // Every process with the probe preloaded: memory by kind (and, for ours, a heap snapshot) and CPU on SIGUSR2.
     const probeFile = join(state, "probe.jsonl");
-    const coldOurs = await spawnAndWait([...prof, "--import", PROBE_URL, entry, "--headless", "--config", ini], /sync ready/,
-      { SOAK_PROBE_FILE: probeFile, SOAK_PROBE_HEAP: join(state, "heap"), SOAK_PROBE_HEAP_AT: "1", NODE_OPTIONS: nodeOptions });
+    const coldOurs = await spawnAndWait([...prof, "--import", PROBE_URL, entry, "--headless", "--config", ini], /sync ready/, {
+      SOAK_PROBE_FILE: probeFile,
+      SOAK_PROBE_HEAP: join(state, "heap"),
+      SOAK_PROBE_HEAP_AT: "1",
+      NODE_OPTIONS: nodeOptions,
+    });
     procs.push(coldOurs.proc);
     // The same bot as it was before the memory cuts: Node's defaults (no NODE_OPTIONS, TurboFan for WebAssembly).
     const beforeCfg = configFor(beforeU.userId);
-    const before = await spawnAndWait(["--no-liftoff-only", "--import", PROBE_URL, entry, "--headless", "--config", beforeCfg.ini], /sync ready/,
-      { SOAK_PROBE_FILE: join(beforeCfg.state, "probe.jsonl"), NODE_OPTIONS: "" });
+    const before = await spawnAndWait(["--no-liftoff-only", "--import", PROBE_URL, entry, "--headless", "--config", beforeCfg.ini], /sync ready/, {
+      SOAK_PROBE_FILE: join(beforeCfg.state, "probe.jsonl"),
+      NODE_OPTIONS: "",
+    });
     procs.push(before.proc);
-    const bare = await spawnAndWait(["--import", PROBE_URL, bareEntry, hs.url, bareU.userId, PASSWORD], /READY/, { SOAK_PROBE_FILE: join(state, "bare-probe.jsonl"), NODE_OPTIONS: "" });
+    const bare = await spawnAndWait(["--import", PROBE_URL, bareEntry, hs.url, bareU.userId, PASSWORD], /READY/, {
+      SOAK_PROBE_FILE: join(state, "bare-probe.jsonl"),
+      NODE_OPTIONS: "",
+    });
     procs.push(bare.proc);
     const probed: Probed[] = [
       { proc: coldOurs.proc, file: probeFile, samples: 0 },
@@ -188,30 +252,46 @@ export async function matrixBench(): Promise<Figure[]> {
     await a.waitJoin(roomBefore, beforeU.userId);
     await sleep(3000); // settle: the first sync's follow-ups (keys upload, cross-signing, saves)
     const idle = await takeSamples(probed, 60_000);
-    for (let i = 0; i < 3; i++) { await a.ping(roomOurs); await a.ping(roomBare); await a.ping(roomBefore); } // warm-up
+    for (let i = 0; i < 3; i++) {
+      await a.ping(roomOurs);
+      await a.ping(roomBare);
+      await a.ping(roomBefore);
+    } // warm-up
     const rttOurs: number[] = [];
     const rttBare: number[] = [];
     const rttBefore: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       // Rotate which goes first so none always meets a warmer server.
-      const order = [() => a.ping(roomOurs).then((t) => rttOurs.push(t)), () => a.ping(roomBare).then((t) => rttBare.push(t)), () => a.ping(roomBefore).then((t) => rttBefore.push(t))];
+      const order = [
+        () => a.ping(roomOurs).then((t) => rttOurs.push(t)),
+        () => a.ping(roomBare).then((t) => rttBare.push(t)),
+        () => a.ping(roomBefore).then((t) => rttBefore.push(t)),
+      ];
       for (let k = 0; k < order.length; k++) await order[(i + k) % order.length]!();
     }
     const after = await takeSamples(probed, 60_000);
     const pings = ROUNDS + 3;
     const cpuPerPing = (k: number) => after[k]!.cpuMs / pings;
     const figures: Figure[] = [];
-    const mo = median(rttOurs), mb = median(rttBare), po = pct(rttOurs, 95), pb = pct(rttBare, 95);
+    const mo = median(rttOurs),
+      mb = median(rttBare),
+      po = pct(rttOurs, 95),
+      pb = pct(rttBare, 95);
     figures.push({
-      id: "F1", name: `!cd ping round trip through Synapse (n=${ROUNDS})`,
+      id: "F1",
+      name: `!cd ping round trip through Synapse (n=${ROUNDS})`,
       ours: `median ${ms(mo)}, p95 ${ms(po)} (${(mo / mb).toFixed(2)}×, ${(po / pb).toFixed(2)}×); CPU ${ms(cpuPerPing(0))} per ping`,
-      baseline: `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}, CPU ${ms(cpuPerPing(2))} per ping; `
-        + `ours with Node's defaults: median ${ms(median(rttBefore))}, p95 ${ms(pct(rttBefore, 95))}, CPU ${ms(cpuPerPing(1))} per ping`,
-      goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot", met: mo <= 1.15 * mb && po <= 1.3 * pb,
+      baseline:
+        `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}, CPU ${ms(cpuPerPing(2))} per ping; ` +
+        `ours with Node's defaults: median ${ms(median(rttBefore))}, p95 ${ms(pct(rttBefore, 95))}, CPU ${ms(cpuPerPing(1))} per ping`,
+      goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot",
+      met: mo <= 1.15 * mb && po <= 1.3 * pb,
       note: "ours also pings Semaphore inside the command; CPU per ping is the process's CPU time over the pings (idle sync included)",
       raw: { ours: rttOurs, bare: rttBare, before: rttBefore },
     });
-    figures.push(...memoryFigures({ idle: idle[0]!, after: after[0]! }, { idle: idle[1]!, after: after[1]! }, { idle: idle[2]!, after: after[2]! }, pings, nodeOptions));
+    figures.push(
+      ...memoryFigures({ idle: idle[0]!, after: after[0]! }, { idle: idle[1]!, after: after[1]! }, { idle: idle[2]!, after: after[2]! }, pings, nodeOptions),
+    );
     await stopProc(before.proc);
     a.stop();
 
@@ -223,7 +303,8 @@ export async function matrixBench(): Promise<Figure[]> {
     const bareAgain = await spawnAndWait([bareEntry, hs.url, bareU.userId, PASSWORD], /READY/);
     procs.push(bareAgain.proc);
     figures.push({
-      id: "F7", name: "process start → ready to answer",
+      id: "F7",
+      name: "process start → ready to answer",
       ours: `warm restart ${ms(warm.readyMs)} (cold first start ${ms(coldOurs.readyMs)})`,
       baseline: `bare bot (logs in every start) ${ms(bareAgain.readyMs)}`,
       note: "includes Node start-up and module loading in both",
@@ -244,20 +325,33 @@ export async function matrixBench(): Promise<Figure[]> {
         const reply = await peer.waitFor((e: PeerEvent) => e.relation?.["m.in_reply_to"]?.event_id === id, 30_000, "the pong");
         // Honest rows: the encrypted figure must be an encrypted reply, the plain one must not be.
         const want = encrypted ? "m.room.encrypted" : "m.room.message";
-        if (reply.wireType !== want) throw new Error(`F1 ${encrypted ? "encrypted" : "plain"} room: the reply went over the wire as ${reply.wireType}, not ${want}`);
+        if (reply.wireType !== want)
+          throw new Error(`F1 ${encrypted ? "encrypted" : "plain"} room: the reply went over the wire as ${reply.wireType}, not ${want}`);
         return reply.seenAt - t0;
       };
-      for (let i = 0; i < 3; i++) { await peerPing(roomEnc, true); await peerPing(roomPlain, false); } // warm-up (key sharing)
+      for (let i = 0; i < 3; i++) {
+        await peerPing(roomEnc, true);
+        await peerPing(roomPlain, false);
+      } // warm-up (key sharing)
       const rttEnc: number[] = [];
       const rttPlain: number[] = [];
       for (let i = 0; i < ROUNDS; i++) {
-        if (i % 2) { rttEnc.push(await peerPing(roomEnc, true)); rttPlain.push(await peerPing(roomPlain, false)); }
-        else { rttPlain.push(await peerPing(roomPlain, false)); rttEnc.push(await peerPing(roomEnc, true)); }
+        if (i % 2) {
+          rttEnc.push(await peerPing(roomEnc, true));
+          rttPlain.push(await peerPing(roomPlain, false));
+        } else {
+          rttPlain.push(await peerPing(roomPlain, false));
+          rttEnc.push(await peerPing(roomEnc, true));
+        }
       }
       peer.events.length = 0;
-      const me = median(rttEnc), mp = median(rttPlain), pe = pct(rttEnc, 95), pp = pct(rttPlain, 95);
+      const me = median(rttEnc),
+        mp = median(rttPlain),
+        pe = pct(rttEnc, 95),
+        pp = pct(rttPlain, 95);
       figures.push({
-        id: "F1", name: `!cd ping round trip, encrypted room, Rust-crypto js-sdk client (n=${ROUNDS} each)`,
+        id: "F1",
+        name: `!cd ping round trip, encrypted room, Rust-crypto js-sdk client (n=${ROUNDS} each)`,
         ours: `median ${ms(me)}, p95 ${ms(pe)} (${(me / mp).toFixed(2)}×, ${(pe / pp).toFixed(2)}×)`,
         baseline: `same bot and client, unencrypted room: median ${ms(mp)}, p95 ${ms(pp)}`,
         note: "interleaved pings; the client's time includes its own encrypt/decrypt; replies checked to be m.room.encrypted / m.room.message on the wire",

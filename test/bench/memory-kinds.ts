@@ -5,8 +5,12 @@ import { readFileSync } from "node:fs";
 import v8 from "node:v8";
 
 // The project compiles without the DOM lib, which declares WebAssembly; only these members are used here.
-interface WasmMemory { buffer: ArrayBuffer }
-interface WasmInstance { exports: Record<string, unknown> }
+interface WasmMemory {
+  buffer: ArrayBuffer;
+}
+interface WasmInstance {
+  exports: Record<string, unknown>;
+}
 declare const WebAssembly: { Memory: abstract new (...a: never[]) => WasmMemory; Instance: new (...a: never[]) => WasmInstance; instantiate: unknown };
 
 export interface MemoryKinds {
@@ -59,11 +63,21 @@ export function memoryKinds(): MemoryKinds {
   const spaces: Record<string, number> = {};
   for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
   let status = "";
-  try { status = readFileSync("/proc/self/status", "utf8"); } catch { /* not Linux */ }
+  try {
+    status = readFileSync("/proc/self/status", "utf8");
+  } catch {
+    /* not Linux */
+  }
   return {
-    rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    spaces,
     wasm: hooked ? memories.reduce((a, mem) => a + mem.buffer.byteLength, 0) : NaN,
-    rssAnon: statusKiB("RssAnon", status), rssFile: statusKiB("RssFile", status),
+    rssAnon: statusKiB("RssAnon", status),
+    rssFile: statusKiB("RssFile", status),
   };
 }
 
@@ -72,7 +86,9 @@ const mib = (b: number) => (Number.isNaN(b) ? "?" : (b / 1048576).toFixed(1));
 /** One line: RSS = anon + file, then the V8 heap by space, external, and WASM. */
 export function kindsText(k: MemoryKinds): string {
   const s = k.spaces;
-  return `RSS ${mib(k.rss)} (anon ${mib(k.rssAnon)}, file ${mib(k.rssFile)}) · V8 heap ${mib(k.heapUsed)} used of ${mib(k.heapTotal)}`
-    + ` (new ${mib(s.new_space ?? NaN)}, old ${mib(s.old_space ?? NaN)}, code ${mib(s.code_space ?? NaN)}, large ${mib(s.large_object_space ?? NaN)})`
-    + ` · external ${mib(k.external)} · WASM ${mib(k.wasm)} MiB`;
+  return (
+    `RSS ${mib(k.rss)} (anon ${mib(k.rssAnon)}, file ${mib(k.rssFile)}) · V8 heap ${mib(k.heapUsed)} used of ${mib(k.heapTotal)}` +
+    ` (new ${mib(s.new_space ?? NaN)}, old ${mib(s.old_space ?? NaN)}, code ${mib(s.code_space ?? NaN)}, large ${mib(s.large_object_space ?? NaN)})` +
+    ` · external ${mib(k.external)} · WASM ${mib(k.wasm)} MiB`
+  );
 }

@@ -11,8 +11,14 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import { hookWasmMemories, memoryKinds, kindsText, type MemoryKinds } from "./memory-kinds.js";
 
-interface Stage { stage: string; kinds: MemoryKinds }
-interface OlmLike { outgoingRequests(): Promise<Array<{ id: string; type: number }>>; markRequestAsSent(id: string, type: number, body: string): Promise<unknown> }
+interface Stage {
+  stage: string;
+  kinds: MemoryKinds;
+}
+interface OlmLike {
+  outgoingRequests(): Promise<Array<{ id: string; type: number }>>;
+  markRequestAsSent(id: string, type: number, body: string): Promise<unknown>;
+}
 const SYNCS = 100;
 
 async function stageRun(): Promise<void> {
@@ -20,7 +26,11 @@ async function stageRun(): Promise<void> {
   if (process.env.STAGE_V8_FLAGS) v8.setFlagsFromString(process.env.STAGE_V8_FLAGS);
   hookWasmMemories();
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-  const out = (stage: string) => { gc(); gc(); process.stdout.write(JSON.stringify({ stage, kinds: memoryKinds() }) + "\n"); };
+  const out = (stage: string) => {
+    gc();
+    gc();
+    process.stdout.write(JSON.stringify({ stage, kinds: memoryKinds() }) + "\n");
+  };
   out("node");
   await import("../../src/polyfill.js");
   const sdk = await import("matrix-js-sdk");
@@ -35,10 +45,17 @@ async function stageRun(): Promise<void> {
   // What every /sync does with encryption on: the OlmMachine takes the sync's key counts (and re-reads its account,
   // which holds its 50 one-time keys once they are generated and uploaded).
   const rust = client.getCrypto() as unknown as { processSyncChanges(a: unknown): Promise<unknown>; olmMachine: OlmLike };
-  const sync = (otks: number) => rust.processSyncChanges({ toDeviceEvents: [], deviceLists: { changed: [], left: [] }, oneTimeKeysCounts: { signed_curve25519: otks }, unusedFallbackKeys: ["signed_curve25519"] });
+  const sync = (otks: number) =>
+    rust.processSyncChanges({
+      toDeviceEvents: [],
+      deviceLists: { changed: [], left: [] },
+      oneTimeKeysCounts: { signed_curve25519: otks },
+      unusedFallbackKeys: ["signed_curve25519"],
+    });
   await sync(0);
   for (const r of await rust.olmMachine.outgoingRequests()) {
-    if (r.constructor.name === "KeysUploadRequest") await rust.olmMachine.markRequestAsSent(r.id, r.type, JSON.stringify({ one_time_key_counts: { signed_curve25519: 50 } }));
+    if (r.constructor.name === "KeysUploadRequest")
+      await rust.olmMachine.markRequestAsSent(r.id, r.type, JSON.stringify({ one_time_key_counts: { signed_curve25519: 50 } }));
   }
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < SYNCS; i++) await sync(50);
@@ -49,7 +66,9 @@ async function stageRun(): Promise<void> {
   try {
     for (let i = 0; i < 3; i++) await writeCryptoSnapshot(join(dir, "crypto-store.bin"), await takeCryptoSnapshot("bench", "@bench:localhost", "BENCHDEV"));
     out("+ 3 crypto store saves");
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   client.stopClient();
   process.exit(0);
 }
@@ -71,11 +90,17 @@ function main(): void {
   for (const v of VARIANTS) {
     const r = spawnSync(process.execPath, ["--expose-gc", ...v.flags, self, "--stage-run"], { encoding: "utf8", env: { ...process.env, ...v.env } });
     process.stdout.write(`\n${v.name}\n`);
-    if (r.status !== 0) { process.stdout.write(`  failed (${r.status}): ${r.stderr.slice(-1500)}\n`); continue; }
+    if (r.status !== 0) {
+      process.stdout.write(`  failed (${r.status}): ${r.stderr.slice(-1500)}\n`);
+      continue;
+    }
     for (const line of r.stdout.trim().split("\n")) {
       if (!line.startsWith("{")) continue;
       const s = JSON.parse(line) as Stage & { cpuPerSyncMs?: number };
-      if (s.cpuPerSyncMs !== undefined) { process.stdout.write(`  CPU per sync ${s.cpuPerSyncMs.toFixed(2)} ms\n`); continue; }
+      if (s.cpuPerSyncMs !== undefined) {
+        process.stdout.write(`  CPU per sync ${s.cpuPerSyncMs.toFixed(2)} ms\n`);
+        continue;
+      }
       process.stdout.write(`  ${s.stage.padEnd(32)} ${kindsText(s.kinds)}\n`);
     }
   }

@@ -8,7 +8,11 @@ import type { ProbeSample } from "./soak-probe.js";
 /** `node --import <this> …` preloads the probe. */
 export const PROBE_URL = pathToFileURL(fileURLToPath(new URL("./soak-probe.js", import.meta.url))).href;
 
-export interface Probed { proc: ChildProcess; file: string; samples: number }
+export interface Probed {
+  proc: ChildProcess;
+  file: string;
+  samples: number;
+}
 
 /** SIGUSR2 to every probed process at the same moment; resolves with each one's sample of the interval just ended. */
 export async function takeSamples(ps: Probed[], timeoutMs = 30_000): Promise<ProbeSample[]> {
@@ -19,8 +23,12 @@ export async function takeSamples(ps: Probed[], timeoutMs = 30_000): Promise<Pro
     const end = performance.now() + timeoutMs;
     for (;;) {
       const lines = existsSync(p.file) ? readFileSync(p.file, "utf8").trim().split("\n").filter(Boolean) : [];
-      if (lines.length >= want) { out.push(JSON.parse(lines[want - 1]!) as ProbeSample); break; }
-      if (performance.now() > end) throw new Error(`no probe sample from pid ${p.proc.pid} in ${timeoutMs / 1000} s (was it started with --import soak-probe.js and SOAK_PROBE_FILE?)`);
+      if (lines.length >= want) {
+        out.push(JSON.parse(lines[want - 1]!) as ProbeSample);
+        break;
+      }
+      if (performance.now() > end)
+        throw new Error(`no probe sample from pid ${p.proc.pid} in ${timeoutMs / 1000} s (was it started with --import soak-probe.js and SOAK_PROBE_FILE?)`);
       await sleep(50);
     }
   }

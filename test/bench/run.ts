@@ -14,7 +14,10 @@ if (args.includes("--soak")) {
   const soak = fileURLToPath(new URL("./soak.js", import.meta.url));
   const p = spawn(process.execPath, [soak, ...args.filter((a) => a !== "--soak")], { stdio: "inherit" });
   // Ctrl-C reaches the soak too (same process group); wait for it to clean up rather than dying first.
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => { if (sig === "SIGTERM") p.kill("SIGTERM"); });
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.on(sig, () => {
+      if (sig === "SIGTERM") p.kill("SIGTERM");
+    });
   const code = await new Promise<number>((r) => p.on("exit", (c, sig) => r(c ?? (sig ? 1 : 0))));
   process.exit(code);
 }
@@ -59,15 +62,38 @@ for (const part of PARTS) {
   process.stderr.write(`bench: ${part.what}…\n`);
   all.push(...(await runPart(part.file)).filter((f) => !only || only.has(f.id) || f.id === "ERR"));
 }
-if (!only || only.has("F8")) all.push({ id: "F8", name: "30-minute soak (RSS growth, answers, loop delay)", ours: "not part of this run: npm run bench -- --soak", baseline: "bare js-sdk bot in the soak's own run" });
+if (!only || only.has("F8"))
+  all.push({
+    id: "F8",
+    name: "30-minute soak (RSS growth, answers, loop delay)",
+    ours: "not part of this run: npm run bench -- --soak",
+    baseline: "bare js-sdk bot in the soak's own run",
+  });
 all.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 
 if (json) {
-  process.stdout.write(JSON.stringify(all.map(({ raw: _raw, ...f }) => f), null, 2) + "\n");
+  process.stdout.write(
+    JSON.stringify(
+      all.map(({ raw: _raw, ...f }) => f),
+      null,
+      2,
+    ) + "\n",
+  );
 } else {
   const esc = (s = "") => s.replace(/\|/g, "\\|");
-  const rows = all.map((f) => `| ${f.id} | ${esc(f.name)} | ${esc(f.ours)} | ${esc(f.baseline)} | ${esc(f.goal ?? "")}${f.met === undefined ? "" : f.met ? " ✅" : " ❌"} |`);
-  process.stdout.write(["", `Benchmarks (${quick ? "quick" : "full"} run, ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores)`, "",
-    "| # | figure | ours | baseline (same run) | goal |", "|---|---|---|---|---|", ...rows, ""].join("\n") + "\n");
+  const rows = all.map(
+    (f) => `| ${f.id} | ${esc(f.name)} | ${esc(f.ours)} | ${esc(f.baseline)} | ${esc(f.goal ?? "")}${f.met === undefined ? "" : f.met ? " ✅" : " ❌"} |`,
+  );
+  process.stdout.write(
+    [
+      "",
+      `Benchmarks (${quick ? "quick" : "full"} run, ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores)`,
+      "",
+      "| # | figure | ours | baseline (same run) | goal |",
+      "|---|---|---|---|---|",
+      ...rows,
+      "",
+    ].join("\n") + "\n",
+  );
 }
 process.exit(all.some((f) => f.id === "ERR") ? 1 : 0);

@@ -35,24 +35,38 @@ const bareEntry = fileURLToPath(new URL("./bare-bot.js", import.meta.url));
 
 // ---- Semaphore: the followed tasks ------------------------------------------------------------------------------
 
-interface Population { running: number[]; all: number; add(n: number): void }
+interface Population {
+  running: number[];
+  all: number;
+  add(n: number): void;
+}
 
 /** Tasks in three projects: 40 % running (a line every ~3 s), 20 % queued behind one task, 40 % finished at once. */
 function population(sem: SemaphoreServer): Population {
   const running = sem.createProject("Running");
   const queued = sem.createProject("Queued", { maxParallelTasks: 1 });
   const finished = sem.createProject("Finished");
-  const blocker = sem.addTemplate(queued.id, { name: "Queue head", scenario: { lines: Array.from({ length: 5000 }, (_, k) => `TASK [wait ${k}]`), delayUnits: 30 } });
+  const blocker = sem.addTemplate(queued.id, {
+    name: "Queue head",
+    scenario: { lines: Array.from({ length: 5000 }, (_, k) => `TASK [wait ${k}]`), delayUnits: 30 },
+  });
   const queuedTpl = sem.addTemplate(queued.id, { name: "Queued job", scenario: { lines: ["never runs here"], delayUnits: 1 } });
   sem.startTaskAs(queued.id, blocker.id);
   const pop: Population = {
-    running: [], all: 0,
+    running: [],
+    all: 0,
     add(n) {
       for (let k = 0; k < n; k++, pop.all++) {
         const slot = pop.all % 10;
         if (slot < 4 || pop.all === 0) {
           // Each its own template (tasks of one template run one at a time); 25–35 units of 100 ms apart, so they drift.
-          const tpl = sem.addTemplate(running.id, { name: `Service ${pop.all}`, scenario: { lines: Array.from({ length: 3000 }, (_, i) => `TASK [service ${pop.all} step ${i}] ok: [host-${i % 7}]`), delayUnits: 25 + (pop.all % 11) } });
+          const tpl = sem.addTemplate(running.id, {
+            name: `Service ${pop.all}`,
+            scenario: {
+              lines: Array.from({ length: 3000 }, (_, i) => `TASK [service ${pop.all} step ${i}] ok: [host-${i % 7}]`),
+              delayUnits: 25 + (pop.all % 11),
+            },
+          });
           pop.running.push(sem.startTaskAs(running.id, tpl.id).id);
         } else if (slot < 6) {
           sem.startTaskAs(queued.id, queuedTpl.id);
@@ -75,7 +89,10 @@ class LoadUser {
   readonly joined = new Map<string, Set<string>>();
   /** Called for every reply (m.in_reply_to, not an edit) seen in this user's sync. */
   onReply?: (sender: string, toEventId: string, at: number, body: string) => void;
-  constructor(readonly url: string, readonly user: RegisteredUser) {}
+  constructor(
+    readonly url: string,
+    readonly user: RegisteredUser,
+  ) {}
 
   async start(): Promise<void> {
     this.since = (await this.sync(0)).next_batch;
@@ -90,7 +107,10 @@ class LoadUser {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const r = await this.sync(30_000).catch(() => undefined);
-      if (!r?.next_batch) { await sleep(200); continue; }
+      if (!r?.next_batch) {
+        await sleep(200);
+        continue;
+      }
       this.since = r.next_batch;
       const now = performance.now();
       for (const [roomId, room] of Object.entries<any>(r.rooms?.join ?? {})) {
@@ -99,7 +119,9 @@ class LoadUser {
           const to = rel?.["m.in_reply_to"]?.event_id;
           if (to && rel?.rel_type !== "m.replace") this.onReply?.(ev.sender, to, now, String(ev.content?.body ?? ""));
           if (ev.type === "m.room.member" && ev.content?.membership === "join") {
-            const s = this.joined.get(roomId) ?? new Set(); s.add(ev.state_key); this.joined.set(roomId, s);
+            const s = this.joined.get(roomId) ?? new Set();
+            s.add(ev.state_key);
+            this.joined.set(roomId, s);
           }
         }
       }
@@ -107,9 +129,16 @@ class LoadUser {
   }
   async call(method: string, path: string, body?: unknown): Promise<any> {
     for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${this.url}/_matrix/client/v3${path}`, { method, headers: { Authorization: `Bearer ${this.user.accessToken}`, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-      const json = await res.json() as any;
-      if (res.status === 429 && attempt < 5) { await sleep(json.retry_after_ms ?? 500); continue; }
+      const res = await fetch(`${this.url}/_matrix/client/v3${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${this.user.accessToken}`, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await res.json()) as any;
+      if (res.status === 429 && attempt < 5) {
+        await sleep(json.retry_after_ms ?? 500);
+        continue;
+      }
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     }
@@ -126,7 +155,9 @@ class LoadUser {
       await sleep(100);
     }
   }
-  stop(): void { this.stopped = true; }
+  stop(): void {
+    this.stopped = true;
+  }
 }
 
 // ---- processes and their probes ------------------------------------------------------------------------------------
@@ -138,11 +169,21 @@ function spawnProbed(args: string[], marker: RegExp, file: string): Promise<Prob
     const timer = setTimeout(() => reject(new Error(`F9: ${args[0]} not ready in 90 s: ${out.slice(-2000)}`)), 90_000);
     const onData = (d: Buffer) => {
       out = (out + d.toString()).slice(-20_000);
-      if (marker.test(out)) { clearTimeout(timer); proc.stdout!.off("data", onData); proc.stdout!.resume(); resolve({ proc, file, samples: 0 }); }
+      if (marker.test(out)) {
+        clearTimeout(timer);
+        proc.stdout!.off("data", onData);
+        proc.stdout!.resume();
+        resolve({ proc, file, samples: 0 });
+      }
     };
     proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
-    proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`F9: ${args[0]} exited ${code}: ${out.slice(-2000)}`)); });
+    proc.stderr!.on("data", (d: Buffer) => {
+      out = (out + d.toString()).slice(-20_000);
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`F9: ${args[0]} exited ${code}: ${out.slice(-2000)}`));
+    });
   });
 }
 
@@ -159,12 +200,18 @@ async function stopProc(p: ChildProcess): Promise<void> {
 /** Runs `fn` over `items` with at most `n` at a time. */
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) await fn(items[i++]!); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 const requestsPerMin = (sem: SemaphoreServer, sinceMs: number): number => {
   const s = sem.stats();
-  const n = Object.entries(s.requestsByRoute).filter(([k]) => k !== "GET /api/ws").reduce((a, [, v]) => a + v, 0);
+  const n = Object.entries(s.requestsByRoute)
+    .filter(([k]) => k !== "GET /api/ws")
+    .reduce((a, [, v]) => a + v, 0);
   return n / ((performance.now() - sinceMs) / 60_000);
 };
 
@@ -180,15 +227,20 @@ export async function scaleBench(): Promise<Figure[]> {
     const pop = population(sem);
     pop.add(1);
     const deploy = sem.createProject("Deploy");
-    for (let i = 0; i < 4; i++) sem.addTemplate(deploy.id, { name: `Quick ${i}`, scenario: { lines: ["TASK [deploy]", "ok: [web]", "PLAY RECAP"], delayUnits: 2 } });
+    for (let i = 0; i < 4; i++)
+      sem.addTemplate(deploy.id, { name: `Quick ${i}`, scenario: { lines: ["TASK [deploy]", "ok: [web]", "PLAY RECAP"], delayUnits: 2 } });
 
     hs = await startSynapse();
     const reg = async (p: string) => hs!.registerUser(uniqueLocalpart(p), PASSWORD);
     const [oursU, bareU] = [await reg("ours"), await reg("bare")];
     for (let i = 0; i < USERS; i++) users.push(new LoadUser(hs.url, await reg(`load${i}`)));
     const ini = join(state, "chatrixcd.ini");
-    writeFileSync(ini, `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n` +
-      `[bot]\nstate_dir = ${state}\nadmin_users = ${users.map((u) => u.user.userId).join(", ")}\nlog_level = info\n`, { mode: 0o600 });
+    writeFileSync(
+      ini,
+      `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n` +
+        `[bot]\nstate_dir = ${state}\nadmin_users = ${users.map((u) => u.user.userId).join(", ")}\nlog_level = info\n`,
+      { mode: 0o600 },
+    );
 
     const ours = await spawnProbed([entry, "--headless", "--config", ini], /sync ready/, join(state, "probe-ours.jsonl"));
     procs.push(ours.proc);
@@ -199,12 +251,17 @@ export async function scaleBench(): Promise<Figure[]> {
     // Rooms: user i creates every USERS-th room and invites both bots.
     for (const u of users) await u.start();
     const t0Rooms = performance.now();
-    await pool(Array.from({ length: ROOMS }, (_, i) => i), 6, async (i) => {
-      const u = users[i % USERS]!;
-      const roomId = (await u.call("POST", "/createRoom", { preset: "private_chat", invite: [oursU.userId, bareU.userId], name: `scale ${i}` })).room_id as string;
-      u.rooms.push(roomId);
-      await u.waitJoin(roomId, [oursU.userId, bareU.userId]);
-    });
+    await pool(
+      Array.from({ length: ROOMS }, (_, i) => i),
+      6,
+      async (i) => {
+        const u = users[i % USERS]!;
+        const roomId = (await u.call("POST", "/createRoom", { preset: "private_chat", invite: [oursU.userId, bareU.userId], name: `scale ${i}` }))
+          .room_id as string;
+        u.rooms.push(roomId);
+        await u.waitJoin(roomId, [oursU.userId, bareU.userId]);
+      },
+    );
     process.stderr.write(`F9: ${ROOMS} rooms created and joined by both bots in ${((performance.now() - t0Rooms) / 1000).toFixed(0)} s\n`);
 
     const ledger = new ReplyLedger();
@@ -230,7 +287,10 @@ export async function scaleBench(): Promise<Figure[]> {
         }
       };
     }
-    const waitReplies = async (limitMs: number) => { const end = performance.now() + limitMs; while ((sending > 0 || ledger.outstanding() > 0) && performance.now() < end) await sleep(100); };
+    const waitReplies = async (limitMs: number) => {
+      const end = performance.now() + limitMs;
+      while ((sending > 0 || ledger.outstanding() > 0) && performance.now() < end) await sleep(100);
+    };
 
     // Subscriptions in the first rooms (cards for failures of the running project: the matching is the cost).
     for (let i = 0; i < SUBSCRIBED_ROOMS; i++) {
@@ -292,8 +352,13 @@ export async function scaleBench(): Promise<Figure[]> {
       let kind = pick(mix);
       if (kind === "run" && pendingRun.has(u)) kind = "ping";
       const room = pick(u.rooms);
-      sends.push(sendCommand(u, room, kind, commandFor(kind)).then((id) => { if (kind === "run") pendingRun.set(u, { id, roomId: room }); })
-        .catch((e) => process.stderr.write(`F9: sending failed: ${e}\n`)));
+      sends.push(
+        sendCommand(u, room, kind, commandFor(kind))
+          .then((id) => {
+            if (kind === "run") pendingRun.set(u, { id, roomId: room });
+          })
+          .catch((e) => process.stderr.write(`F9: sending failed: ${e}\n`)),
+      );
     }
     const [loadOurs, loadBare] = await sample(bots);
     const loadRpm = requestsPerMin(sem, loadStart);
@@ -304,12 +369,20 @@ export async function scaleBench(): Promise<Figure[]> {
     // The 2,000-task step after the load.
     for (const n of SCALE_STEPS.filter((n) => n > F9_TASKS)) await step(n);
 
-    const oursId = oursU.userId, bareId = bareU.userId;
+    const oursId = oursU.userId,
+      bareId = bareU.userId;
     return report({
-      idle: ledger.summary(oursId, { phase: "idle" }), idleBare: ledger.summary(bareId, { phase: "idle", kinds: ["ping"] }),
-      load: ledger.summary(oursId, { phase: "load" }), loadPing: ledger.summary(oursId, { phase: "load", kinds: ["ping"] }),
-      loadBare: ledger.summary(bareId, { phase: "load", kinds: ["ping"] }), setup: ledger.summary(oursId, { phase: "setup" }),
-      probeOurs: loadOurs!, probeBare: loadBare!, loadRpm, quietRpm, growth,
+      idle: ledger.summary(oursId, { phase: "idle" }),
+      idleBare: ledger.summary(bareId, { phase: "idle", kinds: ["ping"] }),
+      load: ledger.summary(oursId, { phase: "load" }),
+      loadPing: ledger.summary(oursId, { phase: "load", kinds: ["ping"] }),
+      loadBare: ledger.summary(bareId, { phase: "load", kinds: ["ping"] }),
+      setup: ledger.summary(oursId, { phase: "setup" }),
+      probeOurs: loadOurs!,
+      probeBare: loadBare!,
+      loadRpm,
+      quietRpm,
+      growth,
     });
   } finally {
     for (const u of users) u.stop();
@@ -335,40 +408,58 @@ interface Results {
 }
 
 function report(r: Results): Figure[] {
-  const lat = (s: ReplySummary) => { const { p50, p95 } = p50p95(s.latencies); return `p50 ${ms(p50)}, p95 ${ms(p95)}`; };
+  const lat = (s: ReplySummary) => {
+    const { p50, p95 } = p50p95(s.latencies);
+    return `p50 ${ms(p50)}, p95 ${ms(p95)}`;
+  };
   const lag = (p: ProbeSummary) => `p50 ${ms(p.lag.p50)}, p99 ${ms(p.lag.p99)}, max ${ms(p.lag.max)}`;
   const cost = (p: ProbeSummary) => `CPU ${p.cpuPercent.toFixed(1)} % of a core, RSS ${p.rssMiB.toFixed(0)} MiB`;
   const scale = `${F9_TASKS} tasks, ${ROOMS} rooms (${SUBSCRIBED_ROOMS} subscribed), ${USERS} users × ${RATE} commands/s for ${LOAD_S} s`;
-  const idleP95 = p50p95(r.idle.latencies).p95, loadP95 = p50p95(r.load.latencies).p95;
+  const idleP95 = p50p95(r.idle.latencies).p95,
+    loadP95 = p50p95(r.load.latencies).p95;
   const lostOrDoubled = r.load.lost + r.load.doubled + r.setup.lost + r.setup.doubled + r.idle.lost + r.idle.doubled;
   const g = r.growth;
   const perTask = (f: (p: ProbeSummary) => number) => slope(g.map((x) => [x.tasks, f(x.ours)]));
   return [
     {
-      id: "F9", name: `event-loop delay under load (${scale})`, ours: lag(r.probeOurs), baseline: `bare js-sdk bot, same rooms and load: ${lag(r.probeBare)}`,
-      goal: "p99 ≤ 50 ms", met: r.probeOurs.lag.p99 <= 50, note: "perf_hooks.monitorEventLoopDelay at 10 ms resolution (an idle loop reads ≈ 10 ms)",
+      id: "F9",
+      name: `event-loop delay under load (${scale})`,
+      ours: lag(r.probeOurs),
+      baseline: `bare js-sdk bot, same rooms and load: ${lag(r.probeBare)}`,
+      goal: "p99 ≤ 50 ms",
+      met: r.probeOurs.lag.p99 <= 50,
+      note: "perf_hooks.monitorEventLoopDelay at 10 ms resolution (an idle loop reads ≈ 10 ms)",
     },
     {
-      id: "F9", name: `command reply latency under load (${r.load.sent} commands: ping, status, tasks, logs, run + yes)`,
+      id: "F9",
+      name: `command reply latency under load (${r.load.sent} commands: ping, status, tasks, logs, run + yes)`,
       ours: `${lat(r.load)}; pings alone ${lat(r.loadPing)}; idle (same run, one at a time, n=${r.idle.sent}) ${lat(r.idle)}`,
       baseline: `bare bot pings: under load ${lat(r.loadBare)}, idle ${lat(r.idleBare)}`,
-      goal: "p95 ≤ 2× idle p95", met: loadP95 <= 2 * idleP95, raw: { load: r.load.latencies, idle: r.idle.latencies },
+      goal: "p95 ≤ 2× idle p95",
+      met: loadP95 <= 2 * idleP95,
+      raw: { load: r.load.latencies, idle: r.idle.latencies },
     },
     {
-      id: "F9", name: "replies lost / doubled",
+      id: "F9",
+      name: "replies lost / doubled",
       ours: `lost ${r.load.lost}, doubled ${r.load.doubled} of ${r.load.sent} under load (setup ${r.setup.lost}/${r.setup.doubled} of ${r.setup.sent}, idle ${r.idle.lost}/${r.idle.doubled} of ${r.idle.sent})`,
       baseline: `bare bot: lost ${r.loadBare.lost}, doubled ${r.loadBare.doubled} of ${r.loadBare.sent} pings`,
-      goal: "0 lost, 0 doubled", met: lostOrDoubled === 0,
+      goal: "0 lost, 0 doubled",
+      met: lostOrDoubled === 0,
     },
     {
-      id: "F9", name: "Semaphore requests/min and cost under load",
+      id: "F9",
+      name: "Semaphore requests/min and cost under load",
       ours: `${r.quietRpm.toFixed(1)}/min tracking ${F9_TASKS} tasks without commands; ${r.loadRpm.toFixed(0)}/min with the commands; ${cost(r.probeOurs)}`,
       baseline: `bare bot (no Semaphore): ${cost(r.probeBare)}`,
-      goal: "tracking ≤ 2/min", met: r.quietRpm <= 2,
+      goal: "tracking ≤ 2/min",
+      met: r.quietRpm <= 2,
     },
     {
-      id: "F9", name: `cost growth by followed tasks (${g.map((x) => x.tasks).join(", ")}; ${STEP_S} s each, no commands)`,
-      ours: g.map((x) => `${x.tasks}: ${x.ours.cpuPercent.toFixed(1)} %, ${x.ours.rssMiB.toFixed(0)} MiB`).join("; ") +
+      id: "F9",
+      name: `cost growth by followed tasks (${g.map((x) => x.tasks).join(", ")}; ${STEP_S} s each, no commands)`,
+      ours:
+        g.map((x) => `${x.tasks}: ${x.ours.cpuPercent.toFixed(1)} %, ${x.ours.rssMiB.toFixed(0)} MiB`).join("; ") +
         `; slope ${(1000 * perTask((p) => p.cpuPercent)).toFixed(2)} % CPU and ${(1000 * perTask((p) => p.rssMiB)).toFixed(1)} MiB per 1,000 tasks`,
       baseline: `bare bot in the same steps: ${g.map((x) => `${x.bare.cpuPercent.toFixed(1)} %, ${x.bare.rssMiB.toFixed(0)} MiB`).join("; ")}`,
       note: "40 % of the tasks are running and print a line every ~3 s, 20 % queued, 40 % finished",

@@ -34,8 +34,15 @@ interface Run {
 
 async function server(changedAt: Map<string, number>): Promise<SemaphoreServer> {
   return startSemaphoreServer({
-    tickMs: 200, lineDelayMs: 100, seed: "empty", schedules: false, maxParallelTasks: 100,
-    onTaskUpdate: (t, at) => { const k = `${t.id}:${t.status}`; if (!changedAt.has(k)) changedAt.set(k, at); },
+    tickMs: 200,
+    lineDelayMs: 100,
+    seed: "empty",
+    schedules: false,
+    maxParallelTasks: 100,
+    onTaskUpdate: (t, at) => {
+      const k = `${t.id}:${t.status}`;
+      if (!changedAt.has(k)) changedAt.set(k, at);
+    },
   });
 }
 
@@ -45,7 +52,10 @@ async function startTasks(srv: SemaphoreServer, n: number, lines: number, delayU
   const client = new SemaphoreClient({ url: srv.url, token: srv.adminToken });
   const ids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const tpl = srv.addTemplate(project.id, { name: `Job ${i}`, scenario: { lines: Array.from({ length: lines }, (_, k) => `TASK [step ${k}] ${"*".repeat(40)}`), delayUnits } });
+    const tpl = srv.addTemplate(project.id, {
+      name: `Job ${i}`,
+      scenario: { lines: Array.from({ length: lines }, (_, k) => `TASK [step ${k}] ${"*".repeat(40)}`), delayUnits },
+    });
     ids.push((await client.startTask(project.id, { templateId: tpl.id })).id);
   }
   client.close();
@@ -67,7 +77,9 @@ async function ours(strategy: "push" | "poll", n: number, lines: number, delayUn
     const at = changedAt.get(`${t.taskId}:${t.status}`);
     if (at !== undefined) run.latencies.push(performance.now() - at);
   });
-  store.on("output", (_k, l) => { run.newLines += l.length; });
+  store.on("output", (_k, l) => {
+    run.newLines += l.length;
+  });
   await tracker.start();
   const ids = await startTasks(srv, n, lines, delayUnits);
   for (const id of ids) tracker.track(1, id);
@@ -75,7 +87,9 @@ async function ours(strategy: "push" | "poll", n: number, lines: number, delayUn
   run.stop = async () => {
     for (const u of unfollow) u();
     run.missed = [...changedAt.keys()].filter((k) => !transitionsSeen.has(k)).length;
-    await tracker.stop(); client.close(); await srv.stop();
+    await tracker.stop();
+    client.close();
+    await srv.stop();
   };
   return run;
 }
@@ -101,7 +115,13 @@ async function python(n: number, lines: number, delayUnits: number, tail: number
   };
   ids.forEach((id, i) => {
     // Monitors start when each task is started; stagger like real starts.
-    const first = setTimeout(function tick() { void poll(id); timers.push(setTimeout(tick, PY_POLL_MS)); }, (i * 37) % PY_POLL_MS);
+    const first = setTimeout(
+      function tick() {
+        void poll(id);
+        timers.push(setTimeout(tick, PY_POLL_MS));
+      },
+      (i * 37) % PY_POLL_MS,
+    );
     timers.push(first);
   });
   let prevLen = new Map<number, number>();
@@ -109,7 +129,11 @@ async function python(n: number, lines: number, delayUnits: number, tail: number
     const tailTick = async () => {
       await poll(id);
       const out = await client.taskOutput(1, id).catch(() => undefined);
-      if (out) { const before = prevLen.get(id) ?? 0; if (out.length > before) run.newLines += out.length - before; prevLen.set(id, out.length); }
+      if (out) {
+        const before = prevLen.get(id) ?? 0;
+        if (out.length > before) run.newLines += out.length - before;
+        prevLen.set(id, out.length);
+      }
       timers.push(setTimeout(() => void tailTick(), PY_TAIL_MS));
     };
     timers.push(setTimeout(() => void tailTick(), PY_TAIL_MS));
@@ -117,12 +141,19 @@ async function python(n: number, lines: number, delayUnits: number, tail: number
   run.stop = async () => {
     for (const t of timers) clearTimeout(t);
     run.missed = [...changedAt.keys()].filter((k) => !seen.has(k)).length;
-    client.close(); await srv.stop();
+    client.close();
+    await srv.stop();
   };
   return run;
 }
 
-interface Measured { requestsPerMin: number; bytesPerLine: number; lat: number[]; missed: number; transitions: number }
+interface Measured {
+  requestsPerMin: number;
+  bytesPerLine: number;
+  lat: number[];
+  missed: number;
+  transitions: number;
+}
 
 /** Lets the runs warm up, then measures over the window. */
 async function measure(runs: Run[]): Promise<Measured[]> {
@@ -134,48 +165,68 @@ async function measure(runs: Run[]): Promise<Measured[]> {
   const minutes = (performance.now() - t0) / 60_000;
   const out = runs.map((r, i) => {
     const s = r.server.stats();
-    const requests = Object.entries(s.requestsByRoute).filter(([k]) => k !== "GET /api/ws").reduce((a, [, v]) => a + v, 0);
+    const requests = Object.entries(s.requestsByRoute)
+      .filter(([k]) => k !== "GET /api/ws")
+      .reduce((a, [, v]) => a + v, 0);
     const newLines = r.newLines - lines0[i]!;
-    const m: Measured = { requestsPerMin: requests / minutes, bytesPerLine: newLines > 0 ? (s.bytesOut + s.wsBytesOut) / newLines : NaN, lat: [], missed: 0, transitions: 0 };
+    const m: Measured = {
+      requestsPerMin: requests / minutes,
+      bytesPerLine: newLines > 0 ? (s.bytesOut + s.wsBytesOut) / newLines : NaN,
+      lat: [],
+      missed: 0,
+      transitions: 0,
+    };
     return m;
   });
   for (const r of runs) await r.stop();
-  runs.forEach((r, i) => { out[i]!.lat = r.latencies; out[i]!.missed = r.missed; out[i]!.transitions = r.changedAt.size; });
+  runs.forEach((r, i) => {
+    out[i]!.lat = r.latencies;
+    out[i]!.missed = r.missed;
+    out[i]!.transitions = r.changedAt.size;
+  });
   return out;
 }
 
 export async function semaphoreBench(): Promise<Figure[]> {
   const figures: Figure[] = [];
   // F2: short tasks so transitions keep coming during the window (waiting → starting → running → success).
-  const lat = await measure([
-    await ours("push", 20, 12, 10, 0),
-    await ours("poll", 20, 12, 10, 0),
-    await python(20, 12, 10, 0),
-  ]);
+  const lat = await measure([await ours("push", 20, 12, 10, 0), await ours("poll", 20, 12, 10, 0), await python(20, 12, 10, 0)]);
   const latText = (m: Measured) => `median ${ms(median(m.lat))}, p95 ${ms(pct(m.lat, 95))}; ${m.missed} of ${m.transitions} statuses never seen`;
   figures.push({
-    id: "F2", name: "status change → our store (push)", ours: latText(lat[0]!), baseline: `Python 10 s poll: ${latText(lat[2]!)}`,
-    goal: "median ≤ 250 ms", met: median(lat[0]!.lat) <= 250, raw: { push: lat[0]!.lat, python: lat[2]!.lat },
+    id: "F2",
+    name: "status change → our store (push)",
+    ours: latText(lat[0]!),
+    baseline: `Python 10 s poll: ${latText(lat[2]!)}`,
+    goal: "median ≤ 250 ms",
+    met: median(lat[0]!.lat) <= 250,
+    raw: { push: lat[0]!.lat, python: lat[2]!.lat },
   });
-  figures.push({ id: "F2", name: "status change → our store (polling fallback, 5 s)", ours: latText(lat[1]!), baseline: `Python 10 s poll: ${latText(lat[2]!)}`, raw: { poll: lat[1]!.lat } });
+  figures.push({
+    id: "F2",
+    name: "status change → our store (polling fallback, 5 s)",
+    ours: latText(lat[1]!),
+    baseline: `Python 10 s poll: ${latText(lat[2]!)}`,
+    raw: { poll: lat[1]!.lat },
+  });
 
   // F3 and F4: long-running tasks (~3 min), one of them followed/tailed.
   for (const n of quick ? [1, 50] : [1, 10, 50]) {
-    const [push, poll, py] = await measure([
-      await ours("push", n, 400, 5, 1),
-      await ours("poll", n, 400, 5, 1),
-      await python(n, 400, 5, 1),
-    ]);
+    const [push, poll, py] = await measure([await ours("push", n, 400, 5, 1), await ours("poll", n, 400, 5, 1), await python(n, 400, 5, 1)]);
     const f3: Figure = {
-      id: "F3", name: `Semaphore requests/min, ${n} running task${n > 1 ? "s" : ""} (1 followed)`,
+      id: "F3",
+      name: `Semaphore requests/min, ${n} running task${n > 1 ? "s" : ""} (1 followed)`,
       ours: `push ${push!.requestsPerMin.toFixed(1)}; polling fallback ${poll!.requestsPerMin.toFixed(1)}`,
       baseline: `Python ${py!.requestsPerMin.toFixed(1)}`,
     };
-    if (n === 50) { f3.goal = "push ≤ 2/min"; f3.met = push!.requestsPerMin <= 2; }
+    if (n === 50) {
+      f3.goal = "push ≤ 2/min";
+      f3.met = push!.requestsPerMin <= 2;
+    }
     figures.push(f3);
     if (n === 1) {
       figures.push({
-        id: "F4", name: "bytes fetched per new output line (1 followed task)",
+        id: "F4",
+        name: "bytes fetched per new output line (1 followed task)",
         ours: `push ${push!.bytesPerLine.toFixed(0)} B; polling fallback ${poll!.bytesPerLine.toFixed(0)} B`,
         baseline: `Python ${py!.bytesPerLine.toFixed(0)} B (whole log every 2 s)`,
         note: "the Python figure grows with the log's length; ours does not",

@@ -50,16 +50,34 @@ export function installProbe(file: string): void {
     const e = performance.eventLoopUtilization(elu);
     const n = h.count;
     const sample: ProbeSample = {
-      seq: seq++, t: now, intervalMs: now - since,
-      rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-      cpuMs: (c.user + c.system) / 1000, elu: e.utilization, kinds,
-      lag: n > 0
-        ? { count: n, min: ms(h.min), p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), resolutionMs: PROBE_RESOLUTION_MS }
-        : { count: 0, min: NaN, p50: NaN, p99: NaN, max: NaN, mean: NaN, resolutionMs: PROBE_RESOLUTION_MS },
+      seq: seq++,
+      t: now,
+      intervalMs: now - since,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      cpuMs: (c.user + c.system) / 1000,
+      elu: e.utilization,
+      kinds,
+      lag:
+        n > 0
+          ? {
+              count: n,
+              min: ms(h.min),
+              p50: ms(h.percentile(50)),
+              p99: ms(h.percentile(99)),
+              max: ms(h.max),
+              mean: ms(h.mean),
+              resolutionMs: PROBE_RESOLUTION_MS,
+            }
+          : { count: 0, min: NaN, p50: NaN, p99: NaN, max: NaN, mean: NaN, resolutionMs: PROBE_RESOLUTION_MS },
     };
     // Memory first, then the snapshot (which itself takes memory); the line goes out when the snapshot is on disk.
     // Only once: a snapshot inflates RSS for a while, which would distort the samples after it.
-    if (process.env.SOAK_PROBE_HEAP && String(sample.seq) === process.env.SOAK_PROBE_HEAP_AT) sample.heapSnapshot = writeHeapSnapshot(`${process.env.SOAK_PROBE_HEAP}-${sample.seq}.heapsnapshot`);
+    if (process.env.SOAK_PROBE_HEAP && String(sample.seq) === process.env.SOAK_PROBE_HEAP_AT)
+      sample.heapSnapshot = writeHeapSnapshot(`${process.env.SOAK_PROBE_HEAP}-${sample.seq}.heapsnapshot`);
     appendFileSync(file, JSON.stringify(sample) + "\n");
     h.reset();
     since = now;

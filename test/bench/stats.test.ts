@@ -36,16 +36,40 @@ test("ReplyLedger counts lost and doubled replies per bot and the latency of the
 
 test("summarizeProbe turns a probe interval into CPU % of a core, MiB and loop delay", (t) => {
   const s: ProbeSample = {
-    seq: 1, t: 0, intervalMs: 2000, rss: 100 * 1048576, heapUsed: 40 * 1048576, heapTotal: 0, external: 0, arrayBuffers: 0,
-    cpuMs: 500, elu: 0.2, lag: { count: 10, min: 10, p50: 11, p99: 30, max: 42, mean: 12, resolutionMs: 10 },
+    seq: 1,
+    t: 0,
+    intervalMs: 2000,
+    rss: 100 * 1048576,
+    heapUsed: 40 * 1048576,
+    heapTotal: 0,
+    external: 0,
+    arrayBuffers: 0,
+    cpuMs: 500,
+    elu: 0.2,
+    lag: { count: 10, min: 10, p50: 11, p99: 30, max: 42, mean: 12, resolutionMs: 10 },
   };
   t.deepEqual(summarizeProbe(s), { cpuPercent: 25, rssMiB: 100, heapMiB: 40, lag: { p50: 11, p99: 30, max: 42 } });
 });
 
 test("slope is the least-squares growth per unit", (t) => {
-  t.is(slope([[1, 80], [50, 80.49], [500, 84.99], [2000, 99.99]]).toFixed(3), "0.010");
+  t.is(
+    slope([
+      [1, 80],
+      [50, 80.49],
+      [500, 84.99],
+      [2000, 99.99],
+    ]).toFixed(3),
+    "0.010",
+  );
   t.true(Number.isNaN(slope([[1, 2]])));
-  t.true(Number.isNaN(slope([[3, 2], [3, 5]])));
+  t.true(
+    Number.isNaN(
+      slope([
+        [3, 2],
+        [3, 5],
+      ]),
+    ),
+  );
 });
 
 test("summarizeHeap adds self sizes by constructor for objects and by type otherwise, largest first", (t) => {
@@ -53,16 +77,38 @@ test("summarizeHeap adds self sizes by constructor for objects and by type other
     snapshot: { meta: { node_fields: ["type", "name", "id", "self_size", "edge_count"], node_types: [["hidden", "array", "string", "object"]] as [string[]] } },
     strings: ["", "Room", "MatrixEvent", "hello"],
     nodes: [
-      3, 1, 1, 100, 0, // Room 100
-      3, 2, 2, 40, 0, // MatrixEvent 40
-      3, 2, 3, 40, 0, // MatrixEvent 40
-      2, 3, 4, 500, 0, // a string
-      1, 0, 5, 7, 0, // an array
+      3,
+      1,
+      1,
+      100,
+      0, // Room 100
+      3,
+      2,
+      2,
+      40,
+      0, // MatrixEvent 40
+      3,
+      2,
+      3,
+      40,
+      0, // MatrixEvent 40
+      2,
+      3,
+      4,
+      500,
+      0, // a string
+      1,
+      0,
+      5,
+      7,
+      0, // an array
     ],
   };
   t.deepEqual(summarizeHeap(snap), [
-    { what: "(string)", count: 1, bytes: 500 }, { what: "Room", count: 1, bytes: 100 },
-    { what: "MatrixEvent", count: 2, bytes: 80 }, { what: "(array)", count: 1, bytes: 7 },
+    { what: "(string)", count: 1, bytes: 500 },
+    { what: "Room", count: 1, bytes: 100 },
+    { what: "MatrixEvent", count: 2, bytes: 80 },
+    { what: "(array)", count: 1, bytes: 7 },
   ]);
   t.is(summarizeHeap(snap, 2).length, 2);
 });

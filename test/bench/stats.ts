@@ -14,7 +14,12 @@ export interface SentCommand {
   phase: string;
 }
 
-export interface ReplySummary { sent: number; lost: number; doubled: number; latencies: number[] }
+export interface ReplySummary {
+  sent: number;
+  lost: number;
+  doubled: number;
+  latencies: number[];
+}
 
 /** Every command sent and every reply seen (by `m.in_reply_to`), so lost and doubled replies can be counted. */
 export class ReplyLedger {
@@ -22,7 +27,9 @@ export class ReplyLedger {
   /** command event id → bot user id → times a reply was seen. */
   private readonly replies = new Map<string, Map<string, number[]>>();
 
-  send(c: SentCommand): void { this.sent.set(c.eventId, c); }
+  send(c: SentCommand): void {
+    this.sent.set(c.eventId, c);
+  }
 
   /** A reply from `from` to `toEventId`, seen at `at`. Replies to events we did not send are ignored. */
   reply(from: string, toEventId: string, at: number): void {
@@ -35,7 +42,9 @@ export class ReplyLedger {
   }
 
   /** How many replies `from` has sent to this command so far. */
-  count(eventId: string, from: string): number { return this.replies.get(eventId)?.get(from)?.length ?? 0; }
+  count(eventId: string, from: string): number {
+    return this.replies.get(eventId)?.get(from)?.length ?? 0;
+  }
 
   /** Commands still waiting for a reply from any bot that should answer them. */
   outstanding(): number {
@@ -47,7 +56,9 @@ export class ReplyLedger {
   /** Lost (no reply), doubled (more than one) and latencies (first reply) for one bot, optionally one phase and some kinds. */
   summary(bot: string, only: { phase?: string; kinds?: string[] } = {}): ReplySummary {
     const { phase, kinds } = only;
-    let sent = 0, lost = 0, doubled = 0;
+    let sent = 0,
+      lost = 0,
+      doubled = 0;
     const latencies: number[] = [];
     for (const c of this.sent.values()) {
       if (!c.expectFrom.includes(bot) || (kinds && !kinds.includes(c.kind)) || (phase && c.phase !== phase)) continue;
@@ -73,7 +84,8 @@ export function summarizeProbe(s: ProbeSample): ProbeSummary {
   const mib = (b: number) => b / 1048576;
   return {
     cpuPercent: s.intervalMs > 0 ? (100 * s.cpuMs) / s.intervalMs : NaN,
-    rssMiB: mib(s.rss), heapMiB: mib(s.heapUsed),
+    rssMiB: mib(s.rss),
+    heapMiB: mib(s.heapUsed),
     lag: { p50: s.lag.p50, p99: s.lag.p99, max: s.lag.max },
   };
 }
@@ -107,16 +119,22 @@ export interface HeapSnapshot {
  */
 export function summarizeHeap(snap: HeapSnapshot, top = 10): Array<{ what: string; count: number; bytes: number }> {
   const f = snap.snapshot.meta.node_fields;
-  const width = f.length, iType = f.indexOf("type"), iName = f.indexOf("name"), iSize = f.indexOf("self_size");
+  const width = f.length,
+    iType = f.indexOf("type"),
+    iName = f.indexOf("name"),
+    iSize = f.indexOf("self_size");
   const types = snap.snapshot.meta.node_types[0];
   const by = new Map<string, { count: number; bytes: number }>();
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + iType]!] ?? "?";
-    const what = type === "object" ? snap.strings[snap.nodes[i + iName]!] ?? "?" : `(${type})`;
+    const what = type === "object" ? (snap.strings[snap.nodes[i + iName]!] ?? "?") : `(${type})`;
     const e = by.get(what) ?? { count: 0, bytes: 0 };
     e.count++;
     e.bytes += snap.nodes[i + iSize]!;
     by.set(what, e);
   }
-  return [...by.entries()].map(([what, e]) => ({ what, ...e })).sort((a, b) => b.bytes - a.bytes).slice(0, top);
+  return [...by.entries()]
+    .map(([what, e]) => ({ what, ...e }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
 }

@@ -9,15 +9,23 @@ import { commandList } from "../../src/commands/registry.js";
 export const README = fileURLToPath(new URL("../../../README.md", import.meta.url));
 
 /** A table cell: one line, pipes escaped. */
-const cell = (s: string) => s.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|").trim();
+const cell = (s: string) =>
+  s
+    .replace(/\s*\n\s*/g, " ")
+    .replace(/\|/g, "\\|")
+    .trim();
 
 function typeOf(def: KeyDef): string {
   if (def.secret) return "secret";
   switch (def.kind) {
-    case "enum": return (def.values ?? []).join("/");
-    case "mxid": return "Matrix ID";
-    case "listen": return "host:port";
-    default: return def.kind;
+    case "enum":
+      return (def.values ?? []).join("/");
+    case "mxid":
+      return "Matrix ID";
+    case "listen":
+      return "host:port";
+    default:
+      return def.kind;
   }
 }
 

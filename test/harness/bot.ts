@@ -34,7 +34,10 @@ export interface TestBotOptions {
 export function writeBotConfig(o: TestBotOptions): { path: string; stateDir: string } {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), "chatrixcd-bot-"));
   const path = join(stateDir, "chatrixcd.ini");
-  writeFileSync(path, mergeIni(`[matrix]
+  writeFileSync(
+    path,
+    mergeIni(
+      `[matrix]
 homeserver = ${o.homeserver}
 user_id = ${o.userId}
 password = ${o.password}
@@ -47,7 +50,11 @@ log_level = debug
 admin_users = ${(o.admins ?? []).join(", ")}
 allowed_users = ${(o.allowed ?? []).join(", ")}
 ${o.semaphore ? `\n[semaphore]\nurl = ${o.semaphore.url}\napi_token = ${o.semaphore.token}\n` : ""}
-`, o.extra ?? ""), { mode: 0o600 });
+`,
+      o.extra ?? "",
+    ),
+    { mode: 0o600 },
+  );
   return { path, stateDir };
 }
 
@@ -58,10 +65,22 @@ export async function startTestBot(o: TestBotOptions): Promise<TestBot> {
   const logger = new Logger({ level: "debug", file: cfg.values.bot.log_file, echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
   const app = new App(cfg, logger, { demo: o.demo ?? false, reload: () => loadConfig(path, { demo: o.demo ?? !o.semaphore, env: {} }) });
   if (o.start !== false) {
-    try { await app.start(); } catch (e) { await app.stop(); await logger.close(); throw e; }
+    try {
+      await app.start();
+    } catch (e) {
+      await app.stop();
+      await logger.close();
+      throw e;
+    }
   }
   return {
-    app, logger, stateDir, configPath: path,
-    async stop() { await app.stop(); await logger.close(); },
+    app,
+    logger,
+    stateDir,
+    configPath: path,
+    async stop() {
+      await app.stop();
+      await logger.close();
+    },
   };
 }

@@ -12,7 +12,11 @@ export interface RawEvent {
 }
 
 export class RawClient {
-  constructor(readonly baseUrl: string, readonly accessToken: string, readonly userId: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly accessToken: string,
+    readonly userId: string,
+  ) {}
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -22,7 +26,10 @@ export class RawClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const json = (await res.json().catch(() => ({}))) as any;
-      if (res.status === 429 && attempt < 10) { await new Promise((r) => setTimeout(r, json.retry_after_ms ?? 500)); continue; }
+      if (res.status === 429 && attempt < 10) {
+        await new Promise((r) => setTimeout(r, json.retry_after_ms ?? 500));
+        continue;
+      }
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json as T;
     }
@@ -43,7 +50,11 @@ export class RawClient {
   }
 
   async send(roomId: string, body: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await this.call<{ event_id: string }>("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, { msgtype: "m.text", body, ...extra });
+    const r = await this.call<{ event_id: string }>("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, {
+      msgtype: "m.text",
+      body,
+      ...extra,
+    });
     return r.event_id;
   }
 
@@ -80,4 +91,7 @@ export class RawClient {
 }
 
 /** Replies to a given event: m.in_reply_to relation pointing at it. */
-export const isReplyTo = (eventId: string) => (e: RawEvent): boolean => e.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === eventId;
+export const isReplyTo =
+  (eventId: string) =>
+  (e: RawEvent): boolean =>
+    e.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === eventId;

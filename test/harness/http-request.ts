@@ -1,6 +1,10 @@
 import { request } from "node:http";
 
-export interface HttpResponse { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** One plain HTTP request (no keep-alive, 5 s timeout): for scraping the bot's /healthz and /metrics in tests. */
 export function httpRequest(url: string, method = "GET"): Promise<HttpResponse> {

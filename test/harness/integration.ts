@@ -18,9 +18,7 @@ export const synapseAvailable: boolean = handle !== null;
 function unavailableReason(): string {
   return (
     process.env[ENV.SKIP_REASON] ??
-    (process.env[ENV.STATE] === "skip"
-      ? "CHATRIXCD_TEST_SYNAPSE=skip"
-      : "no Synapse: run the suite with `npm test` (test/run-tests.ts starts one)")
+    (process.env[ENV.STATE] === "skip" ? "CHATRIXCD_TEST_SYNAPSE=skip" : "no Synapse: run the suite with `npm test` (test/run-tests.ts starts one)")
   );
 }
 

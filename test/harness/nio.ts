@@ -145,9 +145,7 @@ export class NioPeer {
         this.failAll(this.exitError);
       });
       proc.on("exit", (code, signal) => {
-        this.exitError = new Error(
-          `nio peer ${this.userId} exited (code ${code}, signal ${signal}); stderr tail:\n${this.stderrTail()}`,
-        );
+        this.exitError = new Error(`nio peer ${this.userId} exited (code ${code}, signal ${signal}); stderr tail:\n${this.stderrTail()}`);
         rejectReady(this.exitError);
         this.failAll(this.exitError);
       });

@@ -216,7 +216,14 @@ function supportsLoginViaExistingSession(): boolean {
 }
 
 /** Writes the per-run config files. JSON is valid YAML; test.yaml shallowly overrides base.yaml. */
-function writeConfig(hostDir: string, chrootDir: string, port: number, secret: string, realRateLimits: boolean, extraConfig: Record<string, unknown> = {}): void {
+function writeConfig(
+  hostDir: string,
+  chrootDir: string,
+  port: number,
+  secret: string,
+  realRateLimits: boolean,
+  extraConfig: Record<string, unknown> = {},
+): void {
   const tmpl = path.join(SYNAPSE_ROOT, "srv/chatrixcd-template");
   fs.copyFileSync(path.join(tmpl, "homeserver.yaml"), path.join(hostDir, "base.yaml"));
   fs.copyFileSync(path.join(tmpl, `${SERVER_NAME}.signing.key`), path.join(hostDir, "signing.key"));
@@ -251,9 +258,7 @@ function writeConfig(hostDir: string, chrootDir: string, port: number, secret: s
     trusted_key_servers: [],
     suppress_key_server_warning: true,
     bcrypt_rounds: 4, // password hashing at the default 12 rounds costs ~0.25 s per register/login
-    ...(supportsLoginViaExistingSession()
-      ? { login_via_existing_session: { enabled: true, require_ui_auth: false } }
-      : {}),
+    ...(supportsLoginViaExistingSession() ? { login_via_existing_session: { enabled: true, require_ui_auth: false } } : {}),
     ...(realRateLimits ? {} : RELAXED_RATE_LIMITS),
     ...extraConfig,
   };
@@ -273,13 +278,7 @@ function installExitHook(): void {
   });
 }
 
-async function registerViaSharedSecret(
-  url: string,
-  secret: string,
-  localpart: string,
-  password: string,
-  admin: boolean,
-): Promise<RegisteredUser> {
+async function registerViaSharedSecret(url: string, secret: string, localpart: string, password: string, admin: boolean): Promise<RegisteredUser> {
   const endpoint = `${url}/_synapse/admin/v1/register`;
   for (let attempt = 0; ; attempt++) {
     const nonceRes = await fetch(endpoint);
@@ -522,8 +521,7 @@ export function connectToRunning(): SynapseHandle | null {
     dataDir: env[ENV.DATA_DIR] ?? "",
     sharedSecret: env[ENV.SECRET]!,
     owned: false,
-    registerUser: (localpart, password, admin = false) =>
-      registerViaSharedSecret(url, env[ENV.SECRET]!, localpart, password, admin),
+    registerUser: (localpart, password, admin = false) => registerViaSharedSecret(url, env[ENV.SECRET]!, localpart, password, admin),
     pause: () => signal("SIGSTOP"),
     resume: () => signal("SIGCONT"),
     restart: () => Promise.reject(new Error("restart() on the shared Synapse: start your own with startSynapse()")),

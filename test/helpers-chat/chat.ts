@@ -31,8 +31,10 @@ export interface ChatFixtureOptions {
 export async function chatFixture(o: ChatFixtureOptions = {}): Promise<ChatFixture> {
   const hs = requireSynapse();
   const [botU, a, b, c] = await Promise.all([
-    hs.registerUser(uniqueLocalpart("bot"), PASSWORD), hs.registerUser(uniqueLocalpart("alice"), PASSWORD),
-    hs.registerUser(uniqueLocalpart("bob"), PASSWORD), hs.registerUser(uniqueLocalpart("carol"), PASSWORD),
+    hs.registerUser(uniqueLocalpart("bot"), PASSWORD),
+    hs.registerUser(uniqueLocalpart("alice"), PASSWORD),
+    hs.registerUser(uniqueLocalpart("bob"), PASSWORD),
+    hs.registerUser(uniqueLocalpart("carol"), PASSWORD),
   ]);
   const alice = new RawClient(hs.url, a!.accessToken, a!.userId);
   const bob = new RawClient(hs.url, b!.accessToken, b!.userId);
@@ -44,17 +46,30 @@ export async function chatFixture(o: ChatFixtureOptions = {}): Promise<ChatFixtu
     await carol.call("POST", `/join/${encodeURIComponent(id)}`, {});
     rooms.push(id);
   }
-  const server = o.server ?? await startSemaphoreServer({ tickMs: 30, lineDelayMs: 5, seed: "demo" });
+  const server = o.server ?? (await startSemaphoreServer({ tickMs: 30, lineDelayMs: 5, seed: "demo" }));
   const bot = await startTestBot({
-    homeserver: hs.url, userId: botU!.userId, password: PASSWORD, admins: [], allowed: [alice.userId, bob.userId, carol.userId],
+    homeserver: hs.url,
+    userId: botU!.userId,
+    password: PASSWORD,
+    admins: [],
+    allowed: [alice.userId, bob.userId, carol.userId],
     semaphore: { url: o.semaphoreUrl?.(server) ?? server.url, token: server.tokens["runner"]! },
     // These tests were written for rooms without a policy being read-only (the default is none).
     extra: `[bot]\ndefault_room_access = read\n${o.ini?.({ alice: alice.userId, bob: bob.userId, carol: carol.userId, rooms }) ?? ""}`,
   });
   for (const id of rooms) await alice.waitForMembership(id, botU!.userId, "join");
   return {
-    bot, botUserId: botU!.userId, server, alice, bob, carol, rooms,
-    async close() { await bot.stop(); if (!o.server) await server.stop(); },
+    bot,
+    botUserId: botU!.userId,
+    server,
+    alice,
+    bob,
+    carol,
+    rooms,
+    async close() {
+      await bot.stop();
+      if (!o.server) await server.stop();
+    },
   };
 }
 
@@ -63,7 +78,9 @@ export async function allEvents(c: RawClient, roomId: string): Promise<RawEvent[
 }
 
 export async function react(c: RawClient, roomId: string, eventId: string, key: string): Promise<string> {
-  const r = await c.call<{ event_id: string }>("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.reaction/${randomUUID()}`, { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key } });
+  const r = await c.call<{ event_id: string }>("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.reaction/${randomUUID()}`, {
+    "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key },
+  });
   return r.event_id;
 }
 

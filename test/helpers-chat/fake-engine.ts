@@ -31,7 +31,9 @@ export interface FakeEngine {
 export function fakeEngine(o: { users: string[]; ini: string; persist?: boolean; matrix?: string; stateDir?: string }): FakeEngine {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), "chatrixcd-fake-"));
   const configPath = join(stateDir, "chatrixcd.ini");
-  writeFileSync(configPath, `[semaphore]
+  writeFileSync(
+    configPath,
+    `[semaphore]
 url = http://semaphore.invalid
 api_token = fake-token-123456
 
@@ -43,7 +45,8 @@ confirm_timeout = 30
 default_room_access = read
 ${o.matrix ? `\n[matrix]\n${o.matrix}\n` : ""}
 ${o.ini}
-`);
+`,
+  );
   const config = loadConfig(configPath, { env: {} });
   if (!config.ok) throw new Error(config.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
@@ -53,7 +56,10 @@ ${o.ini}
   ops.startServices();
   const actor = (user: string, room = OPS_ROOM): Actor => ({ kind: "chat", userId: user, roomId: room });
   return {
-    ops, semaphore, stateDir, actor,
+    ops,
+    semaphore,
+    stateDir,
+    actor,
     cmd: (line, user, room) => runCommandLine({ actor: actor(user, room), ops, prefix: "!cd" }, line),
     restart: () => fakeEngine({ ...o, stateDir }),
     async close() {

@@ -46,10 +46,13 @@ read = *
 `;
 
 export async function startEngine(opts: { ini?: string; tracker?: boolean; server?: SemaphoreServer; token?: string } = {}): Promise<Engine> {
-  const server = opts.server ?? await startSemaphoreServer({ tickMs: 30, lineDelayMs: 3, seed: "demo" });
+  const server = opts.server ?? (await startSemaphoreServer({ tickMs: 30, lineDelayMs: 3, seed: "demo" }));
   const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-cmd-"));
   const configPath = join(stateDir, "chatrixcd.ini");
-  writeFileSync(configPath, mergeIni(`[semaphore]
+  writeFileSync(
+    configPath,
+    mergeIni(
+      `[semaphore]
 url = ${server.url}
 api_token = ${opts.token ?? server.tokens["runner"]}
 
@@ -59,7 +62,10 @@ admin_users = ${ADMIN}
 allowed_users = ${ALICE}, ${BOB}, ${CAROL}
 confirm_timeout = 30
 default_room_access = read
-`, opts.ini ?? DEFAULT_INI));
+`,
+      opts.ini ?? DEFAULT_INI,
+    ),
+  );
   const config = loadConfig(configPath, { env: {} });
   if (!config.ok) throw new Error(config.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
@@ -75,7 +81,14 @@ default_room_access = read
   ops.startServices();
   const actor = (user = ALICE, room = OPS_ROOM): Actor => ({ kind: "chat", userId: user, roomId: room });
   return {
-    server, ops, store, logger, stateDir, configPath, tracker, actor,
+    server,
+    ops,
+    store,
+    logger,
+    stateDir,
+    configPath,
+    tracker,
+    actor,
     cmd: (line, who = {}) => runCommandLine({ actor: actor(who.user, who.room), ops, prefix: "!cd" }, line),
     async close() {
       await ops.stopServices();

@@ -10,7 +10,9 @@ export class Scheduler {
   /** What happened, in order, for the failure message of a test. */
   readonly trace: string[] = [];
 
-  constructor(readonly seed: number) { this.rnd = mulberry32(seed); }
+  constructor(readonly seed: number) {
+    this.rnd = mulberry32(seed);
+  }
 
   /** An await the scheduler decides when to resume. */
   park(what: string): Promise<void> {
@@ -19,7 +21,11 @@ export class Scheduler {
 
   /** A promise-returning function whose result arrives only when the scheduler says so. */
   delayed<A extends unknown[], R>(what: string, fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
-    return async (...a: A) => { const r = await fn(...a); await this.park(what); return r; };
+    return async (...a: A) => {
+      const r = await fn(...a);
+      await this.park(what);
+      return r;
+    };
   }
 
   /** Resumes every parked await now, oldest first. */
@@ -50,7 +56,11 @@ export class Scheduler {
       if (i < waiting.length) {
         const a = waiting.splice(i, 1)[0]!;
         this.trace.push(`start ${a.name}`);
-        a.act().catch((e) => failures.push(e)).finally(() => { finished++; });
+        a.act()
+          .catch((e) => failures.push(e))
+          .finally(() => {
+            finished++;
+          });
       } else {
         const p = this.parked.splice(i - waiting.length, 1)[0]!;
         this.trace.push(`resume ${p.what}`);

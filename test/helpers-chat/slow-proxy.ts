@@ -21,27 +21,45 @@ export async function startSlowProxy(target: string): Promise<SlowProxy> {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
-      up.on("error", () => { res.writeHead(502); res.end(); });
+      up.on("error", () => {
+        res.writeHead(502);
+        res.end();
+      });
       req.pipe(up);
     };
-    if (match && match.test(req.url ?? "")) setTimeout(go, delay); else go();
+    if (match && match.test(req.url ?? "")) setTimeout(go, delay);
+    else go();
   });
   server.on("upgrade", (req, socket, head) => {
     const up = net.connect(Number(t.port), t.hostname, () => {
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+      up.write(
+        `${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(req.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\r\n")}\r\n\r\n`,
+      );
       if (head.length) up.write(head);
       socket.pipe(up).pipe(socket);
     });
     up.on("error", () => socket.destroy());
     socket.on("error", () => up.destroy());
-    sockets.add(socket as net.Socket); sockets.add(up);
+    sockets.add(socket as net.Socket);
+    sockets.add(up);
   });
-  server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as net.AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
-    slow(m, ms = 0) { match = m; delay = ms; },
-    async close() { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+    slow(m, ms = 0) {
+      match = m;
+      delay = ms;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }

@@ -41,11 +41,19 @@ export function startPty(args: string[], o: { cols?: number; rows?: number; wait
   p.onData((d) => term.write(d));
   term.onData((d) => p.write(d)); // answer terminal queries like a real emulator
   let gone: number | undefined;
-  const exited = new Promise<{ exitCode: number; signal?: number }>((r) => p.onExit((e) => { gone = e.exitCode; r(e); }));
+  const exited = new Promise<{ exitCode: number; signal?: number }>((r) =>
+    p.onExit((e) => {
+      gone = e.exitCode;
+      r(e);
+    }),
+  );
   const line = (y: number) => term.buffer.active.getLine(term.buffer.active.viewportY + y);
   const text = () => Array.from({ length: term.rows }, (_, i) => line(i)?.translateToString(true) ?? "").join("\n");
   return {
-    p, term, text, exited,
+    p,
+    term,
+    text,
+    exited,
     row: (y) => line(y)?.translateToString(true) ?? "",
     cells(y) {
       const l = line(y);
@@ -58,20 +66,34 @@ export function startPty(args: string[], o: { cols?: number; rows?: number; wait
       for (;;) {
         await new Promise<void>((r) => term.write("", r)); // let xterm finish parsing what arrived
         if (typeof re === "function" ? re() : re.test(text())) return;
-        if (Date.now() > end || gone !== undefined) throw new Error(`${gone !== undefined ? `the program exited (${gone})` : "timed out"} waiting for ${String(re)}; screen:\n${text()}`);
+        if (Date.now() > end || gone !== undefined)
+          throw new Error(`${gone !== undefined ? `the program exited (${gone})` : "timed out"} waiting for ${String(re)}; screen:\n${text()}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
     send: (s) => p.write(s),
-    cleanup() { try { p.kill("SIGKILL"); } catch { /* gone */ } rmSync(dir, { recursive: true, force: true }); },
+    cleanup() {
+      try {
+        p.kill("SIGKILL");
+      } catch {
+        /* gone */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
 /** The process's exit, or a clear failure with the screen when it does not end. */
 export async function exitedWithin(s: PtySession, ms = 30_000): Promise<{ exitCode: number; signal?: number }> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms); });
-  try { return await Promise.race([s.exited, timeout]); } finally { clearTimeout(timer); }
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms);
+  });
+  try {
+    return await Promise.race([s.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

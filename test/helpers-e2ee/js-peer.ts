@@ -1,13 +1,14 @@
 // A matrix-js-sdk client with Rust crypto (in memory) as a test user: the "other side" of encrypted rooms and of
 // SAS verification. Every timeline event it sees is decrypted and kept, so tests can wait for the bot's replies.
 import "../../src/polyfill.js";
+import { createClient, ClientEvent, RoomEvent, SyncState, EventType, MatrixEventEvent, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
 import {
-  createClient, ClientEvent, RoomEvent, SyncState, EventType, MatrixEventEvent,
-  type MatrixClient, type MatrixEvent,
-} from "matrix-js-sdk";
-import {
-  CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent,
-  type VerificationRequest, type ShowSasCallbacks,
+  CryptoEvent,
+  VerificationPhase,
+  VerificationRequestEvent,
+  VerifierEvent,
+  type VerificationRequest,
+  type ShowSasCallbacks,
 } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { randomUUID } from "node:crypto";
 import { quietSdkLogging } from "./quiet-sdk.js";
@@ -33,16 +34,31 @@ export interface PeerEvent {
 export class JsPeer {
   readonly events: PeerEvent[] = [];
   private waiters = new Set<() => void>();
-  private constructor(readonly client: MatrixClient, readonly userId: string, readonly deviceId: string) {}
+  private constructor(
+    readonly client: MatrixClient,
+    readonly userId: string,
+    readonly deviceId: string,
+  ) {}
 
   static async login(homeserver: string, userId: string, password: string, opts: { encryption?: boolean; deviceName?: string } = {}): Promise<JsPeer> {
     const tmp = createClient({ baseUrl: homeserver });
-    const res = await tmp.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password, initial_device_display_name: opts.deviceName ?? "js-peer" });
+    const res = await tmp.loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: userId },
+      password,
+      initial_device_display_name: opts.deviceName ?? "js-peer",
+    });
     const client = createClient({ baseUrl: homeserver, accessToken: res.access_token, userId: res.user_id, deviceId: res.device_id, timelineSupport: false });
     const peer = new JsPeer(client, res.user_id, res.device_id!);
     if (opts.encryption !== false) await client.initRustCrypto({ useIndexedDB: false });
-    client.on(RoomEvent.Timeline, (ev, room, toStart) => { if (!toStart && room) void peer.record(ev); });
-    const prepared = new Promise<void>((resolve) => client.on(ClientEvent.Sync, (s) => { if (s === SyncState.Prepared) resolve(); }));
+    client.on(RoomEvent.Timeline, (ev, room, toStart) => {
+      if (!toStart && room) void peer.record(ev);
+    });
+    const prepared = new Promise<void>((resolve) =>
+      client.on(ClientEvent.Sync, (s) => {
+        if (s === SyncState.Prepared) resolve();
+      }),
+    );
     await client.startClient({ initialSyncLimit: 0, disablePresence: true });
     await prepared;
     return peer;
@@ -54,11 +70,19 @@ export class JsPeer {
       const id = ev.getId()!;
       const existing = this.events.findIndex((e) => e.eventId === id);
       const entry: PeerEvent = {
-        eventId: id, roomId: ev.getRoomId()!, sender: ev.getSender()!, type: ev.getType(), wireType: ev.getWireType(),
-        content: ev.getContent(), relation: ev.getWireContent()["m.relates_to"] ?? ev.getContent()["m.relates_to"], ts: ev.getTs(),
-        undecryptable: ev.isDecryptionFailure(), seenAt: performance.now(),
+        eventId: id,
+        roomId: ev.getRoomId()!,
+        sender: ev.getSender()!,
+        type: ev.getType(),
+        wireType: ev.getWireType(),
+        content: ev.getContent(),
+        relation: ev.getWireContent()["m.relates_to"] ?? ev.getContent()["m.relates_to"],
+        ts: ev.getTs(),
+        undecryptable: ev.isDecryptionFailure(),
+        seenAt: performance.now(),
       };
-      if (existing >= 0) this.events[existing] = entry; else this.events.push(entry);
+      if (existing >= 0) this.events[existing] = entry;
+      else this.events.push(entry);
       for (const w of this.waiters) w();
     };
     push();
@@ -70,9 +94,23 @@ export class JsPeer {
     return new Promise((resolve, reject) => {
       const check = () => {
         const hit = this.events.find((e) => !e.undecryptable && pred(e));
-        if (hit) { this.waiters.delete(check); clearTimeout(timer); resolve(hit); }
+        if (hit) {
+          this.waiters.delete(check);
+          clearTimeout(timer);
+          resolve(hit);
+        }
       };
-      const timer = setTimeout(() => { this.waiters.delete(check); reject(new Error(`${this.userId}: timed out after ${timeoutMs} ms waiting for ${what}; seen: ${this.events.slice(-8).map((e) => `${e.type}${e.undecryptable ? "(UTD)" : ""}:${String(e.content.body ?? e.content.membership ?? "").slice(0, 60)}`).join(" | ")}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(
+          new Error(
+            `${this.userId}: timed out after ${timeoutMs} ms waiting for ${what}; seen: ${this.events
+              .slice(-8)
+              .map((e) => `${e.type}${e.undecryptable ? "(UTD)" : ""}:${String(e.content.body ?? e.content.membership ?? "").slice(0, 60)}`)
+              .join(" | ")}`,
+          ),
+        );
+      }, timeoutMs);
       this.waiters.add(check);
       check();
     });
@@ -80,7 +118,9 @@ export class JsPeer {
 
   async createRoom(opts: { invite?: string[]; encrypted?: boolean; name?: string } = {}): Promise<string> {
     const r = await this.client.createRoom({
-      preset: "private_chat" as never, invite: opts.invite ?? [], name: opts.name,
+      preset: "private_chat" as never,
+      invite: opts.invite ?? [],
+      name: opts.name,
       initial_state: opts.encrypted ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] : [],
     });
     // Sending before the client has seen m.room.encryption would send in the clear.
@@ -103,7 +143,11 @@ export class JsPeer {
   }
 
   async waitForJoin(roomId: string, userId: string, timeoutMs = 20_000): Promise<void> {
-    await this.waitFor((e) => e.roomId === roomId && e.type === "m.room.member" && e.content.membership === "join" && e.sender === userId, timeoutMs, `${userId} to join`);
+    await this.waitFor(
+      (e) => e.roomId === roomId && e.type === "m.room.member" && e.content.membership === "join" && e.sender === userId,
+      timeoutMs,
+      `${userId} to join`,
+    );
   }
 
   async send(roomId: string, body: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -138,7 +182,11 @@ export class JsPeer {
   /** Waits for an incoming verification request (e.g. the bot's `verify start`), accepts it, and shows the SAS. */
   async acceptSas(timeoutMs = 20_000): Promise<{ request: VerificationRequest; sas: ShowSasCallbacks; done: Promise<void> }> {
     const deadline = Date.now() + timeoutMs;
-    const request = await withTimeout(new Promise<VerificationRequest>((resolve) => this.client.once(CryptoEvent.VerificationRequestReceived, resolve)), timeoutMs, "a verification request");
+    const request = await withTimeout(
+      new Promise<VerificationRequest>((resolve) => this.client.once(CryptoEvent.VerificationRequestReceived, resolve)),
+      timeoutMs,
+      "a verification request",
+    );
     await request.accept();
     await waitPhase(request, VerificationPhase.Started, deadline);
     const verifier = request.verifier!;
@@ -155,7 +203,12 @@ export class JsPeer {
 
   /** An event id-less raw send (txn id), for content the SDK would refuse. */
   async sendRaw(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
-    const r = await this.client.http.authedRequest<{ event_id: string }>("PUT" as never, `/rooms/${encodeURIComponent(roomId)}/send/${type}/${randomUUID()}`, undefined, content);
+    const r = await this.client.http.authedRequest<{ event_id: string }>(
+      "PUT" as never,
+      `/rooms/${encodeURIComponent(roomId)}/send/${type}/${randomUUID()}`,
+      undefined,
+      content,
+    );
     return r.event_id;
   }
 
@@ -167,19 +220,37 @@ export class JsPeer {
 }
 
 async function waitPhase(request: VerificationRequest, phase: VerificationPhase, deadline: number): Promise<void> {
-  await withTimeout(new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (request.phase >= phase && request.phase !== VerificationPhase.Cancelled) { request.off(VerificationRequestEvent.Change, check); resolve(); }
-      else if (request.phase === VerificationPhase.Cancelled) { request.off(VerificationRequestEvent.Change, check); reject(new Error(`verification cancelled (${request.cancellationCode})`)); }
-    };
-    request.on(VerificationRequestEvent.Change, check);
-    check();
-  }), deadline - Date.now(), `verification phase ${VerificationPhase[phase]}`);
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (request.phase >= phase && request.phase !== VerificationPhase.Cancelled) {
+          request.off(VerificationRequestEvent.Change, check);
+          resolve();
+        } else if (request.phase === VerificationPhase.Cancelled) {
+          request.off(VerificationRequestEvent.Change, check);
+          reject(new Error(`verification cancelled (${request.cancellationCode})`));
+        }
+      };
+      request.on(VerificationRequestEvent.Change, check);
+      check();
+    }),
+    deadline - Date.now(),
+    `verification phase ${VerificationPhase[phase]}`,
+  );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), Math.max(0, ms));
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }

@@ -19,15 +19,23 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** The server route that starts a task: counted to prove no command was executed twice. */
 export const START_ROUTE = "POST /api/project/{project_id}/tasks";
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 500): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
     try {
       const v = await fn();
       if (v) return v;
-    } catch (e) { lastErr = e; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
     await sleep(everyMs);
   }
 }
@@ -59,13 +67,25 @@ export interface CliBot {
 export async function startCliBot(configPath: string, logTo: string): Promise<CliBot> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CHATRIXCD_")) env[k] = v;
-  const child = spawn(process.execPath, [join(ROOT, "dist/screens/main.js"), "--headless", "--config", configPath], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(ROOT, "dist/screens/main.js"), "--headless", "--config", configPath], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const file: WriteStream = createWriteStream(logTo, { flags: "a" });
-  const take = (d: Buffer) => { out += d.toString(); file.write(d); };
+  const take = (d: Buffer) => {
+    out += d.toString();
+    file.write(d);
+  };
   child.stdout!.on("data", take);
   child.stderr!.on("data", take);
-  const exited = new Promise<void>((r) => child.once("exit", () => { file.end(); r(); }));
+  const exited = new Promise<void>((r) =>
+    child.once("exit", () => {
+      file.end();
+      r();
+    }),
+  );
   const bot: CliBot = {
     child,
     output: () => out,
@@ -77,10 +97,15 @@ export async function startCliBot(configPath: string, logTo: string): Promise<Cl
     },
   };
   try {
-    await waitUntil("the bot to run headless", () => {
-      if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}:\n${out.slice(-3000)}`);
-      return /running headless/.test(out);
-    }, 90_000, 100);
+    await waitUntil(
+      "the bot to run headless",
+      () => {
+        if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+        return /running headless/.test(out);
+      },
+      90_000,
+      100,
+    );
   } catch (e) {
     await bot.kill("SIGKILL");
     throw e;
@@ -92,7 +117,10 @@ export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = net.createServer();
     s.on("error", rej);
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as net.AddressInfo).port; s.close(() => res(p)); });
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => res(p));
+    });
   });
 }
 
@@ -126,7 +154,7 @@ export interface RigOptions {
 }
 
 export async function faultRig(teardown: (fn: () => Promise<void>) => void, o: RigOptions = {}): Promise<Rig> {
-  const hs = o.hs ?? await ownSynapse(teardown, { realRateLimits: o.realRateLimits });
+  const hs = o.hs ?? (await ownSynapse(teardown, { realRateLimits: o.realRateLimits }));
   const botU = await hs.registerUser(uniqueLocalpart("bot"), PASSWORD);
   const a = await hs.registerUser(uniqueLocalpart("alice"), PASSWORD);
   const b = await hs.registerUser(uniqueLocalpart("bob"), PASSWORD);
@@ -136,12 +164,26 @@ export async function faultRig(teardown: (fn: () => Promise<void>) => void, o: R
   await bob.call("POST", `/join/${encodeURIComponent(room)}`, {});
   const truth = new Map<number, string[]>();
   const server = await startSemaphoreServer({
-    tickMs: 30, lineDelayMs: LINE_DELAY_MS, seed: "demo", schedules: false,
-    onTaskUpdate: (task) => { const l = truth.get(task.id) ?? []; if (l.at(-1) !== task.status) l.push(task.status); truth.set(task.id, l); },
+    tickMs: 30,
+    lineDelayMs: LINE_DELAY_MS,
+    seed: "demo",
+    schedules: false,
+    onTaskUpdate: (task) => {
+      const l = truth.get(task.id) ?? [];
+      if (l.at(-1) !== task.status) l.push(task.status);
+      truth.set(task.id, l);
+    },
     ...o.server,
   });
   const ini = `[bot]\ndefault_room_access = read\n[room "${room}"]\nrun = ${alice.userId}\nstop = ${alice.userId}\nread = *\n[semaphore]\npoll_interval = 1\n${(o.ini ?? "").replaceAll("{room}", room).replaceAll("{alice}", alice.userId)}`;
-  const cfg = { homeserver: hs.url, userId: botU.userId, password: PASSWORD, allowed: [alice.userId, bob.userId], semaphore: { url: server.url, token: server.tokens["runner"]! }, extra: ini };
+  const cfg = {
+    homeserver: hs.url,
+    userId: botU.userId,
+    password: PASSWORD,
+    allowed: [alice.userId, bob.userId],
+    semaphore: { url: server.url, token: server.tokens["runner"]! },
+    extra: ini,
+  };
   const seen = new Map<number, string[]>();
   let bot: TestBot | undefined;
   let configPath: string;
@@ -152,12 +194,29 @@ export async function faultRig(teardown: (fn: () => Promise<void>) => void, o: R
     bot = await startTestBot(cfg);
     configPath = bot.configPath;
     stateDir = bot.stateDir;
-    bot.app.store.on("transition", (t) => { const l = seen.get(t.taskId) ?? []; l.push(String(t.status)); seen.set(t.taskId, l); });
+    bot.app.store.on("transition", (t) => {
+      const l = seen.get(t.taskId) ?? [];
+      l.push(String(t.status));
+      seen.set(t.taskId, l);
+    });
     await alice.waitForMembership(room, botU.userId, "join", 30_000);
   }
   const rig: Rig = {
-    hs, server, truth, botUserId: botU.userId, alice, bob, room, configPath, stateDir, bot, seen,
-    async close() { await bot?.stop(); await server.stop(); },
+    hs,
+    server,
+    truth,
+    botUserId: botU.userId,
+    alice,
+    bob,
+    room,
+    configPath,
+    stateDir,
+    bot,
+    seen,
+    async close() {
+      await bot?.stop();
+      await server.stop();
+    },
   };
   teardown(() => rig.close());
   return rig;
@@ -170,7 +229,10 @@ export async function roomEvents(c: RawClient, roomId: string): Promise<RawEvent
   const out: RawEvent[] = [];
   let from: string | undefined;
   for (;;) {
-    const r = await c.call<{ chunk: RawEvent[]; end?: string }>("GET", `/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=500${from ? `&from=${encodeURIComponent(from)}` : ""}`);
+    const r = await c.call<{ chunk: RawEvent[]; end?: string }>(
+      "GET",
+      `/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=500${from ? `&from=${encodeURIComponent(from)}` : ""}`,
+    );
     out.push(...r.chunk);
     if (!r.end || r.chunk.length === 0) break;
     from = r.end;
@@ -222,9 +284,13 @@ export function botView(all: RawEvent[], botUserId: string): BotView {
     const edits = bot.filter((x) => isEdit(x) && rel(x)!.event_id === e.event_id);
     const last = edits.at(-1)?.content["m.new_content"]?.body ?? e.content.body;
     cards.push({
-      card: e, taskId: h.taskId, edits,
+      card: e,
+      taskId: h.taskId,
+      edits,
       thread: bot.filter((x) => isThread(x) && rel(x)!.event_id === e.event_id),
-      mentions: bot.filter((x) => !isEdit(x) && !isThread(x) && rel(x)?.["m.in_reply_to"]?.event_id === e.event_id && (x.content["m.mentions"]?.user_ids?.length ?? 0) > 0),
+      mentions: bot.filter(
+        (x) => !isEdit(x) && !isThread(x) && rel(x)?.["m.in_reply_to"]?.event_id === e.event_id && (x.content["m.mentions"]?.user_ids?.length ?? 0) > 0,
+      ),
       status: headOf(last)?.status ?? "?",
       finalEdits: edits.filter((x) => TERMINAL.has(headOf(x.content["m.new_content"]?.body)?.status ?? "")),
     });
@@ -263,7 +329,13 @@ export function minEditGap(c: CardView): number {
 
 // ---- chat ------------------------------------------------------------------------------------------------------
 
-export interface ChatRun { cmd: string; prompt: RawEvent; yes: string; card: RawEvent; taskId: number }
+export interface ChatRun {
+  cmd: string;
+  prompt: RawEvent;
+  yes: string;
+  card: RawEvent;
+  taskId: number;
+}
 
 /** `!cd run …` from alice, answered `yes`: returns the card the bot posted in reply. */
 export async function runFromChat(r: Rig, line: string, timeoutMs = 30_000): Promise<ChatRun> {
@@ -277,5 +349,9 @@ export async function runFromChat(r: Rig, line: string, timeoutMs = 30_000): Pro
 }
 
 export function readText(path: string): string {
-  try { return readFileSync(path, "utf8"); } catch { return ""; }
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }

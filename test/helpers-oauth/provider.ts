@@ -32,16 +32,45 @@ export interface OAuthProviderOptions {
   deviceGrant?: boolean;
 }
 
-interface Client { clientId: string; metadata: Record<string, unknown> }
+interface Client {
+  clientId: string;
+  metadata: Record<string, unknown>;
+}
 interface DeviceRequest {
-  deviceCode: string; userCode: string; clientId: string; scope: string; deviceId: string; expiresAt: number;
-  state: "pending" | "approved" | "denied" | "used"; localpart?: string; polls: number;
+  deviceCode: string;
+  userCode: string;
+  clientId: string;
+  scope: string;
+  deviceId: string;
+  expiresAt: number;
+  state: "pending" | "approved" | "denied" | "used";
+  localpart?: string;
+  polls: number;
 }
 /** One login: what refresh tokens renew, and what revocation ends. */
-interface Session { id: string; clientId?: string; localpart: string; deviceId: string; scope: string; active: boolean }
-interface AccessToken { session: Session; expiresAt?: number; active: boolean }
+interface Session {
+  id: string;
+  clientId?: string;
+  localpart: string;
+  deviceId: string;
+  scope: string;
+  active: boolean;
+}
+interface AccessToken {
+  session: Session;
+  expiresAt?: number;
+  active: boolean;
+}
 
-export interface Counts { registrations: number; deviceAuthorizations: number; deviceTokens: number; refreshes: number; refusedRefreshes: number; introspections: number; revocations: number }
+export interface Counts {
+  registrations: number;
+  deviceAuthorizations: number;
+  deviceTokens: number;
+  refreshes: number;
+  refusedRefreshes: number;
+  introspections: number;
+  revocations: number;
+}
 
 export class OAuthProvider {
   url = "";
@@ -51,17 +80,29 @@ export class OAuthProvider {
   readonly sessions = new Map<string, Session>();
   readonly accessTokens = new Map<string, AccessToken>();
   readonly refreshTokens = new Map<string, { session: Session; active: boolean }>();
-  readonly counts: Counts = { registrations: 0, deviceAuthorizations: 0, deviceTokens: 0, refreshes: 0, refusedRefreshes: 0, introspections: 0, revocations: 0 };
+  readonly counts: Counts = {
+    registrations: 0,
+    deviceAuthorizations: 0,
+    deviceTokens: 0,
+    refreshes: 0,
+    refusedRefreshes: 0,
+    introspections: 0,
+    revocations: 0,
+  };
   /** Every access and refresh token issued, for "never logged" checks. */
   readonly issued: string[] = [];
   private server?: Server;
 
   constructor(readonly opts: OAuthProviderOptions) {}
 
-  get accessTokenLifetime(): number { return this.opts.accessTokenLifetime ?? 10; }
+  get accessTokenLifetime(): number {
+    return this.opts.accessTokenLifetime ?? 10;
+  }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
     return this;
@@ -144,7 +185,11 @@ export class OAuthProvider {
   /** Ends every session of a client (an admin signing the bot out): refresh tokens stop working, devices go. */
   async revokeClientSessions(clientId: string): Promise<number> {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.clientId === clientId && s.active) { await this.endSession(s); n++; }
+    for (const s of this.sessions.values())
+      if (s.clientId === clientId && s.active) {
+        await this.endSession(s);
+        n++;
+      }
     return n;
   }
 
@@ -226,7 +271,11 @@ export class OAuthProvider {
           return send(200, this.metadata());
         case "POST /oauth2/registration": {
           let m: Record<string, unknown>;
-          try { m = JSON.parse(raw) as Record<string, unknown>; } catch { return oauthError(400, "invalid_request", "body is not JSON"); }
+          try {
+            m = JSON.parse(raw) as Record<string, unknown>;
+          } catch {
+            return oauthError(400, "invalid_request", "body is not JSON");
+          }
           const problem = validateRegistration(m, this.metadata());
           if (problem) return oauthError(400, "invalid_client_metadata", problem);
           const clientId = randomId(26);
@@ -239,36 +288,56 @@ export class OAuthProvider {
           const f = form();
           const client = this.clients.get(f.get("client_id") ?? "");
           if (!client) return oauthError(401, "invalid_client", "unknown client_id");
-          if (!(client.metadata.grant_types as string[] | undefined)?.includes(DEVICE_GRANT)) return oauthError(400, "unauthorized_client", "the client did not register the device_code grant");
+          if (!(client.metadata.grant_types as string[] | undefined)?.includes(DEVICE_GRANT))
+            return oauthError(400, "unauthorized_client", "the client did not register the device_code grant");
           const scope = f.get("scope") ?? "";
           const scopes = scope.split(" ").filter(Boolean);
           const devices = scopes.filter((s) => s.startsWith(DEVICE_SCOPE_PREFIX));
-          if (!scopes.includes(API_SCOPE) || devices.length !== 1) return oauthError(400, "invalid_scope", `the scope must hold ${API_SCOPE} and exactly one ${DEVICE_SCOPE_PREFIX}<id>`);
+          if (!scopes.includes(API_SCOPE) || devices.length !== 1)
+            return oauthError(400, "invalid_scope", `the scope must hold ${API_SCOPE} and exactly one ${DEVICE_SCOPE_PREFIX}<id>`);
           const deviceId = devices[0]!.slice(DEVICE_SCOPE_PREFIX.length);
           if (!/^[A-Za-z0-9._~!$&'()*+,;=:@/-]{1,255}$/.test(deviceId)) return oauthError(400, "invalid_scope", "bad device id");
           const lifetime = this.opts.deviceCodeLifetime ?? 300;
           const userCode = `${randomLetters(4)}-${randomLetters(4)}`;
-          const r: DeviceRequest = { deviceCode: randomBytes(24).toString("base64url"), userCode, clientId: client.clientId, scope, deviceId, expiresAt: Date.now() + lifetime * 1000, state: "pending", polls: 0 };
+          const r: DeviceRequest = {
+            deviceCode: randomBytes(24).toString("base64url"),
+            userCode,
+            clientId: client.clientId,
+            scope,
+            deviceId,
+            expiresAt: Date.now() + lifetime * 1000,
+            state: "pending",
+            polls: 0,
+          };
           this.deviceRequests.set(r.deviceCode, r);
           this.counts.deviceAuthorizations++;
           return send(200, {
-            device_code: r.deviceCode, user_code: userCode,
-            verification_uri: `${this.url}/device`, verification_uri_complete: `${this.url}/device?user_code=${encodeURIComponent(userCode)}`,
-            expires_in: lifetime, interval: this.opts.interval ?? 1,
+            device_code: r.deviceCode,
+            user_code: userCode,
+            verification_uri: `${this.url}/device`,
+            verification_uri_complete: `${this.url}/device?user_code=${encodeURIComponent(userCode)}`,
+            expires_in: lifetime,
+            interval: this.opts.interval ?? 1,
           });
         }
         case "GET /device": {
           const code = u.searchParams.get("user_code") ?? "";
           const r = [...this.deviceRequests.values()].find((d) => d.userCode === code);
-          res.writeHead(200, { "content-type": "text/html; charset=utf-8" })
-            .end(`<!doctype html><title>Approve a device</title><p>${r ? `Allow ${htmlEscape(String(this.clients.get(r.clientId)?.metadata.client_name ?? "a client"))} (device ${htmlEscape(r.deviceId)}) to use your account?` : "Enter the code shown by the device."}</p>`);
+          res
+            .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+            .end(
+              `<!doctype html><title>Approve a device</title><p>${r ? `Allow ${htmlEscape(String(this.clients.get(r.clientId)?.metadata.client_name ?? "a client"))} (device ${htmlEscape(r.deviceId)}) to use your account?` : "Enter the code shown by the device."}</p>`,
+            );
           return;
         }
         case "POST /device": {
           const f = form();
           const r = [...this.deviceRequests.values()].find((d) => d.userCode === f.get("user_code"));
           if (!r || r.state !== "pending" || Date.now() > r.expiresAt) return send(400, { error: "invalid or expired user code" });
-          if (f.get("action") === "deny") { r.state = "denied"; return send(200, { denied: true }); }
+          if (f.get("action") === "deny") {
+            r.state = "denied";
+            return send(200, { denied: true });
+          }
           const localpart = f.get("username") ?? "";
           await this.provisionUser(localpart);
           r.localpart = localpart;
@@ -290,7 +359,11 @@ export class OAuthProvider {
             if (r.state === "pending") return oauthError(400, "authorization_pending", "waiting for the user");
             r.state = "used";
             // The device exists in Synapse before its first token does, as with MAS.
-            await this.synapse("upsert_device", { localpart: r.localpart!, device_id: r.deviceId, display_name: String(client.metadata.client_name ?? "") || undefined });
+            await this.synapse("upsert_device", {
+              localpart: r.localpart!,
+              device_id: r.deviceId,
+              display_name: String(client.metadata.client_name ?? "") || undefined,
+            });
             this.counts.deviceTokens++;
             return send(200, this.tokenResponse(this.newSession(client.clientId, r.localpart!, r.deviceId, r.scope)));
           }
@@ -313,7 +386,10 @@ export class OAuthProvider {
           const t = this.accessTokens.get(token);
           if (!t || !this.isActive(token)) return send(200, { active: false });
           return send(200, {
-            active: true, scope: t.session.scope, username: t.session.localpart, sub: t.session.localpart,
+            active: true,
+            scope: t.session.scope,
+            username: t.session.localpart,
+            sub: t.session.localpart,
             ...(t.session.clientId ? { client_id: t.session.clientId } : {}),
             // Whole seconds, rounded down: Synapse must never take a token for valid longer than it is.
             ...(t.expiresAt === undefined ? {} : { expires_in: Math.max(0, Math.floor((t.expiresAt - Date.now()) / 1000)) }),

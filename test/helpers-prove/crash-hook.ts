@@ -14,10 +14,17 @@ const session = join(stateDir, "matrix", "session.json");
 const timer = setInterval(() => {
   if (!existsSync(session)) return;
   clearInterval(timer);
-  setTimeout(() => {
-    const accessToken = (JSON.parse(readFileSync(session, "utf8")) as { accessToken: string }).accessToken;
-    const err = new Error(`request failed: POST ${value("homeserver")}/_matrix/client/v3/login {"password":"${value("password")}"}; GET ${value("url")}/api/projects (Authorization: Bearer ${value("api_token")}); GET /sync?access_token=${accessToken}`);
-    Object.assign(err, { request: { headers: { authorization: `Bearer ${accessToken}` }, body: { storage_key: value("storage_key"), password: value("password") } } });
-    throw err;
-  }, Number(process.env.CRASH_AFTER_MS ?? 1500));
+  setTimeout(
+    () => {
+      const accessToken = (JSON.parse(readFileSync(session, "utf8")) as { accessToken: string }).accessToken;
+      const err = new Error(
+        `request failed: POST ${value("homeserver")}/_matrix/client/v3/login {"password":"${value("password")}"}; GET ${value("url")}/api/projects (Authorization: Bearer ${value("api_token")}); GET /sync?access_token=${accessToken}`,
+      );
+      Object.assign(err, {
+        request: { headers: { authorization: `Bearer ${accessToken}` }, body: { storage_key: value("storage_key"), password: value("password") } },
+      });
+      throw err;
+    },
+    Number(process.env.CRASH_AFTER_MS ?? 1500),
+  );
 }, 100);

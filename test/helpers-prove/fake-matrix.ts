@@ -9,7 +9,12 @@ import { editContent, fitOne, EDIT_BUDGET } from "../../src/matrix/content.js";
 import type { Operations } from "../../src/core/operations.js";
 import type { Reply } from "../../src/commands/types.js";
 
-export interface SentEvent { roomId: string; type: string; content: Record<string, any>; eventId: string }
+export interface SentEvent {
+  roomId: string;
+  type: string;
+  content: Record<string, any>;
+  eventId: string;
+}
 
 export interface FakeMatrix {
   bot: MatrixBot;
@@ -33,9 +38,14 @@ export function fakeMatrix(ops: Operations, stateDir: string, opts: { editInterv
     let r = rooms.get(roomId);
     if (!r) {
       r = {
-        roomId, name: `room ${roomId}`,
-        getMyMembership: () => "join", getCanonicalAlias: () => (roomId === "!ops:test" ? "#ops:test" : null), getAltAliases: () => [],
-        hasEncryptionStateEvent: () => false, getJoinedMemberCount: () => 4, getLastActiveTimestamp: () => Date.now(),
+        roomId,
+        name: `room ${roomId}`,
+        getMyMembership: () => "join",
+        getCanonicalAlias: () => (roomId === "!ops:test" ? "#ops:test" : null),
+        getAltAliases: () => [],
+        hasEncryptionStateEvent: () => false,
+        getJoinedMemberCount: () => 4,
+        getLastActiveTimestamp: () => Date.now(),
         getMember: () => null,
       };
       rooms.set(roomId, r);
@@ -56,7 +66,10 @@ export function fakeMatrix(ops: Operations, stateDir: string, opts: { editInterv
     getRooms: () => [...rooms.values()],
     sendMessage: async (roomId: string, content: Record<string, any>) => ({ event_id: record(roomId, "m.room.message", content) }),
     sendEvent: async (roomId: string, type: string, content: Record<string, any>) => ({ event_id: record(roomId, type, content) }),
-    joinRoom: async (id: string) => { if (/nosuch/.test(id)) throw Object.assign(new Error("M_NOT_FOUND: no such room"), { errcode: "M_NOT_FOUND", httpStatus: 404 }); return room(id); },
+    joinRoom: async (id: string) => {
+      if (/nosuch/.test(id)) throw Object.assign(new Error("M_NOT_FOUND: no such room"), { errcode: "M_NOT_FOUND", httpStatus: 404 });
+      return room(id);
+    },
     leave: async () => ({}),
   };
 
@@ -65,13 +78,22 @@ export function fakeMatrix(ops: Operations, stateDir: string, opts: { editInterv
   b.client = client;
   b.ready = true;
   const send = (roomId: string, content: Record<string, unknown>) => b.send(roomId, content) as Promise<string | undefined>;
-  bot.confirmations = new Confirmations(ops, {
-    reply: (roomId, inReplyTo, reply: Reply, actor) => bot.deliver(roomId, inReplyTo, reply, actor),
-    edit: async (roomId, eventId, text, html) => { await send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET))); },
-  }, ops.logger.child("matrix"));
+  bot.confirmations = new Confirmations(
+    ops,
+    {
+      reply: (roomId, inReplyTo, reply: Reply, actor) => bot.deliver(roomId, inReplyTo, reply, actor),
+      edit: async (roomId, eventId, text, html) => {
+        await send(roomId, editContent(eventId, fitOne({ text, html }, EDIT_BUDGET)));
+      },
+    },
+    ops.logger.child("matrix"),
+  );
   bot.cards = new CardManager({
-    ops, log: ops.logger.child("cards"), stateFile: join(stateDir, "matrix", "cards.json"),
-    editIntervalMs: opts.editIntervalMs ?? 50, threadIntervalMs: opts.threadIntervalMs ?? 50,
+    ops,
+    log: ops.logger.child("cards"),
+    stateFile: join(stateDir, "matrix", "cards.json"),
+    editIntervalMs: opts.editIntervalMs ?? 50,
+    threadIntervalMs: opts.threadIntervalMs ?? 50,
     ports: { send, roomName: (id) => ops.store.rooms.get(id)?.name },
   });
   ops.chat = bot;
@@ -84,12 +106,24 @@ export function fakeMatrix(ops: Operations, stateDir: string, opts: { editInterv
   const event = (roomId: string, sender: string, type: string, content: Record<string, unknown>) => {
     const id = `$in${++seq}`;
     const ts = Date.now();
-    const ev = { getId: () => id, getSender: () => sender, getType: () => type, getContent: () => content, getWireContent: () => content, getTs: () => ts, getRoomId: () => roomId, isEncrypted: () => false, isDecryptionFailure: () => false };
+    const ev = {
+      getId: () => id,
+      getSender: () => sender,
+      getType: () => type,
+      getContent: () => content,
+      getWireContent: () => content,
+      getTs: () => ts,
+      getRoomId: () => roomId,
+      isEncrypted: () => false,
+      isDecryptionFailure: () => false,
+    };
     b.onTimeline(ev, room(roomId), false, false, { liveEvent: true });
     return id;
   };
   return {
-    bot, sent, botUserId,
+    bot,
+    sent,
+    botUserId,
     async message(roomId, sender, body, extra = {}) {
       const id = event(roomId, sender, "m.room.message", { msgtype: "m.text", body, ...extra });
       await settle();

@@ -33,49 +33,84 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
-    up.on("error", () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+    up.on("error", () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
     req.pipe(up);
   };
   const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     stats.upgrades++;
     const headers = headersFor(req.headers);
     const up = net.connect(Number(t.port), t.hostname, () => {
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+      up.write(
+        `${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\r\n")}\r\n\r\n`,
+      );
       if (head.length) up.write(head);
       socket.pipe(up).pipe(socket);
     });
-    const drop = () => { socket.destroy(); up.destroy(); wsSockets.delete(socket); wsSockets.delete(up); };
-    up.on("error", drop); socket.on("error", drop); up.on("close", drop); socket.on("close", drop);
-    wsSockets.add(socket); wsSockets.add(up);
+    const drop = () => {
+      socket.destroy();
+      up.destroy();
+      wsSockets.delete(socket);
+      wsSockets.delete(up);
+    };
+    up.on("error", drop);
+    socket.on("error", drop);
+    up.on("close", drop);
+    socket.on("close", drop);
+    wsSockets.add(socket);
+    wsSockets.add(up);
   };
   let server = http.createServer(onRequest);
   const wire = (s: http.Server) => {
     s.on("upgrade", onUpgrade);
-    s.on("connection", (c) => { sockets.add(c); c.on("close", () => sockets.delete(c)); });
+    s.on("connection", (c) => {
+      sockets.add(c);
+      c.on("close", () => sockets.delete(c));
+    });
   };
   wire(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as net.AddressInfo).port;
   let listening = true;
-  const shut = () => new Promise<void>((r) => {
-    for (const s of [...sockets, ...wsSockets]) s.destroy();
-    sockets.clear(); wsSockets.clear();
-    server.close(() => r());
-  });
+  const shut = () =>
+    new Promise<void>((r) => {
+      for (const s of [...sockets, ...wsSockets]) s.destroy();
+      sockets.clear();
+      wsSockets.clear();
+      server.close(() => r());
+    });
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
     async mode(m) {
       mode = m;
-      if (m === "down" && listening) { listening = false; await shut(); }
+      if (m === "down" && listening) {
+        listening = false;
+        await shut();
+      }
       if (m !== "down" && !listening) {
         server = http.createServer(onRequest);
         wire(server);
-        await new Promise<void>((r, j) => { server.once("error", j); server.listen(port, "127.0.0.1", () => r()); });
+        await new Promise<void>((r, j) => {
+          server.once("error", j);
+          server.listen(port, "127.0.0.1", () => r());
+        });
         listening = true;
       }
     },
-    dropWebsockets() { for (const s of wsSockets) s.destroy(); wsSockets.clear(); },
-    async close() { if (listening) { listening = false; await shut(); } },
+    dropWebsockets() {
+      for (const s of wsSockets) s.destroy();
+      wsSockets.clear();
+    },
+    async close() {
+      if (listening) {
+        listening = false;
+        await shut();
+      }
+    },
   };
 }

@@ -15,14 +15,21 @@ export async function startFreezeProxy(target: string): Promise<FreezeProxy> {
   const held: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const forward = (from: net.Socket, to: net.Socket) => {
-    from.on("data", (chunk) => { if (frozen) held.push(() => to.write(chunk)); else to.write(chunk); });
+    from.on("data", (chunk) => {
+      if (frozen) held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
   };
   const server = net.createServer((client) => {
     const up = net.connect(Number(t.port), t.hostname);
     for (const s of [client, up]) {
       sockets.add(s);
       s.on("error", () => undefined);
-      s.on("close", () => { sockets.delete(s); client.destroy(); up.destroy(); });
+      s.on("close", () => {
+        sockets.delete(s);
+        client.destroy();
+        up.destroy();
+      });
     }
     forward(client, up);
     forward(up, client);
@@ -30,8 +37,16 @@ export async function startFreezeProxy(target: string): Promise<FreezeProxy> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    freeze() { frozen = true; },
-    thaw() { frozen = false; for (const send of held.splice(0)) send(); },
-    async close() { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const send of held.splice(0)) send();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }

@@ -18,9 +18,46 @@ type Element = DefaultTreeAdapterMap["element"];
 export const CANARY = "zqx";
 
 export const MATRIX_TAGS = new Set([
-  "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub", "li", "b", "i",
-  "u", "strong", "em", "s", "strike", "code", "hr", "br", "div", "table", "thead", "tbody", "tr", "th", "td", "caption",
-  "pre", "span", "img", "details", "summary", "mx-reply",
+  "font",
+  "del",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "blockquote",
+  "p",
+  "a",
+  "ul",
+  "ol",
+  "sup",
+  "sub",
+  "li",
+  "b",
+  "i",
+  "u",
+  "strong",
+  "em",
+  "s",
+  "strike",
+  "code",
+  "hr",
+  "br",
+  "div",
+  "table",
+  "thead",
+  "tbody",
+  "tr",
+  "th",
+  "td",
+  "caption",
+  "pre",
+  "span",
+  "img",
+  "details",
+  "summary",
+  "mx-reply",
 ]);
 
 const MATRIX_ATTRS: Record<string, readonly string[]> = {
@@ -34,7 +71,8 @@ const MATRIX_ATTRS: Record<string, readonly string[]> = {
 };
 
 /** Parse errors about the input characters (user text may hold NULs, lone surrogates...), not about the markup. */
-const INPUT_STREAM_ERRORS = /^(unexpected-null-character|surrogate-in-input-stream|control-character-in-input-stream|noncharacter-in-input-stream|control-character-reference|noncharacter-character-reference|surrogate-character-reference|null-character-reference)$/;
+const INPUT_STREAM_ERRORS =
+  /^(unexpected-null-character|surrogate-in-input-stream|control-character-in-input-stream|noncharacter-in-input-stream|control-character-reference|noncharacter-character-reference|surrogate-character-reference|null-character-reference)$/;
 
 export interface HtmlCheck {
   problems: string[];
@@ -46,12 +84,22 @@ export interface HtmlCheck {
 export function checkFormattedBody(html: string): HtmlCheck {
   const problems: string[] = [];
   const parseErrors: string[] = [];
-  const frag = parseFragment(html, { onParseError: (e) => { if (!INPUT_STREAM_ERRORS.test(e.code)) parseErrors.push(`${e.code} at ${e.startOffset}`); } });
+  const frag = parseFragment(html, {
+    onParseError: (e) => {
+      if (!INPUT_STREAM_ERRORS.test(e.code)) parseErrors.push(`${e.code} at ${e.startOffset}`);
+    },
+  });
   const elements: string[] = [];
   const text: string[] = [];
   const visit = (n: Node): void => {
-    if (n.nodeName === "#text") { text.push((n as DefaultTreeAdapterMap["textNode"]).value); return; }
-    if (n.nodeName === "#comment") { problems.push(`a comment <!--${(n as DefaultTreeAdapterMap["commentNode"]).data.slice(0, 40)}-->`); return; }
+    if (n.nodeName === "#text") {
+      text.push((n as DefaultTreeAdapterMap["textNode"]).value);
+      return;
+    }
+    if (n.nodeName === "#comment") {
+      problems.push(`a comment <!--${(n as DefaultTreeAdapterMap["commentNode"]).data.slice(0, 40)}-->`);
+      return;
+    }
     if (!("tagName" in n)) return;
     const el = n as Element;
     const tag = el.tagName;
@@ -63,8 +111,10 @@ export function checkFormattedBody(html: string): HtmlCheck {
     for (const a of el.attrs) {
       const allowed = MATRIX_ATTRS[tag] ?? [];
       if (!allowed.includes(a.name)) problems.push(`attribute ${a.name}="${a.value.slice(0, 40)}" is not allowed on <${tag}>`);
-      if (a.value.toLowerCase().includes(CANARY) || a.name.includes(CANARY)) problems.push(`attribute ${a.name}="${a.value.slice(0, 40)}" on <${tag}> came from user input`);
-      if (tag === "a" && a.name === "href" && !/^(https?:|mailto:)/i.test(a.value.trim())) problems.push(`href with a forbidden scheme: ${a.value.slice(0, 60)}`);
+      if (a.value.toLowerCase().includes(CANARY) || a.name.includes(CANARY))
+        problems.push(`attribute ${a.name}="${a.value.slice(0, 40)}" on <${tag}> came from user input`);
+      if (tag === "a" && a.name === "href" && !/^(https?:|mailto:)/i.test(a.value.trim()))
+        problems.push(`href with a forbidden scheme: ${a.value.slice(0, 60)}`);
       if (tag === "code" && a.name === "class" && !/^language-[\w-]+$/.test(a.value)) problems.push(`code class ${a.value.slice(0, 40)}`);
     }
     for (const c of el.childNodes) visit(c);

@@ -3,7 +3,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-export interface Secret { name: string; value: string }
+export interface Secret {
+  name: string;
+  value: string;
+}
 
 export function leaks(text: string, secrets: Secret[], where: string): string[] {
   const out: string[] = [];
@@ -12,7 +15,10 @@ export function leaks(text: string, secrets: Secret[], where: string): string[] 
     if (s.value.length >= 24) for (let i = 0; i + 16 <= s.value.length; i += 4) forms.add(s.value.slice(i, i + 16));
     for (const f of forms) {
       const at = text.indexOf(f);
-      if (at >= 0) { out.push(`${s.name} in ${where}: …${text.slice(Math.max(0, at - 60), at + f.length + 20).replace(/\n/g, "⏎")}…`); break; }
+      if (at >= 0) {
+        out.push(`${s.name} in ${where}: …${text.slice(Math.max(0, at - 60), at + f.length + 20).replace(/\n/g, "⏎")}…`);
+        break;
+      }
     }
   }
   return out;
@@ -30,4 +36,10 @@ export function walk(dir: string): Array<{ path: string; mode: number; isDir: bo
   return out;
 }
 
-export const readText = (p: string): string => { try { return readFileSync(p, "latin1"); } catch { return ""; } };
+export const readText = (p: string): string => {
+  try {
+    return readFileSync(p, "latin1");
+  } catch {
+    return "";
+  }
+};

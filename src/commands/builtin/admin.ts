@@ -9,7 +9,10 @@ export const admins: CommandSpec = {
   async run(ctx) {
     const list = ctx.ops.config.values.bot.admin_users;
     if (list.length === 0) return plain("No admin_users are configured, so nobody may use admin commands (join, part, exit, aliases add/remove).");
-    return { text: ["Admins (every permission in every room):", ...list.map((u) => `  ${u}`)].join("\n"), html: `<b>Admins</b> (every permission in every room)<ul>${list.map((u) => `<li>${mxLink(u)}</li>`).join("")}</ul>` };
+    return {
+      text: ["Admins (every permission in every room):", ...list.map((u) => `  ${u}`)].join("\n"),
+      html: `<b>Admins</b> (every permission in every room)<ul>${list.map((u) => `<li>${mxLink(u)}</li>`).join("")}</ul>`,
+    };
   },
 };
 
@@ -38,9 +41,22 @@ export const rooms: CommandSpec = {
       const list = ctx.ops.visibleRooms(ctx.actor).sort((a, b) => a.name.localeCompare(b.name));
       if (list.length === 0) return plain("The bot is not in any room.");
       const readable = ctx.ops.store.crypto.enabled;
-      const enc = (r: (typeof list)[number]) => (!r.encrypted ? "no" : !readable ? "yes (the bot cannot read it)" : r.trust ? `yes (${r.trust.verified} of ${r.trust.devices} devices verified)` : "yes");
-      const text = ["Rooms:", ...list.map((r) => `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? ` · encrypted: ${enc(r)}` : ""} · ${abilities(ctx, r.roomId)}`)].join("\n");
-      return { text, html: `<b>Rooms</b>${table(["Name", "Room ID", "Members", "Encrypted", "Allowed here"], list.map((r) => [r.name, r.roomId, r.members, enc(r), abilities(ctx, r.roomId)]))}` };
+      const enc = (r: (typeof list)[number]) =>
+        !r.encrypted ? "no" : !readable ? "yes (the bot cannot read it)" : r.trust ? `yes (${r.trust.verified} of ${r.trust.devices} devices verified)` : "yes";
+      const text = [
+        "Rooms:",
+        ...list.map(
+          (r) =>
+            `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? ` · encrypted: ${enc(r)}` : ""} · ${abilities(ctx, r.roomId)}`,
+        ),
+      ].join("\n");
+      return {
+        text,
+        html: `<b>Rooms</b>${table(
+          ["Name", "Room ID", "Members", "Encrypted", "Allowed here"],
+          list.map((r) => [r.name, r.roomId, r.members, enc(r), abilities(ctx, r.roomId)]),
+        )}`,
+      };
     }
     if (sub === "join") {
       if (args.length !== 2) return plain(`⚠️ Usage: ${ctx.prefix} rooms join <room id or alias>, e.g. ${ctx.prefix} rooms join #ops:example.org`);
@@ -55,4 +71,3 @@ export const rooms: CommandSpec = {
     return plain(`⚠️ Unknown rooms action ${JSON.stringify(args[0]!.slice(0, 40))}: use join or part.\nUsage: ${ctx.prefix} rooms ${rooms.usage}`);
   },
 };
-

@@ -11,7 +11,8 @@ async function waitingTask(ctx: CommandContext, ref: string | undefined): Promis
   if (ref) return ctx.ops.tasks.find(ctx.actor, ref);
   const waiting = ctx.ops.tasks.waitingConfirmation(ctx.actor);
   if (waiting.length === 1) return waiting[0]!;
-  if (waiting.length > 1) throw new OperationError(`Which task? Waiting for confirmation: ${waiting.map((t) => `${t.taskId} (${t.templateName ?? "?"})`).join(", ")}.`, "bad_input");
+  if (waiting.length > 1)
+    throw new OperationError(`Which task? Waiting for confirmation: ${waiting.map((t) => `${t.taskId} (${t.templateName ?? "?"})`).join(", ")}.`, "bad_input");
   return ctx.ops.tasks.find(ctx.actor, undefined);
 }
 
@@ -22,7 +23,9 @@ async function confirmTask(ctx: CommandContext, ref: string | undefined, accept:
 }
 
 function tooMany(ctx: CommandContext, name: string, args: string[]): Reply | undefined {
-  return args.length > (name === "deny" ? 99 : 1) ? plain(`⚠️ ${name} takes one task or request id, not ${args.length} words.\nUsage: ${ctx.prefix} ${name} <task or request>`) : undefined;
+  return args.length > (name === "deny" ? 99 : 1)
+    ? plain(`⚠️ ${name} takes one task or request id, not ${args.length} words.\nUsage: ${ctx.prefix} ${name} <task or request>`)
+    : undefined;
 }
 
 export const approve: CommandSpec = {
@@ -36,10 +39,16 @@ export const approve: CommandSpec = {
     if (bad) return bad;
     const ref = args[0];
     if (ref && !REQUEST_REF.test(ref)) return confirmTask(ctx, ref, true);
-    if (!ref && ctx.ops.approvals.pending().filter((r) => ctx.actor.kind !== "chat" || r.roomId === ctx.actor.roomId).length === 0 && ctx.ops.tasks.waitingConfirmation(ctx.actor).length > 0) return confirmTask(ctx, undefined, true);
+    if (
+      !ref &&
+      ctx.ops.approvals.pending().filter((r) => ctx.actor.kind !== "chat" || r.roomId === ctx.actor.roomId).length === 0 &&
+      ctx.ops.tasks.waitingConfirmation(ctx.actor).length > 0
+    )
+      return confirmTask(ctx, undefined, true);
     const req = ctx.ops.approvals.find(ctx.actor, ref);
     const { req: after, task } = await ctx.ops.approvals.approve(ctx.actor, req);
-    if (after.status === "started" && task) return plain(`✅ Approved ${after.id} (${after.approvals.length}/${after.needed}); ${after.run.template.name} started as task ${task.taskId}.`);
+    if (after.status === "started" && task)
+      return plain(`✅ Approved ${after.id} (${after.approvals.length}/${after.needed}); ${after.run.template.name} started as task ${task.taskId}.`);
     if (after.status === "failed") return plain(`⚠️ Approved ${after.id}, but starting ${after.run.template.name} failed: ${after.error}`);
     if (after.status !== "pending") return plain(`👍 Approved ${after.id} (${after.approvals.length}/${after.needed}); it ${requestState(after)}.`);
     const waiting = ctx.ops.approvals.waitingOn(after);
@@ -62,7 +71,11 @@ export const deny: CommandSpec = {
     const req = ctx.ops.approvals.find(ctx.actor, ref);
     const reason = args.slice(1).join(" ").slice(0, 300) || undefined;
     const after = await ctx.ops.approvals.deny(ctx.actor, req, reason);
-    return plain(after.deniedBy === after.requester ? `↩️ Withdrawn: ${after.id} (${after.run.template.name}) will not run.` : `🚫 Denied ${after.id} (${after.run.template.name}); it will not run.`);
+    return plain(
+      after.deniedBy === after.requester
+        ? `↩️ Withdrawn: ${after.id} (${after.run.template.name}) will not run.`
+        : `🚫 Denied ${after.id} (${after.run.template.name}); it will not run.`,
+    );
   },
 };
 
@@ -71,7 +84,9 @@ export const confirm: CommandSpec = {
   usage: "[task]",
   summary: "Confirm a task that Semaphore holds for confirmation (e.g. a Terraform plan before apply).",
   permission: "approve",
-  async run(ctx, args) { return tooMany(ctx, "confirm", args) ?? confirmTask(ctx, args[0], true); },
+  async run(ctx, args) {
+    return tooMany(ctx, "confirm", args) ?? confirmTask(ctx, args[0], true);
+  },
 };
 
 export const reject: CommandSpec = {
@@ -79,5 +94,7 @@ export const reject: CommandSpec = {
   usage: "[task]",
   summary: "Reject a task that Semaphore holds for confirmation.",
   permission: "approve",
-  async run(ctx, args) { return tooMany(ctx, "reject", args) ?? confirmTask(ctx, args[0], false); },
+  async run(ctx, args) {
+    return tooMany(ctx, "reject", args) ?? confirmTask(ctx, args[0], false);
+  },
 };

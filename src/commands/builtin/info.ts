@@ -11,7 +11,8 @@ function encryptionSummary(store: Store, chat: ChatInfo): string {
   const c = store.crypto;
   const rooms = [...store.rooms.values()].filter((r) => r.encrypted);
   const utd = `${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} still waiting for keys)` : ""}`;
-  if (!chat.encryption) return `not enabled${c.detail ? ` (${c.detail})` : ""}: the bot reads only unencrypted rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}; ${utd}`;
+  if (!chat.encryption)
+    return `not enabled${c.detail ? ` (${c.detail})` : ""}: the bot reads only unencrypted rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}; ${utd}`;
   const devices = rooms.reduce((n, r) => n + (r.trust?.devices ?? 0), 0);
   const verified = rooms.reduce((n, r) => n + (r.trust?.verified ?? 0), 0);
   return [
@@ -45,10 +46,17 @@ export const info: CommandSpec = {
       ["Semaphore", "Reachable", ping.semaphore.ok ? `yes (${ping.semaphore.ms} ms)` : `no: ${ping.semaphore.error}`],
       ["Semaphore", "Updates", `${conn.semaphore}${conn.semaphoreDetail ? ` (${conn.semaphoreDetail})` : ""}`],
       ["Tasks", "Tracked", `${tasks.length} known, ${active} active, ${ops.approvals.pending().length} waiting for approval`],
-      ["Counters", "Commands", `${ops.counters.commands} handled, ${ops.counters.refused} refused, ${ops.counters.errors} failed, ${ops.counters.messagesSent} messages sent`],
+      [
+        "Counters",
+        "Commands",
+        `${ops.counters.commands} handled, ${ops.counters.refused} refused, ${ops.counters.errors} failed, ${ops.counters.messagesSent} messages sent`,
+      ],
     ];
     if (ops.config.values.bot.show_host_info) {
-      const addrs = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal).map((a) => a!.address);
+      const addrs = Object.values(networkInterfaces())
+        .flat()
+        .filter((a) => a && !a.internal)
+        .map((a) => a!.address);
       rows.push(["Host", "Name", hostname()], ["Host", "Addresses", addrs.join(", ") || "none"]);
     }
     const text = rows.map(([s, k, v]) => `${s} · ${k}: ${v}`).join("\n");

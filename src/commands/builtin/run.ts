@@ -5,7 +5,7 @@ import { formatDuration } from "../../util/text.js";
 
 export const run: CommandSpec = {
   name: "run",
-  usage: "[project [template]] [--tags a,b] [--skip-tags a,b] [--limit hosts] [--args \"…\"] [--branch b] [--dry-run] [--diff] [--debug] [key=value …]",
+  usage: '[project [template]] [--tags a,b] [--skip-tags a,b] [--limit hosts] [--args "…"] [--branch b] [--dry-run] [--diff] [--debug] [key=value …]',
   summary: "Start a template (asks you to confirm first; some templates also need approvals). key=value are survey variables.",
   permission: "run",
   async complete(ctx, index, args) {
@@ -28,14 +28,21 @@ export const run: CommandSpec = {
     const survey = resolved.template.survey_vars ?? [];
     const unanswered = survey.filter((v) => !(parsed.request.vars && v.name in parsed.request.vars)).map((v) => v.name);
     const surveyNote = unanswered.length ? `Survey variables left unset: ${unanswered.join(", ")}.` : "";
-    const text = [prompt, resolved.template.description ? `About: ${resolved.template.description}` : "", approvalNote, surveyNote, how].filter(Boolean).join("\n");
+    const text = [prompt, resolved.template.description ? `About: ${resolved.template.description}` : "", approvalNote, surveyNote, how]
+      .filter(Boolean)
+      .join("\n");
     const html = [
       `⚠️ Run <b>${escapeHtml(resolved.template.name)}</b> (template ${resolved.template.id}) in <b>${escapeHtml(resolved.project.name)}</b> (project ${resolved.project.id})${resolved.params ? ` with <code>${escapeHtml(resolved.params)}</code>` : ""}?`,
       resolved.template.description ? `<i>${escapeHtml(resolved.template.description.slice(0, 500))}</i>` : "",
-      escapeHtml(approvalNote), escapeHtml(surveyNote), escapeHtml(how),
-    ].filter(Boolean).join("<br/>");
+      escapeHtml(approvalNote),
+      escapeHtml(surveyNote),
+      escapeHtml(how),
+    ]
+      .filter(Boolean)
+      .join("<br/>");
     return {
-      text, html,
+      text,
+      html,
       confirm: {
         kind: "run",
         summary: `Run ${resolved.summary}`,
@@ -49,7 +56,9 @@ export const run: CommandSpec = {
           const req = r.request;
           const waiting = ctx.ops.approvals.waitingOn(req);
           return {
-            ...plain(`🗳️ ${resolved.template.name} needs ${req.needed} approval${req.needed === 1 ? "" : "s"} before it starts (request ${req.id}). ${waiting.length ? `Waiting on ${joinAnd(waiting)}.` : "Anyone with approve permission here may approve."} Approve: ${p} approve ${req.id}`),
+            ...plain(
+              `🗳️ ${resolved.template.name} needs ${req.needed} approval${req.needed === 1 ? "" : "s"} before it starts (request ${req.id}). ${waiting.length ? `Waiting on ${joinAnd(waiting)}.` : "Anyone with approve permission here may approve."} Approve: ${p} approve ${req.id}`,
+            ),
             card: { requestId: req.id },
             mentions: waiting,
           };

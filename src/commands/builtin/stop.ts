@@ -8,7 +8,7 @@ import { plain, escapeHtml, taskName, statusLabel } from "../format.js";
 export function stopOutcome(status: string, force: boolean): string {
   if (force) return "Force-stop kills it at once, without letting Ansible finish the current step; it ends as stopped.";
   if (status === "waiting") return "It has not started yet: Semaphore takes it off the queue and it ends as stopped.";
-  return "Semaphore kills the running playbook: the task ends as failed (\"signal: killed\"), not as stopped.";
+  return 'Semaphore kills the running playbook: the task ends as failed ("signal: killed"), not as stopped.';
 }
 
 export const stop: CommandSpec = {
@@ -21,7 +21,8 @@ export const stop: CommandSpec = {
     const rest: string[] = [];
     for (const a of args) {
       if (a.toLowerCase() === "--force" || a === "-f") force = true;
-      else if (a.startsWith("-")) return plain(`⚠️ Unknown option ${JSON.stringify(a.slice(0, 40))}: stop takes only --force.\nUsage: ${ctx.prefix} stop [task] [--force]`);
+      else if (a.startsWith("-"))
+        return plain(`⚠️ Unknown option ${JSON.stringify(a.slice(0, 40))}: stop takes only --force.\nUsage: ${ctx.prefix} stop [task] [--force]`);
       else rest.push(a);
     }
     if (rest.length > 1) return plain(`⚠️ stop takes one task id, not ${rest.length} words.\nUsage: ${ctx.prefix} stop [task] [--force]`);
@@ -32,7 +33,8 @@ export const stop: CommandSpec = {
     const outcome = stopOutcome(String(task.status), force);
     const text = `⚠️ ${question} ${outcome} Reply yes or no (or react 👍 / 👎).`;
     return {
-      text, html: escapeHtml(text),
+      text,
+      html: escapeHtml(text),
       confirm: {
         kind: "stop",
         summary: `${force ? "Force-stop" : "Stop"} ${what}`,

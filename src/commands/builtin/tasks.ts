@@ -35,12 +35,34 @@ export const tasks: CommandSpec = {
     const text: string[] = [];
     let html = "";
     if (active.length) {
-      text.push("Active tasks:", ...active.map((t) => `  ${statusIcon(String(t.status))} ${taskName(t)} · ${statusLabel(String(t.status))} · ${t.projectName ?? `project ${t.projectId}`}${elapsed(t) ? ` · ${elapsed(t)}` : ""}`));
-      html += `<b>Active tasks</b>${table(["", "Task", "Template", "Status", "Project", "Elapsed"], active.map((t) => [statusIcon(String(t.status)), t.taskId, t.templateName ?? "", statusLabel(String(t.status)), t.projectName ?? String(t.projectId), elapsed(t) ?? ""]))}`;
+      text.push(
+        "Active tasks:",
+        ...active.map(
+          (t) =>
+            `  ${statusIcon(String(t.status))} ${taskName(t)} · ${statusLabel(String(t.status))} · ${t.projectName ?? `project ${t.projectId}`}${elapsed(t) ? ` · ${elapsed(t)}` : ""}`,
+        ),
+      );
+      html += `<b>Active tasks</b>${table(
+        ["", "Task", "Template", "Status", "Project", "Elapsed"],
+        active.map((t) => [
+          statusIcon(String(t.status)),
+          t.taskId,
+          t.templateName ?? "",
+          statusLabel(String(t.status)),
+          t.projectName ?? String(t.projectId),
+          elapsed(t) ?? "",
+        ]),
+      )}`;
     }
     if (reqs.length) {
-      text.push("Waiting for approval:", ...reqs.map((r) => `  🗳️ ${r.id} ${r.run.template.name} · ${r.approvals.length}/${r.needed} · asked by ${r.requester}`));
-      html += `<b>Waiting for approval</b>${table(["Request", "Template", "Approvals", "Asked by"], reqs.map((r) => [r.id, r.run.template.name, `${r.approvals.length}/${r.needed}`, r.requester]))}`;
+      text.push(
+        "Waiting for approval:",
+        ...reqs.map((r) => `  🗳️ ${r.id} ${r.run.template.name} · ${r.approvals.length}/${r.needed} · asked by ${r.requester}`),
+      );
+      html += `<b>Waiting for approval</b>${table(
+        ["Request", "Template", "Approvals", "Asked by"],
+        reqs.map((r) => [r.id, r.run.template.name, `${r.approvals.length}/${r.needed}`, r.requester]),
+      )}`;
     }
     return { text: text.join("\n"), html };
   },
@@ -89,7 +111,8 @@ export const history: CommandSpec = {
       const a = args[i]!;
       if (a === "--user" || a.startsWith("--user=")) {
         user = a.includes("=") ? a.slice(7) : args[++i];
-        if (!user || !/^@[^:\s]+:\S+$/.test(user)) return plain(`⚠️ --user needs a full Matrix ID like @alice:example.org${user ? `, not ${JSON.stringify(user.slice(0, 60))}` : ""}.`);
+        if (!user || !/^@[^:\s]+:\S+$/.test(user))
+          return plain(`⚠️ --user needs a full Matrix ID like @alice:example.org${user ? `, not ${JSON.stringify(user.slice(0, 60))}` : ""}.`);
       } else if (a.startsWith("--")) return plain(`⚠️ Unknown option ${JSON.stringify(a.slice(0, 40))}: history takes [template] [--user @x:server].`);
       else rest.push(a);
     }
@@ -102,7 +125,14 @@ export const history: CommandSpec = {
       const hit = pick(all, rest[0], "template", `List them with: ${ctx.prefix} templates`);
       templateIds = new Set([`${hit.project_id}:${hit.id}`]);
     }
-    const chatRuns = user ? new Map((await ctx.ops.audit.recent(2000, (r) => r.action === "run" && r.outcome === "ok" && r.who === user && r.taskId !== undefined)).map((r) => [`${r.projectId}:${r.taskId}`, r.who])) : undefined;
+    const chatRuns = user
+      ? new Map(
+          (await ctx.ops.audit.recent(2000, (r) => r.action === "run" && r.outcome === "ok" && r.who === user && r.taskId !== undefined)).map((r) => [
+            `${r.projectId}:${r.taskId}`,
+            r.who,
+          ]),
+        )
+      : undefined;
     const rows: Array<TaskWithTpl & { by: string }> = [];
     for (const p of projects) {
       const list = await ctx.ops.semaphore!.lastTasks(p.id, 100);
@@ -118,9 +148,17 @@ export const history: CommandSpec = {
     const scope = `${rest[0] ? ` of ${rest[0]}` : ""}${user ? ` started by ${user}` : ""}`;
     if (top.length === 0) return plain(`No runs${scope} found.`);
     const when = (t: TaskWithTpl) => (t.created ? t.created.replace("T", " ").slice(0, 16) : "");
-    const text = [`Recent runs${scope}:`, ...top.map((t) => `  ${statusIcon(t.status)} #${t.id} ${t.tpl_alias || `template ${t.template_id}`} · ${statusLabel(t.status)} · ${when(t)}${t.by ? ` · ${t.by}` : ""}`)].join("\n");
-    const html = `<b>Recent runs${escapeHtml(scope)}</b>${table(["", "Task", "Template", "Status", "Created", "By"], top.map((t) => [statusIcon(t.status), t.id, t.tpl_alias || `template ${t.template_id}`, statusLabel(t.status), when(t), t.by]))}`;
+    const text = [
+      `Recent runs${scope}:`,
+      ...top.map(
+        (t) =>
+          `  ${statusIcon(t.status)} #${t.id} ${t.tpl_alias || `template ${t.template_id}`} · ${statusLabel(t.status)} · ${when(t)}${t.by ? ` · ${t.by}` : ""}`,
+      ),
+    ].join("\n");
+    const html = `<b>Recent runs${escapeHtml(scope)}</b>${table(
+      ["", "Task", "Template", "Status", "Created", "By"],
+      top.map((t) => [statusIcon(t.status), t.id, t.tpl_alias || `template ${t.template_id}`, statusLabel(t.status), when(t), t.by]),
+    )}`;
     return { text, html };
   },
 };
-

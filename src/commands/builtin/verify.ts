@@ -17,8 +17,13 @@ async function list(ctx: CommandContext, users: string[]) {
   const head = `${unverified.length} unverified device${unverified.length === 1 ? "" : "s"}, ${verified} verified${ctx.actor.kind === "chat" && !users.length ? " (members of this room and the bot's own other devices)" : ""}.`;
   if (!unverified.length) return plain(`🔐 ${head}`);
   const rows = unverified.map((d) => [d.userId, d.deviceId, d.displayName ?? ""]);
-  const text = [`🔐 ${head}`, ...rows.map(([u, d, n]) => `  ${u} ${d}${n ? ` (${n})` : ""}`), `Start one: ${ctx.prefix} verify start <@user> <device>`].join("\n");
-  return { text, html: `🔐 ${escapeHtml(head)}${table(["User", "Device", "Name"], rows)}Start one: <code>${escapeHtml(`${ctx.prefix} verify start <@user> <device>`)}</code>` };
+  const text = [`🔐 ${head}`, ...rows.map(([u, d, n]) => `  ${u} ${d}${n ? ` (${n})` : ""}`), `Start one: ${ctx.prefix} verify start <@user> <device>`].join(
+    "\n",
+  );
+  return {
+    text,
+    html: `🔐 ${escapeHtml(head)}${table(["User", "Device", "Name"], rows)}Start one: <code>${escapeHtml(`${ctx.prefix} verify start <@user> <device>`)}</code>`,
+  };
 }
 
 export const verify: CommandSpec = {
@@ -32,10 +37,12 @@ export const verify: CommandSpec = {
     const rest = args.slice(1);
     switch (sub) {
       case "list":
-        if (rest.some((u) => !/^@[^:\s]+:\S+$/.test(u))) return plain(`⚠️ verify list takes Matrix IDs like @alice:example.org.\nUsage: ${ctx.prefix} verify ${USAGE}`);
+        if (rest.some((u) => !/^@[^:\s]+:\S+$/.test(u)))
+          return plain(`⚠️ verify list takes Matrix IDs like @alice:example.org.\nUsage: ${ctx.prefix} verify ${USAGE}`);
         return list(ctx, rest);
       case "start": {
-        if (rest.length !== 2 || !/^@[^:\s]+:\S+$/.test(rest[0]!)) return plain(`⚠️ Usage: ${ctx.prefix} verify start <@user:server> <device id> (see ${ctx.prefix} verify list)`);
+        if (rest.length !== 2 || !/^@[^:\s]+:\S+$/.test(rest[0]!))
+          return plain(`⚠️ Usage: ${ctx.prefix} verify start <@user:server> <device id> (see ${ctx.prefix} verify list)`);
         const v = await ctx.ops.startVerification(ctx.actor, rest[0]!, rest[1]!);
         const where = ctx.actor.kind === "chat" ? "The emoji will be shown here; only you can confirm them." : "The emoji will be shown here.";
         return plain(`🔐 Verification ${v.id} requested with ${v.otherUserId} ${rest[1]}: accept it on that device. ${where}`);
@@ -44,9 +51,11 @@ export const verify: CommandSpec = {
       case "mismatch": {
         if (rest.length !== 1) return plain(`⚠️ Usage: ${ctx.prefix} verify ${sub} <id>, e.g. ${ctx.prefix} verify ${sub} v1`);
         await ctx.ops.confirmVerification(ctx.actor, rest[0]!, sub === "confirm");
-        return plain(sub === "confirm"
-          ? `✅ Confirmed ${rest[0]}; the device is verified once the other side confirms too.`
-          : `🚫 Reported a mismatch for ${rest[0]}; the verification is cancelled and nothing is trusted.`);
+        return plain(
+          sub === "confirm"
+            ? `✅ Confirmed ${rest[0]}; the device is verified once the other side confirms too.`
+            : `🚫 Reported a mismatch for ${rest[0]}; the verification is cancelled and nothing is trusted.`,
+        );
       }
       case "cancel": {
         if (rest.length !== 1) return plain(`⚠️ Usage: ${ctx.prefix} verify cancel <id>`);

@@ -11,13 +11,24 @@ export function createProjectWithDefaults(store: Store, p: Parameters<Store["add
   const project = store.addProject(p);
   const keyId = store.nextId("key");
   store.keys.set(keyId, {
-    id: keyId, name: "None", type: "none", project_id: project.id, override_secret: false,
+    id: keyId,
+    name: "None",
+    type: "none",
+    project_id: project.id,
+    override_secret: false,
     _secret: { string: "", login: "", password: "", passphrase: "", private_key: "" },
   });
   const envId = store.nextId("environment");
   store.environments.set(envId, { id: envId, name: "Empty", project_id: project.id, password: null, json: "{}", env: null, secrets: null });
   if (ownerId !== null) store.setMember(project.id, ownerId, "owner");
-  store.addEvent({ user_id: ownerId, project_id: project.id, object_id: project.id, object_type: "project", description: "Project created", object_name: project.name });
+  store.addEvent({
+    user_id: ownerId,
+    project_id: project.id,
+    object_id: project.id,
+    object_type: "project",
+    description: "Project created",
+    object_name: project.name,
+  });
   return project;
 }
 
@@ -26,7 +37,11 @@ export function registerProjects(r: Router): void {
     {
       method: "GET",
       path: "/api/projects",
-      handler: (ctx) => json(200, ctx.core.store.projectsFor(ctx.user).map((p) => ctx.core.shapes.project(p))),
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store.projectsFor(ctx.user).map((p) => ctx.core.shapes.project(p)),
+        ),
     },
     {
       method: "POST",
@@ -38,9 +53,16 @@ export function registerProjects(r: Router): void {
         if (!b) return empty(400);
         const name = str(b, "name");
         if (!name) return jsonError(400, "Project name can not be empty");
-        const p = createProjectWithDefaults(ctx.core.store, {
-          name, alert: bool(b, "alert"), alert_chat: strOrNull(b, "alert_chat"), max_parallel_tasks: int(b, "max_parallel_tasks"),
-        }, ctx.user.id);
+        const p = createProjectWithDefaults(
+          ctx.core.store,
+          {
+            name,
+            alert: bool(b, "alert"),
+            alert_chat: strOrNull(b, "alert_chat"),
+            max_parallel_tasks: int(b, "max_parallel_tasks"),
+          },
+          ctx.user.id,
+        );
         return json(201, ctx.core.shapes.project(p));
       },
     },
@@ -142,12 +164,20 @@ export function registerProjects(r: Router): void {
       method: "GET",
       path: "/api/project/{project_id}/events",
       // live: only the newest item (/events/last gives many) (§11 item 4)
-      handler: (ctx) => json(200, projectEvents(ctx.core.store, ctx.project!.id, 1).map((e) => ctx.core.shapes.event(e))),
+      handler: (ctx) =>
+        json(
+          200,
+          projectEvents(ctx.core.store, ctx.project!.id, 1).map((e) => ctx.core.shapes.event(e)),
+        ),
     },
     {
       method: "GET",
       path: "/api/project/{project_id}/events/last",
-      handler: (ctx) => json(200, projectEvents(ctx.core.store, ctx.project!.id, 200).map((e) => ctx.core.shapes.event(e))),
+      handler: (ctx) =>
+        json(
+          200,
+          projectEvents(ctx.core.store, ctx.project!.id, 200).map((e) => ctx.core.shapes.event(e)),
+        ),
     },
   );
 }

@@ -5,15 +5,41 @@
 import { parseCron } from "../cron.js";
 import { empty, json, jsonError, type Ctx, type Reply } from "../context.js";
 import {
-  tryDecode, ENVIRONMENT_SCHEMA, INVENTORY_SCHEMA, KEY_SCHEMA, REPOSITORY_SCHEMA, SCHEDULE_SCHEMA, TEMPLATE_SCHEMA,
-  VIEW_SCHEMA, CRON_SCHEMA, ACTIVE_SCHEMA, str, strOrNull, int, intOrNull, bool, has,
+  tryDecode,
+  ENVIRONMENT_SCHEMA,
+  INVENTORY_SCHEMA,
+  KEY_SCHEMA,
+  REPOSITORY_SCHEMA,
+  SCHEDULE_SCHEMA,
+  TEMPLATE_SCHEMA,
+  VIEW_SCHEMA,
+  CRON_SCHEMA,
+  ACTIVE_SCHEMA,
+  str,
+  strOrNull,
+  int,
+  intOrNull,
+  bool,
+  has,
 } from "../decode.js";
 import type { Router } from "../router.js";
 import { defaultScenario } from "../scenarios.js";
 import type { Store } from "../store.js";
 import {
-  INVENTORY_TYPES, PERM, type App, type EnvironmentRow, type InventoryRow, type InventoryType, type KeyRow,
-  type KeyType, type RepositoryRow, type ScheduleRow, type SurveyVar, type TemplateRow, type TemplateTaskParams, type ViewRow,
+  INVENTORY_TYPES,
+  PERM,
+  type App,
+  type EnvironmentRow,
+  type InventoryRow,
+  type InventoryType,
+  type KeyRow,
+  type KeyType,
+  type RepositoryRow,
+  type ScheduleRow,
+  type SurveyVar,
+  type TemplateRow,
+  type TemplateTaskParams,
+  type ViewRow,
 } from "../types.js";
 
 const M = PERM.manage;
@@ -51,8 +77,11 @@ function keyFromBody(b: Record<string, unknown>, row: KeyRow): string | null {
   const lp = (b["login_password"] ?? {}) as Record<string, unknown>;
   const ssh = (b["ssh"] ?? {}) as Record<string, unknown>;
   row._secret = {
-    string: str(b, "string"), login: str(lp, "login") || str(ssh, "login"), password: str(lp, "password"),
-    passphrase: str(ssh, "passphrase"), private_key: str(ssh, "private_key"),
+    string: str(b, "string"),
+    login: str(lp, "login") || str(ssh, "login"),
+    password: str(lp, "password"),
+    passphrase: str(ssh, "passphrase"),
+    private_key: str(ssh, "private_key"),
   };
   return null;
 }
@@ -69,7 +98,10 @@ function keyRefs(store: Store, k: KeyRow): Reply {
 function surveyVars(v: unknown): SurveyVar[] | null {
   if (!Array.isArray(v)) return null;
   return v.map((s: Record<string, unknown>) => ({
-    name: str(s, "name"), title: str(s, "title"), required: bool(s, "required"), type: str(s, "type") as SurveyVar["type"],
+    name: str(s, "name"),
+    title: str(s, "title"),
+    required: bool(s, "required"),
+    type: str(s, "type") as SurveyVar["type"],
     description: str(s, "description"),
     values: Array.isArray(s["values"]) ? (s["values"] as Record<string, unknown>[]).map((x) => ({ name: str(x, "name"), value: str(x, "value") })) : null,
   }));
@@ -87,7 +119,9 @@ function templateFromBody(b: Record<string, unknown>, t: TemplateRow): string | 
   t.arguments = strOrNull(b, "arguments");
   t.allow_override_args_in_task = bool(b, "allow_override_args_in_task");
   t.description = strOrNull(b, "description");
-  t.vaults = Array.isArray(b["vaults"]) ? (b["vaults"] as Record<string, unknown>[]).map((v, i) => ({ id: int(v, "id", i + 1), vault_key_id: int(v, "vault_key_id"), name: strOrNull(v, "name") })) : [];
+  t.vaults = Array.isArray(b["vaults"])
+    ? (b["vaults"] as Record<string, unknown>[]).map((v, i) => ({ id: int(v, "id", i + 1), vault_key_id: int(v, "vault_key_id"), name: strOrNull(v, "name") }))
+    : [];
   t.type = str(b, "type") as TemplateRow["type"];
   t.start_version = strOrNull(b, "start_version");
   t.build_template_id = intOrNull(b, "build_template_id");
@@ -112,10 +146,28 @@ function templateFromBody(b: Record<string, unknown>, t: TemplateRow): string | 
 
 export function blankTemplate(id: number, projectId: number): TemplateRow {
   return {
-    id, project_id: projectId, inventory_id: null, repository_id: 0, environment_id: null, name: "", playbook: "",
-    arguments: null, allow_override_args_in_task: false, description: null, vaults: [], type: "", start_version: null,
-    build_template_id: null, view_id: null, autorun: false, git_branch: null, survey_vars: null,
-    suppress_success_alerts: false, app: "ansible", task_params: {}, _scenario: "ansible-generic",
+    id,
+    project_id: projectId,
+    inventory_id: null,
+    repository_id: 0,
+    environment_id: null,
+    name: "",
+    playbook: "",
+    arguments: null,
+    allow_override_args_in_task: false,
+    description: null,
+    vaults: [],
+    type: "",
+    start_version: null,
+    build_template_id: null,
+    view_id: null,
+    autorun: false,
+    git_branch: null,
+    survey_vars: null,
+    suppress_success_alerts: false,
+    app: "ansible",
+    task_params: {},
+    _scenario: "ansible-generic",
   };
 }
 
@@ -162,13 +214,34 @@ export function registerResources(r: Router): void {
 
   // keys
   r.add(
-    { method: "GET", path: `${P}/keys`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.keys, ctx.project!.id).sort(byId).map((k) => ctx.core.shapes.key(k))) },
     {
-      method: "POST", path: `${P}/keys`, perm: M, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/keys`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store
+            .listInProject(ctx.core.store.keys, ctx.project!.id)
+            .sort(byId)
+            .map((k) => ctx.core.shapes.key(k)),
+        ),
+    },
+    {
+      method: "POST",
+      path: `${P}/keys`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, KEY_SCHEMA);
         if (!b) return empty(400);
         if (bodyProjectMismatch(b, ctx)) return jsonError(400, "Project ID in body and URL must be the same");
-        const row: KeyRow = { id: 0, name: "", type: "none", project_id: ctx.project!.id, override_secret: false, _secret: { string: "", login: "", password: "", passphrase: "", private_key: "" } };
+        const row: KeyRow = {
+          id: 0,
+          name: "",
+          type: "none",
+          project_id: ctx.project!.id,
+          override_secret: false,
+          _secret: { string: "", login: "", password: "", passphrase: "", private_key: "" },
+        };
         const err = keyFromBody(b, row);
         if (err) return jsonError(400, err);
         row.id = ctx.core.store.nextId("key");
@@ -179,7 +252,10 @@ export function registerResources(r: Router): void {
     { method: "GET", path: `${P}/keys/{key_id}`, handler: (ctx) => json(200, ctx.core.shapes.key(ctx.key!)) },
     { method: "GET", path: `${P}/keys/{key_id}/refs`, handler: (ctx) => keyRefs(ctx.core.store, ctx.key!) },
     {
-      method: "PUT", path: `${P}/keys/{key_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/keys/{key_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, KEY_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.key!.id)) return jsonError(400, "Access Key ID in body and URL must be the same");
@@ -191,7 +267,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/keys/{key_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/keys/{key_id}`,
+      perm: M,
+      handler: (ctx) => {
         if (inUse(keyRefs(ctx.core.store, ctx.key!))) return empty(409);
         ctx.core.store.keys.delete(ctx.key!.id);
         return empty(204);
@@ -211,13 +290,33 @@ export function registerResources(r: Router): void {
   };
   const repoRefs = (store: Store, repo: RepositoryRow): Reply =>
     refs(
-      store.listInProject(store.templates, repo.project_id).filter((t) => t.repository_id === repo.id).map(ref),
-      store.listInProject(store.inventories, repo.project_id).filter((i) => i.repository_id === repo.id).map(ref),
+      store
+        .listInProject(store.templates, repo.project_id)
+        .filter((t) => t.repository_id === repo.id)
+        .map(ref),
+      store
+        .listInProject(store.inventories, repo.project_id)
+        .filter((i) => i.repository_id === repo.id)
+        .map(ref),
     );
   r.add(
-    { method: "GET", path: `${P}/repositories`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.repositories, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.repository(x))) },
     {
-      method: "POST", path: `${P}/repositories`, perm: M, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/repositories`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store
+            .listInProject(ctx.core.store.repositories, ctx.project!.id)
+            .sort(byId)
+            .map((x) => ctx.core.shapes.repository(x)),
+        ),
+    },
+    {
+      method: "POST",
+      path: `${P}/repositories`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, REPOSITORY_SCHEMA);
         if (!b) return empty(400);
         if (bodyProjectMismatch(b, ctx)) return jsonError(400, "Project ID in body and URL must be the same");
@@ -232,7 +331,10 @@ export function registerResources(r: Router): void {
     { method: "GET", path: `${P}/repositories/{repository_id}`, handler: (ctx) => json(200, ctx.core.shapes.repository(ctx.repository!)) },
     { method: "GET", path: `${P}/repositories/{repository_id}/refs`, handler: (ctx) => repoRefs(ctx.core.store, ctx.repository!) },
     {
-      method: "PUT", path: `${P}/repositories/{repository_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/repositories/{repository_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, REPOSITORY_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.repository!.id)) return jsonError(400, "Repository ID in body and URL must be the same");
@@ -244,7 +346,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/repositories/{repository_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/repositories/{repository_id}`,
+      perm: M,
+      handler: (ctx) => {
         if (inUse(repoRefs(ctx.core.store, ctx.repository!))) return empty(409);
         ctx.core.store.repositories.delete(ctx.repository!.id);
         return empty(204);
@@ -267,15 +372,44 @@ export function registerResources(r: Router): void {
     return null;
   };
   const invRefs = (store: Store, inv: InventoryRow): Reply =>
-    refs(store.listInProject(store.templates, inv.project_id).filter((t) => t.inventory_id === inv.id).map(ref));
+    refs(
+      store
+        .listInProject(store.templates, inv.project_id)
+        .filter((t) => t.inventory_id === inv.id)
+        .map(ref),
+    );
   r.add(
-    { method: "GET", path: `${P}/inventory`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.inventories, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.inventory(x))) },
     {
-      method: "POST", path: `${P}/inventory`, perm: M, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/inventory`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store
+            .listInProject(ctx.core.store.inventories, ctx.project!.id)
+            .sort(byId)
+            .map((x) => ctx.core.shapes.inventory(x)),
+        ),
+    },
+    {
+      method: "POST",
+      path: `${P}/inventory`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, INVENTORY_SCHEMA);
         if (!b) return empty(400);
         if (bodyProjectMismatch(b, ctx)) return jsonError(400, "Project ID in body and URL must be the same");
-        const row: InventoryRow = { id: 0, name: "", project_id: ctx.project!.id, inventory: "", ssh_key_id: null, become_key_id: null, type: "static", holder_id: null, repository_id: null };
+        const row: InventoryRow = {
+          id: 0,
+          name: "",
+          project_id: ctx.project!.id,
+          inventory: "",
+          ssh_key_id: null,
+          become_key_id: null,
+          type: "static",
+          holder_id: null,
+          repository_id: null,
+        };
         const err = invFromBody(b, row);
         if (err) return err;
         row.id = ctx.core.store.nextId("inventory");
@@ -286,7 +420,10 @@ export function registerResources(r: Router): void {
     { method: "GET", path: `${P}/inventory/{inventory_id}`, handler: (ctx) => json(200, ctx.core.shapes.inventory(ctx.inventory!)) },
     { method: "GET", path: `${P}/inventory/{inventory_id}/refs`, handler: (ctx) => invRefs(ctx.core.store, ctx.inventory!) },
     {
-      method: "PUT", path: `${P}/inventory/{inventory_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/inventory/{inventory_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, INVENTORY_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.inventory!.id)) return jsonError(400, "Inventory ID in body and URL must be the same");
@@ -298,7 +435,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/inventory/{inventory_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/inventory/{inventory_id}`,
+      perm: M,
+      handler: (ctx) => {
         if (inUse(invRefs(ctx.core.store, ctx.inventory!))) return empty(409);
         ctx.core.store.inventories.delete(ctx.inventory!.id);
         return empty(204);
@@ -348,11 +488,30 @@ export function registerResources(r: Router): void {
     return null;
   };
   const envRefs = (store: Store, env: EnvironmentRow): Reply =>
-    refs(store.listInProject(store.templates, env.project_id).filter((t) => t.environment_id === env.id).map(ref));
+    refs(
+      store
+        .listInProject(store.templates, env.project_id)
+        .filter((t) => t.environment_id === env.id)
+        .map(ref),
+    );
   r.add(
-    { method: "GET", path: `${P}/environment`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.environments, ctx.project!.id).sort(byId).map((x) => ctx.core.shapes.environment(x))) },
     {
-      method: "POST", path: `${P}/environment`, perm: M, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/environment`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store
+            .listInProject(ctx.core.store.environments, ctx.project!.id)
+            .sort(byId)
+            .map((x) => ctx.core.shapes.environment(x)),
+        ),
+    },
+    {
+      method: "POST",
+      path: `${P}/environment`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, ENVIRONMENT_SCHEMA);
         if (!b) return empty(400);
         if (bodyProjectMismatch(b, ctx)) return jsonError(400, "Project ID in body and URL must be the same");
@@ -367,7 +526,10 @@ export function registerResources(r: Router): void {
     { method: "GET", path: `${P}/environment/{environment_id}`, handler: (ctx) => json(200, ctx.core.shapes.environment(ctx.environment!)) },
     { method: "GET", path: `${P}/environment/{environment_id}/refs`, handler: (ctx) => envRefs(ctx.core.store, ctx.environment!) },
     {
-      method: "PUT", path: `${P}/environment/{environment_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/environment/{environment_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, ENVIRONMENT_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.environment!.id)) return jsonError(400, "Environment ID in body and URL must be the same");
@@ -379,7 +541,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/environment/{environment_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/environment/{environment_id}`,
+      perm: M,
+      handler: (ctx) => {
         if (inUse(envRefs(ctx.core.store, ctx.environment!))) return empty(409);
         ctx.core.store.environments.delete(ctx.environment!.id);
         return empty(204);
@@ -395,9 +560,23 @@ export function registerResources(r: Router): void {
     return null;
   };
   r.add(
-    { method: "GET", path: `${P}/views`, handler: (ctx) => json(200, ctx.core.store.listInProject(ctx.core.store.views, ctx.project!.id).sort((a, b) => a.position - b.position || a.id - b.id).map((v) => ctx.core.shapes.view(v))) },
     {
-      method: "POST", path: `${P}/views`, perm: M, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/views`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store
+            .listInProject(ctx.core.store.views, ctx.project!.id)
+            .sort((a, b) => a.position - b.position || a.id - b.id)
+            .map((v) => ctx.core.shapes.view(v)),
+        ),
+    },
+    {
+      method: "POST",
+      path: `${P}/views`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, VIEW_SCHEMA);
         if (!b) return empty(400);
         const row: ViewRow = { id: 0, project_id: ctx.project!.id, title: "", position: 0 };
@@ -410,14 +589,22 @@ export function registerResources(r: Router): void {
     },
     { method: "GET", path: `${P}/views/{view_id}`, handler: (ctx) => json(200, ctx.core.shapes.view(ctx.view!)) },
     {
-      method: "GET", path: `${P}/views/{view_id}/templates`, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/views/{view_id}/templates`,
+      handler: (ctx) => {
         const { store, shapes } = ctx.core;
         const list = store.listInProject(store.templates, ctx.project!.id).filter((t) => t.view_id === ctx.view!.id);
-        return json(200, sortTemplates(store, list, null, null).map((t) => shapes.template(t, true)));
+        return json(
+          200,
+          sortTemplates(store, list, null, null).map((t) => shapes.template(t, true)),
+        );
       },
     },
     {
-      method: "PUT", path: `${P}/views/{view_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/views/{view_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, VIEW_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.view!.id)) return jsonError(400, "View ID in body and URL must be the same");
@@ -429,7 +616,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/views/{view_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/views/{view_id}`,
+      perm: M,
+      handler: (ctx) => {
         const { store } = ctx.core;
         for (const t of store.listInProject(store.templates, ctx.project!.id)) if (t.view_id === ctx.view!.id) t.view_id = null;
         store.views.delete(ctx.view!.id);
@@ -440,17 +630,30 @@ export function registerResources(r: Router): void {
 
   // templates
   const tplRefs = (store: Store, t: TemplateRow): Reply =>
-    refs(store.listInProject(store.templates, t.project_id).filter((x) => x.build_template_id === t.id).map(ref));
+    refs(
+      store
+        .listInProject(store.templates, t.project_id)
+        .filter((x) => x.build_template_id === t.id)
+        .map(ref),
+    );
   r.add(
     {
-      method: "GET", path: `${P}/templates`, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/templates`,
+      handler: (ctx) => {
         const { store, shapes } = ctx.core;
         const list = sortTemplates(store, store.listInProject(store.templates, ctx.project!.id), ctx.query.get("sort"), ctx.query.get("order"));
-        return json(200, list.map((t) => shapes.template(t, true)));
+        return json(
+          200,
+          list.map((t) => shapes.template(t, true)),
+        );
       },
     },
     {
-      method: "POST", path: `${P}/templates`, perm: M, handler: (ctx) => {
+      method: "POST",
+      path: `${P}/templates`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, TEMPLATE_SCHEMA);
         if (!b) return empty(400);
         const row = blankTemplate(0, ctx.project!.id);
@@ -459,14 +662,24 @@ export function registerResources(r: Router): void {
         row._scenario = defaultScenario(row.app);
         row.id = ctx.core.store.nextId("template");
         ctx.core.store.templates.set(row.id, row);
-        ctx.core.store.addEvent({ user_id: ctx.user.id, project_id: row.project_id, object_id: row.id, object_type: "template", description: `Template ID ${row.id} created`, object_name: row.name });
+        ctx.core.store.addEvent({
+          user_id: ctx.user.id,
+          project_id: row.project_id,
+          object_id: row.id,
+          object_type: "template",
+          description: `Template ID ${row.id} created`,
+          object_name: row.name,
+        });
         return json(201, ctx.core.shapes.template(row, false));
       },
     },
     { method: "GET", path: `${P}/templates/{template_id}`, handler: (ctx) => json(200, ctx.core.shapes.template(ctx.template!, false)) },
     { method: "GET", path: `${P}/templates/{template_id}/refs`, handler: (ctx) => tplRefs(ctx.core.store, ctx.template!) },
     {
-      method: "PUT", path: `${P}/templates/{template_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/templates/{template_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, TEMPLATE_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.template!.id)) return jsonError(400, "Template ID in body and URL must be the same");
@@ -479,7 +692,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/templates/{template_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/templates/{template_id}`,
+      perm: M,
+      handler: (ctx) => {
         const { store, pool } = ctx.core;
         const tasks = store.tasksOf(ctx.project!.id, ctx.template!.id);
         if (tasks.some((t) => pool.isActive(t.id))) return empty(400);
@@ -491,9 +707,17 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "GET", path: `${P}/templates/{template_id}/schedules`, handler: (ctx) => {
+      method: "GET",
+      path: `${P}/templates/{template_id}/schedules`,
+      handler: (ctx) => {
         const { store, shapes } = ctx.core;
-        return json(200, store.listInProject(store.schedules, ctx.project!.id).filter((s) => s.template_id === ctx.template!.id).map((s) => shapes.schedule(s)));
+        return json(
+          200,
+          store
+            .listInProject(store.schedules, ctx.project!.id)
+            .filter((s) => s.template_id === ctx.template!.id)
+            .map((s) => shapes.schedule(s)),
+        );
       },
     },
   );
@@ -524,11 +748,19 @@ export function registerResources(r: Router): void {
   };
   r.add(
     {
-      method: "GET", path: `${P}/schedules`, handler: (ctx) =>
-        json(200, ctx.core.store.listInProject(ctx.core.store.schedules, ctx.project!.id).map((s) => ctx.core.shapes.schedule(s, true))),
+      method: "GET",
+      path: `${P}/schedules`,
+      handler: (ctx) =>
+        json(
+          200,
+          ctx.core.store.listInProject(ctx.core.store.schedules, ctx.project!.id).map((s) => ctx.core.shapes.schedule(s, true)),
+        ),
     },
     {
-      method: "POST", path: `${P}/schedules`, perm: M, handler: (ctx) => {
+      method: "POST",
+      path: `${P}/schedules`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, SCHEDULE_SCHEMA);
         if (!b) return empty(400);
         if (bodyProjectMismatch(b, ctx)) return jsonError(400, "Project ID in body and URL must be the same");
@@ -542,7 +774,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "POST", path: `${P}/schedules/validate`, perm: M, handler: (ctx) => {
+      method: "POST",
+      path: `${P}/schedules/validate`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, CRON_SCHEMA);
         if (!b) return empty(400);
         const err = cronError(str(b, "cron_format"));
@@ -551,7 +786,10 @@ export function registerResources(r: Router): void {
     },
     { method: "GET", path: `${P}/schedules/{schedule_id}`, handler: (ctx) => json(200, ctx.core.shapes.schedule(ctx.schedule!)) },
     {
-      method: "PUT", path: `${P}/schedules/{schedule_id}`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/schedules/{schedule_id}`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, SCHEDULE_SCHEMA);
         if (!b) return empty(400);
         if (idMismatch(b, ctx.schedule!.id)) return jsonError(400, "Schedule ID in body and URL must be the same");
@@ -564,7 +802,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "PUT", path: `${P}/schedules/{schedule_id}/active`, perm: M, handler: (ctx) => {
+      method: "PUT",
+      path: `${P}/schedules/{schedule_id}/active`,
+      perm: M,
+      handler: (ctx) => {
         const b = tryDecode(ctx.body, ACTIVE_SCHEMA);
         if (!b) return empty(400);
         ctx.schedule!.active = bool(b, "active");
@@ -573,7 +814,10 @@ export function registerResources(r: Router): void {
       },
     },
     {
-      method: "DELETE", path: `${P}/schedules/{schedule_id}`, perm: M, handler: (ctx) => {
+      method: "DELETE",
+      path: `${P}/schedules/{schedule_id}`,
+      perm: M,
+      handler: (ctx) => {
         ctx.core.store.schedules.delete(ctx.schedule!.id);
         ctx.core.scheduler.refresh();
         return empty(204);

@@ -53,7 +53,11 @@ export function registerSystem(r: Router): void {
     {
       method: "GET",
       path: "/api/user/tokens",
-      handler: (ctx) => json(200, [...ctx.core.store.tokens.values()].filter((t) => t.user_id === ctx.user.id).map((t) => ctx.core.shapes.token(t))),
+      handler: (ctx) =>
+        json(
+          200,
+          [...ctx.core.store.tokens.values()].filter((t) => t.user_id === ctx.user.id).map((t) => ctx.core.shapes.token(t)),
+        ),
     },
     {
       method: "POST",
@@ -119,14 +123,17 @@ export function registerSystem(r: Router): void {
       auth: "admin",
       handler: (ctx) => {
         const { store } = ctx.core;
-        return json(200, ctx.core.pool.active().map(({ task, location }) => {
-          const o: Record<string, unknown> = { task_id: task.id, project_id: task.project_id, status: task.status, location };
-          const user = task.user_id !== null ? store.users.get(task.user_id) : undefined;
-          if (user) o.username = user.username;
-          const project = store.projects.get(task.project_id);
-          if (project) o.project_name = project.name;
-          return o;
-        }));
+        return json(
+          200,
+          ctx.core.pool.active().map(({ task, location }) => {
+            const o: Record<string, unknown> = { task_id: task.id, project_id: task.project_id, status: task.status, location };
+            const user = task.user_id !== null ? store.users.get(task.user_id) : undefined;
+            if (user) o.username = user.username;
+            const project = store.projects.get(task.project_id);
+            if (project) o.project_name = project.name;
+            return o;
+          }),
+        );
       },
     },
     {
@@ -148,7 +155,11 @@ export function registerSystem(r: Router): void {
     {
       method: "GET",
       path: "/api/users",
-      handler: (ctx) => json(200, [...ctx.core.store.users.values()].sort((a, b) => a.name.localeCompare(b.name)).map((u) => ctx.core.shapes.user(u))),
+      handler: (ctx) =>
+        json(
+          200,
+          [...ctx.core.store.users.values()].sort((a, b) => a.name.localeCompare(b.name)).map((u) => ctx.core.shapes.user(u)),
+        ),
     },
     {
       method: "POST",
@@ -162,7 +173,10 @@ export function registerSystem(r: Router): void {
         if (!username) return json(400, { error: "Username can not be empty" });
         if (ctx.core.store.userByLogin(username)) return json(400, { error: "User with this login already exists" });
         const u = ctx.core.store.addUser({
-          username, name: str(b, "name", username), email: str(b, "email", `${username}@example.com`), admin: bool(b, "admin"),
+          username,
+          name: str(b, "name", username),
+          email: str(b, "email", `${username}@example.com`),
+          admin: bool(b, "admin"),
           password: str(b, "password", ""),
         });
         return json(201, ctx.core.shapes.user(u));
@@ -180,7 +194,7 @@ export function registerSystem(r: Router): void {
 function userEvents(ctx: Ctx, limit: number): unknown[] {
   const { store, shapes } = ctx.core;
   const list = store.events
-    .filter((e) => e.project_id === null ? e.user_id === ctx.user.id : !!store.member(e.project_id, ctx.user.id) || ctx.user.admin)
+    .filter((e) => (e.project_id === null ? e.user_id === ctx.user.id : !!store.member(e.project_id, ctx.user.id) || ctx.user.admin))
     .sort((a, b) => b._seq - a._seq);
   return list.slice(0, limit).map((e) => shapes.event(e));
 }

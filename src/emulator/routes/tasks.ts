@@ -20,7 +20,13 @@ export function lastLimit(raw: string | null): number {
 
 function listTasks(ctx: Ctx, templateId: number | undefined, limit: number): Reply {
   const { store, shapes } = ctx.core;
-  return json(200, store.tasksOf(ctx.project!.id, templateId).slice(0, limit).map((t) => shapes.taskWithTpl(t)));
+  return json(
+    200,
+    store
+      .tasksOf(ctx.project!.id, templateId)
+      .slice(0, limit)
+      .map((t) => shapes.taskWithTpl(t)),
+  );
 }
 
 /** Decoded start body → pool input. */
@@ -76,7 +82,11 @@ export function registerTasks(r: Router): void {
     {
       method: "GET",
       path: `${P}/tasks/{task_id}/output`,
-      handler: (ctx) => json(200, (ctx.core.store.outputs.get(ctx.task!.id) ?? []).map((o) => ctx.core.shapes.output(o))),
+      handler: (ctx) =>
+        json(
+          200,
+          (ctx.core.store.outputs.get(ctx.task!.id) ?? []).map((o) => ctx.core.shapes.output(o)),
+        ),
     },
     {
       method: "GET",
