@@ -1,6 +1,7 @@
 // Task view (Enter on a task): its state and its output, streaming, with ANSI colours, follow, wrap and
 // search. While it is open the tracker follows the task, so output streams even when Semaphore is polled.
-import blessed from "blessed";
+import type blessed from "blessed";
+import { viewBox } from "../widgets/view-box.js";
 import type { ViewContext } from "../context.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import type { TaskState, OutputLine } from "../../src/core/store.js";
@@ -44,18 +45,7 @@ export class TaskView {
     private readonly ctx: ViewContext,
     parent: blessed.Widgets.Node,
   ) {
-    this.box = blessed.box({
-      parent,
-      hidden: true,
-      tags: true,
-      wrap: false,
-      border: { type: "line" },
-      style: { border: { fg: ctx.theme().borderFocus } },
-      top: 1,
-      left: 0,
-      width: "100%",
-      height: 10,
-    });
+    this.box = viewBox(ctx, parent);
     const self = this;
     this.view = new ScrollText({
       get length() {

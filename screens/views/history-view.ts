@@ -1,7 +1,8 @@
 // History view (h or :history): per template, the durations of the last runs coloured by outcome, success rate,
 // p50/p95 and outcomes per day over two weeks; under it, activity per minute as sparklines. The data and the
 // statistics come from ops.history (src/core/history.ts); this only draws them, and only when something changed.
-import blessed from "blessed";
+import type blessed from "blessed";
+import { viewBox } from "../widgets/view-box.js";
 import type { ViewContext } from "../context.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import type { HistoryReport, Outcome, TemplateHistory } from "../../src/core/history.js";
@@ -67,18 +68,7 @@ export class HistoryView {
     private readonly ctx: ViewContext,
     parent: blessed.Widgets.Node,
   ) {
-    this.box = blessed.box({
-      parent,
-      hidden: true,
-      tags: true,
-      wrap: false,
-      border: { type: "line" },
-      style: { border: { fg: ctx.theme().borderFocus } },
-      top: 1,
-      left: 0,
-      width: "100%",
-      height: 10,
-    });
+    this.box = viewBox(ctx, parent);
   }
 
   get template(): TemplateHistory | undefined {
