@@ -182,6 +182,48 @@ test.serial("start, move between panels, filter, help, mouse click, resize, quit
   }
 });
 
+test.serial("a finished task's output stays on top for 5 s while another task runs and the Tasks table changes", async (t) => {
+  const s = start();
+  try {
+    await s.until(/#2147483640 /);
+    // Start Full backup (it runs for minutes): the Tasks table under the view changes every second.
+    s.send("r");
+    await s.until(/Run: choose a project/);
+    s.send("\r");
+    await s.until(/Full backup\s+\(template/);
+    s.send("/Full");
+    await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
+    s.send("\r");
+    await s.until(/survey and parameters/);
+    s.send("\r");
+    await s.until(/Run task \(3\/3\)/);
+    s.send("y");
+    await s.until(/PLAY \[/);
+    s.send(ESC);
+    await s.until(() => !/Task output/.test(s.text()) && /● running/.test(s.text()));
+    // The oldest seeded task (last row, newest first): a finished Deploy web.
+    s.send("G");
+    s.send("\r");
+    await s.until(/Task output/);
+    await s.until(/#2147483646 Deploy web/);
+    const table = /ID\s+Project\s+Template\s+Status/;
+    let looks = 0;
+    for (const end = Date.now() + 5000; Date.now() < end; looks++) {
+      const screen = s.text();
+      t.false(table.test(screen), `look ${looks}: the Tasks table shows through the task view:\n${screen}`);
+      t.regex(screen, /#2147483646 Deploy web/, `look ${looks}: the task view is on screen`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.true(looks >= 20, `the screen was read ${looks} times over 5 s`);
+    s.send(ESC);
+    await s.until(() => !/Task output/.test(s.text()));
+    s.send("q");
+    t.is((await exitedWithin(s)).exitCode, 0);
+  } finally {
+    s.cleanup();
+  }
+});
+
 test.serial("run wizard to a running task, then stop it with confirm", async (t) => {
   const s = start();
   try {
