@@ -331,7 +331,7 @@ export function bindingLabel(b: Binding): string {
   return b.label ?? b.keys.map(displayKey).join("/");
 }
 
-const SCOPE_TITLES: Record<Scope, string> = {
+export const SCOPE_TITLES: Record<Scope, string> = {
   global: "Everywhere",
   lists: "Lists, the log and task output",
   rooms: "Rooms panel",
@@ -342,7 +342,7 @@ const SCOPE_TITLES: Record<Scope, string> = {
   verify: "Verification dialog (compare the emoji with the other device)",
   history: "History view (h or :history)",
 };
-const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "history", "rooms", "logs", "config", "verify"];
+export const HELP_ORDER: Scope[] = ["global", "lists", "tasks", "taskview", "history", "rooms", "logs", "config", "verify"];
 
 export class Keymap {
   /** Which screen-level handler owns keys right now; bindings act only when the keymap does. */
