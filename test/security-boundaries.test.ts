@@ -297,3 +297,16 @@ test("status of a task started in another room does not name that room to a non-
     await r.close();
   }
 });
+
+test("subscribing a room to a project it may not see is refused with what to do: its cards would never be posted there", async (t) => {
+  const r = await rig(`admin_users = ${ADMIN}\nallowed_users = ${ALICE}\ndefault_room_access = read`);
+  try {
+    const admin = { kind: "chat" as const, userId: ADMIN, roomId: NEW_ROOM };
+    const err = await t.throwsAsync(r.ops.subscriptions.subscribe(admin, { project: "Infrastructure", filter: "all" }));
+    t.regex(err!.message, /may not see Infrastructure/);
+    t.regex(err!.message, /default_room_projects|\[room/);
+    t.deepEqual(r.ops.roomSettings.subscriptions(NEW_ROOM), [], "nothing subscribed");
+  } finally {
+    await r.close();
+  }
+});

@@ -36,6 +36,14 @@ export class SubscriptionOps {
     this.ops.require(actor, "run", "subscribe rooms to projects");
     const { project, templates } = await this.ops.tasks.templates(actor, want.project);
     const template = want.template !== undefined ? pick(templates, want.template, "template", `List them with: ${listHint} ${project.id}`) : undefined;
+    // Cards follow what the room may see, not what the one who subscribes may see (an admin sees everything).
+    if (!this.ops.permissions.allows(this.ops.permissions.roomProjects(room), project.id, project.name)) {
+      throw new OperationError(
+        `This room may not see ${project.name}, so its cards would never be posted here. Grant it first: add it to the ` +
+          `room's [room "${room}"] projects, or to [bot] default_room_projects for rooms without a section.`,
+        "denied",
+      );
+    }
     const by = actor.kind === "chat" ? actor.userId : "console";
     const replaced = await this.ops.roomSettings.subscribe(room, {
       projectId: project.id,
