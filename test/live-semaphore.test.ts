@@ -113,10 +113,12 @@ for (const mode of ["websocket", "polling"] as const) {
       whileRunningOn.some((b) => /so far/.test(b)),
       `a stopped card said "so far" while output still came:\n${whileRunningOn.join("\n---\n")}`,
     );
-    await waitUntil(
-      () => /took/.test(sent.filter((s) => s.content["m.relates_to"]?.event_id === cardId).at(-1)?.content["m.new_content"]?.body ?? ""),
-      10_000,
-      "the final card",
-    );
+    // The card's last edit (thread lines also relate to the card, and may come after it).
+    const lastEdit = () =>
+      sent.filter((s) => s.content["m.relates_to"]?.rel_type === "m.replace" && s.content["m.relates_to"].event_id === cardId).at(-1)?.content["m.new_content"]
+        ?.body ?? "";
+    await waitUntil(() => /took/.test(lastEdit()), 10_000, "the final card").catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; the card's last edit:\n${lastEdit()}`);
+    });
   });
 }
