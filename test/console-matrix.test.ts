@@ -19,6 +19,8 @@ synapseTest("a chat command and a console run at the same moment both land: on s
     password: PASSWORD,
     admins: [alice.userId],
     semaphore: { url: sem.url, token: sem.adminToken },
+    // The room is made below, so it has no [room] section: let it see the projects (cards follow what a room may see).
+    extra: "[bot]\ndefault_room_projects = *\n",
   });
   const app = Object.assign(bot.app, { stateDir: bot.stateDir }) as unknown as FakeApp;
   const h = await harness({ app, cols: 160, rows: 48 });
@@ -27,7 +29,7 @@ synapseTest("a chat command and a console run at the same moment both land: on s
     await ac.waitForMembership(room, botU.userId, "join");
     // The room follows project 1, so a run started at the console gets a card here too.
     const sub = await ac.send(room, "!cd subscribe Infrastructure all");
-    await ac.waitFor(room, isReplyTo(sub), 15_000, "subscribe reply");
+    t.regex((await ac.waitFor(room, isReplyTo(sub), 15_000, "subscribe reply")).content.body ?? "", /Subscribed:/);
     await h.until(/ops together/, 10_000);
 
     // Same moment: alice asks for the task list in chat while the operator runs "Deploy web" from the : bar.
