@@ -105,6 +105,8 @@ interface Card {
   next?: number;
   unfollow?: () => void;
   posted: Promise<void>;
+  /** When an edit of this card last went out, by whatever path (the editor, or a resend after a restart). */
+  lastEditAt?: number;
 }
 
 const KEEP_MS = 24 * 3600_000;
@@ -346,7 +348,10 @@ export class CardManager {
     if (card.rec.sending === s) card.rec.sending = undefined;
     if (id && (s.kind === "post" || s.kind === "edit")) card.rec.lastText = s.text;
     if (id && s.kind === "post") card.rec.eventId = id;
-    if (id && s.kind === "edit") card.rec.edits++;
+    if (id && s.kind === "edit") {
+      card.rec.edits++;
+      card.lastEditAt = Date.now();
+    }
     if (id && s.kind === "thread") {
       card.rec.threadLast = id;
       card.rec.threadMessages++;
@@ -431,6 +436,11 @@ export class CardManager {
         // Just restarted, Semaphore not asked yet: the saved state lacks the project name and times, and an edit
         // from it made the card lose them until the next one. The answer from Semaphore pokes the card again.
         if (card.rec.taskKey && this.ops.store.tasks.get(card.rec.taskKey)?.fromSavedState) return;
+        // An intermediate state waits the interval after any edit, also one resent outside the editor after a restart.
+        if (!this.isFinal(card) && card.lastEditAt !== undefined && Date.now() - card.lastEditAt < this.o.editIntervalMs) {
+          card.editor.poke();
+          return;
+        }
         const r = this.render(card);
         if (r.text === card.rec.lastText) return;
         await this.sendOnce(card, { kind: "edit", content: editContent(card.rec.eventId!, fitOne(r, EDIT_BUDGET)), text: r.text });
