@@ -34,7 +34,8 @@ synapseTest(
       admins: [alice.userId],
       semaphore: { url: sem.url, token },
       extra:
-        "[semaphore]\npoll_interval = 1\n[bot]\n# The room is made below, so it has no [room] section: let it see the projects (cards follow what a room may see).\ndefault_room_projects = *\n",
+        "[semaphore]\npoll_interval = 1\n[bot]\n# The room is made below, so it has no [room] section: let it see the projects (cards follow what a room " +
+        "may see).\ndefault_room_projects = *\n",
     });
     const app = Object.assign(bot.app, { stateDir: bot.stateDir }) as unknown as FakeApp;
     const h = await harness({ app, cols: 160, rows: 48 });

@@ -444,7 +444,8 @@ test("template policy sections are validated", async (t) => {
   const f = join(dir, "c.ini");
   writeFileSync(
     f,
-    `[semaphore]\nurl = http://x\napi_token = abcdefgh\n[template "nodash"]\n[template "P/T"]\napprovals_required = 3\napprovers = @a:x, bob\napprovalz = 1\n[template "P/U"]\napprovals_required = 2\napprovers = @a:x\n`,
+    `[semaphore]\nurl = http://x\napi_token = abcdefgh\n[template "nodash"]\n[template "P/T"]\napprovals_required = 3\napprovers = @a:x, bob\napprovalz ` +
+      `= 1\n[template "P/U"]\napprovals_required = 2\napprovers = @a:x\n`,
   );
   const cfg = loadConfig(f, { env: {} });
   const msgs = cfg.issues.map((i) => i.message).join("\n");

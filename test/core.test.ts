@@ -33,7 +33,8 @@ test("redactor masks configured secrets and token-like strings", (t) => {
   const r = new Redactor();
   r.add("hunter2hunter2", "abc"); // "abc" is too short to register
   const s = r.redact(
-    'pw hunter2hunter2 tok syt_Ym90_abcdefghij_123 Authorization: Bearer abcdefgh12345678 {"access_token":"zzzzzzzz"} abc kwofd61g93-yuqvex8efmhjkgnbxlo8mp1tin6spyhu=',
+    "pw hunter2hunter2 tok syt_Ym90_abcdefghij_123 Authorization: Bearer abcdefgh12345678 " +
+      '{"access_token":"zzzzzzzz"} abc kwofd61g93-yuqvex8efmhjkgnbxlo8mp1tin6spyhu=',
   );
   t.false(s.includes("hunter2hunter2"));
   t.false(s.includes("syt_Ym90"));

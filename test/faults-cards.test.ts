@@ -121,7 +121,8 @@ for (const crash of CRASHES) {
       await new Promise((r) => setTimeout(r, 500));
       const resent = hs.sends.filter((s) => s.port === "second" && s.txnId === lost.txnId);
       t.log(
-        `${crash.what}: lost answer ${lost.txnId}, resent ${resent.length}×; ${hs.events.length} events, ${thread().length} thread messages, ${edits().length} edits`,
+        `${crash.what}: lost answer ${lost.txnId}, resent ${resent.length}×; ${hs.events.length} events, ${thread().length} thread messages, ` +
+          `${edits().length} edits`,
       );
       t.is(resent.length, 1, "the message in flight was sent again, with its transaction id");
       t.is(hs.events.filter(isCard).length, 1, "one card");

@@ -124,10 +124,12 @@ async function homeserverFault(t: ExecutionContext, kind: "pause" | "restart"): 
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
   const pong = end.bot.find((e) => isReplyTo(ping)(e));
   t.log(
-    `${kind}: setup ${setupMs} ms, homeserver away ${back - down} ms; the ping was answered ${pong ? pong.origin_server_ts - back : "?"} ms after it was back, everything final ${settledMs} ms after`,
+    `${kind}: setup ${setupMs} ms, homeserver away ${back - down} ms; the ping was answered ${pong ? pong.origin_server_ts - back : "?"} ms after it was ` +
+      `back, everything final ${settledMs} ms after`,
   );
   t.log(
-    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.map((c) => c.thread.length).join("+")} thread messages)`,
+    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ` +
+      `${end.cards.map((c) => c.thread.length).join("+")} thread messages)`,
   );
 
   if (kind === "pause") t.deepEqual(atBack, ["error", "running"], "A ended while the homeserver was frozen, B ran on");
@@ -195,10 +197,12 @@ async function semaphoreFault(t: ExecutionContext, r: Rig, kind: "outage" | "web
   await sleep(4000);
   const end = botView(await roomEvents(r.bob, r.room), r.botUserId);
   t.log(
-    `${kind}: Semaphore away ${back - down} ms (tasks ${atBack.join("/")} when it was back); all cards final ${recoverMs} ms after it was back; tracker ${tracker.mode}, ${tracker.stats.wsConnects} websocket connects, ${tracker.stats.polls} polls, ${tracker.stats.reconciles} reconciles`,
+    `${kind}: Semaphore away ${back - down} ms (tasks ${atBack.join("/")} when it was back); all cards final ${recoverMs} ms after it was back; tracker ` +
+      `${tracker.mode}, ${tracker.stats.wsConnects} websocket connects, ${tracker.stats.polls} polls, ${tracker.stats.reconciles} reconciles`,
   );
   t.log(
-    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ${end.cards.reduce((n, c) => n + c.mentions.length, 0)} mentions)`,
+    `${kind}: ${end.bot.length} bot events (${end.cards.length} cards, edits per card ${editsPerCard(end)}, ` +
+      `${end.cards.reduce((n, c) => n + c.mentions.length, 0)} mentions)`,
   );
   t.deepEqual(atBack, ["running", "running", "success", "error"], "the early tasks ended during the fault, the late ones ran on");
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
@@ -266,7 +270,8 @@ synapseTest("bot SIGKILLed with 5 tasks running, started again: the same 5 cards
   const resumedEdits = end.cards.map((c) => c.edits.filter((e) => e.origin_server_ts > killedAt).length);
   t.log(`sigkill: dead ${restartedAt - killedAt} ms; the new process ran headless after ${upMs} ms; all cards final ${recoverMs} ms after the restart`);
   t.log(
-    `sigkill: ${end.bot.length} bot events (${before.bot.length} before the kill), edits per card ${editsPerCard(end)}, edits after the restart ${resumedEdits.join("/")}, ${r.server.stats().requestsByRoute[START_ROUTE]} start requests`,
+    `sigkill: ${end.bot.length} bot events (${before.bot.length} before the kill), edits per card ${editsPerCard(end)}, edits after the restart ` +
+      `${resumedEdits.join("/")}, ${r.server.stats().requestsByRoute[START_ROUTE]} start requests`,
   );
   t.deepEqual(atKill, ["running", "running", "running", "running", "running"], "killed while all five ran");
   t.deepEqual(atRestart, ["running", "running", "running", "success", "error"], "two ended while the bot was dead");
@@ -333,7 +338,8 @@ synapseTest("Synapse's default rate limits with 20 cards updating: nothing lost,
   const sent = metric(/^chatrixcd_matrix_messages_sent_total (\d+)/m);
   const log = readText(join(r.stateDir, "bot.log"));
   t.log(
-    `rate limits: 20 cards final after ${doneMs} ms; ${end.bot.length} bot events (${sent} counted sent), ${limited} M_LIMIT_EXCEEDED retries; edits per card ${editsPerCard(end)}`,
+    `rate limits: 20 cards final after ${doneMs} ms; ${end.bot.length} bot events (${sent} counted sent), ${limited} M_LIMIT_EXCEEDED retries; edits per ` +
+      `card ${editsPerCard(end)}`,
   );
   t.is(end.bot.length, v.bot.length, "nothing more arrived after the state settled");
   t.deepEqual(

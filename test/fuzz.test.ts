@@ -166,7 +166,9 @@ test("fuzz: 10,000 hostile messages through the command path — no crash, every
     };
     const tasks = [...e.store.tasks.values()].filter((x) => x.origin?.via === "chat").length;
     t.log(
-      `seed ${SEED}: ${COUNT} messages → ${m.sent.length} events (${JSON.stringify(kinds)}), ${tasks} tasks started from chat, ${html} formatted bodies checked, ${echoChecks} echoed fragments checked, largest content ${maxBytes} bytes (${biggest?.content.body?.slice(0, 60)}…), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `seed ${SEED}: ${COUNT} messages → ${m.sent.length} events (${JSON.stringify(kinds)}), ${tasks} tasks started from chat, ${html} formatted bodies ` +
+        `checked, ${echoChecks} echoed fragments checked, largest content ${maxBytes} bytes (${biggest?.content.body?.slice(0, 60)}…), ` +
+        `${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     t.deepEqual(problems, []);
     t.deepEqual(

@@ -186,7 +186,8 @@ test("renderPrometheus: HELP/TYPE per family, escaped label values and help, cum
   t.true(text.includes('g{a="b"} +Inf\n'));
   t.true(
     text.includes(
-      'h_seconds_bucket{t="x",le="1"} 2\nh_seconds_bucket{t="x",le="5"} 3\nh_seconds_bucket{t="x",le="+Inf"} 7\nh_seconds_sum{t="x"} 60.5\nh_seconds_count{t="x"} 7\n',
+      'h_seconds_bucket{t="x",le="1"} 2\nh_seconds_bucket{t="x",le="5"} 3\nh_seconds_bucket{t="x",le="+Inf"} 7\nh_seconds_sum{t="x"} ' +
+        '60.5\nh_seconds_count{t="x"} 7\n',
     ),
   );
   const parsed = parseExposition(text);

@@ -109,7 +109,8 @@ function checkNoTokensLogged(t: { false: (v: boolean, m?: string) => void }, tex
 }
 
 synapseTest(
-  "oauth_device headless: the URL and code are on stdout, the operator approves, the bot answers !cd ping and saves the session (0600) with refresh token, client id and expiry",
+  "oauth_device headless: the URL and code are on stdout, the operator approves, the bot answers !cd ping and saves the session (0600) with refresh " +
+    "token, client id and expiry",
   async (t) => {
     const { hs, provider } = await masHomeserver();
     const localpart = uniqueLocalpart("bot");
@@ -194,7 +195,8 @@ synapseTest(
 );
 
 synapseTest(
-  "oauth_device: the access token expires and is renewed while running; a restart renews the expired saved token and reuses the device without a new device login",
+  "oauth_device: the access token expires and is renewed while running; a restart renews the expired saved token and reuses the device without a new " +
+    "device login",
   async (t) => {
     const { hs, provider } = await masHomeserver();
     const localpart = uniqueLocalpart("bot");
@@ -288,7 +290,8 @@ synapseTest("oauth_device: a saved session whose refresh token was revoked leads
     t.regex(
       log,
       new RegExp(
-        `the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token \\(invalid_grant: [^)]*\\), so it was revoked or signed out; logging in again with a new device authorization`,
+        `the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token \\(invalid_grant: ` +
+          `[^)]*\\), so it was revoked or signed out; logging in again with a new device authorization`,
       ),
     );
     const { alice, roomId } = await partnerWithBot(hs, botUserId, partner);
@@ -386,7 +389,8 @@ test("oauth_device when the OAuth server does not offer the device grant: a clea
     );
     t.is(
       err!.message,
-      `The homeserver's OAuth 2.0 server (${provider.url}/) does not offer the device authorization grant (RFC 8628) that login_method = oauth_device needs; it offers the grants authorization_code, refresh_token. Ask its admin to enable the device code grant, or use another login_method.`,
+      `The homeserver's OAuth 2.0 server (${provider.url}/) does not offer the device authorization grant (RFC 8628) that login_method = oauth_device ` +
+        `needs; it offers the grants authorization_code, refresh_token. Ask its admin to enable the device code grant, or use another login_method.`,
     );
     t.is(provider.counts.registrations, 0);
   } finally {

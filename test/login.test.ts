@@ -76,7 +76,8 @@ synapseTest(
       t.regex(
         err!.message,
         new RegExp(
-          `Encryption cannot start: there is no crypto store .* but device ${botU!.deviceId} already has encryption keys on the homeserver.*a new login is not possible`,
+          `Encryption cannot start: there is no crypto store .* but device ${botU!.deviceId} already has encryption keys on the homeserver.*a new login ` +
+            `is not possible`,
         ),
       );
       const log = readFileSync(join(bot.stateDir, "bot.log"), "utf8");

@@ -217,7 +217,8 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
               .map((s) => s.content.body)
               .join(" / ");
             wrong.push(
-              `${a.name} by ${u} in ${r}: ${did ? "EXECUTED" : "did not execute"}, expected ${want ? "execution" : "refusal"} (bot said: ${said.slice(0, 200) || "nothing"})`,
+              `${a.name} by ${u} in ${r}: ${did ? "EXECUTED" : "did not execute"}, expected ` +
+                `${want ? "execution" : "refusal"} (bot said: ${said.slice(0, 200) || "nothing"})`,
             );
           }
         }

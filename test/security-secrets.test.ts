@@ -164,7 +164,8 @@ synapseTest("no secret in the log file, the console's buffers, chat, the audit l
     const loose = files.filter((f) => f.mode & 0o077).map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`);
     t.deepEqual(loose, [], "state, crypto and log files must be 0600");
     t.log(
-      `searched ${events.length} chat events, ${logger.ring.size} log entries, ${io.written().length} bytes of terminal output, ${files.length} state files: ${files.map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`).join(", ")}`,
+      `searched ${events.length} chat events, ${logger.ring.size} log entries, ${io.written().length} bytes of terminal output, ${files.length} state ` +
+        `files: ${files.map((f) => `${f.path.slice(bot.stateDir.length + 1)} ${f.mode.toString(8)}`).join(", ")}`,
     );
     t.true(files.some((f) => f.path.endsWith("crypto-store.bin")) || !app.config.values.matrix.encryption, "the crypto store was written (and checked)");
   } finally {

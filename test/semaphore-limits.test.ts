@@ -143,7 +143,8 @@ test("a JSON reply over 16 MiB sent without a length: too_large, asked once, and
   t.is(e.limitBytes, REPLY_LIMITS.json);
   t.is(
     e.userMessage(),
-    "Semaphore's reply to GET /api/project/1/tasks/last was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.",
+    "Semaphore's reply to GET /api/project/1/tasks/last was larger than 16 MiB; ChatrixCD stopped reading it. A reply that large is not normal: check " +
+      "that [semaphore] url is Semaphore's own address (not a proxy or file server), and see the Semaphore server log.",
   );
   t.is(s.served.length, 1, "not retried");
   t.deepEqual(
@@ -189,7 +190,8 @@ test("caps by kind: a task log may be larger than a JSON list; a log over its ow
   t.is(big.kind, "too_large");
   t.is(
     big.userMessage(),
-    "Semaphore's reply to GET /api/project/1/tasks/6/output (the task's log) was larger than 1 MiB; ChatrixCD stopped reading it. Read this log in Semaphore's web UI.",
+    "Semaphore's reply to GET /api/project/1/tasks/6/output (the task's log) was larger than 1 MiB; ChatrixCD stopped reading it. Read this log in " +
+      "Semaphore's web UI.",
   );
   const served6 = s.served.filter((x) => x.path.endsWith("/tasks/6/output"));
   t.is(served6.length, 1, "not retried");

@@ -77,7 +77,9 @@ export function parseRunArgs(args: string[]): RunParse {
   if (positional.length > 2) {
     return {
       ok: false,
-      error: `unexpected ${JSON.stringify(positional[2]!.slice(0, 60))}: run takes at most a project and a template (quote names with spaces); give tags as --tags a,b and survey variables as key=value`,
+      error:
+        `unexpected ${JSON.stringify(positional[2]!.slice(0, 60))}: run takes at most a project and a template (quote names with spaces); give tags as ` +
+        `--tags a,b and survey variables as key=value`,
     };
   }
   if (positional[0] !== undefined) req.project = positional[0];

@@ -146,7 +146,8 @@ export function renderRequestCard(input: CardInput): Rendered {
     const how = `Approve: ${p} approve ${r.id} or react 👍 · Deny: ${p} deny ${r.id} or react 👎 · Nobody approves their own run.`;
     text.push(how);
     html.push(
-      `Approve: <code>${escapeHtml(`${p} approve ${r.id}`)}</code> or react 👍 · Deny: <code>${escapeHtml(`${p} deny ${r.id}`)}</code> or react 👎 · Nobody approves their own run.`,
+      `Approve: <code>${escapeHtml(`${p} approve ${r.id}`)}</code> or react 👍 · Deny: <code>${escapeHtml(`${p} deny ${r.id}`)}</code> or react 👎 · ` +
+        `Nobody approves their own run.`,
     );
   }
   return { text: text.join("\n"), html: html.join("<br/>") };

@@ -34,7 +34,8 @@ export function exampleConfig(): string {
     for (const [key, def] of Object.entries(SCHEMA[s] as Record<string, KeyDef>)) {
       out.push(
         ...wrap(
-          `${def.doc}${def.kind === "enum" ? ` One of: ${def.values!.join(", ")}.` : ""}${def.kind === "list" ? " Comma-separated." : ""} Environment: ${envName(s, key)}.`,
+          `${def.doc}${def.kind === "enum" ? ` One of: ${def.values!.join(", ")}.` : ""}${def.kind === "list" ? " Comma-separated." : ""} ` +
+            `Environment: ${envName(s, key)}.`,
         ),
       );
       out.push(`;${key} =${def.secret || render(def) === "" ? "" : ` ${render(def)}`}`);
@@ -44,7 +45,9 @@ export function exampleConfig(): string {
   }
   out.push(
     ...wrap(
-      'Per-room permissions: one section per room, named [room "<room id or alias>"] (an alias counts once the homeserver directory resolves it). Rooms without a section get [bot] default_room_access (none by default) and see only [bot] default_room_projects (none by default); admin_users may do everything everywhere.',
+      'Per-room permissions: one section per room, named [room "<room id or alias>"] (an alias counts once the homeserver directory resolves it). Rooms ' +
+        "without a section get [bot] default_room_access (none by default) and see only [bot] default_room_projects (none by default); admin_users may do " +
+        "everything everywhere.",
     ),
   );
   out.push(';[room "!abcdefghijklmnop:example.org"]');
@@ -55,7 +58,9 @@ export function exampleConfig(): string {
   out.push("");
   out.push(
     ...wrap(
-      'Approval policies: one section per template, named [template "<project>/<template>"] (ids or names; the template may be * for every template of the project). A run of such a template starts only after the requester confirmed it and enough distinct approvers approved it (reply `approve <request>` or react 👍 on its card).',
+      'Approval policies: one section per template, named [template "<project>/<template>"] (ids or names; the template may be * for every template of ' +
+        "the project). A run of such a template starts only after the requester confirmed it and enough distinct approvers approved it (reply `approve " +
+        "<request>` or react 👍 on its card).",
     ),
   );
   out.push(';[template "Infrastructure/Deploy production"]');

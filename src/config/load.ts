@@ -319,7 +319,8 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
       key,
       message:
         `the value was cut at ${JSON.stringify(e.cut.char)}, which starts a comment in INI files${def.secret ? ", so the secret read would be wrong" : ""}: ` +
-        `if ${JSON.stringify(e.cut.char)} belongs to the value, quote the whole value (${key} = "…") or escape it as \\${e.cut.char}; if it starts a comment, put the comment on its own line`,
+        `if ${JSON.stringify(e.cut.char)} belongs to the value, quote the whole value (${key} = "…") or escape it as \\${e.cut.char}; if it starts a ` +
+        `comment, put the comment on its own line`,
     });
   };
   /** Checks a `[room]` or `[template]` section's keys against its schema; returns the typed values to set. */
@@ -416,7 +417,8 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
           line: sec.line,
           section: sec.name,
           message:
-            'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template "Infrastructure/Deploy production"]',
+            'expected [template "<project>/<template>"] with a project and a template (id or name; the template may be *), e.g. [template ' +
+            '"Infrastructure/Deploy production"]',
         });
         continue;
       }
@@ -433,7 +435,9 @@ export function loadConfig(path: string | undefined, opts: LoadOptions = {}): Lo
           line: sec.line,
           section: sec.name,
           key: "approvals_required",
-          message: `${policy.approvals_required} approvals are required but only ${policy.approvers.length} approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required`,
+          message:
+            `${policy.approvals_required} approvals are required but only ${policy.approvers.length} ` +
+            `approver${policy.approvers.length > 1 ? "s are" : " is"} listed, so no run could ever start: list more approvers or lower approvals_required`,
         });
       }
       if (first) templates.push(policy);
@@ -600,7 +604,8 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
         ...at("matrix", "homeserver"),
         key: "password",
         message:
-          "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id, or login_token, or login_method = sso or oauth_device",
+          "a credential is required: set password (or password_file), or access_token (or access_token_file) with device_id, or login_token, or " +
+          "login_method = sso or oauth_device",
       });
     else if (m.login_method === "password" && !m.password)
       issues.push({
@@ -634,7 +639,8 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
         severity: "warning",
         ...at("bot", "admin_users"),
         message:
-          "admin_users and allowed_users are both empty, so nobody can use the bot from Matrix (every invite and command is refused): add your Matrix ID to admin_users",
+          "admin_users and allowed_users are both empty, so nobody can use the bot from Matrix (every invite and command is refused): add your Matrix ID " +
+          "to admin_users",
       });
     }
   } else if ((m.user_id || m.password || m.access_token) && !bad("matrix", "homeserver")) {
@@ -669,7 +675,8 @@ function crossValidate(v: ConfigValues, sources: LoadedConfig["sources"], file: 
       ...at("bot", "http_listen"),
       value: v.bot.http_listen,
       message:
-        "the health and metrics endpoint has no authentication and this address is reachable from other machines: prefer 127.0.0.1 or [::1], or guard the port with a firewall or proxy",
+        "the health and metrics endpoint has no authentication and this address is reachable from other machines: prefer 127.0.0.1 or [::1], or guard " +
+        "the port with a firewall or proxy",
     });
   if (/\s/.test(v.bot.command_prefix) || !v.bot.command_prefix)
     issues.push({

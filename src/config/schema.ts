@@ -43,18 +43,24 @@ export const SCHEMA = {
     password: atStart(secret("Password for m.login.password. Use password_file to keep it out of this file.")),
     access_token: atStart(secret("An existing access token (then device_id is required). Use access_token_file to keep it out of this file.")),
     login_method: oneOf(
-      "How the bot logs in when it has no saved session: auto (access_token if set, else password, else login_token), password, access_token, login_token (a single-use m.login.token), sso (prints the homeserver's SSO URL; the login token comes back through sso_callback_listen, or is pasted in the console or on stdin), or oauth_device (OAuth 2.0 device authorization, for homeservers with next-gen auth such as MAS: prints a URL and a code to approve in a browser; the access token is renewed with its refresh token). The session is saved, so a restart does not log in again.",
+      "How the bot logs in when it has no saved session: auto (access_token if set, else password, else login_token), password, access_token, " +
+        "login_token (a single-use m.login.token), sso (prints the homeserver's SSO URL; the login token comes back through sso_callback_listen, or is " +
+        "pasted in the console or on stdin), or oauth_device (OAuth 2.0 device authorization, for homeservers with next-gen auth such as MAS: prints a URL " +
+        "and a code to approve in a browser; the access token is renewed with its refresh token). The session is saved, so a restart does not log in again.",
       ["auto", "password", "access_token", "login_token", "sso", "oauth_device"] as const,
       "auto",
     ),
     login_token: secret(
-      "A single-use login token (m.login.token) from an SSO redirect or from another session (e.g. Synapse's login_via_existing_session). Used once, when there is no saved session; it expires within minutes. Use login_token_file to keep it out of this file.",
+      "A single-use login token (m.login.token) from an SSO redirect or from another session (e.g. Synapse's login_via_existing_session). Used once, " +
+        "when there is no saved session; it expires within minutes. Use login_token_file to keep it out of this file.",
     ),
     sso_idp: str("With login_method = sso: the identity provider id to go straight to (the homeserver lists them). Empty: the homeserver's own choice page."),
     sso_callback_listen: {
       kind: "listen",
       default: "",
-      doc: "With login_method = sso: host:port of a loopback HTTP listener that catches the browser's redirect with the login token (port 0 picks a free one). Empty: paste the token or the redirect URL in the console or on stdin.",
+      doc:
+        "With login_method = sso: host:port of a loopback HTTP listener that catches the browser's redirect with the login token (port 0 picks a free " +
+        "one). Empty: paste the token or the redirect URL in the console or on stdin.",
       example: "127.0.0.1:8765",
     } as KeyDef<string>,
     device_id: atStart(str("Device ID to log in as. Empty: reuse the saved session's device, or let the server choose one.")),
@@ -63,17 +69,21 @@ export const SCHEMA = {
     max_command_age: int("Commands older than this many seconds are ignored (after downtime or a stale sync).", 300, 5, 86400),
     encryption: atStart(
       bool(
-        "Take part in end-to-end encrypted rooms. The device's keys are kept in <store_path>/crypto-store.bin (mode 0600), saved with the sync token, so a restart keeps the same device and keys. Off: encrypted rooms are listed but cannot be read.",
+        "Take part in end-to-end encrypted rooms. The device's keys are kept in <store_path>/crypto-store.bin (mode 0600), saved with the sync token, so " +
+          "a restart keeps the same device and keys. Off: encrypted rooms are listed but cannot be read.",
         true,
       ),
     ),
     storage_key: atStart(
       secret(
-        "Encrypts the crypto store at rest: 32 random bytes as base64 or hex (e.g. from `openssl rand -base64 32`); any other text is used as a passphrase (slower to open). Empty: the store is protected by its file mode only. It must not change for the life of the device. Use storage_key_file to keep it out of this file.",
+        "Encrypts the crypto store at rest: 32 random bytes as base64 or hex (e.g. from `openssl rand -base64 32`); any other text is used as a " +
+          "passphrase (slower to open). Empty: the store is protected by its file mode only. It must not change for the life of the device. Use " +
+          "storage_key_file to keep it out of this file.",
       ),
     ),
     cross_signing: bool(
-      "On start, set up cross-signing for the bot's account if it has none, and sign this device with it (needs password, which the homeserver asks for again). Other users then verify the bot once, not each of its devices.",
+      "On start, set up cross-signing for the bot's account if it has none, and sign this device with it (needs password, which the homeserver asks for " +
+        "again). Other users then verify the bot once, not each of its devices.",
       false,
     ),
   },
@@ -92,15 +102,18 @@ export const SCHEMA = {
     admin_users: list("Matrix IDs with every permission in every room.", [], { example: "@alice:example.org, @bob:example.org" }),
     allowed_users: list("Matrix IDs that may use the bot and invite it to rooms. Empty: only admin_users (both empty: nobody, only the console)."),
     default_room_access: oneOf(
-      "What allowed users may do in rooms without a [room] section (a new room, a DM): none (denied; admins only), or read (status, logs, tasks, ...) within default_room_projects.",
+      "What allowed users may do in rooms without a [room] section (a new room, a DM): none (denied; admins only), or read (status, logs, tasks, ...) " +
+        "within default_room_projects.",
       ["none", "read"] as const,
       "none",
     ),
     default_room_projects: list(
-      "Projects (id or name, `*` for all) that rooms without a [room] section may see. Empty: none, so inviting the bot to a new room or a DM shows no project to non-admins.",
+      "Projects (id or name, `*` for all) that rooms without a [room] section may see. Empty: none, so inviting the bot to a new room or a DM shows no " +
+        "project to non-admins.",
     ),
     allowed_rooms: list(
-      "Room IDs or aliases the bot answers in and accepts invites to. Aliases count once the homeserver's directory resolves them (at start and on reload). Empty: every room it has joined.",
+      "Room IDs or aliases the bot answers in and accepts invites to. Aliases count once the homeserver's directory resolves them (at start and on " +
+        "reload). Empty: every room it has joined.",
     ),
     greeting_rooms: list("Rooms that get a message when the bot starts and stops."),
     messages_file: path("JSON file with personality lines (greetings, pet, scold, ...). Reloaded on change."),
@@ -114,11 +127,14 @@ export const SCHEMA = {
     http_listen: atStart({
       kind: "listen",
       default: "",
-      doc: "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).",
+      doc:
+        "host:port of the HTTP endpoint for health checks (/healthz: 200 or 503) and Prometheus metrics (/metrics). Empty: off. It has no authentication, " +
+        "so keep it on a loopback address (127.0.0.1, [::1]) unless a firewall or proxy guards it. Port 0 picks a free port (logged).",
       example: "127.0.0.1:9464",
     } as KeyDef<string>),
     metrics_names: bool(
-      "Put project and template names in /metrics labels (project, template) besides their ids (project_id, template_id). Off: ids only, so whoever can scrape the endpoint learns no names.",
+      "Put project and template names in /metrics labels (project, template) besides their ids (project_id, template_id). Off: ids only, so whoever can " +
+        "scrape the endpoint learns no names.",
       false,
     ),
   },

@@ -193,7 +193,8 @@ export class TaskOps {
       if (buildStartTaskBody(request, shape).arguments !== undefined) {
         const what = request.extraArgs ? "--args" : "--tags/--skip-tags (this Semaphore version passes them as CLI arguments)";
         throw new OperationError(
-          `Cannot run ${template.name} with ${what}: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them. Enable "allow CLI args in task" on the template in Semaphore, or run without them.`,
+          `Cannot run ${template.name} with ${what}: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them. ` +
+            `Enable "allow CLI args in task" on the template in Semaphore, or run without them.`,
           "bad_input",
         );
       }

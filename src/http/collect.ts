@@ -94,7 +94,8 @@ export function collectMetrics(app: Pick<App, "store" | "ops" | "matrix">, now =
     gauge("chatrixcd_confirmations_pending", "Run, stop and exit requests waiting for the requester's yes or no.", one(store.pending.length)),
     counter(
       "chatrixcd_commands_total",
-      "Commands handled, by command name (unknown for names that are not commands), outcome (ok, refused, invalid, failed, unknown) and front end (chat, console).",
+      "Commands handled, by command name (unknown for names that are not commands), " +
+        "outcome (ok, refused, invalid, failed, unknown) and front end (chat, console).",
       fromCounter(m.commands),
     ),
 

@@ -152,7 +152,9 @@ export class MatrixBot implements ChatPort {
       // The trap: a device whose identity keys are on the server cannot be taken over by an empty store (new keys
       // would be refused, and every message to it would be undecryptable). Log in afresh as a new device instead.
       if (cryptoStore.kind === "absent" && !session.fresh && (await this.deviceHasKeys(session))) {
-        const why = `${cryptoStore.why}, but device ${session.deviceId} already has encryption keys on the homeserver, so its access token cannot be reused without its keys`;
+        const why =
+          `${cryptoStore.why}, but device ${session.deviceId} already has encryption keys on the homeserver, so its access token cannot be reused without ` +
+          `its keys`;
         log.warn(`${why}: logging in afresh as a new device`);
         // A configured token is the operator's to revoke; a saved one is ours, and its device would only linger.
         if (session.source !== "config") await discardSession(session, this.opts.storeDir, log);
@@ -161,7 +163,8 @@ export class MatrixBot implements ChatPort {
         } catch (e) {
           if (e instanceof LoginError && !e.retryable)
             throw new LoginError(
-              `Encryption cannot start: ${why}, and a new login is not possible (${e.message}) Give an access token of a new device, a password or another login method, or set [matrix] encryption = false.`,
+              `Encryption cannot start: ${why}, and a new login is not possible (${e.message}) Give an access token of a new device, a password or ` +
+                `another login method, or set [matrix] encryption = false.`,
               false,
             );
           throw e;
@@ -172,7 +175,8 @@ export class MatrixBot implements ChatPort {
         // the old keys would never be uploaded again, so the store is put aside and the device starts afresh.
         const aside = `${join(this.opts.storeDir, "crypto-store.bin")}.stale-${Date.now()}`;
         log.warn(
-          `the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; moved it to ${aside} and starting with new keys`,
+          `the homeserver has no keys for device ${session.deviceId} (the device was deleted and recreated), so its old crypto store cannot be used; ` +
+            `moved it to ${aside} and starting with new keys`,
         );
         await renameDurable(join(this.opts.storeDir, "crypto-store.bin"), aside);
         cryptoStore = { kind: "absent", why: "stale store put aside" };
@@ -200,7 +204,10 @@ export class MatrixBot implements ChatPort {
     client.on(HttpApiEvent.SessionLoggedOut, (e) => {
       if (loggedOut || this.stopping) return;
       loggedOut = true;
-      const why = `the homeserver no longer accepts the bot's access token (${e.errcode ?? e.httpStatus})${session.oauth ? ", and the authorization server refused to renew it" : ""}, so the session was revoked or signed out elsewhere. Restart the bot to log in again${this.cfg.matrix.login_method === "oauth_device" ? " (a new device authorization)" : ""}.`;
+      const why =
+        `the homeserver no longer accepts the bot's access token ` +
+        `(${e.errcode ?? e.httpStatus})${session.oauth ? ", and the authorization server refused to renew it" : ""}, so the session was revoked or signed ` +
+        `out elsewhere. Restart the bot to log in again${this.cfg.matrix.login_method === "oauth_device" ? " (a new device authorization)" : ""}.`;
       log.error(why);
       this.ops.store.setConnection({ matrix: "error", matrixDetail: why });
     });

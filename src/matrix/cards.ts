@@ -536,7 +536,9 @@ export class CardManager {
           }
         : {
             text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`,
-            html: `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: <code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.`,
+            html:
+              `⏸️ <b>${escapeHtml(taskName(t))}</b> waits for a confirmation: ` +
+              `<code>${escapeHtml(`${p} confirm ${t.taskId}`)}</code> or <code>${escapeHtml(`${p} reject ${t.taskId}`)}</code>.`,
           };
     const u = c.rec.initiator;
     const content = noticeContent({ text: `${u}: ${what.text}`, html: `${mentionHtml(u)}: ${what.html}` }, { replyTo: c.rec.eventId }, [u]);
@@ -619,11 +621,14 @@ export class CardManager {
     if (over) {
       const { projectId, taskId } = parseTaskKey(card.rec.taskKey ?? "0:0");
       const url = taskUrl(this.webUrl(), projectId, taskId);
-      const note = `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB.${url ? ` Full log: ${url}` : ""}`;
+      const note =
+        `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ` +
+        `${Math.round(this.o.threadMaxBytes / 1000)} kB.${url ? ` Full log: ${url}` : ""}`;
       part = {
         text: note,
         html: url
-          ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a href="${escapeHtml(url)}">Full log in Semaphore</a>`
+          ? `✂️ Output cut here: this thread holds at most ${this.o.threadMaxMessages} messages / ${Math.round(this.o.threadMaxBytes / 1000)} kB. <a ` +
+            `href="${escapeHtml(url)}">Full log in Semaphore</a>`
           : escapeHtml(note),
       };
       card.rec.threadClosed = true;

@@ -67,13 +67,16 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
       opts.redact?.(renewed.oauth.refreshToken);
       await saveSession(storeDir, renewed);
       log.info(
-        `the saved access token of device ${old.deviceId} ${was <= Date.now() ? `expired ${Math.round((Date.now() - was) / 1000)} s ago` : `expires in ${Math.round((was - Date.now()) / 1000)} s`}; renewed it with the refresh token`,
+        `the saved access token of device ${old.deviceId} ` +
+          `${was <= Date.now() ? `expired ${Math.round((Date.now() - was) / 1000)} s ago` : `expires in ${Math.round((was - Date.now()) / 1000)} s`}; ` +
+          `renewed it with the refresh token`,
       );
       saved = renewed;
     } catch (e) {
       if (!(e instanceof RefreshRefused)) throw e;
       log.warn(
-        `the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token (${e.message}), so it was revoked or signed out; logging in again${method === "oauth_device" ? " with a new device authorization" : ""}`,
+        `the saved OAuth session of device ${old.deviceId} cannot be renewed: the authorization server refused its refresh token (${e.message}), so it ` +
+          `was revoked or signed out; logging in again${method === "oauth_device" ? " with a new device authorization" : ""}`,
       );
       saved = undefined;
     }
@@ -126,12 +129,14 @@ export async function obtainSession(cfg: ConfigValues["matrix"], storeDir: strin
     source = "sso";
   } else if (method === "login_token") {
     throw new LoginError(
-      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and [matrix] login_token is empty: get a new login token (SSO, or another session's "sign in another device"), or use a password.`,
+      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and [matrix] login_token is empty: get a new login token (SSO, or another ` +
+        `session's "sign in another device"), or use a password.`,
       false,
     );
   } else {
     throw new LoginError(
-      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and no password: set [matrix] password (or password_file)${opts.fresh ? "" : ", or access_token"}, or another login_method.`,
+      `No usable session${opts.fresh ? " (a new device is needed)" : ""} and no password: set [matrix] password (or ` +
+        `password_file)${opts.fresh ? "" : ", or access_token"}, or another login_method.`,
       false,
     );
   }
@@ -186,7 +191,8 @@ async function tokenLogin(homeserver: string, token: string, deviceId: string | 
   } catch (e) {
     if (e instanceof MatrixError && e.errcode === "M_FORBIDDEN") {
       throw new LoginError(
-        `${what} was refused (${e.errcode}: ${e.data?.error ?? ""}): login tokens work once and expire after a few minutes. Get a new one, or use another login method.`,
+        `${what} was refused (${e.errcode}: ${e.data?.error ?? ""}): login tokens work once and expire after a few minutes. Get a new one, or use ` +
+          `another login method.`,
         false,
       );
     }

@@ -54,13 +54,15 @@ export async function authMetadata(homeserver: string): Promise<ValidatedAuthMet
     if (e instanceof MatrixError && (e.httpStatus === 404 || e.errcode === "M_UNRECOGNIZED" || e.errcode === "M_NOT_FOUND")) {
       const instead = await offeredInstead(homeserver);
       throw new LoginError(
-        `The homeserver does not offer OAuth 2.0 login (next-gen auth: /_matrix/client/v1/auth_metadata answers ${e.errcode ?? e.httpStatus}), which login_method = oauth_device needs; ${instead || "ask its admin which login methods it offers"}${instead ? ", or give an access_token" : ""}.`,
+        `The homeserver does not offer OAuth 2.0 login (next-gen auth: /_matrix/client/v1/auth_metadata answers ${e.errcode ?? e.httpStatus}), which ` +
+          `login_method = oauth_device needs; ${instead || "ask its admin which login methods it offers"}${instead ? ", or give an access_token" : ""}.`,
         false,
       );
     }
     if (e instanceof Error && e.message === OAuth2Error.OpSupport) {
       throw new LoginError(
-        "The homeserver's OAuth 2.0 metadata (/_matrix/client/v1/auth_metadata) is incomplete: it lacks endpoints or grant types every OAuth client needs. Ask the homeserver's admin to check its authorization server (e.g. MAS), or use another login_method.",
+        "The homeserver's OAuth 2.0 metadata (/_matrix/client/v1/auth_metadata) is incomplete: it lacks endpoints or grant types every OAuth client " +
+          "needs. Ask the homeserver's admin to check its authorization server (e.g. MAS), or use another login_method.",
         false,
       );
     }
@@ -95,7 +97,8 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
   if (!metadata.device_authorization_endpoint || !metadata.grant_types_supported.includes(OAuthGrantType.DeviceAuthorization)) {
     const instead = await offeredInstead(homeserver);
     throw new LoginError(
-      `The homeserver's OAuth 2.0 server (${metadata.issuer}) does not offer the device authorization grant (RFC 8628) that login_method = oauth_device needs; it offers the grants ${metadata.grant_types_supported.join(", ")}. Ask its admin to enable the device code grant${instead ? `, or use another login method (the homeserver's /login: ${instead})` : ", or use another login_method"}.`,
+      `The homeserver's OAuth 2.0 server (${metadata.issuer}) does not offer the device authorization grant (RFC 8628) that login_method = oauth_device ` +
+        `needs; it offers the grants ${metadata.grant_types_supported.join(", ")}. Ask its admin to enable the device code grant${instead ? `, or use another login method (the homeserver's /login: ${instead})` : ", or use another login_method"}.`,
       false,
     );
   }
@@ -122,7 +125,8 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
         true,
       );
     throw new LoginError(
-      `Registering the bot as an OAuth client at ${metadata.registration_endpoint} failed (${(e as Error).message}): the authorization server must allow dynamic registration of native clients with the device_code and refresh_token grants. Ask its admin, or use another login_method.`,
+      `Registering the bot as an OAuth client at ${metadata.registration_endpoint} failed (${(e as Error).message}): the authorization server must allow ` +
+        `dynamic registration of native clients with the device_code and refresh_token grants. Ask its admin, or use another login_method.`,
       false,
     );
   }
@@ -135,7 +139,8 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
     if (isNetworkError(e))
       throw new LoginError(`Asking for a device code failed: cannot reach ${metadata.device_authorization_endpoint} (${errorText(e)}); will retry.`, true);
     throw new LoginError(
-      `The authorization server refused to start the device login at ${metadata.device_authorization_endpoint} (${(e as Error).message}). Ask its admin, or use another login_method.`,
+      `The authorization server refused to start the device login at ${metadata.device_authorization_endpoint} (${(e as Error).message}). Ask its admin, ` +
+        `or use another login_method.`,
       false,
     );
   }
@@ -144,7 +149,10 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
   const url = complete ?? grant.verification_uri;
   const minutes = Math.max(1, Math.round(grant.expires_in / 60));
   const who = cfg.user_id || "the bot's account";
-  const message = `Matrix login: open ${complete ? "this URL" : `${grant.verification_uri}`} in a browser, ${complete ? `check that it shows the code ${grant.user_code}` : `enter the code ${grant.user_code}`}, sign in as ${who} and approve "${clientName}" (device ${deviceId}). The code expires in ${minutes} min.`;
+  const message =
+    `Matrix login: open ${complete ? "this URL" : `${grant.verification_uri}`} in a browser, ` +
+    `${complete ? `check that it shows the code ${grant.user_code}` : `enter the code ${grant.user_code}`}, sign in as ${who} and approve "${clientName}" ` +
+    `(device ${deviceId}). The code expires in ${minutes} min.`;
   log.warn(complete ? `${message} ${url}` : message);
 
   const ac = new AbortController();
@@ -188,7 +196,8 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
       tokens.refresh_token ? oauth.revokeToken(tokens.refresh_token, "refresh_token") : undefined,
     ]);
     throw new LoginError(
-      `The device login was approved as ${whoami.user_id}, but [matrix] user_id is ${cfg.user_id}: approve it again signed in as ${cfg.user_id}, or fix user_id. The tokens for ${whoami.user_id} were revoked.`,
+      `The device login was approved as ${whoami.user_id}, but [matrix] user_id is ${cfg.user_id}: approve it again signed in as ${cfg.user_id}, or fix ` +
+        `user_id. The tokens for ${whoami.user_id} were revoked.`,
       false,
     );
   }
@@ -251,7 +260,8 @@ async function pollDeviceGrant(
       );
     if (error === "expired_token")
       throw new LoginError(
-        `The device login code expired before it was approved (${why}). Restart to get a new code, and approve it within ${Math.round(grant.expires_in / 60)} min.`,
+        `The device login code expired before it was approved (${why}). Restart to get a new code, and approve it within ` +
+          `${Math.round(grant.expires_in / 60)} min.`,
         false,
       );
     if (status >= 500 || !error) {
@@ -317,7 +327,8 @@ export async function refreshSavedSession(s: SavedSession & { oauth: SavedOAuth 
     if (e instanceof HTTPError && (e.httpStatus ?? 0) >= 400 && (e.httpStatus ?? 0) < 500) throw new RefreshRefused(`HTTP ${e.httpStatus}`);
     if (e instanceof HTTPError || isNetworkError(e)) {
       throw new LoginError(
-        `Renewing the saved OAuth access token failed: ${metadata.token_endpoint} ${e instanceof HTTPError ? `answered ${e.httpStatus}` : `cannot be reached (${errorText(e)})`}; will retry.`,
+        `Renewing the saved OAuth access token failed: ${metadata.token_endpoint} ` +
+          `${e instanceof HTTPError ? `answered ${e.httpStatus}` : `cannot be reached (${errorText(e)})`}; will retry.`,
         true,
       );
     }
@@ -368,7 +379,8 @@ export function tokenRefreshOptions(session: SavedSession, storeDir: string, log
             ),
           (e) =>
             log.warn(
-              `the access token was renewed, but saving it to session.json failed (${errorText(e)}): the old refresh token no longer works, so the next start needs a new device login unless a later save succeeds`,
+              `the access token was renewed, but saving it to session.json failed (${errorText(e)}): the old refresh token no longer works, so the next ` +
+                `start needs a new device login unless a later save succeeds`,
             ),
         );
     },

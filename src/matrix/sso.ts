@@ -37,13 +37,15 @@ export async function ssoLoginToken(cfg: ConfigValues["matrix"], log: Log, opts:
   const sso = flows.find((f) => f.type === "m.login.sso" || f.type === "m.login.cas");
   if (!sso)
     throw new LoginError(
-      `The homeserver does not offer SSO login (m.login.sso); it offers ${flows.map((f) => f.type).join(", ") || "nothing"}. Set [matrix] login_method to one of those (password, or access_token).`,
+      `The homeserver does not offer SSO login (m.login.sso); it offers ${flows.map((f) => f.type).join(", ") || "nothing"}. Set [matrix] login_method ` +
+        `to one of those (password, or access_token).`,
       false,
     );
   const idps = sso.identity_providers ?? [];
   if (cfg.sso_idp && idps.length && !idps.some((p) => p.id === cfg.sso_idp)) {
     throw new LoginError(
-      `[matrix] sso_idp = ${cfg.sso_idp} is not one of the homeserver's identity providers: ${idps.map((p) => `${p.id}${p.name ? ` (${p.name})` : ""}`).join(", ")}.`,
+      `[matrix] sso_idp = ${cfg.sso_idp} is not one of the homeserver's identity ` +
+        `providers: ${idps.map((p) => `${p.id}${p.name ? ` (${p.name})` : ""}`).join(", ")}.`,
       false,
     );
   }

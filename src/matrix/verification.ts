@@ -133,7 +133,8 @@ export class VerificationManager implements VerificationPort {
       entry.sas = sas;
       this.update(entry, { phase: "sas", emoji: sas.sas.emoji?.map(([e, n]) => [e, n] as [string, string]), decimals: sas.sas.decimal });
       this.o.log.info(
-        `verification ${entry.state.id} with ${entry.state.otherUserId} ${entry.state.otherDeviceId ?? ""}: compare the emoji, then confirm or report a mismatch`,
+        `verification ${entry.state.id} with ${entry.state.otherUserId} ` +
+          `${entry.state.otherDeviceId ?? ""}: compare the emoji, then confirm or report a mismatch`,
       );
       void this.showInChat(entry);
     });
@@ -175,11 +176,15 @@ export class VerificationManager implements VerificationPort {
     if (s.origin !== "chat" || !s.roomId || !s.owner) return;
     const p = this.o.ops.config.values.bot.command_prefix;
     const sas = sasText(s.emoji, s.decimals);
-    const text = `🔐 Verification ${s.id} with ${s.otherUserId} ${s.otherDeviceId ?? ""}: compare with what that device shows.\n${sas}\nThey match: ${p} verify confirm ${s.id} · They differ: ${p} verify mismatch ${s.id} · Only ${s.owner} can answer.`;
+    const text =
+      `🔐 Verification ${s.id} with ${s.otherUserId} ${s.otherDeviceId ?? ""}: compare with what that device shows.\n${sas}\nThey match: ${p} verify ` +
+      `confirm ${s.id} · They differ: ${p} verify mismatch ${s.id} · Only ${s.owner} can answer.`;
     const html =
-      `🔐 Verification <b>${s.id}</b> with ${escapeHtml(s.otherUserId)} <code>${escapeHtml(s.otherDeviceId ?? "")}</code>: compare with what that device shows.<br/>` +
+      `🔐 Verification <b>${s.id}</b> with ${escapeHtml(s.otherUserId)} ` +
+      `<code>${escapeHtml(s.otherDeviceId ?? "")}</code>: compare with what that device shows.<br/>` +
       `<font size="5">${(s.emoji ?? []).map(([e]) => escapeHtml(e)).join(" ")}</font><br/>${escapeHtml((s.emoji ?? []).map(([, n]) => n).join(" · "))}<br/>${s.decimals ? `Numbers: ${s.decimals.join(" ")}<br/>` : ""}` +
-      `They match: <code>${escapeHtml(`${p} verify confirm ${s.id}`)}</code> · They differ: <code>${escapeHtml(`${p} verify mismatch ${s.id}`)}</code> · Only ${escapeHtml(s.owner)} can answer.`;
+      `They match: <code>${escapeHtml(`${p} verify confirm ${s.id}`)}</code> · They differ: <code>${escapeHtml(`${p} verify mismatch ${s.id}`)}</code> · ` +
+      `Only ${escapeHtml(s.owner)} can answer.`;
     await this.o.notify(s.roomId, text, html, [s.owner]).catch((e) => this.o.log.warn(`posting the emoji of ${s.id} failed: ${errorText(e)}`));
   }
 

@@ -118,7 +118,10 @@ export class SemaphoreError extends Error {
     switch (this.kind) {
       case "unreachable":
         if (isTlsErrorCode(this.detail)) {
-          return `TLS handshake with Semaphore${where} failed (${this.detail}). Set [semaphore] ca_file to the CA that signed its certificate (or tls_verify = false, for testing only).`;
+          return (
+            `TLS handshake with Semaphore${where} failed (${this.detail}). Set [semaphore] ca_file to the CA that signed its certificate (or tls_verify = ` +
+            `false, for testing only).`
+          );
         }
         return `Can't reach Semaphore${where}${this.detail ? ` (${this.detail})` : ""}. Check [semaphore] url and that the server is running.`;
       case "timeout": {
@@ -132,10 +135,14 @@ export class SemaphoreError extends Error {
       case "forbidden":
         return this.serverMessage
           ? `Semaphore refused ${req} (403)${srv}.`
-          : `Semaphore refused ${req} (403): the token's user lacks the permission in that project (its role is too low). Ask a project owner to raise the role.`;
+          : `Semaphore refused ${req} (403): the token's user lacks the permission in that ` +
+              `project (its role is too low). Ask a project owner to raise the role.`;
       case "not_found":
         if (this.detail === NO_ROUTE) {
-          return `Semaphore has no API route ${req} (404${this.serverMessage ? ` "${this.serverMessage}"` : ""}) — the server is older than this feature, or [semaphore] url has a wrong path prefix.`;
+          return (
+            `Semaphore has no API route ${req} (404${this.serverMessage ? ` "${this.serverMessage}"` : ""}) — the server is older than this feature, or ` +
+            `[semaphore] url has a wrong path prefix.`
+          );
         }
         return isTaskPath(this.path)
           ? `Semaphore answered 404 for ${req}: no such task, or the token's user is not a member of that project.`
@@ -143,27 +150,48 @@ export class SemaphoreError extends Error {
       case "bad_request":
         if (this.serverMessage) return `Semaphore rejected ${req} (${this.status ?? 400})${srv}.`;
         if (isTaskPath(this.path)) {
-          return `Semaphore rejected ${req} (${this.status ?? 400}) without a reason — usually the task doesn't exist in that project or is not in a state that allows this.`;
+          return (
+            `Semaphore rejected ${req} (${this.status ?? 400}) without a reason — usually the task doesn't exist in that project or is not in a state that ` +
+            `allows this.`
+          );
         }
         return `Semaphore rejected ${req} (${this.status ?? 400}) without a reason — check the ids and values sent.`;
       case "server":
         if (this.method === "POST" && /\/tasks$/.test(this.path)) {
-          return `Semaphore failed with HTTP ${this.status ?? 500} starting the task${srv} — often an unknown template or invalid extra variables; see the Semaphore server log.`;
+          return (
+            `Semaphore failed with HTTP ${this.status ?? 500} starting the task${srv} — often an unknown template or invalid extra variables; see the ` +
+            `Semaphore server log.`
+          );
         }
         return `Semaphore failed with HTTP ${this.status ?? 500} on ${req}${srv}. See the Semaphore server log; try again later.`;
       case "not_json":
         if (this.status !== undefined && this.status >= 300 && this.status < 400) {
-          return `Semaphore's address redirects (HTTP ${this.status}${this.serverMessage ? ` to ${this.serverMessage}` : ""}). Set [semaphore] url to the final address.`;
+          return (
+            `Semaphore's address redirects (HTTP ` +
+            `${this.status}${this.serverMessage ? ` to ${this.serverMessage}` : ""}). Set ` +
+            `[semaphore] url to the final address.`
+          );
         }
         if (this.detail === "html") {
           const facts = [this.status !== undefined ? `HTTP ${this.status}` : "", this.serverMessage ? `"${this.serverMessage}"` : ""]
             .filter(Boolean)
             .join(", ");
-          return `Got an HTML page instead of Semaphore's JSON for ${req}${facts ? ` (${facts})` : ""} — a proxy in front of Semaphore is failing, or [semaphore] url points at the wrong place.`;
+          return (
+            `Got an HTML page instead of Semaphore's JSON for ${req}${facts ? ` (${facts})` : ""} — a proxy in front of Semaphore is failing, or ` +
+            `[semaphore] url points at the wrong place.`
+          );
         }
-        return `Semaphore's reply to ${req} was not valid JSON${this.status !== undefined ? ` (HTTP ${this.status})` : ""}${this.serverMessage ? `: "${this.serverMessage}"` : ""}. Is [semaphore] url really Semaphore's address?`;
+        return (
+          `Semaphore's reply to ${req} was not valid ` +
+          `JSON${this.status !== undefined ? ` (HTTP ${this.status})` : ""}${this.serverMessage ? `: "${this.serverMessage}"` : ""}. Is [semaphore] url ` +
+          `really Semaphore's address?`
+        );
       case "bad_reply":
-        return `Semaphore's reply to ${req} didn't have the expected shape${this.detail ? ` (${this.detail})` : ""}. This Semaphore version may not be supported.`;
+        return (
+          `Semaphore's reply to ${req} didn't have the expected ` +
+          `shape${this.detail ? ` (${this.detail})` : ""}. This Semaphore version may ` +
+          `not be supported.`
+        );
       case "unsupported":
         return `This Semaphore server doesn't support ${req}.`;
       case "too_large": {

@@ -180,7 +180,8 @@ async function ptyBench(): Promise<void> {
     const used = cpu() - c0;
     const wall = (performance.now() - t0) / 1000;
     console.log(
-      `F6 idle CPU over ${secs} s (chatrixcd --demo at 160x48, clock ticking, no key pressed): ${f((100 * used) / wall)} % of a core; ${bytes - b0} bytes written to the terminal (goal ≤ 1 %)`,
+      `F6 idle CPU over ${secs} s (chatrixcd --demo at 160x48, clock ticking, no key pressed): ${f((100 * used) / wall)} % of a core; ${bytes - b0} ` +
+        `bytes written to the terminal (goal ≤ 1 %)`,
     );
     console.log(`F6 RSS: ${f(status("VmRSS"))} MiB now, ${f(status("VmHWM"))} MiB peak`);
     emit({

@@ -172,7 +172,9 @@ function memoryFigures(ours: MemRow, before: MemRow, bare: MemRow, pings: number
       id: "F5",
       name: "memory idle, headless, encryption on",
       ours: memText(ours.idle),
-      baseline: `same bot with Node's defaults (no ${nodeOptions || "NODE_OPTIONS"}, --no-liftoff-only) ${rss(before.idle)}; bare bot (no crypto, no store) ${rss(bare.idle)}`,
+      baseline:
+        `same bot with Node's defaults (no ${nodeOptions || "NODE_OPTIONS"}, ` +
+        `--no-liftoff-only) ${rss(before.idle)}; bare bot (no crypto, no store) ${rss(bare.idle)}`,
       goal: "RSS ≤ 100 MiB",
       met: ours.idle.rss / 1048576 <= 100,
       note: `ours runs with NODE_OPTIONS=${nodeOptions} as the systemd unit and the Dockerfile set it`,

@@ -237,7 +237,8 @@ export async function scaleBench(): Promise<Figure[]> {
     const ini = join(state, "chatrixcd.ini");
     writeFileSync(
       ini,
-      `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n` +
+      `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ` +
+        `${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n` +
         `[bot]\nstate_dir = ${state}\nadmin_users = ${users.map((u) => u.user.userId).join(", ")}\nlog_level = info\n`,
       { mode: 0o600 },
     );
@@ -442,7 +443,9 @@ function report(r: Results): Figure[] {
     {
       id: "F9",
       name: "replies lost / doubled",
-      ours: `lost ${r.load.lost}, doubled ${r.load.doubled} of ${r.load.sent} under load (setup ${r.setup.lost}/${r.setup.doubled} of ${r.setup.sent}, idle ${r.idle.lost}/${r.idle.doubled} of ${r.idle.sent})`,
+      ours:
+        `lost ${r.load.lost}, doubled ${r.load.doubled} of ${r.load.sent} under load (setup ${r.setup.lost}/${r.setup.doubled} of ${r.setup.sent}, idle ` +
+        `${r.idle.lost}/${r.idle.doubled} of ${r.idle.sent})`,
       baseline: `bare bot: lost ${r.loadBare.lost}, doubled ${r.loadBare.doubled} of ${r.loadBare.sent} pings`,
       goal: "0 lost, 0 doubled",
       met: lostOrDoubled === 0,

@@ -392,7 +392,8 @@ async function soak(): Promise<void> {
     // As in matrix-bench: [matrix] encryption is on by default.
     writeFileSync(
       ini,
-      `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`,
+      `[matrix]\nhomeserver = ${hs.url}\nuser_id = ${oursU.userId}\npassword = ${PASSWORD}\n\n[semaphore]\nurl = ${sem.url}\napi_token = ` +
+        `${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`,
       { mode: 0o600 },
     );
     const ours = await spawnProbed("ours", [entry, "--headless", "--config", ini], /sync ready/, join(state, "probe-ours.jsonl"));
@@ -466,7 +467,8 @@ async function soak(): Promise<void> {
       peer!.events.length = 0; // JsPeer keeps every event; we track our own
       const r = rows.at(-1)!;
       say(
-        `${label.padEnd(6)} ours RSS ${r.ours ? MiB(r.ours.rss).toFixed(0) : "?"} MiB heap ${r.ours ? MiB(r.ours.heapUsed).toFixed(0) : "?"} MiB · bare RSS ${r.bare ? MiB(r.bare.rss).toFixed(0) : "?"} MiB · cmds ${r.cmds.answered}/${r.cmds.sent} · tasks ${r.tasks.finished}/${r.tasks.started}`,
+        `${label.padEnd(6)} ours RSS ${r.ours ? MiB(r.ours.rss).toFixed(0) : "?"} MiB heap ${r.ours ? MiB(r.ours.heapUsed).toFixed(0) : "?"} MiB · bare ` +
+          `RSS ${r.bare ? MiB(r.bare.rss).toFixed(0) : "?"} MiB · cmds ${r.cmds.answered}/${r.cmds.sent} · tasks ${r.tasks.finished}/${r.tasks.started}`,
       );
     };
 
@@ -612,28 +614,45 @@ async function soak(): Promise<void> {
       const mem = (s?: ProbeSample) => (s ? `${f0(MiB(s.rss))} / ${f0(MiB(s.heapUsed))}` : "n/a");
       const lines = [
         "",
-        `Soak (${MINUTES} min of load + ${drainS.toFixed(0)} s drain, a row every ${INTERVAL_S} s; ${TASKS} tasks, ${MESSAGES} messages; ${config.date}, node ${process.version}, ${config.cores} cores)`,
+        `Soak (${MINUTES} min of load + ${drainS.toFixed(0)} s drain, a row every ${INTERVAL_S} s; ${TASKS} tasks, ${MESSAGES} messages; ${config.date}, ` +
+          `node ${process.version}, ${config.cores} cores)`,
         "",
-        "RSS / heap used in MiB; event-loop delay p50 / p99 / max in ms beyond the probe's 10 ms timer; CPU in % of one core; commands sent in the interval, how many were answered (by the end of the drain) and their reply latency; tasks cumulative (Semaphore's count); bot events = everything the bot sent that the client saw (replies, cards, edits, output threads); the client's loop delay and Synapse's CPU are context (they share the machine's cores with the bots).",
+        "RSS / heap used in MiB; event-loop delay p50 / p99 / max in ms beyond the probe's 10 ms timer; CPU in % of one core; commands sent in the " +
+          "interval, how many were answered (by the end of the drain) and their reply latency; tasks cumulative (Semaphore's count); bot events = " +
+          "everything the bot sent that the client saw (replies, cards, edits, output threads); the client's loop delay and Synapse's CPU are context " +
+          "(they share the machine's cores with the bots).",
         "",
-        "| t | ours RSS / heap | ours loop delay p50/p99/max | ours CPU | bare bot RSS / heap | bare loop delay p50/p99/max | bare CPU | commands answered/sent | reply p50 / p95 | bare pings answered/sent, p50 | tasks finished/started | bot events | bot WARN/ERROR lines | client loop p99 | Synapse CPU |",
+        "| t | ours RSS / heap | ours loop delay p50/p99/max | ours CPU | bare bot RSS / heap | bare loop delay p50/p99/max | bare CPU | commands " +
+          "answered/sent | reply p50 / p95 | bare pings answered/sent, p50 | tasks finished/started | bot events | bot WARN/ERROR lines | client loop p99 " +
+          "| Synapse CPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ...rows.map(
           (r) =>
-            `| ${r.label} | ${mem(r.ours)} | ${lagText(r.ours)} | ${f1(cpuPct(r.ours))} | ${mem(r.bare)} | ${lagText(r.bare)} | ${f1(cpuPct(r.bare))} | ${r.cmds.answered}/${r.cmds.sent} | ${r.cmds.sent ? `${f0(r.cmds.p50)} / ${f0(r.cmds.p95)} ms` : "-"} | ${r.barePings.answered}/${r.barePings.sent}${r.barePings.sent ? `, ${f0(r.barePings.p50)} ms` : ""} | ${r.tasks.finished}/${r.tasks.started} | ${r.botEvents} | ${r.logs.warn}/${r.logs.error} | ${f0(Math.max(0, r.client.lagP99))} ms | ${f0(r.synapseCpuPct)} % |`,
+            `| ${r.label} | ${mem(r.ours)} | ${lagText(r.ours)} | ${f1(cpuPct(r.ours))} | ${mem(r.bare)} | ${lagText(r.bare)} | ${f1(cpuPct(r.bare))} | ` +
+            `${r.cmds.answered}/${r.cmds.sent} | ${r.cmds.sent ? `${f0(r.cmds.p50)} / ${f0(r.cmds.p95)} ms` : "-"} | ` +
+            `${r.barePings.answered}/${r.barePings.sent}${r.barePings.sent ? `, ${f0(r.barePings.p50)} ms` : ""} | ` +
+            `${r.tasks.finished}/${r.tasks.started} | ${r.botEvents} | ${r.logs.warn}/${r.logs.error} | ${f0(Math.max(0, r.client.lagP99))} ms | ` +
+            `${f0(r.synapseCpuPct)} % |`,
         ),
         "",
         "| figure | ours | baseline (same run) |",
         "|---|---|---|",
-        `| messages answered / sent | ${summary.messages.answered} / ${summary.messages.sent}; reply median ${f0(summary.messages.medianMs)} ms, p95 ${f0(summary.messages.p95Ms)} ms, max ${f0(summary.messages.maxMs)} ms | bare js-sdk bot (no crypto, unencrypted room), the same number of pings at the same moments: ${summary.bare.answered} / ${summary.bare.sent}; median ${f0(summary.bare.medianMs)} ms, p95 ${f0(summary.bare.p95Ms)} ms, max ${f0(summary.bare.maxMs)} ms |`,
-        `| runs from chat | ${summary.runs.prompts}/${summary.runs.runs} prompts, ${summary.runs.cards}/${summary.runs.confirmations} cards after yes, ${summary.runs.cardsFinal}/${summary.runs.cardsSeen} cards edited to a final state | - |`,
+        `| messages answered / sent | ${summary.messages.answered} / ${summary.messages.sent}; reply median ${f0(summary.messages.medianMs)} ms, p95 ` +
+          `${f0(summary.messages.p95Ms)} ms, max ${f0(summary.messages.maxMs)} ms | bare js-sdk bot (no crypto, unencrypted room), the same number of ` +
+          `pings at the same moments: ${summary.bare.answered} / ${summary.bare.sent}; median ${f0(summary.bare.medianMs)} ms, p95 ` +
+          `${f0(summary.bare.p95Ms)} ms, max ${f0(summary.bare.maxMs)} ms |`,
+        `| runs from chat | ${summary.runs.prompts}/${summary.runs.runs} prompts, ${summary.runs.cards}/${summary.runs.confirmations} cards after yes, ` +
+          `${summary.runs.cardsFinal}/${summary.runs.cardsSeen} cards edited to a final state | - |`,
         `| tasks finished / started | ${summary.tasks.finished} / ${summary.tasks.started} (of ${TASKS} requested) | - |`,
         `| RSS first → last load interval | ${growText(summary.rssFirstToLast.ours)} | bare bot ${growText(summary.rssFirstToLast.bare)} |`,
         `| heap used first → last load interval | ${growText(summary.heapFirstToLast.ours)} | bare bot ${growText(summary.heapFirstToLast.bare)} |`,
-        `| RSS idle before the load → after the drain | ${growText(summary.rssIdleToAfterDrain.ours)} | bare bot ${growText(summary.rssIdleToAfterDrain.bare)} |`,
-        `| event-loop delay, worst load interval | p99 ${f1(summary.lagWorstIntervalMs.ours.p99)} ms, max ${f0(summary.lagWorstIntervalMs.ours.max)} ms | bare bot p99 ${f1(summary.lagWorstIntervalMs.bare.p99)} ms, max ${f0(summary.lagWorstIntervalMs.bare.max)} ms |`,
+        `| RSS idle before the load → after the drain | ${growText(summary.rssIdleToAfterDrain.ours)} | bare bot ` +
+          `${growText(summary.rssIdleToAfterDrain.bare)} |`,
+        `| event-loop delay, worst load interval | p99 ${f1(summary.lagWorstIntervalMs.ours.p99)} ms, max ${f0(summary.lagWorstIntervalMs.ours.max)} ms ` +
+          `| bare bot p99 ${f1(summary.lagWorstIntervalMs.bare.p99)} ms, max ${f0(summary.lagWorstIntervalMs.bare.max)} ms |`,
         `| CPU over the load | ${f1(summary.cpuMeanPct.ours)} % of a core | bare bot ${f1(summary.cpuMeanPct.bare)} % |`,
-        `| undecryptable bot events at the client; bot WARN/ERROR log lines | ${summary.undecryptable}; ${summary.botLogLines.warn}/${summary.botLogLines.error} | - |`,
+        `| undecryptable bot events at the client; bot WARN/ERROR log lines | ${summary.undecryptable}; ` +
+          `${summary.botLogLines.warn}/${summary.botLogLines.error} | - |`,
         ...(traffic.errors.length ? ["", `Client errors (${traffic.errors.length}): ${traffic.errors.slice(0, 5).join(" · ")}`] : []),
         "",
       ];

@@ -175,7 +175,9 @@ export async function faultRig(teardown: (fn: () => Promise<void>) => void, o: R
     },
     ...o.server,
   });
-  const ini = `[bot]\ndefault_room_access = read\n[room "${room}"]\nrun = ${alice.userId}\nstop = ${alice.userId}\nread = *\n[semaphore]\npoll_interval = 1\n${(o.ini ?? "").replaceAll("{room}", room).replaceAll("{alice}", alice.userId)}`;
+  const ini =
+    `[bot]\ndefault_room_access = read\n[room "${room}"]\nrun = ${alice.userId}\nstop = ${alice.userId}\nread = ` +
+    `*\n[semaphore]\npoll_interval = 1\n${(o.ini ?? "").replaceAll("{room}", room).replaceAll("{alice}", alice.userId)}`;
   const cfg = {
     homeserver: hs.url,
     userId: botU.userId,

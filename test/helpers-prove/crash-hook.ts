@@ -18,7 +18,8 @@ const timer = setInterval(() => {
     () => {
       const accessToken = (JSON.parse(readFileSync(session, "utf8")) as { accessToken: string }).accessToken;
       const err = new Error(
-        `request failed: POST ${value("homeserver")}/_matrix/client/v3/login {"password":"${value("password")}"}; GET ${value("url")}/api/projects (Authorization: Bearer ${value("api_token")}); GET /sync?access_token=${accessToken}`,
+        `request failed: POST ${value("homeserver")}/_matrix/client/v3/login {"password":"${value("password")}"}; GET ${value("url")}/api/projects ` +
+          `(Authorization: Bearer ${value("api_token")}); GET /sync?access_token=${accessToken}`,
       );
       Object.assign(err, {
         request: { headers: { authorization: `Bearer ${accessToken}` }, body: { storage_key: value("storage_key"), password: value("password") } },

@@ -47,7 +47,9 @@ export const rooms: CommandSpec = {
         "Rooms:",
         ...list.map(
           (r) =>
-            `  ${r.name} (${r.roomId}) · ${r.members} member${r.members === 1 ? "" : "s"}${r.encrypted ? ` · encrypted: ${enc(r)}` : ""} · ${abilities(ctx, r.roomId)}`,
+            `  ${r.name} (${r.roomId}) · ${r.members} ` +
+            `member${r.members === 1 ? "" : "s"}${r.encrypted ? ` · encrypted: ${enc(r)}` : ""} ` +
+            `· ${abilities(ctx, r.roomId)}`,
         ),
       ].join("\n");
       return {

@@ -50,7 +50,9 @@ export const helpCommand = (commandList: () => readonly CommandSpec[]): CommandS
     const aliasHtml = aliases.length ? `Aliases: ${aliases.map((a) => `<code>${escapeHtml(a.name)}</code>`).join(", ")}<br/>` : "";
     return {
       text,
-      html: `<b>Commands</b><table><tbody>${rows}</tbody></table>${aliasHtml}Details: <code>${escapeHtml(p)} help &lt;command&gt;</code>. Confirm prompts: reply yes/no or react 👍/👎.`,
+      html:
+        `<b>Commands</b><table><tbody>${rows}</tbody></table>${aliasHtml}Details: <code>${escapeHtml(p)} help &lt;command&gt;</code>. Confirm prompts: ` +
+        `reply yes/no or react 👍/👎.`,
     };
   },
 });

@@ -12,7 +12,10 @@ function encryptionSummary(store: Store, chat: ChatInfo): string {
   const rooms = [...store.rooms.values()].filter((r) => r.encrypted);
   const utd = `${c.undecryptable} undecryptable${c.waitingForKeys ? ` (${c.waitingForKeys} still waiting for keys)` : ""}`;
   if (!chat.encryption)
-    return `not enabled${c.detail ? ` (${c.detail})` : ""}: the bot reads only unencrypted rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}; ${utd}`;
+    return (
+      `not enabled${c.detail ? ` (${c.detail})` : ""}: the bot reads only unencrypted ` +
+      `rooms${chat.encryptedRooms ? ` (${chat.encryptedRooms} of its ${chat.rooms} rooms are encrypted)` : ""}; ${utd}`
+    );
   const devices = rooms.reduce((n, r) => n + (r.trust?.devices ?? 0), 0);
   const verified = rooms.reduce((n, r) => n + (r.trust?.verified ?? 0), 0);
   return [

@@ -57,7 +57,9 @@ export const templates: CommandSpec = {
     const rows = list.map((t) => [t.id, t.name, t.app || "ansible", { html: escapeHtml(desc(t.description)).replace(/\n+/g, "<br/>") }, notes(t)]);
     return {
       text,
-      html: `<b>Templates of ${escapeHtml(project.name)}</b> (${project.id})${table(["ID", "Name", "App", "Description", "Notes"], rows)}Run one: <code>${escapeHtml(`${ctx.prefix} run ${project.id} <template>`)}</code>`,
+      html:
+        `<b>Templates of ${escapeHtml(project.name)}</b> ` +
+        `(${project.id})${table(["ID", "Name", "App", "Description", "Notes"], rows)}Run one: <code>${escapeHtml(`${ctx.prefix} run ${project.id} <template>`)}</code>`,
     };
   },
 };

@@ -21,7 +21,8 @@ export const run: CommandSpec = {
     const policy = ctx.ops.approvals.policy(resolved);
     const timeoutMs = ctx.ops.config.values.bot.confirm_timeout * 1000;
     const approvalNote = policy
-      ? `After you confirm, it needs ${policy.approvals_required} approval${policy.approvals_required === 1 ? "" : "s"}${policy.approvers.length ? ` from ${joinAnd(policy.approvers)}` : ""} before it starts.`
+      ? `After you confirm, it needs ${policy.approvals_required} ` +
+        `approval${policy.approvals_required === 1 ? "" : "s"}${policy.approvers.length ? ` from ${joinAnd(policy.approvers)}` : ""} before it starts.`
       : "";
     const prompt = `⚠️ Run ${resolved.summary}?`;
     const how = `Reply yes or no (or react 👍 / 👎) within ${formatDuration(timeoutMs)}.`;
@@ -32,7 +33,8 @@ export const run: CommandSpec = {
       .filter(Boolean)
       .join("\n");
     const html = [
-      `⚠️ Run <b>${escapeHtml(resolved.template.name)}</b> (template ${resolved.template.id}) in <b>${escapeHtml(resolved.project.name)}</b> (project ${resolved.project.id})${resolved.params ? ` with <code>${escapeHtml(resolved.params)}</code>` : ""}?`,
+      `⚠️ Run <b>${escapeHtml(resolved.template.name)}</b> (template ${resolved.template.id}) in ` +
+        `<b>${escapeHtml(resolved.project.name)}</b> (project ${resolved.project.id})${resolved.params ? ` with <code>${escapeHtml(resolved.params)}</code>` : ""}?`,
       resolved.template.description ? `<i>${escapeHtml(resolved.template.description.slice(0, 500))}</i>` : "",
       escapeHtml(approvalNote),
       escapeHtml(surveyNote),
@@ -57,7 +59,8 @@ export const run: CommandSpec = {
           const waiting = ctx.ops.approvals.waitingOn(req);
           return {
             ...plain(
-              `🗳️ ${resolved.template.name} needs ${req.needed} approval${req.needed === 1 ? "" : "s"} before it starts (request ${req.id}). ${waiting.length ? `Waiting on ${joinAnd(waiting)}.` : "Anyone with approve permission here may approve."} Approve: ${p} approve ${req.id}`,
+              `🗳️ ${resolved.template.name} needs ${req.needed} approval${req.needed === 1 ? "" : "s"} before it starts (request ${req.id}). ` +
+                `${waiting.length ? `Waiting on ${joinAnd(waiting)}.` : "Anyone with approve permission here may approve."} Approve: ${p} approve ${req.id}`,
             ),
             card: { requestId: req.id },
             mentions: waiting,
