@@ -50,7 +50,9 @@ export function plain(text: string, extra: Partial<Reply> = {}): Reply {
 export type Cell = string | number | { html: string; text?: string };
 export function table(headers: string[], rows: Cell[][]): string {
   const cell = (c: Cell) => (typeof c === "object" ? c.html : escapeHtml(String(c)));
-  return `<table><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 export const cellText = (c: Cell): string => (typeof c === "object" ? (c.text ?? c.html.replace(/<[^>]+>/g, "")) : String(c));
 

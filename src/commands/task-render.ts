@@ -84,9 +84,8 @@ export function renderTaskCard(input: CardInput): Rendered {
   const recap = recapLine(t);
   if (recap) {
     text.push(`Recap: ${recap}`);
-    html.push(
-      `Recap: ${escapeHtml(recap).replace(/\b(failed|unreachable) (\d+)/g, (m, _k, n: string) => (Number(n) > 0 ? `<span data-mx-color="#cc0000">${m}</span>` : m))}`,
-    );
+    const red = (m: string, _k: string, n: string) => (Number(n) > 0 ? `<span data-mx-color="#cc0000">${m}</span>` : m);
+    html.push(`Recap: ${escapeHtml(recap).replace(/\b(failed|unreachable) (\d+)/g, red)}`);
   }
   if (status === "waiting_confirmation") {
     const p = input.prefix ?? "!cd";

@@ -511,9 +511,8 @@ export class Operations {
     );
     for (const [section, key] of restartKeys) problems.push(`warning: [${section}] ${key} changed; it takes effect after a restart`);
     for (const p of problems) this.log.warn(p);
-    this.log.info(
-      `config reloaded from ${next.path ?? "defaults"}${restartKeys.length ? `; after a restart: ${restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ")}` : ""}`,
-    );
+    const later = restartKeys.map(([s, k]) => `[${s}] ${k}`).join(", ");
+    this.log.info(`config reloaded from ${next.path ?? "defaults"}${later ? `; after a restart: ${later}` : ""}`);
     return { ok: true, problems };
   }
 

@@ -104,7 +104,9 @@ export class Permissions {
         return { allowed: true, reason: "read-only command in a room without a policy" };
       return {
         allowed: false,
-        reason: `this room has no [room "${roomId}"] section${this.config.bot.default_room_access === "read" ? ", so only read-only commands are allowed here" : ""}`,
+        reason:
+          `this room has no [room "${roomId}"] section` +
+          (this.config.bot.default_room_access === "read" ? ", so only read-only commands are allowed here" : ""),
       };
     }
     const list = policy[permission];

@@ -72,7 +72,9 @@ export class SubscriptionOps {
     const projectIds = [...new Set(hits.map((s) => s.projectId))];
     const ref = JSON.stringify(projectRef);
     if (projectIds.length === 0) return { ok: false, reason: `This room has no subscription to a project matching ${ref}.`, listHint: true };
-    if (projectIds.length > 1) return { ok: false, reason: `⚠️ ${ref} matches several subscribed projects (${projectIds.join(", ")}); use the project id.` };
+    if (projectIds.length > 1) {
+      return { ok: false, reason: `⚠️ ${ref} matches several subscribed projects (${projectIds.join(", ")}); use the project id.` };
+    }
     let templateId: number | undefined;
     if (templateRef !== undefined) {
       const lower = templateRef.toLowerCase();

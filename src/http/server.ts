@@ -101,11 +101,15 @@ export async function startHttpEndpoint(app: Source, listen: string, log: Log, l
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
-      reject(
-        new Error(
-          `cannot listen on ${formatHostPort(addr.host, addr.port)} ([bot] http_listen): ${e.code === "EADDRINUSE" ? "the address is already in use" : e.code === "EADDRNOTAVAIL" ? "no such address on this machine" : e.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : errorText(e)}`,
-        ),
-      );
+      const why =
+        e.code === "EADDRINUSE"
+          ? "the address is already in use"
+          : e.code === "EADDRNOTAVAIL"
+            ? "no such address on this machine"
+            : e.code === "EACCES"
+              ? "permission denied (ports below 1024 need privileges)"
+              : errorText(e);
+      reject(new Error(`cannot listen on ${formatHostPort(addr.host, addr.port)} ([bot] http_listen): ${why}`));
     };
     server.once("error", onError);
     server.listen({ host: addr.host, port: addr.port }, () => {

@@ -532,7 +532,9 @@ export class CardManager {
       status === "error"
         ? {
             text: `❌ ${taskName(t)} failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See ${p} logs ${t.taskId}.`}`,
-            html: `❌ <b>${escapeHtml(taskName(t))}</b> failed.${this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`}`,
+            html:
+              `❌ <b>${escapeHtml(taskName(t))}</b> failed.` +
+              (this.logOn(c.rec.roomId) ? " The output is in the card's thread." : ` See <code>${escapeHtml(`${p} logs ${t.taskId}`)}</code>.`),
           }
         : {
             text: `⏸️ ${taskName(t)} waits for a confirmation: ${p} confirm ${t.taskId} or ${p} reject ${t.taskId}.`,

@@ -133,9 +133,8 @@ export class BotCrypto {
     else log.warn("this SDK version does not expose room key requests; undecryptable messages will wait for the sender to share the key");
     const own = await api.getOwnDeviceKeys();
     ops.store.setCrypto({ enabled: true, detail: undefined, deviceId: this.o.deviceId, ed25519: own.ed25519 });
-    log.info(
-      `encryption on: device ${this.o.deviceId}, ed25519 ${own.ed25519} (${snapshot ? "crypto store restored" : "new crypto store"}${key.storageKey || key.storagePassword ? ", encrypted at rest" : ""})`,
-    );
+    const store = `${snapshot ? "crypto store restored" : "new crypto store"}${key.storageKey || key.storagePassword ? ", encrypted at rest" : ""}`;
+    log.info(`encryption on: device ${this.o.deviceId}, ed25519 ${own.ed25519} (${store})`);
 
     client.on(CryptoEvent.DevicesUpdated, (users) => this.devicesChanged(users));
     client.on(CryptoEvent.UserTrustStatusChanged, (userId) => this.devicesChanged([userId]));

@@ -98,7 +98,8 @@ export async function deviceGrantLogin(cfg: ConfigValues["matrix"], deviceId: st
     const instead = await offeredInstead(homeserver);
     throw new LoginError(
       `The homeserver's OAuth 2.0 server (${metadata.issuer}) does not offer the device authorization grant (RFC 8628) that login_method = oauth_device ` +
-        `needs; it offers the grants ${metadata.grant_types_supported.join(", ")}. Ask its admin to enable the device code grant${instead ? `, or use another login method (the homeserver's /login: ${instead})` : ", or use another login_method"}.`,
+        `needs; it offers the grants ${metadata.grant_types_supported.join(", ")}. Ask its admin to enable the device code grant` +
+        (instead ? `, or use another login method (the homeserver's /login: ${instead}).` : ", or use another login_method."),
       false,
     );
   }

@@ -113,9 +113,10 @@ export class VerificationManager implements VerificationPort {
         break;
       case VerificationPhase.Cancelled: {
         const mismatch = req.cancellationCode === "m.mismatched_sas" || req.cancellationCode === "m.key_mismatch";
+        const canceller = req.cancellingUserId;
         this.update(entry, {
           phase: mismatch ? "mismatch" : "cancelled",
-          detail: `${req.cancellationCode ?? "cancelled"}${req.cancellingUserId ? ` by ${req.cancellingUserId === this.o.client.getUserId() ? "the bot" : req.cancellingUserId}` : ""}`,
+          detail: `${req.cancellationCode ?? "cancelled"}${canceller ? ` by ${canceller === this.o.client.getUserId() ? "the bot" : canceller}` : ""}`,
         });
         this.o.log.info(`verification ${entry.state.id} with ${entry.state.otherUserId} ended: ${entry.state.detail}`);
         break;
@@ -182,7 +183,8 @@ export class VerificationManager implements VerificationPort {
     const html =
       `🔐 Verification <b>${s.id}</b> with ${escapeHtml(s.otherUserId)} ` +
       `<code>${escapeHtml(s.otherDeviceId ?? "")}</code>: compare with what that device shows.<br/>` +
-      `<font size="5">${(s.emoji ?? []).map(([e]) => escapeHtml(e)).join(" ")}</font><br/>${escapeHtml((s.emoji ?? []).map(([, n]) => n).join(" · "))}<br/>${s.decimals ? `Numbers: ${s.decimals.join(" ")}<br/>` : ""}` +
+      `<font size="5">${(s.emoji ?? []).map(([e]) => escapeHtml(e)).join(" ")}</font><br/>` +
+      `${escapeHtml((s.emoji ?? []).map(([, n]) => n).join(" · "))}<br/>${s.decimals ? `Numbers: ${s.decimals.join(" ")}<br/>` : ""}` +
       `They match: <code>${escapeHtml(`${p} verify confirm ${s.id}`)}</code> · They differ: <code>${escapeHtml(`${p} verify mismatch ${s.id}`)}</code> · ` +
       `Only ${escapeHtml(s.owner)} can answer.`;
     await this.o.notify(s.roomId, text, html, [s.owner]).catch((e) => this.o.log.warn(`posting the emoji of ${s.id} failed: ${errorText(e)}`));

@@ -48,18 +48,19 @@ export const templates: CommandSpec = {
     };
     const text = [
       `Templates of ${project.name} (${project.id}):`,
-      ...list.map(
-        (t) =>
-          `  ${t.id}  ${t.name}${t.app && t.app !== "ansible" ? ` [${t.app}]` : ""}${desc(t.description) ? ` — ${desc(t.description).replace(/\n+/g, " ")}` : ""}${notes(t) ? ` (${notes(t)})` : ""}`,
-      ),
+      ...list.map((t) => {
+        const app = t.app && t.app !== "ansible" ? ` [${t.app}]` : "";
+        const about = desc(t.description) ? ` — ${desc(t.description).replace(/\n+/g, " ")}` : "";
+        return `  ${t.id}  ${t.name}${app}${about}${notes(t) ? ` (${notes(t)})` : ""}`;
+      }),
       `Run one: ${ctx.prefix} run ${project.id} <template>`,
     ].join("\n");
     const rows = list.map((t) => [t.id, t.name, t.app || "ansible", { html: escapeHtml(desc(t.description)).replace(/\n+/g, "<br/>") }, notes(t)]);
     return {
       text,
       html:
-        `<b>Templates of ${escapeHtml(project.name)}</b> ` +
-        `(${project.id})${table(["ID", "Name", "App", "Description", "Notes"], rows)}Run one: <code>${escapeHtml(`${ctx.prefix} run ${project.id} <template>`)}</code>`,
+        `<b>Templates of ${escapeHtml(project.name)}</b> (${project.id})${table(["ID", "Name", "App", "Description", "Notes"], rows)}` +
+        `Run one: <code>${escapeHtml(`${ctx.prefix} run ${project.id} <template>`)}</code>`,
     };
   },
 };

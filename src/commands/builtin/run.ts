@@ -34,7 +34,8 @@ export const run: CommandSpec = {
       .join("\n");
     const html = [
       `⚠️ Run <b>${escapeHtml(resolved.template.name)}</b> (template ${resolved.template.id}) in ` +
-        `<b>${escapeHtml(resolved.project.name)}</b> (project ${resolved.project.id})${resolved.params ? ` with <code>${escapeHtml(resolved.params)}</code>` : ""}?`,
+        `<b>${escapeHtml(resolved.project.name)}</b> (project ${resolved.project.id})` +
+        `${resolved.params ? ` with <code>${escapeHtml(resolved.params)}</code>` : ""}?`,
       resolved.template.description ? `<i>${escapeHtml(resolved.template.description.slice(0, 500))}</i>` : "",
       escapeHtml(approvalNote),
       escapeHtml(surveyNote),

@@ -36,7 +36,9 @@ export const subscribe: CommandSpec = {
       rest.pop();
     }
     if (rest.length > 2)
-      return plain(`⚠️ subscribe takes a project, an optional template and an optional filter (${SUBSCRIPTION_FILTERS.join(", ")}); quote names with spaces.`);
+      return plain(
+        `⚠️ subscribe takes a project, an optional template and an optional filter (${SUBSCRIPTION_FILTERS.join(", ")}); ` + "quote names with spaces.",
+      );
     const want = { project: rest[0]!, template: rest[1], filter };
     const { project, template, replaced } = await ctx.ops.subscriptions.subscribe(ctx.actor, want, `${ctx.prefix} templates`);
     const what = `${project.name}${template ? ` / ${template.name}` : ""}`;

@@ -37,10 +37,10 @@ export const tasks: CommandSpec = {
     if (active.length) {
       text.push(
         "Active tasks:",
-        ...active.map(
-          (t) =>
-            `  ${statusIcon(String(t.status))} ${taskName(t)} · ${statusLabel(String(t.status))} · ${t.projectName ?? `project ${t.projectId}`}${elapsed(t) ? ` · ${elapsed(t)}` : ""}`,
-        ),
+        ...active.map((t) => {
+          const status = `${statusIcon(String(t.status))} ${taskName(t)} · ${statusLabel(String(t.status))}`;
+          return `  ${status} · ${t.projectName ?? `project ${t.projectId}`}${elapsed(t) ? ` · ${elapsed(t)}` : ""}`;
+        }),
       );
       html += `<b>Active tasks</b>${table(
         ["", "Task", "Template", "Status", "Project", "Elapsed"],
@@ -79,10 +79,12 @@ export async function logsReply(ctx: Parameters<CommandSpec["run"]>[0], ref: str
   let tail = lines.slice(-LOG_LINES).map((l) => l.text);
   while (tail.length > 1 && Buffer.byteLength(tail.join("\n")) > LOG_BYTES) tail = tail.slice(1);
   if (tail.length === 1) tail = [cutToBytes(tail[0]!, LOG_BYTES)];
-  const head = `📋 Output of ${taskName(task)} (${statusLabel(String(task.status))}): ${tail.length < lines.length ? `last ${tail.length} of ${lines.length} lines` : `${lines.length} lines`}`;
+  const shown = tail.length < lines.length ? `last ${tail.length} of ${lines.length} lines` : `${lines.length} lines`;
+  const head = `📋 Output of ${taskName(task)} (${statusLabel(String(task.status))}): ${shown}`;
   const foot = url && tail.length < lines.length ? `Full log: ${url}` : "";
   const text = [head, ...tail.map(stripControl), foot].filter(Boolean).join("\n");
-  const html = `${escapeHtml(head)}<pre><code>${ansiLinesToHtml(tail).join("\n")}</code></pre>${foot ? `<a href="${escapeHtml(url!)}">Full log in Semaphore</a>` : ""}`;
+  const link = foot ? `<a href="${escapeHtml(url!)}">Full log in Semaphore</a>` : "";
+  const html = `${escapeHtml(head)}<pre><code>${ansiLinesToHtml(tail).join("\n")}</code></pre>${link}`;
   return { text, html };
 }
 
@@ -148,16 +150,15 @@ export const history: CommandSpec = {
     const scope = `${rest[0] ? ` of ${rest[0]}` : ""}${user ? ` started by ${user}` : ""}`;
     if (top.length === 0) return plain(`No runs${scope} found.`);
     const when = (t: TaskWithTpl) => (t.created ? t.created.replace("T", " ").slice(0, 16) : "");
+    const name = (t: TaskWithTpl) => t.tpl_alias || `template ${t.template_id}`;
+    const by = (t: { by: string }) => (t.by ? ` · ${t.by}` : "");
     const text = [
       `Recent runs${scope}:`,
-      ...top.map(
-        (t) =>
-          `  ${statusIcon(t.status)} #${t.id} ${t.tpl_alias || `template ${t.template_id}`} · ${statusLabel(t.status)} · ${when(t)}${t.by ? ` · ${t.by}` : ""}`,
-      ),
+      ...top.map((t) => `  ${statusIcon(t.status)} #${t.id} ${name(t)} · ${statusLabel(t.status)} · ${when(t)}${by(t)}`),
     ].join("\n");
     const html = `<b>Recent runs${escapeHtml(scope)}</b>${table(
       ["", "Task", "Template", "Status", "Created", "By"],
-      top.map((t) => [statusIcon(t.status), t.id, t.tpl_alias || `template ${t.template_id}`, statusLabel(t.status), when(t), t.by]),
+      top.map((t) => [statusIcon(t.status), t.id, name(t), statusLabel(t.status), when(t), t.by]),
     )}`;
     return { text, html };
   },

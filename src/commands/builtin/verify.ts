@@ -14,16 +14,13 @@ async function list(ctx: CommandContext, users: string[]) {
   const devices = await ctx.ops.verificationDevices(ctx.actor, users.length ? users : undefined);
   const unverified = devices.filter((d) => !d.verified);
   const verified = devices.length - unverified.length;
-  const head = `${unverified.length} unverified device${unverified.length === 1 ? "" : "s"}, ${verified} verified${ctx.actor.kind === "chat" && !users.length ? " (members of this room and the bot's own other devices)" : ""}.`;
+  const scope = ctx.actor.kind === "chat" && !users.length ? " (members of this room and the bot's own other devices)" : "";
+  const head = `${unverified.length} unverified device${unverified.length === 1 ? "" : "s"}, ${verified} verified${scope}.`;
   if (!unverified.length) return plain(`🔐 ${head}`);
   const rows = unverified.map((d) => [d.userId, d.deviceId, d.displayName ?? ""]);
-  const text = [`🔐 ${head}`, ...rows.map(([u, d, n]) => `  ${u} ${d}${n ? ` (${n})` : ""}`), `Start one: ${ctx.prefix} verify start <@user> <device>`].join(
-    "\n",
-  );
-  return {
-    text,
-    html: `🔐 ${escapeHtml(head)}${table(["User", "Device", "Name"], rows)}Start one: <code>${escapeHtml(`${ctx.prefix} verify start <@user> <device>`)}</code>`,
-  };
+  const how = `${ctx.prefix} verify start <@user> <device>`;
+  const text = [`🔐 ${head}`, ...rows.map(([u, d, n]) => `  ${u} ${d}${n ? ` (${n})` : ""}`), `Start one: ${how}`].join("\n");
+  return { text, html: `🔐 ${escapeHtml(head)}${table(["User", "Device", "Name"], rows)}Start one: <code>${escapeHtml(how)}</code>` };
 }
 
 export const verify: CommandSpec = {
