@@ -172,7 +172,7 @@ test("run: confirmation prompt names the exact target; confirm starts the task a
     t.deepEqual(JSON.parse(String(e.server.getTask(rotTask.taskId)!.environment)), { cert_domain: "www.example.org", ca: "internal", validity_days: 30 });
     t.regex(
       (await e.cmd("run 1 Rotate --tags web cert_domain=a.example ca=internal")).text,
-      /Cannot run Rotate certificates with --tags\/--skip-tags .*: the template does not allow CLI arguments in a task, so Semaphore would silently ignore them/,
+      /Cannot run Rotate certificates with --tags\/--skip-tags .*: the template does not allow CLI arguments in a task, so Semaphore would silently ignore/,
     );
     const survey = await e.cmd("run 1 Rotate validity_days=ten");
     t.regex(survey.text, /Cannot run Rotate certificates: .*cert_domain is required.*validity_days must be a whole number, not "ten".*ca is required/);

@@ -47,6 +47,13 @@ function masHomeserver(): Promise<{ hs: SynapseHandle; provider: OAuthProvider }
   })();
   return mas;
 }
+
+/** The bot's device-login line: code, user, client name, device id and URL. */
+const DEVICE_LOGIN_LINE = new RegExp(
+  String.raw`WARN +\[matrix\] Matrix login: open this URL in a browser, check that it shows the code ([A-Z]{4}-[A-Z]{4}), ` +
+    String.raw`sign in as (\S+) and approve "([^"]+)" \(device ([A-Z]{10})\)\. The code expires in \d+ min\. (http\S+)`,
+);
+
 test.after.always(async () => {
   if (!mas) return;
   const { hs, provider } = await mas.catch(() => ({ hs: undefined, provider: undefined }));
@@ -137,11 +144,7 @@ synapseTest(
     try {
       const m = await waitUntil("the device login line on stdout", () => {
         if (child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}):\n${stdout}${stderr}`);
-        return (
-          /WARN +\[matrix\] Matrix login: open this URL in a browser, check that it shows the code ([A-Z]{4}-[A-Z]{4}), sign in as (\S+) and approve "([^"]+)" \(device ([A-Z]{10})\)\. The code expires in \d+ min\. (http\S+)/.exec(
-            stdout,
-          ) ?? undefined
-        );
+        return DEVICE_LOGIN_LINE.exec(stdout) ?? undefined;
       });
       const [, code, who, client, deviceId, url] = m;
       t.is(who, botUserId);
@@ -356,7 +359,11 @@ synapseTest("oauth_device on a homeserver without OAuth: a clear error naming th
   const err = await t.throwsAsync(startTestBot({ homeserver: hs.url, userId: botU.userId, password: "", extra: "[matrix]\nlogin_method = oauth_device\n" }));
   t.regex(
     err!.message,
-    /^The homeserver does not offer OAuth 2\.0 login \(next-gen auth: \/_matrix\/client\/v1\/auth_metadata answers M_UNRECOGNIZED\), which login_method = oauth_device needs; it offers [^;]*m\.login\.password[^;]*: set \[matrix\] login_method = password or login_token, or give an access_token\.$/,
+    new RegExp(
+      String.raw`^The homeserver does not offer OAuth 2\.0 login \(next-gen auth: /_matrix/client/v1/auth_metadata answers M_UNRECOGNIZED\), ` +
+        String.raw`which login_method = oauth_device needs; it offers [^;]*m\.login\.password[^;]*: ` +
+        String.raw`set \[matrix\] login_method = password or login_token, or give an access_token\.$`,
+    ),
   );
 });
 

@@ -139,7 +139,8 @@ test("users × rooms × actions: exactly the permitted ones execute", async (t) 
         return {
           line: `stop ${id}`,
           async executed() {
-            const did = await waitStatus(id, (s) => s !== "running" && s !== "waiting" && s !== "starting", 300); // the long task cannot end by itself meanwhile
+            // the long task cannot end by itself meanwhile
+            const did = await waitStatus(id, (s) => s !== "running" && s !== "waiting" && s !== "starting", 300);
             if (!did) await e.ops.semaphore!.stopTask(pid as number, id, true); // keep the pool free for the next case
             return did;
           },

@@ -323,11 +323,9 @@ export class OAuthProvider {
         case "GET /device": {
           const code = u.searchParams.get("user_code") ?? "";
           const r = [...this.deviceRequests.values()].find((d) => d.userCode === code);
-          res
-            .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-            .end(
-              `<!doctype html><title>Approve a device</title><p>${r ? `Allow ${htmlEscape(String(this.clients.get(r.clientId)?.metadata.client_name ?? "a client"))} (device ${htmlEscape(r.deviceId)}) to use your account?` : "Enter the code shown by the device."}</p>`,
-            );
+          const clientName = r && htmlEscape(String(this.clients.get(r.clientId)?.metadata.client_name ?? "a client"));
+          const ask = r ? `Allow ${clientName} (device ${htmlEscape(r.deviceId)}) to use your account?` : "Enter the code shown by the device.";
+          res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(`<!doctype html><title>Approve a device</title><p>${ask}</p>`);
           return;
         }
         case "POST /device": {
