@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { fakeEngine, type FakeEngine } from "./helpers-chat/fake-engine.js";
 import { ALICE, BOB, OPS_ROOM } from "./helpers-chat/ops.js";
 import { sealText, openSealed } from "../src/util/seal.js";
-import type { Template } from "../src/semaphore/types.js";
+import type { SurveyVar, TemplateSpec } from "../src/emulator/index.js";
 import type { StartTaskRequest } from "../src/semaphore/client.js";
 
 const SURVEY_SECRET = "S3cret-Survey-Answer";
@@ -24,23 +24,21 @@ approvers = ${BOB}
 approval_expiry = 600
 `;
 
-const TEMPLATE = {
-  id: 9,
-  project_id: 1,
+// A survey var of type "secret" arrived after v2.10; the emulator keeps survey_vars as a newer server sends them.
+const TEMPLATE: TemplateSpec = {
   name: "Set password",
-  description: "",
+  app: "ansible",
   playbook: "pw.yml",
-  allow_override_args_in_task: true,
-  git_branch: null,
-  survey_vars: [
-    { name: "admin_pw", title: "Admin password", type: "secret", required: true, description: "", values: [], default_value: null },
-    { name: "env", title: "Environment", type: "", required: true, description: "", values: [], default_value: null },
-  ],
-} as unknown as Template;
+  allowOverrideArgsInTask: true,
+  surveyVars: [
+    { name: "admin_pw", title: "Admin password", type: "secret", required: true, description: "", values: [] },
+    { name: "env", title: "Environment", type: "", required: true, description: "", values: [] },
+  ] as unknown as SurveyVar[],
+};
 
-function engine(matrix?: string, stateDir?: string): FakeEngine {
+async function engine(matrix?: string, stateDir?: string): Promise<FakeEngine> {
   const e = fakeEngine({ users: [ALICE, BOB], ini: INI, persist: true, matrix, stateDir });
-  e.semaphore.templateList[1]!.push(TEMPLATE);
+  (await e.semaphore.emulator).addTemplate(1, TEMPLATE);
   return e;
 }
 
@@ -58,7 +56,7 @@ const onDisk = (e: FakeEngine) => readFileSync(join(e.stateDir, "approvals.json"
 const startedWith = (e: FakeEngine) => e.semaphore.callsOf("startTask").map((c) => c[1] as StartTaskRequest);
 
 test("without storage_key: no secret on disk; approved in the same run it starts with the secrets; after a restart it fails clearly", async (t) => {
-  const e = engine();
+  const e = await engine();
   let again: FakeEngine | undefined;
   try {
     const r1 = await ask(e);
@@ -74,7 +72,7 @@ test("without storage_key: no secret on disk; approved in the same run it starts
     t.false(onDisk(e).includes(SURVEY_SECRET));
 
     await e.close();
-    again = engine(undefined, e.stateDir);
+    again = await engine(undefined, e.stateDir);
     const restored = again.ops.approvals.get(r2.id)!;
     t.is(restored.status, "pending");
     const after = await again.ops.approvals.approve(again.actor(BOB), restored);
@@ -94,7 +92,7 @@ for (const [kind, key] of [
   ["a passphrase", "correct horse battery staple"],
 ] as const) {
   test(`with storage_key (${kind}): sealed on disk, and after a restart the approved run starts with the right values`, async (t) => {
-    const e = engine(`storage_key = ${key}`);
+    const e = await engine(`storage_key = ${key}`);
     let again: FakeEngine | undefined;
     try {
       const r1 = await ask(e);
@@ -103,7 +101,7 @@ for (const [kind, key] of [
       t.false(text.includes(ARGS_SECRET), text);
       t.regex(text, /"aes-256-gcm"/);
       await e.close();
-      again = engine(`storage_key = ${key}`, e.stateDir);
+      again = await engine(`storage_key = ${key}`, e.stateDir);
       const done = await again.ops.approvals.approve(again.actor(BOB), again.ops.approvals.get(r1.id)!);
       t.is(done.req.status, "started", done.req.error);
       t.deepEqual(startedWith(again)[0]!.environment, { admin_pw: SURVEY_SECRET, env: "prod" });
@@ -112,7 +110,7 @@ for (const [kind, key] of [
       // A different key cannot open them: the request fails clearly instead of starting.
       const r2 = await ask(again);
       await again.close();
-      const wrong = engine(`storage_key = ${randomBytes(32).toString("hex")}`, e.stateDir);
+      const wrong = await engine(`storage_key = ${randomBytes(32).toString("hex")}`, e.stateDir);
       try {
         const res = await wrong.ops.approvals.approve(wrong.actor(BOB), wrong.ops.approvals.get(r2.id)!);
         t.is(res.req.status, "failed");

@@ -4,6 +4,7 @@ import test from "ava";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { harness, fakeApp, addTask, KEY } from "./console-helpers.js";
+import { FIRST_NEW_TASK_ID } from "./helpers-semaphore.js";
 import { runCommandLine } from "../src/commands/dispatch.js";
 import { CONSOLE_ACTOR } from "../screens/context.js";
 import { findCommand } from "../src/commands/registry.js";
@@ -54,12 +55,11 @@ test.serial(":stop shows the structured prompt: the question and what will happe
 test.serial('wizard: extra arguments are split like chat splits them: -e "x=1 2" is two words', async (t) => {
   const h = await harness();
   try {
-    h.app.semaphore.templateList[1]![1]!.allow_override_args_in_task = true; // Full backup
     await h.keys("r");
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter);
     await h.until(/choose a template in Infrastructure/);
-    await h.keys("j", KEY.enter);
+    await h.keys(KEY.enter); // Deploy web: allows extra arguments
     await h.until(/Extra arguments/);
     await h.keys(KEY.down, KEY.down, KEY.down); // limit, tags, skip tags → extra arguments
     for (const c of '-e "x=1 2"') await h.keys(c);
@@ -77,12 +77,11 @@ test.serial('wizard: extra arguments are split like chat splits them: -e "x=1 2"
 test.serial("wizard: an unbalanced quote in extra arguments is shown in the form and nothing starts", async (t) => {
   const h = await harness();
   try {
-    h.app.semaphore.templateList[1]![1]!.allow_override_args_in_task = true;
     await h.keys("r");
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter);
     await h.until(/choose a template in Infrastructure/);
-    await h.keys("j", KEY.enter);
+    await h.keys(KEY.enter); // Deploy web: allows extra arguments
     await h.until(/Extra arguments/);
     await h.keys(KEY.down, KEY.down, KEY.down);
     for (const c of '-e "x=1') await h.keys(c);
@@ -108,17 +107,11 @@ test.serial("wizard: the status line does not keep saying Loading projects… on
 test.serial("wizard: a survey problem names the field by its label, not the variable", async (t) => {
   const h = await harness();
   try {
-    h.app.semaphore.templateList[1]!.push({
-      id: 9,
-      project_id: 1,
+    (await h.app.semaphore.emulator).addTemplate(1, {
       name: "Issue certificate",
-      description: "",
-      playbook: "cert.yml",
-      git_branch: null,
-      allow_override_args_in_task: false,
-      allow_override_branch_in_task: false,
-      survey_vars: [{ name: "validity_days", title: "Validity in days", type: "int", required: true, description: "", values: [], default_value: null }],
-    } as never);
+      app: "ansible",
+      surveyVars: [{ name: "validity_days", title: "Validity in days", type: "int", required: true, description: "", values: [] }],
+    });
     await h.keys("r");
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter);
@@ -142,10 +135,10 @@ test.serial(":run says once what it started, and selects it", async (t) => {
     await h.until(/Run Full backup/);
     await h.keys("y");
     await h.until(() => h.app.semaphore.callsOf("startTask").length === 1);
-    await h.until(() => /#100/.test(h.con.bar.currentMessage ?? ""));
+    await h.until(() => new RegExp(`#${FIRST_NEW_TASK_ID}`).test(h.con.bar.currentMessage ?? ""));
     const msg = h.con.bar.currentMessage ?? "";
     t.is(msg.match(/Full backup/g)?.length, 1, msg);
-    t.is(msg.match(/100/g)?.length, 1, msg);
+    t.is(msg.match(new RegExp(String(FIRST_NEW_TASK_ID), "g"))?.length, 1, msg);
   } finally {
     h.destroy();
   }
@@ -337,7 +330,7 @@ test.serial("pinned templates come first in the wizard and in :run completion, a
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter);
     await h.until(/choose a template in Infrastructure/);
-    await h.keys("j", "j", "p"); // Rotate certificates
+    await h.keys("j", "j", "j", "j", "p"); // Rotate certificates (the emulator's 5th template)
     await h.until(/★ Rotate certificates/);
     await h.keys(KEY.esc, KEY.esc);
     t.deepEqual(JSON.parse(readFileSync(join(app.stateDir, "console-pins.json"), "utf8")), ["1/5"]);
@@ -354,7 +347,10 @@ test.serial("pinned templates come first in the wizard and in :run completion, a
     const rows = again.rows().filter((r) => /\(template \d\)/.test(r));
     t.regex(rows[0]!, /★ Rotate certificates/);
     await again.keys(KEY.esc, KEY.esc);
-    t.deepEqual(await again.con.bar.candidatesFor("run 1 "), { word: "", list: ["Rotate certificates", "Deploy web", "Full backup"] });
+    t.deepEqual(await again.con.bar.candidatesFor("run 1 "), {
+      word: "",
+      list: ["Rotate certificates", "Deploy web", "Full backup", "Run migrations", "Terraform apply"],
+    });
   } finally {
     again.destroy();
   }

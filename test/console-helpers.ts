@@ -1,5 +1,5 @@
-// Shared by the console tests and the F6 benchmark: fake terminal streams, a fake Semaphore behind the real
-// store and operations, and helpers to read the screen back.
+// Shared by the console tests and the F6 benchmark: fake terminal streams, the in-process Semaphore emulator behind
+// the real store and operations, and helpers to read the screen back.
 import { PassThrough, Writable } from "node:stream";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,8 +8,8 @@ import { Store, type TaskState } from "../src/core/store.js";
 import { Operations } from "../src/core/operations.js";
 import { Logger } from "../src/log/logger.js";
 import { loadConfig, type LoadedConfig } from "../src/config/load.js";
-import type { Project, Template, Task, TaskOutput } from "../src/semaphore/types.js";
-import type { StartTaskRequest } from "../src/semaphore/client.js";
+import { DEFAULT_VERSION } from "../src/emulator/index.js";
+import { emulatedSemaphore, type RecordingClient } from "./helpers-semaphore.js";
 import { Console, type ConsoleOptions } from "../screens/console.js";
 import type { ConsoleApp } from "../screens/context.js";
 
@@ -50,126 +50,23 @@ export function fakeStreams(cols = 160, rows = 48): FakeStreams {
   };
 }
 
-const now = () => new Date().toISOString();
-
-/** A Semaphore stand-in: two projects, a few templates, tasks it starts and moves on request. */
-export class FakeSemaphore {
-  readonly calls: Array<{ method: string; args: unknown[] }> = [];
-  private nextId = 100;
-  readonly tasks = new Map<number, Task>();
-  readonly output = new Map<number, TaskOutput[]>();
-
-  readonly projectList: Project[] = [
-    { id: 1, name: "Infrastructure", created: null, alert: false, alert_chat: null, max_parallel_tasks: 0, type: "" },
-    { id: 2, name: "Internal tools", created: null, alert: false, alert_chat: null, max_parallel_tasks: 0, type: "" },
-  ];
-
-  readonly templateList: Record<number, Template[]> = {
-    1: [
-      tpl(1, 1, "Deploy web", "Rolling deploy of the web tier."),
-      tpl(3, 1, "Full backup", "Back up the databases."),
-      tpl(5, 1, "Rotate certificates", "New TLS certificate.", [
-        { id: 1, name: "cert_domain", title: "Domain name", required: true, type: "", description: "FQDN", values: [], default_value: null } as never,
-        {
-          id: 2,
-          name: "ca",
-          title: "Certificate authority",
-          required: true,
-          type: "enum",
-          description: "CA",
-          values: [
-            { name: "Let's Encrypt", value: "letsencrypt" },
-            { name: "Internal", value: "internal" },
-          ],
-          default_value: null,
-        } as never,
-      ]),
-    ],
-    2: [tpl(7, 2, "Rebuild search index", "Reindex.")],
-  };
-
-  private call(method: string, ...args: unknown[]): void {
-    this.calls.push({ method, args });
-  }
-
-  async ping(): Promise<number> {
-    this.call("ping");
-    return 1;
-  }
-  async info() {
-    return { version: "v2.10.32-fake" };
-  }
-  async projects(): Promise<Project[]> {
-    this.call("projects");
-    return this.projectList;
-  }
-  async templates(projectId: number): Promise<Template[]> {
-    this.call("templates", projectId);
-    return this.templateList[projectId] ?? [];
-  }
-  async startTask(projectId: number, req: StartTaskRequest): Promise<Task> {
-    this.call("startTask", projectId, req);
-    const id = this.nextId++;
-    const t = { id, project_id: projectId, template_id: req.templateId, status: "waiting", created: now(), start: null, end: null } as unknown as Task;
-    this.tasks.set(id, t);
-    return t;
-  }
-  async stopTask(projectId: number, taskId: number, force = false): Promise<void> {
-    this.call("stopTask", projectId, taskId, force);
-  }
-  async confirmTask(projectId: number, taskId: number): Promise<void> {
-    this.call("confirmTask", projectId, taskId);
-  }
-  async rejectTask(projectId: number, taskId: number): Promise<void> {
-    this.call("rejectTask", projectId, taskId);
-  }
-  async task(projectId: number, taskId: number): Promise<Task> {
-    const t = this.tasks.get(taskId);
-    if (!t || t.project_id !== projectId) throw Object.assign(new Error("not found"), { kind: "not_found" });
-    return t;
-  }
-  async taskOutput(_projectId: number, taskId: number): Promise<TaskOutput[]> {
-    return this.output.get(taskId) ?? [];
-  }
-  close(): void {
-    /* nothing */
-  }
-
-  callsOf(method: string): unknown[][] {
-    return this.calls.filter((c) => c.method === method).map((c) => c.args);
-  }
-}
-
-function tpl(id: number, projectId: number, name: string, description: string, survey: unknown[] = []): Template {
-  return {
-    id,
-    project_id: projectId,
-    name,
-    description,
-    playbook: `${name.toLowerCase().replace(/\s+/g, "-")}.yml`,
-    survey_vars: survey,
-    allow_override_args_in_task: false,
-    allow_override_branch_in_task: false,
-    git_branch: null,
-  } as unknown as Template;
-}
-
 export interface FakeApp extends ConsoleApp {
-  semaphore: FakeSemaphore;
+  /** The real client over the in-process emulator (test/helpers-semaphore.ts); it records every call. */
+  semaphore: RecordingClient;
   stateDir: string;
 }
 
-/** The real store, logger and operations (actor checks, audit) over a fake Semaphore; no network. */
-export function fakeApp(opts: { readOnly?: boolean; audit?: boolean; env?: NodeJS.ProcessEnv } = {}): FakeApp {
+/** The real store, logger and operations (actor checks, audit) over the emulator, in process; no network. */
+export function fakeApp(opts: { readOnly?: boolean; audit?: boolean; env?: NodeJS.ProcessEnv; seed?: "demo" | "empty" } = {}): FakeApp {
   const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-console-"));
   const config: LoadedConfig = loadConfig(undefined, { demo: true, env: { CHATRIXCD_BOT_STATE_DIR: stateDir, ...opts.env } });
   if (opts.readOnly) config.values.console.read_only = true;
   const store = new Store();
   const logger = new Logger({ level: "debug" });
   const ops = new Operations({ store, logger, config, auditFile: opts.audit ? join(stateDir, "audit.jsonl") : undefined });
-  const semaphore = new FakeSemaphore();
-  ops.semaphore = semaphore as never;
-  store.setConnection({ semaphore: "websocket", semaphoreVersion: "v2.10.32-fake" });
+  const semaphore = emulatedSemaphore({ seed: opts.seed });
+  ops.semaphore = semaphore;
+  store.setConnection({ semaphore: "websocket", semaphoreVersion: DEFAULT_VERSION });
   return { store, ops, logger, config, semaphore, stateDir };
 }
 

@@ -3,7 +3,7 @@
 import test from "ava";
 import "../src/polyfill.js";
 import { harness, KEY, click } from "./console-helpers.js";
-import { historyApp, run, deployWeb, today } from "./helpers-history.js";
+import { historyApp, run, deployWeb, today, addRun } from "./helpers-history.js";
 import { summarize, percentile } from "../src/core/history.js";
 import { Activity } from "../src/core/activity.js";
 import { sparkline, stackedColumns, verticalBars } from "../screens/widgets/sparkline.js";
@@ -52,7 +52,7 @@ test("statistics: last 20 runs, success rate, nearest-rank p50/p95, outcomes per
 });
 
 test("the History view shows the statistics, per-day stacks and marks; arrows pick, Esc returns", async (t) => {
-  const app = historyApp();
+  const app = await historyApp();
   const h = await harness({ app });
   try {
     await h.keys("h");
@@ -106,16 +106,16 @@ test("the History view shows the statistics, per-day stacks and marks; arrows pi
 });
 
 test("a finished task makes the view read its project's list again, once", async (t) => {
-  const app = historyApp();
+  const app = await historyApp();
   const h = await harness({ app });
   try {
     await h.keys("h");
     await h.until(/success rate 90%/);
     t.deepEqual(app.semaphore.callsOf("tasks"), [[1], [2]]);
     // Deploy web runs once more and fails: the new list has it.
-    app.store.upsertTask({ projectId: 1, taskId: 1022, templateId: 1, status: "running" });
-    app.semaphore.lists.get(1)!.unshift(run(1022, 1, "Deploy web", "error", new Date(), 5));
-    app.store.upsertTask({ projectId: 1, taskId: 1022, templateId: 1, status: "error" });
+    const taskId = addRun(app.emulator, run(0, 0, "Deploy web", "error", new Date(), 5), app.templates.deployWeb);
+    app.store.upsertTask({ projectId: 1, taskId, templateId: app.templates.deployWeb, status: "running" });
+    app.store.upsertTask({ projectId: 1, taskId, templateId: app.templates.deployWeb, status: "error" });
     await h.until(/success rate 85% \(17 of 20\)/);
     t.deepEqual(app.semaphore.callsOf("tasks"), [[1], [2], [1]], "only project 1 is read again");
   } finally {
@@ -126,26 +126,35 @@ test("a finished task makes the view read its project's list again, once", async
 test("concurrent asks share one request per project; a task finishing mid-request is never served stale (seeded)", async (t) => {
   for (let seed = 1; seed <= 20; seed++) {
     const rnd = mulberry32(seed);
-    const app = historyApp();
+    const app = await historyApp();
     const sem = app.semaphore;
-    let version = 0;
+    // A task list asked while `hold` is set is answered only when it is released (interleaves requests with changes).
+    let hold: Promise<void> | undefined;
+    const list = sem.tasks;
+    sem.tasks = async (projectId) => {
+      const held = hold;
+      const tasks = await list(projectId);
+      if (held) await held;
+      return tasks;
+    };
+    const added = new Set<number>();
     const asks: Array<Promise<unknown>> = [];
     const releases: Array<() => void> = [];
     const releaseAll = () => {
       for (const r of releases.splice(0)) r();
-      sem.hold = undefined;
+      hold = undefined;
     };
     for (let step = 0; step < 30; step++) {
       const r = rnd();
       if (r < 0.5) asks.push(app.ops.history.runs({ kind: "console" }));
       else if (r < 0.7) {
         // A task of project 1 finishes: the list changes, so every later ask must see it.
-        version++;
-        sem.lists.get(1)!.unshift(run(5000 + version, 1, "Deploy web", "success", new Date(), 1));
-        app.store.upsertTask({ projectId: 1, taskId: 5000 + version, templateId: 1, status: "running" });
-        app.store.upsertTask({ projectId: 1, taskId: 5000 + version, templateId: 1, status: "success" });
+        const taskId = addRun(app.emulator, run(0, 0, "Deploy web", "success", new Date(), 1), app.templates.deployWeb);
+        added.add(taskId);
+        app.store.upsertTask({ projectId: 1, taskId, templateId: app.templates.deployWeb, status: "running" });
+        app.store.upsertTask({ projectId: 1, taskId, templateId: app.templates.deployWeb, status: "success" });
       } else if (r < 0.85) {
-        sem.hold = new Promise<void>((res) => {
+        hold = new Promise<void>((res) => {
           releases.push(res);
         });
       } else releaseAll();
@@ -153,10 +162,11 @@ test("concurrent asks share one request per project; a task finishing mid-reques
     }
     releaseAll();
     await Promise.all(asks);
+    const version = added.size;
     const before = sem.callsOf("tasks").length;
     const last = await app.ops.history.runs({ kind: "console" });
-    const deploy = last.templates.find((x) => x.templateId === 1)!;
-    t.is(deploy.runs.filter((r) => r.taskId > 5000).length, Math.min(20, version), `seed ${seed}: the newest runs are there`);
+    const deploy = last.templates.find((x) => x.templateId === app.templates.deployWeb)!;
+    t.is(deploy.runs.filter((r) => added.has(r.taskId)).length, Math.min(20, version), `seed ${seed}: the newest runs are there`);
     // Never more than one request per project in flight, and no request for unchanged data.
     const calls = sem.callsOf("tasks").map((c) => c[0]);
     t.true(calls.filter((p) => p === 2).length === 1, `seed ${seed}: project 2 read once`);
@@ -171,7 +181,7 @@ test("concurrent asks share one request per project; a task finishing mid-reques
 });
 
 test("history is a read operation: a stranger in chat is refused, and the refusal is said plainly", async (t) => {
-  const app = historyApp();
+  const app = await historyApp();
   const e = await t.throwsAsync(app.ops.history.runs({ kind: "chat", userId: "@mallory:example.org", roomId: "!r:example.org" }));
   t.regex(e!.message, /Not allowed to see the run history/);
   t.deepEqual(app.semaphore.callsOf("tasks"), [], "nothing was read from Semaphore");
@@ -198,7 +208,7 @@ test("activity: counts per minute from the metrics counters; old minutes drop of
 });
 
 test("activity comes from the counters behind /metrics and shows in the History view", async (t) => {
-  const app = historyApp();
+  const app = await historyApp();
   const h = await harness({ app });
   try {
     for (let i = 0; i < 7; i++) app.ops.metrics.onSemaphoreRequest({ method: "GET", path: "/api/ping", status: 200, ms: 3, attempt: 1 } as never);
@@ -247,7 +257,7 @@ test("charts: sparkline levels, bars with eighths, stacks that add up", (t) => {
 });
 
 test("mono theme: the charts carry their meaning without colour", async (t) => {
-  const app = historyApp();
+  const app = await historyApp();
   app.config.values.console.theme = "mono";
   const h = await harness({ app });
   try {
@@ -303,7 +313,7 @@ test("pty: the History view of the demo, captured for screens/README-capture.txt
 });
 
 test("80x24: the History view fits, statistics and all four activity series included", async (t) => {
-  const h = await harness({ app: historyApp(), cols: 80, rows: 24 });
+  const h = await harness({ app: await historyApp(), cols: 80, rows: 24 });
   try {
     await h.keys("h");
     await h.until(/success rate 90%/);

@@ -14,7 +14,7 @@ import type { IPty } from "node-pty";
 import { startSemaphoreServer } from "../src/emulator/index.js";
 import { cleanAnsi, sanitize, stripAnsi, stripControls } from "../screens/text.js";
 import { modernTerminal } from "./harness/terminal.js";
-import { harness, addTask, KEY } from "./console-helpers.js";
+import { harness, fakeApp, addTask, KEY } from "./console-helpers.js";
 import { contentGuard } from "../screens/terminal.js";
 import blessed from "blessed";
 
@@ -101,14 +101,14 @@ const hostileAll = (tagText: string) =>
     .join("");
 
 test.serial("in-process: hostile task output, names, room, log line and status message reach the terminal harmless", async (t) => {
-  const h = await harness({ cols: 200, rows: 50 });
+  const h = await harness({ cols: 200, rows: 50, app: fakeApp({ seed: "empty" }) });
   contentGuard.caught = 0;
   try {
     const app = h.app;
-    app.semaphore.projectList[0]!.name = `Infra${HOSTILE[0]![1]}`;
-    const tpl = app.semaphore.templateList[1]![0]!;
-    tpl.name = `Deploy${HOSTILE[2]![1]}web`;
-    tpl.description = `Rolls${HOSTILE[0]![1]} out${HOSTILE[2]![1]} the web tier.`;
+    const emulator = await app.semaphore.emulator;
+    const project = emulator.createProject(`Infra${HOSTILE[0]![1]}`);
+    emulator.createProject("Internal tools"); // two projects: the wizard asks which
+    emulator.addTemplate(project.id, { name: `Deploy${HOSTILE[2]![1]}web`, description: `Rolls${HOSTILE[0]![1]} out${HOSTILE[2]![1]} the web tier.` });
     addTask(app, 77, {
       templateName: `Evil${HOSTILE[0]![1]}Tpl`,
       projectName: `Proj${HOSTILE[2]![1]}X`,

@@ -4,6 +4,7 @@ import test from "ava";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { harness, fakeApp, addTask, click, wheel, KEY, sleep } from "./console-helpers.js";
+import { FIRST_NEW_TASK_ID } from "./helpers-semaphore.js";
 import { KEYMAP, Keymap, displayKey, type KeyActions } from "../screens/keymap.js";
 import { RESTORE_SEQUENCE } from "../screens/terminal.js";
 import { PANELS } from "../screens/context.js";
@@ -257,14 +258,14 @@ test.serial("run wizard: project → template → survey → confirm naming the 
     await h.until(/Run: choose a project/);
     await h.keys(KEY.enter); // Infrastructure
     await h.until(/choose a template in Infrastructure/);
-    await h.keys("j", "j", KEY.enter); // Rotate certificates (sorted as given: Deploy web, Full backup, Rotate certificates)
+    await h.keys("j", "j", "j", "j", KEY.enter); // Rotate certificates (in the emulator's order: the 5th of project 1)
     await h.until(/survey and parameters/);
     t.regex(screenRows(h).join("\n"), /Domain name \*/);
     // Required field empty: Enter keeps the form and says so.
     await h.keys(KEY.enter);
     await h.until(/Domain name is required/);
     for (const c of "web.example.org") await h.keys(c);
-    await h.keys(KEY.down); // to the CA enum
+    await h.keys(KEY.down, KEY.down); // past the optional validity, to the CA enum
     await h.keys(KEY.right);
     await h.keys(KEY.enter);
     await h.until(/Run task \(3\/3\)/);
@@ -281,9 +282,9 @@ test.serial("run wizard: project → template → survey → confirm naming the 
     t.is(req.templateId, 5);
     t.deepEqual(req.environment, { cert_domain: "web.example.org", ca: "internal" });
     await h.until(/Task output/);
-    t.regex(screenRows(h).join("\n"), /#100 Rotate certificates/);
+    t.regex(screenRows(h).join("\n"), new RegExp(`#${FIRST_NEW_TASK_ID} Rotate certificates`));
     // Output streams into the view.
-    h.app.store.appendOutput(1, 100, [{ time: new Date().toISOString(), text: "\x1b[32mok: [web1]\x1b[0m" }]);
+    h.app.store.appendOutput(1, FIRST_NEW_TASK_ID, [{ time: new Date().toISOString(), text: "\x1b[32mok: [web1]\x1b[0m" }]);
     await h.until(/ok: \[web1\]/);
     await h.keys(KEY.esc);
     t.false(h.con.taskView.isOpen);
@@ -596,7 +597,7 @@ test.serial("approval requests are listed on top and approved through the operat
     );
     t.is(h.app.semaphore.callsOf("startTask").length, 1);
     t.is((h.app.semaphore.callsOf("startTask")[0]![1] as { templateId: number }).templateId, 3);
-    await h.until(new RegExp(`Approved ${req.id}: Full backup started as task #100`));
+    await h.until(new RegExp(`Approved ${req.id}: Full backup started as task #${FIRST_NEW_TASK_ID}`));
   } finally {
     h.destroy();
   }

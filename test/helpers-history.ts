@@ -1,30 +1,8 @@
-// A known task history for the History view's tests and the F6 benchmark: a fake Semaphore that answers the task
-// list (one project's tasks, newest first) from lists the test sets.
-import { fakeApp, FakeSemaphore, type FakeApp } from "./console-helpers.js";
+// A known task history for the History view's tests and the F6 benchmark: the emulator, seeded empty, with the
+// projects and templates of the demo that the tests name and a history of finished runs written into it.
+import { fakeApp, type FakeApp } from "./console-helpers.js";
 import type { TaskWithTpl } from "../src/semaphore/types.js";
-
-/** A fake Semaphore that also answers the task list, from a known history. */
-export class HistorySemaphore extends FakeSemaphore {
-  readonly lists = new Map<number, TaskWithTpl[]>();
-  /** Held task-list requests wait for this (to interleave requests with task transitions). */
-  hold?: Promise<void>;
-  async taskList(projectId: number): Promise<TaskWithTpl[]> {
-    this.calls.push({ method: "tasks", args: [projectId] });
-    const list = [...(this.lists.get(projectId) ?? [])];
-    if (this.hold) await this.hold;
-    return list;
-  }
-}
-
-/** The client's `tasks(projectId)` is the fake's taskList (its `tasks` is the map of started tasks). */
-const asClient = (sem: HistorySemaphore) =>
-  new Proxy(sem, {
-    get(target, prop) {
-      if (prop === "tasks") return (p: number) => target.taskList(p);
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+import type { SemaphoreServer } from "../src/emulator/index.js";
 
 export const today = new Date();
 /** Noon `daysAgo` local days back, plus `minute` minutes: the same local day in every time zone. */
@@ -54,16 +32,33 @@ export function deployWeb(): TaskWithTpl[] {
   return out.reverse(); // Semaphore lists newest first
 }
 
-export function historyApp(): FakeApp & { semaphore: HistorySemaphore } {
-  const app = fakeApp();
-  const sem = new HistorySemaphore();
-  sem.lists.set(1, [
-    ...deployWeb(),
-    run(2000, 3, "Full backup", "success", at(1, 0), 120),
-    { ...run(2001, 3, "Full backup", "running", at(0, 0), 0), end: null } as TaskWithTpl,
-  ]);
-  sem.lists.set(2, [{ ...run(3000, 7, "Rebuild search index", "running", at(0, 0), 0), project_id: 2, end: null } as TaskWithTpl]);
-  app.semaphore = sem;
-  app.ops.semaphore = asClient(sem) as never;
-  return app as FakeApp & { semaphore: HistorySemaphore };
+/** Writes a run (as made by run()) into the emulator as a finished task of the named template; returns its id. */
+export function addRun(emulator: SemaphoreServer, r: TaskWithTpl, templateId: number): number {
+  const status = r.status as "success" | "error" | "stopped";
+  return emulator.addPastRun(r.project_id, templateId, { status, start: new Date(r.start!), end: new Date(r.end!) }).id;
+}
+
+export interface HistoryApp extends FakeApp {
+  emulator: SemaphoreServer;
+  /** Template ids in the emulator, by name. */
+  templates: { deployWeb: number; fullBackup: number; searchIndex: number };
+}
+
+/** Deploy web with deployWeb()'s history and Full backup with one success (project 1), Rebuild search index with none
+ *  (project 2); Full backup and the search index also have a run still going. */
+export async function historyApp(): Promise<HistoryApp> {
+  const app = fakeApp({ seed: "empty" });
+  const emulator = await app.semaphore.emulator;
+  const infra = emulator.createProject("Infrastructure").id;
+  const tools = emulator.createProject("Internal tools").id;
+  const templates = {
+    deployWeb: emulator.addTemplate(infra, { name: "Deploy web", app: "ansible" }).id,
+    fullBackup: emulator.addTemplate(infra, { name: "Full backup", app: "ansible" }).id,
+    searchIndex: emulator.addTemplate(tools, { name: "Rebuild search index" }).id,
+  };
+  for (const r of deployWeb().reverse()) addRun(emulator, { ...r, project_id: infra } as TaskWithTpl, templates.deployWeb);
+  addRun(emulator, { ...run(0, 0, "Full backup", "success", at(1, 0), 120), project_id: infra } as TaskWithTpl, templates.fullBackup);
+  emulator.startTaskAs(infra, templates.fullBackup);
+  emulator.startTaskAs(tools, templates.searchIndex);
+  return { ...app, emulator, templates };
 }

@@ -3,6 +3,7 @@
 // parked await (audit write, Semaphore reply, chat send) resumes. Each seed is one interleaving.
 import test from "ava";
 import { fakeEngine, type FakeEngine } from "./helpers-chat/fake-engine.js";
+import { FIRST_NEW_TASK_ID, emulatorTaskIn } from "./helpers-semaphore.js";
 import { Scheduler } from "./helpers-chat/scheduler.js";
 import { ALICE, BOB, CAROL, OPS_ROOM } from "./helpers-chat/ops.js";
 import { Confirmations } from "../src/matrix/confirmations.js";
@@ -142,7 +143,7 @@ test("an approval or a deny after the start was sent is refused: already startin
     t.regex((await e.cmd(`approve ${req.id}`, APPROVERS[1]!)).text, /Request r1 is already approved and starting; nothing to do/);
     t.regex((await e.cmd(`deny ${req.id}`, APPROVERS[2]!)).text, /Request r1 is already approved and starting; it can no longer be denied/);
     answer();
-    t.regex((await approving).text, /Approved r1 \(1\/1\); Deploy web started as task 100/);
+    t.regex((await approving).text, new RegExp(`Approved r1 \\(1/1\\); Deploy web started as task ${FIRST_NEW_TASK_ID}`));
     t.is(e.semaphore.callsOf("startTask").length, 1);
   } finally {
     await e.close();
@@ -153,13 +154,18 @@ test("an approval or a deny after the start was sent is refused: already startin
 
 const TASK_INI = `[room "${OPS_ROOM}"]\nstop = *\napprove = *\n`;
 const ACTORS = [ALICE, BOB, CAROL, ...APPROVERS.slice(0, 5)];
-const TASK = { projectId: 1, taskId: 100, templateId: 1, templateName: "Deploy web", projectName: "Infrastructure" };
+/** A task of the emulator in `status`, put into the bot's store as the tracker would. */
+async function trackedTask(e: FakeEngine, status: "running" | "waiting_confirmation") {
+  const task = await emulatorTaskIn(await e.semaphore.emulator, 1, status);
+  const t = { projectId: 1, taskId: task.id, templateId: task.template_id, templateName: "Deploy web", projectName: "Infrastructure", status };
+  return e.ops.store.upsertTask(t);
+}
 
 test("confirm and reject racing on one task waiting for confirmation (50 seeds): one request to Semaphore, the others told who won", async (t) => {
   for (const seed of SEEDS) {
-    const e = fakeEngine({ users: ACTORS, ini: TASK_INI });
+    const e = fakeEngine({ users: ACTORS, ini: TASK_INI, semaphore: { apiFlavor: "modern" } }); // v2.10 can't reject
     try {
-      e.ops.store.upsertTask({ ...TASK, status: "waiting_confirmation" });
+      const { taskId } = await trackedTask(e, "waiting_confirmation");
       const s = new Scheduler(seed);
       parkAudit(e, s);
       e.semaphore.confirmTask = s.delayed("confirmTask reply", e.semaphore.confirmTask.bind(e.semaphore));
@@ -168,7 +174,7 @@ test("confirm and reject racing on one task waiting for confirmation (50 seeds):
       const replies: string[] = [];
       await s.run(
         ACTORS.map((who) => {
-          const line = rnd() < 0.5 ? "confirm 100" : "reject 100";
+          const line = rnd() < 0.5 ? `confirm ${taskId}` : `reject ${taskId}`;
           return {
             name: `${who} ${line}`,
             act: async () => {
@@ -185,7 +191,7 @@ test("confirm and reject racing on one task waiting for confirmation (50 seeds):
       t.true(won[0]!.includes(sent[0] === "confirm" ? "👍 Confirmed" : "🚫 Rejected"), why);
       const rest = replies.filter((r) => !won.includes(r));
       t.true(
-        rest.every((r) => /Task 100 (is already being|was already) (confirmed|rejected) by @/.test(r)),
+        rest.every((r) => new RegExp(`Task ${taskId} (is already being|was already) (confirmed|rejected) by @`).test(r)),
         why,
       );
     } finally {
@@ -198,7 +204,7 @@ test("two stops at once send one stop request; the second is told it is already 
   for (const seed of SEEDS.slice(0, 20)) {
     const e = fakeEngine({ users: ACTORS, ini: TASK_INI });
     try {
-      const task = e.ops.store.upsertTask({ ...TASK, status: "running" });
+      const task = await trackedTask(e, "running");
       const s = new Scheduler(seed);
       parkAudit(e, s);
       e.semaphore.stopTask = s.delayed("stopTask reply", e.semaphore.stopTask.bind(e.semaphore));
@@ -219,7 +225,7 @@ test("two stops at once send one stop request; the second is told it is already 
       t.is(e.semaphore.callsOf("stopTask").length, 1, `seed ${seed}: ${told.join(" | ")}`);
       t.is(told.filter((x) => x === "stopped").length, 1, `seed ${seed}: ${told.join(" | ")}`);
       t.true(
-        told.filter((x) => x !== "stopped").every((x) => /Task 100 is already being stopped \(asked by @[^)]+\)/.test(x)),
+        told.filter((x) => x !== "stopped").every((x) => new RegExp(`Task ${task.taskId} is already being stopped \\(asked by @[^)]+\\)`).test(x)),
         told.join(" | "),
       );
       s.stopParking();

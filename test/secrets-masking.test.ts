@@ -223,22 +223,16 @@ test("maskCommandLine: history lines keep no secret and stay readable", (t) => {
 
 test.serial("console history: a run line keeps no secret (memory and file); the recalled masked line is refused, not sent", async (t) => {
   const app = fakeApp({ audit: true });
-  const tpl = {
-    id: 9,
-    project_id: 1,
+  const tpl = (await app.semaphore.emulator).addTemplate(1, {
     name: "Set DB password",
-    description: "",
-    playbook: "x.yml",
-    allow_override_args_in_task: true,
-    allow_override_branch_in_task: false,
-    git_branch: null,
-    survey_vars: [{ id: 1, name: "db_password", title: "DB password", required: true, type: "", description: "", values: [], default_value: null }],
-  } as unknown as Template;
-  app.semaphore.templateList[1]!.push(tpl);
+    app: "ansible",
+    allowOverrideArgsInTask: true,
+    surveyVars: [{ name: "db_password", title: "DB password", required: true, type: "", description: "", values: [] }],
+  });
   const historyFile = join(app.stateDir, "console-history");
   const h = await harness({ app, opts: { historyFile } });
   try {
-    await h.keys(":", ...'run 1 9 db_password=hunter2 --args "-e api_key=k-123"', KEY.enter);
+    await h.keys(":", ...`run 1 ${tpl.id} db_password=hunter2 --args "-e api_key=k-123"`, KEY.enter);
     await h.until(/Run Set DB password/, 10_000);
     await h.keys(KEY.tab, KEY.enter);
     await h.until(() => app.semaphore.callsOf("startTask").length === 1, 10_000);

@@ -2,7 +2,7 @@
 // stripped, HEAD on GET routes, faults, latency), Go-style JSON replies with application/json even when empty,
 // websocket upgrades of /api/ws, request/byte counters.
 
-import http, { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import http, { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { authenticate } from "./auth.js";
@@ -20,6 +20,13 @@ export interface HttpStats {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
+/** What the in-process transport answers: the parts of a fetch Response that SemaphoreClient reads. */
+export interface InProcessResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: Buffer[];
+}
+
 function stripSlash(p: string): string {
   let path = p;
   while (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
@@ -36,6 +43,8 @@ export class HttpFront {
   private readonly sockets = new Set<Socket | Duplex>();
   private readonly timers = new Set<NodeJS.Timeout>();
   port = 0;
+  /** Without a listening socket: answering in-process requests (false during an outage). */
+  inProcessUp = false;
   stats: HttpStats = { requests: 0, requestsByRoute: {}, bytesOut: 0 };
 
   constructor(
@@ -73,6 +82,7 @@ export class HttpFront {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.inProcessUp = false;
     this.core.hub.terminateAll();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -131,12 +141,18 @@ export class HttpFront {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const reply = await this.respond(method, req.url ?? "/", req.headers, () => this.readBody(req));
+    this.write(method, res, reply);
+  }
+
+  /** The request pipeline without the socket: shared by HTTP and the in-process transport. */
+  private async respond(method: string, rawUrl: string, headers: IncomingHttpHeaders, readBody: () => Promise<Buffer>): Promise<Reply> {
+    const url = new URL(rawUrl, "http://localhost");
     const path = stripSlash(url.pathname);
     const isApi = path === "/api" || path.startsWith("/api/");
     const match = isApi ? this.router.match(method, path) : null;
     this.count(match ? (match.kind === "not_found" ? `${method} (unmatched)` : match.name) : `${method} (web ui)`);
-    const body = await this.readBody(req);
+    const body = await readBody();
 
     let reply: Reply;
     if (isApi && this.faults.html502) {
@@ -153,10 +169,42 @@ export class HttpFront {
     } else if (match.kind === "method_not_allowed") {
       reply = { status: 405, contentType: "" }; // live: no Content-Type, empty body (§11 item 14)
     } else {
-      reply = await dispatch(this.core, match.route, match.params, { method, path, query: url.searchParams, headers: req.headers, body });
+      reply = await dispatch(this.core, match.route, match.params, { method, path, query: url.searchParams, headers, body });
     }
     if (this.faults.latencyMs > 0) await this.delay(this.faults.latencyMs);
-    this.write(method, res, reply);
+    return reply;
+  }
+
+  /**
+   * A fetch that runs a request through the same pipeline without a socket (tests). While the front is closed
+   * (outage) it fails as a refused connection would; every step is a microtask unless a latency fault is set.
+   */
+  async fetchInProcess(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<InProcessResponse> {
+    if (!this.up) throw Object.assign(new Error(`connect ECONNREFUSED ${url}`), { code: "ECONNREFUSED" });
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
+    const u = new URL(url);
+    const reply = await this.respond(method, u.pathname + u.search, headers, async () => Buffer.from(init.body ?? ""));
+    if (reply.closeConnection) throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    const { text, headers: out } = this.encode(reply);
+    const noBody = method === "HEAD" || reply.status === 204 || reply.status === 304;
+    if (!noBody) this.stats.bytesOut += Buffer.byteLength(text);
+    const lower = new Map(Object.entries(out).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    return { status: reply.status, headers: { get: (name) => lower.get(name.toLowerCase()) ?? null }, body: noBody ? [] : [Buffer.from(text)] };
+  }
+
+  /** Whether requests are answered: listening, or (without a socket) not in an outage. */
+  private get up(): boolean {
+    return this.server !== null || this.inProcessUp;
+  }
+
+  private encode(reply: Reply): { text: string; headers: OutgoingHttpHeaders } {
+    const text = reply.raw ?? (reply.body !== undefined ? goJson(reply.body) + "\n" : "");
+    const contentType = reply.contentType ?? "application/json";
+    const headers: OutgoingHttpHeaders = { ...(contentType ? { "Content-Type": contentType } : {}), ...reply.headers };
+    if (reply.status !== 204 && reply.status !== 304) headers["Content-Length"] = Buffer.byteLength(text);
+    return { text, headers };
   }
 
   private write(method: string, res: ServerResponse, reply: Reply): void {
@@ -165,11 +213,8 @@ export class HttpFront {
       res.socket?.destroy();
       return;
     }
-    const text = reply.raw ?? (reply.body !== undefined ? goJson(reply.body) + "\n" : "");
+    const { text, headers } = this.encode(reply);
     const noBody = reply.status === 204 || reply.status === 304;
-    const contentType = reply.contentType ?? "application/json";
-    const headers: OutgoingHttpHeaders = { ...(contentType ? { "Content-Type": contentType } : {}), ...reply.headers };
-    if (!noBody) headers["Content-Length"] = Buffer.byteLength(text);
     res.writeHead(reply.status, headers);
     if (method === "HEAD" || noBody) {
       res.end();

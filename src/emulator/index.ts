@@ -41,6 +41,7 @@ import { Scheduler } from "./scheduler.js";
 import { addTemplateRow, seed, type SeedUser } from "./seed.js";
 import { Shapes } from "./shapes.js";
 import { Store } from "./store.js";
+import { formatMs } from "./clock.js";
 import { defaultScenario } from "./scenarios.js";
 import type { Core } from "./context.js";
 import type { ApiFlavor, App, Role, ScenarioRef, SurveyVar, TaskParams, TaskStatus, TemplateTaskParams } from "./types.js";
@@ -65,7 +66,9 @@ export interface SemaphoreServerOptions {
   host?: string;
   /** default 0 (ephemeral) */
   port?: number;
-  /** Task pool tick (ms). Semaphore's is 5000; tests use small values. */
+  /** false: no socket at all; reached only through `fetch` (in-process tests). Default true. */
+  listen?: boolean;
+  /** Task pool tick (ms). Semaphore's is 5000; tests use small values; 0: no timer, tasks move on tick() only. */
   tickMs?: number;
   /** One "unit" of delay between output lines of scripted scenarios (ms); default 300 (realistic). */
   lineDelayMs?: number;
@@ -199,8 +202,12 @@ export interface SemaphoreServer {
   addToken(userId: number, opts?: { expired?: boolean }): string;
   /** Start a task as if from the web UI (userId) or a schedule/integration (userId null, the default). */
   startTaskAs(projectId: number, templateId: number, opts?: StartTaskOptions): TaskJson;
+  /** A run that finished at `end` after starting at `start`, as if it had happened then (a known history for tests). */
+  addPastRun(projectId: number, templateId: number, run: { status: "success" | "error" | "stopped"; start: Date; end: Date }): TaskJson;
   /** Current state of a task (plain Task JSON), or undefined. */
   getTask(taskId: number): TaskJson | undefined;
+  /** The request pipeline without a socket, for SemaphoreClient's `fetch` option; refused during an outage. */
+  fetch: HttpFront["fetchInProcess"];
   /** Run one pool tick now (on top of the timer). */
   tick(): void;
   faults: Faults;
@@ -252,7 +259,9 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
   registerTasks(router);
   const faultState = new FaultState();
   const front = new HttpFront(core, router, faultState, host);
-  await front.listen(opts.port ?? 0);
+  const listen = opts.listen ?? true;
+  if (listen) await front.listen(opts.port ?? 0);
+  else front.inProcessUp = true;
   pool.start();
   scheduler.refresh();
 
@@ -299,7 +308,7 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
   };
 
   const server: SemaphoreServer = {
-    url: `http://${urlHost}:${port}`,
+    url: listen ? `http://${urlHost}:${port}` : "http://semaphore-emulator.invalid",
     port,
     flavor,
     adminToken: seeded.adminToken,
@@ -383,11 +392,24 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
       return shapes.task(res.task) as TaskJson;
     },
 
+    addPastRun(projectId, templateId, run) {
+      const row = store.tasks.get(server.startTaskAs(projectId, templateId).id)!;
+      Object.assign(row, {
+        status: run.status,
+        created: formatMs(run.start.getTime()),
+        start: formatMs(run.start.getTime()),
+        end: formatMs(run.end.getTime()),
+      });
+      pool.removeQueued(row.id); // finished: not waiting for the pool any more
+      return shapes.task(row) as TaskJson;
+    },
+
     getTask(taskId) {
       const t = store.tasks.get(taskId);
       return t ? (shapes.task(t) as TaskJson) : undefined;
     },
 
+    fetch: (url, init) => front.fetchInProcess(url, init),
     tick: () => pool.tick(),
 
     faults: {
@@ -402,7 +424,8 @@ export async function startSemaphoreServer(opts: SemaphoreServerOptions = {}): P
 
     async restart() {
       if (stopped) throw new Error("server stopped");
-      await front.listen(port);
+      if (listen) await front.listen(port);
+      else front.inProcessUp = true;
     },
 
     async stop() {

@@ -78,7 +78,7 @@ export class TaskPool {
   ) {}
 
   start(): void {
-    if (this.interval || this.disposed) return;
+    if (this.interval || this.disposed || this.opts.tickMs <= 0) return; // 0: no timer, only explicit ticks
     this.interval = setInterval(() => this.tick(), this.opts.tickMs);
   }
 
@@ -227,7 +227,7 @@ export class TaskPool {
     }
   }
 
-  private removeQueued(id: number): void {
+  removeQueued(id: number): void {
     const i = this.queue.findIndex((t) => t.id === id);
     if (i >= 0) this.queue.splice(i, 1);
   }

@@ -83,7 +83,15 @@ export interface SemaphoreClientOptions {
   onWarning?: (message: string) => void;
   /** Smaller caps than REPLY_LIMITS (tests). */
   replyLimits?: Partial<Record<ReplyKind, number>>;
+  /** Instead of node-fetch over the network: the emulator's in-process handler (tests, without sockets). */
+  fetch?: FetchLike;
 }
+
+/** The part of fetch the client uses; node-fetch's by default. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; redirect: "manual"; agent: (u: URL) => http.Agent },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; body: Chunks | null }>;
 
 /** How the start-task body carries Ansible options: v2.10 flat fields, or the later `params` object. */
 export type ApiShape = "flat" | "params";
@@ -231,6 +239,7 @@ export class SemaphoreClient {
   private readonly onRequest: ((info: RequestInfo) => void) | undefined;
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly replyLimits: Record<ReplyKind, number>;
+  private readonly fetch: FetchLike;
   private shape: { shape: ApiShape; version: string } | undefined;
   private shapeProbe: Promise<ApiShape> | undefined;
   private warnedVersion = false;
@@ -271,6 +280,7 @@ export class SemaphoreClient {
     this.onWarning = opts.onWarning;
     const cap = (kind: ReplyKind) => Math.min(REPLY_LIMITS[kind], opts.replyLimits?.[kind] ?? Infinity);
     this.replyLimits = { json: cap("json"), output: cap("output") };
+    this.fetch = opts.fetch ?? fetch;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -571,9 +581,9 @@ export class SemaphoreClient {
         body = JSON.stringify(opts.body);
         headers["Content-Type"] = "application/json";
       }
-      let res: Awaited<ReturnType<typeof fetch>>;
+      let res: Awaited<ReturnType<FetchLike>>;
       try {
-        res = await fetch(this.baseUrl + path, {
+        res = await this.fetch(this.baseUrl + path, {
           method,
           headers,
           body,
@@ -595,7 +605,7 @@ export class SemaphoreClient {
         read = streamList ? await readList(stream, limit, opts.list!) : { text: await readCappedText(stream, limit) };
       } catch (e) {
         if (e instanceof BodyTooLarge || e instanceof SyntaxError || e instanceof SemaphoreError) {
-          (res.body as unknown as Readable | null)?.destroy(); // stop reading: the rest of the reply is never downloaded
+          (res.body as Partial<Readable> | null)?.destroy?.(); // stop reading: the rest of the reply is never downloaded
           ac.abort();
         }
         if (e instanceof BodyTooLarge) {

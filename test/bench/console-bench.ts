@@ -27,7 +27,7 @@ const f = (n: number) => n.toFixed(2);
 let keyInProcess = "n/a";
 
 async function renderBench(): Promise<void> {
-  const h = await harness({ cols: 160, rows: 48, app: charts ? historyApp() : undefined });
+  const h = await harness({ cols: 160, rows: 48, app: charts ? await historyApp() : undefined });
   try {
     for (let i = 1; i <= 50; i++) addTask(h.app, i, { templateName: `Template ${i % 7}`, currentTask: "starting" });
     await h.until(/#50/);

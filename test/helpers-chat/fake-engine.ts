@@ -1,5 +1,5 @@
-// An Operations engine over the in-memory FakeSemaphore (no network, no Matrix), for race and approval tests that
-// must control every await themselves. The config is a real file read by the real loader.
+// An Operations engine over the in-process Semaphore emulator (no network, no Matrix), for race and approval tests
+// that must control every await themselves. The config is a real file read by the real loader.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +10,14 @@ import { loadConfig, formatIssue } from "../../src/config/load.js";
 import { runCommandLine } from "../../src/commands/dispatch.js";
 import "../../src/commands/registry.js";
 import type { Reply } from "../../src/commands/types.js";
-import { FakeSemaphore } from "../console-helpers.js";
+import { emulatedSemaphore, RecordingClient, type EmulatorOptions } from "../helpers-semaphore.js";
+import type { SemaphoreServer } from "../../src/emulator/index.js";
 import { ADMIN, OPS_ROOM } from "./ops.js";
 
 export interface FakeEngine {
   ops: Operations;
-  semaphore: FakeSemaphore;
+  /** The real client over the emulator; it records every call (see test/helpers-semaphore.ts). */
+  semaphore: RecordingClient;
   stateDir: string;
   cmd(line: string, user: string, room?: string): Promise<Reply>;
   actor(user: string, room?: string): Actor;
@@ -28,7 +30,16 @@ export interface FakeEngine {
  * `ini` is appended after [semaphore] and [bot] (admin_users = ADMIN, allowed_users = `users`). `persist` keeps
  * approvals.json in the state dir; without it nothing touches the disk, so every await is a microtask.
  */
-export function fakeEngine(o: { users: string[]; ini: string; persist?: boolean; matrix?: string; stateDir?: string }): FakeEngine {
+export function fakeEngine(o: {
+  users: string[];
+  ini: string;
+  persist?: boolean;
+  matrix?: string;
+  stateDir?: string;
+  /** Of the emulator this engine starts (not with `emulator`: a restart's engine talks to the same one). */
+  semaphore?: EmulatorOptions;
+  emulator?: Promise<SemaphoreServer>;
+}): FakeEngine {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), "chatrixcd-fake-"));
   const configPath = join(stateDir, "chatrixcd.ini");
   writeFileSync(
@@ -50,9 +61,9 @@ ${o.ini}
   const config = loadConfig(configPath, { env: {} });
   if (!config.ok) throw new Error(config.issues.map(formatIssue).join("\n"));
   const logger = new Logger({ level: "debug", echo: process.env.CHATRIXCD_TEST_DEBUG ? process.stderr : undefined });
-  const semaphore = new FakeSemaphore();
+  const semaphore = o.emulator ? new RecordingClient(o.emulator) : emulatedSemaphore(o.semaphore);
   const ops = new Operations({ store: new Store(), logger, config, stateDir: o.persist ? stateDir : undefined });
-  ops.semaphore = semaphore as never;
+  ops.semaphore = semaphore;
   ops.startServices();
   const actor = (user: string, room = OPS_ROOM): Actor => ({ kind: "chat", userId: user, roomId: room });
   return {
@@ -61,11 +72,14 @@ ${o.ini}
     stateDir,
     actor,
     cmd: (line, user, room) => runCommandLine({ actor: actor(user, room), ops, prefix: "!cd" }, line),
-    restart: () => fakeEngine({ ...o, stateDir }),
+    restart: () => fakeEngine({ ...o, stateDir, emulator: semaphore.emulator }), // Semaphore keeps running
     async close() {
       await ops.stopServices();
       await logger.close();
-      if (!o.stateDir && !o.persist) rmSync(stateDir, { recursive: true, force: true }); // a persisted one may be restarted
+      if (!o.stateDir && !o.persist) {
+        rmSync(stateDir, { recursive: true, force: true }); // a persisted one may be restarted (with the same Semaphore)
+        if (!o.emulator) await (await semaphore.emulator).stop();
+      }
     },
   };
 }
