@@ -71,7 +71,10 @@ approvals_required = 1
     t.truthy(yes);
 
     // An approval request: the request card renders the run summary; --extra-vars forms and nested JSON.
-    const ask2 = `!cd run 1 "Approved args" --args "--extra-vars='{\\"nested\\":{\\"client_secret\\":\\"cs-777\\"}}' -e 'a=1 b_token=bt-888' --extra-vars=db_pass=ev-999"`;
+    const ask2 =
+      `!cd run 1 "Approved args" --args ` +
+      `"--extra-vars='{\\"nested\\":{\\"client_secret\\":\\"cs-777\\"}}' -e 'a=1 ` +
+      `b_token=bt-888' --extra-vars=db_pass=ev-999"`;
     const ask2Id = await m.message(OPS_ROOM, ALICE, ask2);
     const prompt2 = m.repliesTo(ask2Id)[0]!;
     t.regex(prompt2.content.body, /Run Approved args/);

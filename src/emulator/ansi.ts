@@ -60,7 +60,12 @@ function colorize(lead: string, num: number, color: string): string {
 function recapLine(host: string, t: HostStats): string {
   const color = t.failed > 0 || t.unreachable > 0 ? ANSIBLE_COLOR.error : t.changed > 0 ? ANSIBLE_COLOR.changed : ANSIBLE_COLOR.ok;
   const h = stringc(host, color).padEnd(37);
-  return `${h} : ${colorize("ok", t.ok, ANSIBLE_COLOR.ok)} ${colorize("changed", t.changed, ANSIBLE_COLOR.changed)} ${colorize("unreachable", t.unreachable, ANSIBLE_COLOR.unreachable)} ${colorize("failed", t.failed, ANSIBLE_COLOR.error)} ${colorize("skipped", t.skipped, ANSIBLE_COLOR.skip)} ${colorize("rescued", t.rescued, ANSIBLE_COLOR.ok)} ${colorize("ignored", t.ignored, ANSIBLE_COLOR.warn)}`;
+  return (
+    `${h} : ${colorize("ok", t.ok, ANSIBLE_COLOR.ok)} ${colorize("changed", t.changed, ANSIBLE_COLOR.changed)} ` +
+    `${colorize("unreachable", t.unreachable, ANSIBLE_COLOR.unreachable)} ${colorize("failed", t.failed, ANSIBLE_COLOR.error)} ` +
+    `${colorize("skipped", t.skipped, ANSIBLE_COLOR.skip)} ${colorize("rescued", t.rescued, ANSIBLE_COLOR.ok)} ` +
+    colorize("ignored", t.ignored, ANSIBLE_COLOR.warn)
+  );
 }
 
 export function recap(stats: Map<string, HostStats>): string[] {

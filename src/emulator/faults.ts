@@ -21,8 +21,16 @@ export class FaultState {
   wsRefuseStatus: number | null = null;
 }
 
-export const HTML_502 =
-  "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n";
+export const HTML_502 = [
+  "<html>",
+  "<head><title>502 Bad Gateway</title></head>",
+  "<body>",
+  "<center><h1>502 Bad Gateway</h1></center>",
+  "<hr><center>nginx/1.24.0</center>",
+  "</body>",
+  "</html>",
+  "",
+].join("\r\n");
 
 /** What a truncated JSON reply looks like: valid prefix, cut in the middle of a value. */
 export const INVALID_JSON_BODY = '{"id":1,"name":"Infrastructure","created":"2026-11-26T16:4';

@@ -165,7 +165,8 @@ async function checkout(ctx: RunContext, io: RunIO): Promise<void> {
     await io.print(`Updating Repository ${repo.git_url}`, 0.3);
     await io.print(`From ${repo.git_url.replace(/\.git$/, "")}`, 1.5);
     await io.print(
-      `   1f2e3d4..${fakeSha(repo.git_url + ctx.task.id).slice(0, 7)}  ${ctx.task.git_branch ?? repo.git_branch} -> origin/${ctx.task.git_branch ?? repo.git_branch}`,
+      `   1f2e3d4..${fakeSha(repo.git_url + ctx.task.id).slice(0, 7)}  ` +
+        `${ctx.task.git_branch ?? repo.git_branch} -> origin/${ctx.task.git_branch ?? repo.git_branch}`,
       0.2,
     );
   }
@@ -471,7 +472,11 @@ const rotateCerts: Scenario = async (ctx, io) => {
     for (const h of targets) {
       await io.print(
         A.fatal(h, {
-          msg: "The task includes an option with an undefined variable. The error was: 'cert_domain' is undefined. 'cert_domain' is undefined\n\nThe error appears to be in '/tmp/semaphore/repository_1_template_5/roles/certs/tasks/main.yml': line 2, column 3, but may\nbe elsewhere in the file depending on the exact syntax problem.",
+          msg:
+            "The task includes an option with an undefined variable. The error was: 'cert_domain' is undefined. " +
+            "'cert_domain' is undefined\n\nThe error appears to be in " +
+            "'/tmp/semaphore/repository_1_template_5/roles/certs/tasks/main.yml': line 2, column 3, but may\nbe elsewhere " +
+            "in the file depending on the exact syntax problem.",
         }),
         1,
       );

@@ -383,7 +383,9 @@ export class SemaphoreClient {
           method: "POST",
           path,
           detail: "template does not allow overriding CLI args",
-          userText: `Template "${tpl.name}" doesn't accept ${what}; Semaphore would silently ignore them. Enable "allow CLI args in task" (allow_override_args_in_task) on the template, or run without them.`,
+          userText:
+            `Template "${tpl.name}" doesn't accept ${what}; Semaphore would silently ignore them. Enable ` +
+            `"allow CLI args in task" (allow_override_args_in_task) on the template, or run without them.`,
         });
       }
     }
@@ -433,7 +435,9 @@ export class SemaphoreClient {
           status: e.status,
           detail: "no reject route",
           cause: e,
-          userText: `This Semaphore server${version ? ` (${version})` : ""} can't reject tasks — that arrived after v2.10. Stop the task instead, or upgrade Semaphore.`,
+          userText:
+            `This Semaphore server${version ? ` (${version})` : ""} can't reject tasks — ` +
+            `that arrived after v2.10. Stop the task instead, or upgrade Semaphore.`,
         });
       }
       throw e;
@@ -492,14 +496,17 @@ export class SemaphoreClient {
     } catch (e) {
       if (e instanceof SemaphoreError && ["unreachable", "timeout", "unauthorized", "server", "not_json"].includes(e.kind)) throw e;
       this.warnOnce(
-        `Could not read Semaphore's version from /api/info (${e instanceof SemaphoreError ? e.userMessage() : String(e)}); sending task options in the v2.10 form.`,
+        `Could not read Semaphore's version from /api/info ` +
+          `(${e instanceof SemaphoreError ? e.userMessage() : String(e)}); sending task ` +
+          `options in the v2.10 form.`,
       );
       return "flat"; // not cached: ask again next time
     }
     const shape = apiShapeForVersion(version);
     if (shape === null) {
       this.warnOnce(
-        `Semaphore reports version ${JSON.stringify(version.slice(0, 60))}, which ChatrixCD doesn't recognise; sending task options in the v2.10 form (tags/skip-tags as CLI arguments).`,
+        `Semaphore reports version ${JSON.stringify(version.slice(0, 60))}, which ChatrixCD doesn't ` +
+          `recognise; sending task options in the v2.10 form (tags/skip-tags as CLI arguments).`,
       );
     }
     this.shape = { shape: shape ?? "flat", version };
