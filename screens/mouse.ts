@@ -1,5 +1,6 @@
 // Mouse routing: the top dialog gets every click; else the tab row, the open view, or the panel under the pointer
-// (a press focuses it). A second press on the same cell within DOUBLE_CLICK_MS is a double click.
+// (a press focuses it). A second press on the same cell within DOUBLE_CLICK_MS is a double click. MouseSwitch turns
+// the terminal's mouse reporting on and off (m, :mouse).
 import { PANELS, type PanelName } from "./context.js";
 import type { Modals } from "./dialogs/dialogs.js";
 import type { Panel } from "./panels/panel.js";
@@ -8,6 +9,7 @@ import type { HistoryView } from "./views/history-view.js";
 import type { BottomBar } from "./widgets/command-bar.js";
 import type { MouseEvent } from "./widgets/input.js";
 import type { Tabs } from "./widgets/tabs.js";
+import { setMouse, type Screen } from "./terminal.js";
 
 const DOUBLE_CLICK_MS = 400;
 
@@ -71,5 +73,31 @@ export class MouseRouter {
       c.redraw(true);
       return;
     }
+  }
+}
+
+/** Mouse reporting: on, clicks and the wheel reach the console; off, the terminal selects text as usual. */
+export class MouseSwitch {
+  /** `changed`: after each switch, with the line for the status bar. */
+  constructor(
+    private readonly screen: Screen,
+    public on: boolean,
+    private readonly changed: (message: string) => void,
+  ) {}
+
+  /** Tells the terminal what `on` says (at start). */
+  apply(): void {
+    setMouse(this.screen, this.on);
+  }
+
+  toggle(): void {
+    this.on = !this.on;
+    this.apply();
+    this.changed(this.on ? "Mouse on: click, double-click and wheel work. m turns it off." : "Mouse off: the terminal selects text as usual. m turns it on.");
+  }
+
+  /** On, off, or (undefined) toggle; nothing when it already is so. */
+  set(on?: boolean): void {
+    if ((on ?? !this.on) !== this.on) this.toggle();
   }
 }

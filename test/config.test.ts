@@ -237,7 +237,7 @@ test("CLI: --version matches package.json, --help and usage errors", async (t) =
   const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   t.is(await runCli(["--version"], {}, io), 0);
-  t.is(out.join("").trim(), pkg.version);
+  t.is(out.join("").split("\n")[0], pkg.version, "the first line is the bare version, for scripts");
   out.length = 0;
   t.is(await runCli(["--help"], {}, io), 0);
   t.regex(out.join(""), /check-config/);
@@ -250,6 +250,22 @@ test("CLI: --version matches package.json, --help and usage errors", async (t) =
   out.length = 0;
   t.is(await runCli(["--headless", "--config", join(dir, "nope.ini")], {}, io), 2);
   t.regex(out.join(""), /config file not found/);
+});
+
+test("CLI: --version names the config file, state dir, log file and audit file after the version (issue 14 item 10)", async (t) => {
+  const out: string[] = [];
+  const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+  const config = file(`${VALID}state_dir = ./state-here\nlog_file = ./logs/bot.log\n`);
+  t.is(await runCli(["--version", "--config", config], {}, io), 0);
+  const lines = out.join("").trimEnd().split("\n");
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  t.is(lines[0], pkg.version);
+  t.deepEqual(lines.slice(1), [
+    `Config file:  ${config}`,
+    `State dir:    ${join(dir, "state-here")}`,
+    `Log file:     ${join(dir, "logs/bot.log")}`,
+    `Audit file:   ${join(dir, "state-here", "audit.jsonl")}`,
+  ]);
 });
 
 // ---- issue 12: an unclear config does not start ----

@@ -3,6 +3,7 @@
 import { CONSOLE_ACTOR } from "../context.js";
 import { userMessage } from "../../src/core/operations.js";
 import { runCommandLine } from "../../src/commands/dispatch.js";
+import { pathLines } from "../../src/cli/paths.js";
 import type { Reply } from "../../src/commands/types.js";
 import type { TaskState } from "../../src/core/store.js";
 import { ConfirmDialog } from "../dialogs/dialogs.js";
@@ -42,12 +43,8 @@ export class CommandRunner {
   private paths(): string[] {
     const app = this.host.app;
     const v = app.ops.config.values;
-    return [
-      "On this machine (shown at the console only):",
-      `Config file:  ${app.config.path ?? "none (defaults and environment variables)"}`,
-      `Log file:     ${v.bot.log_file || "none (the Logs panel only; set [bot] log_file)"}`,
-      `State dir:    ${v.bot.state_dir}`,
-    ];
+    const facts = { configFile: app.config.path, stateDir: v.bot.state_dir, logFile: v.bot.log_file, auditFile: app.ops.audit.file };
+    return ["On this machine (shown at the console only):", ...pathLines(facts)];
   }
 
   private async show(line: string, reply: Reply): Promise<void> {

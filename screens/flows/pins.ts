@@ -2,6 +2,7 @@
 // state (<state_dir>/console-pins.json) so they survive a restart.
 import { readFileSync } from "node:fs";
 import { writeFileAtomicSync } from "../../src/util/atomic-write.js";
+import type { Operations } from "../../src/core/operations.js";
 
 export class Pins {
   private readonly pinned = new Set<string>();
@@ -38,4 +39,11 @@ export class Pins {
   first<T extends { id: number; project_id: number }>(templates: T[]): T[] {
     return [...templates.filter((t) => this.has(t.project_id, t.id)), ...templates.filter((t) => !this.has(t.project_id, t.id))];
   }
+}
+
+/** `:run <project> <Tab>` completion: the pinned templates' names and ids of that project, to offer first. */
+export async function pinnedTemplateNames(ops: Pick<Operations, "tasks">, pins: Pins, tokens: string[], index: number): Promise<string[]> {
+  if (tokens[0] !== "run" || index !== 2 || !tokens[1]) return [];
+  const { templates } = await ops.tasks.templates({ kind: "console" }, tokens[1]);
+  return templates.filter((t) => pins.has(t.project_id, t.id)).flatMap((t) => [t.name, String(t.id)]);
 }

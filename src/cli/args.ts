@@ -14,7 +14,8 @@ export const USAGE = `Usage:
   chatrixcd [--config PATH] [--headless] [--demo] [--read-only] [--log-level LEVEL]
   chatrixcd check-config [--config PATH]
   chatrixcd example-config          print a documented example config
-  chatrixcd --version | --help
+  chatrixcd --version [--config PATH]  the version, then the config file, state dir, log file and audit file
+  chatrixcd --help
 
 Options:
   --config PATH      config file (default: ./chatrixcd.ini, then $XDG_CONFIG_HOME/chatrixcd/chatrixcd.ini)

@@ -7,6 +7,7 @@ import { App } from "../app.js";
 import { LoginError } from "../matrix/login.js";
 import { readLoginAnswers } from "../matrix/sso.js";
 import { VERSION } from "../version.js";
+import { demoStateIsTemporary, pathFactsFor, pathLines } from "./paths.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,16 +44,18 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
     io.out(`chatrixcd ${VERSION}: Matrix chat-ops for Semaphore UI\n\n${USAGE}\n`);
     return 0;
   }
-  if (args.command === "version") {
-    io.out(`${VERSION}\n`);
-    return 0;
-  }
   if (args.command === "example-config") {
     io.out(exampleConfig());
     return 0;
   }
 
   const located = locateConfig(args.config);
+  if (args.command === "version") {
+    // The bare version first (scripts read that line), then where a run with these arguments keeps things.
+    const demo = args.demo || !located.path;
+    io.out(`${VERSION}\n${pathLines(pathFactsFor(loadConfig(located.path, { demo }), demo)).join("\n")}\n`);
+    return 0;
+  }
   if (args.command === "check-config") {
     if (!located.path) {
       io.err(`error: no config file found (looked for ${located.tried.join(", ")}). Pass --config PATH.\n`);
@@ -86,7 +89,7 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   let demoStateDir: string | undefined;
   const load = (): LoadedConfig => {
     const cfg = loadConfig(located.path, { demo });
-    if (demo && !cfg.values.semaphore.url && cfg.sources["bot.state_dir"]?.source === "default") {
+    if (demo && demoStateIsTemporary(cfg)) {
       demoStateDir ??= mkdtempSync(join(tmpdir(), "chatrixcd-demo-"));
       cfg.values.bot.state_dir = demoStateDir;
     }
