@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { Store } from "./core/store.js";
 import { Operations } from "./core/operations.js";
+import { auditFilePath } from "./core/audit.js";
 import type { Logger } from "./log/logger.js";
 import { errorText } from "./log/logger.js";
 import { routeSdkLogging } from "./log/sdk.js";
@@ -65,7 +66,7 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
       store: this.store,
       logger,
       config,
-      auditFile: join(config.values.bot.state_dir, "audit.jsonl"),
+      auditFile: auditFilePath(config.values.bot.state_dir),
       reload: opts.reload,
       requestShutdown: opts.requestShutdown,
     });

@@ -1,12 +1,7 @@
 // Where this process keeps things, as k9s `info` shows them: `chatrixcd --version` prints these lines after the
 // version and `:info` at the console adds them to the bot's info (local paths, so never in chat).
-import { join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
-
-/** The audit log's file inside [bot] state_dir. */
-export function auditFilePath(stateDir: string): string {
-  return join(stateDir, "audit.jsonl");
-}
+import { auditFilePath } from "../core/audit.js";
 
 /**
  * The embedded demo's Semaphore starts empty every run, so its state dir (unless one was chosen) is a temp dir made

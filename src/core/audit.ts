@@ -1,7 +1,12 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { Actor } from "./operations.js";
 import type { Redactor } from "../log/redact.js";
+
+/** The audit log's file inside [bot] state_dir (one name for the writer and for `--version`/`:info`). */
+export function auditFilePath(stateDir: string): string {
+  return join(stateDir, "audit.jsonl");
+}
 
 export interface AuditRecord {
   time: string;
