@@ -373,8 +373,10 @@ export async function runWizard(h: WizardHost, preset: { project?: Project } = {
           h.say(pins.toggle(t.project_id, t.id) ? `Pinned ${t.name}: it comes first from now on.` : `Unpinned ${t.name}.`);
         },
       },
-      label: (t) =>
-        `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : ""}`,
+      label: (t) => {
+        const survey = t.survey_vars?.length ? `  · ${t.survey_vars.length} survey var${t.survey_vars.length > 1 ? "s" : ""}` : "";
+        return `${pins.has(t.project_id, t.id) ? "★ " : ""}${sanitize(t.name)}  (template ${t.id})${survey}`;
+      },
       detail: (t) => sanitize(t.description || `Playbook ${t.playbook || "-"}`),
       escLabel: skipProjects ? "cancel" : "back",
     });

@@ -134,9 +134,8 @@ export class VerificationDialog extends Dialog<void> {
       para("This verification is gone.");
       return out;
     }
-    out.push(
-      `${tag(t.text.title, esc(truncate(sanitize(v.otherUserId), Math.max(10, width - 24))))}${tag(t.text.dim, " · device ")}${tag(t.text.key, esc(sanitize(v.otherDeviceId ?? "?")))}`,
-    );
+    const user = tag(t.text.title, esc(truncate(sanitize(v.otherUserId), Math.max(10, width - 24))));
+    out.push(`${user}${tag(t.text.dim, " · device ")}${tag(t.text.key, esc(sanitize(v.otherDeviceId ?? "?")))}`);
     para(v.origin === "console" ? `Started at the console (${v.id}).` : `The other device asked to verify the bot (${v.id}).`, t.text.dim);
     out.push("");
     if (v.emoji?.length) {

@@ -191,7 +191,8 @@ export class VerificationFlow {
           new SelectDialog(h.modals, h.ctx, {
             title: `Verify a device in ${sanitize(r.name)}`,
             intro: [
-              `${devices.length - open.length} of ${devices.length} devices are verified. The bot asks the one you choose to verify; accept on that device, then compare the emoji here.`,
+              `${devices.length - open.length} of ${devices.length} devices are verified. ` +
+                "The bot asks the one you choose to verify; accept on that device, then compare the emoji here.",
             ],
             items: open,
             key: (x) => `${x.userId} ${x.deviceId}`,

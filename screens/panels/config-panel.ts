@@ -162,9 +162,8 @@ export class ConfigPanel extends Panel {
     lines.push(`${tag(t.text.dim, "state")} ${state}`);
     if (issues) {
       const last = cfg.issues.find((i) => i.severity === "error") ?? cfg.issues[cfg.issues.length - 1]!;
-      lines.push(
-        `${tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(sanitize(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`), width)))}`,
-      );
+      const text = sanitize(`${issues} issue${issues > 1 ? "s" : ""}: ${formatIssue(last)}`);
+      lines.push(tag(last.severity === "error" ? t.text.bad : t.text.warn, esc(fit(text, width))));
     }
     return lines;
   }

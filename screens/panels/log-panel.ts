@@ -120,7 +120,8 @@ export class LogPanel extends Panel {
       .split("\n")
       .map((l) => sanitize(l))
       .join(" ⏎ ");
-    const line = `${dim}${ts}${reset}${lvl}${e.level.toUpperCase().padEnd(5)}${reset} ${dim}${sanitize(e.source)}${reset} ${e.level === "error" ? lvl : ""}${msg}${e.level === "error" ? reset : ""}`;
+    const body = e.level === "error" ? `${lvl}${msg}${reset}` : msg;
+    const line = `${dim}${ts}${reset}${lvl}${e.level.toUpperCase().padEnd(5)}${reset} ${dim}${sanitize(e.source)}${reset} ${body}`;
     if (this.formatted.size > 2000) this.formatted.clear();
     this.formatted.set(e.seq, line);
     return line;

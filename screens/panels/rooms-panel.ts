@@ -96,7 +96,12 @@ export class RoomsPanel extends Panel {
   private emptyText(): string {
     const c = this.ctx.app.store.connection;
     if (c.matrix === "not_configured")
-      return "Matrix is not configured, so the bot is in no rooms.\nSet [matrix] homeserver, user_id and a password or\naccess token to serve chat rooms. The console works\nwithout it.";
+      return [
+        "Matrix is not configured, so the bot is in no rooms.",
+        "Set [matrix] homeserver, user_id and a password or",
+        "access token to serve chat rooms. The console works",
+        "without it.",
+      ].join("\n");
     if (c.matrix === "starting" || c.matrix === "catching_up") return "Connecting to Matrix…";
     if (c.matrix === "error") return `Matrix: ${c.matrixDetail ?? "error"}`;
     return this.ctx.readOnly() ? "The bot is in no rooms yet." : "The bot is in no rooms yet. Invite it, or press J to join one.";

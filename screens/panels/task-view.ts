@@ -250,7 +250,8 @@ export class TaskView {
       second = `${tag(th.text.dim, "recap")} ${tag(r.failed || r.unreachable ? th.text.bad : th.text.ok, esc(fit(second, width - 6)))}`;
     } else if (t.currentPlay || t.currentTask) {
       const play = sanitize(t.currentPlay ?? "-");
-      second = `${tag(th.text.dim, "play")} ${esc(play)}  ${tag(th.text.dim, "task")} ${esc(fit(sanitize(t.currentTask ?? "-"), Math.max(4, width - 20 - play.length)))}`;
+      const task = fit(sanitize(t.currentTask ?? "-"), Math.max(4, width - 20 - play.length));
+      second = `${tag(th.text.dim, "play")} ${esc(play)}  ${tag(th.text.dim, "task")} ${esc(task)}`;
     } else {
       second = tag(
         th.text.dim,
@@ -300,9 +301,8 @@ export class TaskView {
     // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
     const sep = tag(th.text.dim, " › ");
     const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
-    const search = this.search
-      ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match"}`
-      : "";
+    const found = this.matches.length ? `${this.matchPos + 1}/${this.matches.length}` : "no match";
+    const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${found}` : "";
     const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
     const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
     if (label !== this.lastLabel) {

@@ -122,7 +122,8 @@ export class TasksPanel extends Panel {
           value: (r, now) =>
             r.kind === "task"
               ? progress(r.task)
-              : `${r.request.approvals.length}/${r.request.needed} approvals · expires in ${duration(r.request.expiresAt - now)}${r.request.run.params ? ` · ${r.request.run.params}` : ""}`,
+              : `${r.request.approvals.length}/${r.request.needed} approvals · expires in ${duration(r.request.expiresAt - now)}` +
+                (r.request.run.params ? ` · ${r.request.run.params}` : ""),
           style: (_r, t) => t.text.dim,
         },
       ],

@@ -252,7 +252,8 @@ export class HistoryView {
     const minutes = Math.max(5, Math.min(s.started.length, colW - 19 - 9));
     const items = ACTIVITY_SERIES.map((k) => {
       const v = s[k].slice(-minutes);
-      return `${tag(th.text.dim, esc(fit(SERIES_LABEL[k], 19)))}${tag(th.text.info, sparkline(v))} ${fit(`${v[v.length - 1] ?? 0}/min`, colW - 19 - minutes - 1)}`;
+      const now = fit(`${v[v.length - 1] ?? 0}/min`, colW - 19 - minutes - 1);
+      return `${tag(th.text.dim, esc(fit(SERIES_LABEL[k], 19)))}${tag(th.text.info, sparkline(v))} ${now}`;
     });
     return [
       tag(th.text.dim, esc(fit(`Activity per minute, last ${minutes} minutes (the rightmost column is this minute)`, width))),

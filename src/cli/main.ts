@@ -103,7 +103,8 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
     for (const i of cfg.issues) io.err(formatIssue(i) + "\n");
     if (demoStateDir) rmSync(demoStateDir, { recursive: true, force: true });
     io.err(
-      `chatrixcd: not starting: ${errors.length} configuration error${errors.length > 1 ? "s" : ""}. Fix them, then check with: chatrixcd check-config${located.path ? ` --config ${located.path}` : ""}\n`,
+      `chatrixcd: not starting: ${errors.length} configuration error${errors.length > 1 ? "s" : ""}. ` +
+        `Fix them, then check with: chatrixcd check-config${located.path ? ` --config ${located.path}` : ""}\n`,
     );
     return 2;
   }
