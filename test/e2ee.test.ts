@@ -63,6 +63,8 @@ synapseTest("encrypted room with a matrix-js-sdk peer: commands decrypted, repli
     );
     t.is(bot.app.store.crypto.undecryptable, 0);
     t.true(bot.app.store.rooms.get(roomId)?.encrypted);
+    // The quiet-sync filter sits in the real SDK's sync path: syncs that brought the crypto layer nothing skipped it.
+    t.true((bot.app.matrix!.crypto!.quietSyncs?.skipped ?? 0) > 0, `skipped: ${bot.app.matrix!.crypto!.quietSyncs?.skipped}`);
   } finally {
     await alice.stop();
     await bot.stop();

@@ -9,6 +9,7 @@ import { CryptoEvent, type CryptoApi } from "matrix-js-sdk/lib/crypto-api/index.
 import type { Operations } from "../core/operations.js";
 import type { RoomTrust } from "../core/store.js";
 import type { Log } from "../log/logger.js";
+import { quietSyncCrypto, type QuietSyncFilter } from "./quiet-sync.js";
 import { errorText } from "../log/logger.js";
 import { LoginError } from "./login.js";
 import {
@@ -93,6 +94,8 @@ export class BotCrypto {
   private readonly trust = new Map<string, RoomTrust>();
   private trustTimer?: NodeJS.Timeout;
   private readonly trustDirty = new Set<string>();
+  /** Keeps /sync responses with nothing for the crypto layer away from it (undefined: this SDK cannot). */
+  quietSyncs?: QuietSyncFilter;
   /** Called when a room's trust summary changed, so the bot republishes the room. */
   onTrustChange?: (roomId: string) => void;
 
@@ -126,6 +129,8 @@ export class BotCrypto {
     const api = client.getCrypto();
     if (!api) throw new LoginError("Encryption could not start: the SDK did not provide a crypto API.", false);
     this.api = api;
+    this.quietSyncs = quietSyncCrypto(client);
+    if (!this.quietSyncs) log.debug("this SDK version has no processSyncChanges: every sync goes through the crypto layer");
     // The SDK turns room-key requests off (for Element's sake). A bot that cannot decrypt a command should ask its
     // other devices for the key (the OlmMachine sends m.room_key_request when a decryption misses a key).
     const machine = (api as unknown as { olmMachine?: { roomKeyRequestsEnabled: boolean } }).olmMachine;
