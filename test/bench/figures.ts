@@ -1,4 +1,12 @@
 // Shared shape of benchmark results: every figure is printed beside a baseline measured in the same run.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** NODE_OPTIONS as the shipped systemd unit sets them, so the bench measures the bot as deployed. */
+export function deployedNodeOptions(): string {
+  const unit = readFileSync(fileURLToPath(new URL("../../../src/deploy/chatrixcd.service", import.meta.url)), "utf8");
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
+}
 
 export interface Figure {
   id: string;

@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
-import { startSemaphoreServer } from "../../src/emulator/index.js";
+import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { JsPeer, type PeerEvent } from "../helpers-e2ee/js-peer.js";
 import { routeSdkLogging } from "../../src/log/sdk.js";
 import { Logger } from "../../src/log/logger.js";
-import { emit, median, pct, ms, sleep, type Figure } from "./figures.js";
+import { deployedNodeOptions, emit, median, pct, ms, sleep, type Figure } from "./figures.js";
 import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
 import { summarizeHeap, type HeapSnapshot } from "./stats.js";
 import { kindsText } from "./memory-kinds.js";
@@ -139,12 +139,6 @@ const kindsOf = (m: ProbeSample) =>
   m.kinds ? kindsText(m.kinds) : `RSS ${mib(m.rss)} MiB (V8 heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
 const memText = (m: ProbeSample) => `RSS ${mib(m.rss)} MiB; ${kindsOf(m)}`;
 
-/** NODE_OPTIONS as the shipped systemd unit sets them, so the bench measures the bot as deployed. */
-export function deployedNodeOptions(): string {
-  const unit = readFileSync(fileURLToPath(new URL("../../../src/deploy/chatrixcd.service", import.meta.url)), "utf8");
-  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? "";
-}
-
 interface MemRow {
   idle: ProbeSample;
   after: ProbeSample;
@@ -189,10 +183,85 @@ function memoryFigures(ours: MemRow, before: MemRow, bare: MemRow, pings: number
   ];
 }
 
+const FINAL = new Set(["success", "error", "stopped", "rejected"]);
+
+/**
+ * F10: `run` + `yes` from a chat client, RUNS times: `yes` → the first bot message naming the real task id, and the
+ * task's end in Semaphore (seen in the embedded server, polled every millisecond) → the card's edit showing the final
+ * state, as the client's sync delivers them.
+ */
+async function cardLatency(peer: JsPeer, roomId: string, botId: string, sem: SemaphoreServer, templateId: number, bareMedian: number): Promise<Figure[]> {
+  const runs = quick ? 4 : 12;
+  const firstId: number[] = [];
+  const final: number[] = [];
+  const fromBot = (e: PeerEvent) => e.roomId === roomId && e.sender === botId && e.type === "m.room.message";
+  for (let i = 0; i < runs; i++) {
+    const cmd = await peer.send(roomId, `!cd run 1 ${templateId}`);
+    const prompt = await peer.waitFor((e) => fromBot(e) && e.relation?.["m.in_reply_to"]?.event_id === cmd, 30_000, "the run prompt");
+    const tYes = performance.now();
+    const yes = await peer.send(roomId, "yes", { "m.relates_to": { "m.in_reply_to": { event_id: prompt.eventId } } });
+    const card = await peer.waitFor(
+      (e) => fromBot(e) && e.seenAt >= tYes && e.eventId !== yes && !e.content["m.new_content"] && /#\d{3,}/.test(String(e.content.body)),
+      30_000,
+      "the first message naming the task id",
+    );
+    firstId.push(card.seenAt - tYes);
+    const taskId = Number(/#(\d{3,})/.exec(String(card.content.body))![1]);
+    const ended = await new Promise<number>((resolve, reject) => {
+      const give = setTimeout(() => reject(new Error(`F10: task ${taskId} did not end in 60 s`)), 60_000);
+      const poll = setInterval(() => {
+        if (!FINAL.has(String(sem.getTask(taskId)?.status))) return;
+        clearInterval(poll);
+        clearTimeout(give);
+        resolve(performance.now());
+      }, 1);
+    });
+    const status = String(sem.getTask(taskId)?.status);
+    const edit = await peer.waitFor(
+      (e) =>
+        fromBot(e) &&
+        e.relation?.rel_type === "m.replace" &&
+        e.relation.event_id === card.eventId &&
+        String(e.content["m.new_content"]?.body).includes(`#${taskId}: ${status}`),
+      30_000,
+      `the card's final edit (${status})`,
+    );
+    final.push(Math.max(0, edit.seenAt - ended));
+  }
+  const goalYes = 0.9 * bareMedian;
+  return [
+    {
+      id: "F10",
+      name: `task end in Semaphore → the card shows the final state (n=${runs})`,
+      ours: `median ${ms(median(final))}, max ${ms(Math.max(...final))}`,
+      baseline: "Python original: 5.6 s median (its 10 s poll; measured in the issue, not in this run)",
+      goal: "median ≤ 250 ms, every run ≤ 500 ms",
+      met: median(final) <= 250 && Math.max(...final) <= 500,
+      note: "the end is seen in the embedded Semaphore (1 ms poll); the edit when the client's /sync delivers it",
+      raw: { final },
+    },
+    {
+      id: "F10",
+      name: `\`yes\` → first message naming the real task id (n=${runs})`,
+      ours: `median ${ms(median(firstId))}, max ${ms(Math.max(...firstId))}`,
+      baseline: `bare js-sdk bot's ping round trip, same run: median ${ms(bareMedian)}`,
+      goal: "≤ Python's median (its stand-in: 0.9× the bare bot's)",
+      met: median(firstId) <= goalYes,
+      note: "includes starting the task in Semaphore",
+      raw: { firstId },
+    },
+  ];
+}
+
 export async function matrixBench(): Promise<Figure[]> {
   routeSdkLogging(new Logger({ level: "error" })); // the js-sdk peer in this process would log every request
   let hs: SynapseHandle | undefined;
   const sem = await startSemaphoreServer({ seed: "demo", schedules: false });
+  // F10's template: five lines 300 ms apart, so a run from `yes` to its end takes about two seconds.
+  const quickTpl = sem.addTemplate(1, {
+    name: "Bench quick",
+    scenario: { lines: ["PLAY [bench]", "TASK [one]", "TASK [two]", "TASK [three]", "ok"], delayUnits: 1 },
+  });
   const procs: ChildProcess[] = [];
   try {
     hs = await startSynapse();
@@ -286,10 +355,18 @@ export async function matrixBench(): Promise<Figure[]> {
       baseline:
         `bare js-sdk echo bot: median ${ms(mb)}, p95 ${ms(pb)}, CPU ${ms(cpuPerPing(2))} per ping; ` +
         `ours with Node's defaults: median ${ms(median(rttBefore))}, p95 ${ms(pct(rttBefore, 95))}, CPU ${ms(cpuPerPing(1))} per ping`,
-      goal: "median ≤ 1.15×, p95 ≤ 1.3× the bare bot",
-      met: mo <= 1.15 * mb && po <= 1.3 * pb,
+      goal: "median ≤ Python's (its stand-in: 0.9× the bare bot's), p95 ≤ 1.3× the bare bot's",
+      met: mo <= 0.9 * mb && po <= 1.3 * pb,
       note: "ours also pings Semaphore inside the command; CPU per ping is the process's CPU time over the pings (idle sync included)",
       raw: { ours: rttOurs, bare: rttBare, before: rttBefore },
+    });
+    figures.push({
+      id: "F1",
+      name: "CPU per ping (the process's CPU time over the pings, its idle syncs included)",
+      ours: `${ms(cpuPerPing(0))} (${(cpuPerPing(0) / cpuPerPing(2)).toFixed(2)}×)`,
+      baseline: `bare js-sdk echo bot ${ms(cpuPerPing(2))}; ours with Node's defaults ${ms(cpuPerPing(1))}`,
+      goal: "≤ 1.5× the bare bot's (Python's stand-in)",
+      met: cpuPerPing(0) <= 1.5 * cpuPerPing(2),
     });
     figures.push(
       ...memoryFigures({ idle: idle[0]!, after: after[0]! }, { idle: idle[1]!, after: after[1]! }, { idle: idle[2]!, after: after[2]! }, pings, nodeOptions),
@@ -359,6 +436,7 @@ export async function matrixBench(): Promise<Figure[]> {
         note: "interleaved pings; the client's time includes its own encrypt/decrypt; replies checked to be m.room.encrypted / m.room.message on the wire",
         raw: { encrypted: rttEnc, plain: rttPlain },
       });
+      figures.push(...(await cardLatency(peer, roomPlain, oursU.userId, sem, quickTpl.id, mb)));
     } finally {
       await peer.stop();
     }

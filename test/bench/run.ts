@@ -28,7 +28,7 @@ const only = onlyArg ? new Set(onlyArg.split(",").map((s) => s.trim().toUpperCas
 
 const PARTS: Array<{ file: string; figures: string[]; what: string }> = [
   { file: "semaphore-bench.js", figures: ["F2", "F3", "F4"], what: "Semaphore tracking (our server, three instances per step)" },
-  { file: "matrix-bench.js", figures: ["F1", "F5", "F7"], what: "Matrix bot against a bare js-sdk bot (private Synapse)" },
+  { file: "matrix-bench.js", figures: ["F1", "F5", "F7", "F10"], what: "Matrix bot against a bare js-sdk bot (private Synapse), cards" },
   { file: "console-bench.js", figures: ["F6"], what: "console render, key latency, idle CPU" },
   { file: "scale-bench.js", figures: ["F9"], what: "scale: 500 tasks, 200 rooms, 10 commands/s beside a bare js-sdk bot (private Synapse)" },
 ];

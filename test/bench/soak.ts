@@ -29,7 +29,7 @@ import { isTerminalStatus } from "../../src/semaphore/types.js";
 import { routeSdkLogging } from "../../src/log/sdk.js";
 import { Logger } from "../../src/log/logger.js";
 import { JsPeer } from "../helpers-e2ee/js-peer.js";
-import { median, pct, sleep } from "./figures.js";
+import { deployedNodeOptions, median, pct, sleep } from "./figures.js";
 import type { ProbeSample } from "./soak-probe.js";
 
 // ---- options ----------------------------------------------------------------------------------------------------
@@ -87,9 +87,9 @@ interface Probed {
   stopping?: boolean;
 }
 
-function spawnProbed(name: string, args: string[], marker: RegExp, probeFile: string): Promise<Probed> {
+function spawnProbed(name: string, args: string[], marker: RegExp, probeFile: string, env: NodeJS.ProcessEnv = {}): Promise<Probed> {
   const proc = spawn(process.execPath, ["--import", probeUrl, ...args], {
-    env: { ...process.env, SOAK_PROBE_FILE: probeFile },
+    env: { ...process.env, ...env, SOAK_PROBE_FILE: probeFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const p: Probed = { name, proc, probeFile, read: 0, tail: "", warn: 0, error: 0 };
@@ -396,9 +396,12 @@ async function soak(): Promise<void> {
         `${sem.adminToken}\n\n[bot]\nstate_dir = ${state}\nadmin_users = ${alice.userId}\nlog_level = info\n`,
       { mode: 0o600 },
     );
-    const ours = await spawnProbed("ours", [entry, "--headless", "--config", ini], /sync ready/, join(state, "probe-ours.jsonl"));
+    // As deployed: the systemd unit's NODE_OPTIONS (the bare bot runs on Node's defaults).
+    const ours = await spawnProbed("ours", [entry, "--headless", "--config", ini], /sync ready/, join(state, "probe-ours.jsonl"), {
+      NODE_OPTIONS: deployedNodeOptions(),
+    });
     procs.push(ours);
-    const bare = await spawnProbed("bare", [bareEntry, hs.url, bareU.userId, PASSWORD], /READY/, join(state, "probe-bare.jsonl"));
+    const bare = await spawnProbed("bare", [bareEntry, hs.url, bareU.userId, PASSWORD], /READY/, join(state, "probe-bare.jsonl"), { NODE_OPTIONS: "" });
     procs.push(bare);
 
     peer = await JsPeer.login(hs.url, alice.userId, PASSWORD, { deviceName: "soak client" });
