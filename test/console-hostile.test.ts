@@ -79,6 +79,19 @@ test("sanitize keeps what is wanted: SGR colours in task output, newlines where 
 });
 
 /** Everything the console wrote, parsed by a headless xterm: the titles it set and every OSC 52 clipboard write. */
+/**
+ * The terminal's effects once `want` is in what was written: blessed writes a frame to the stream a tick after it
+ * draws its own buffer (what `h.until` reads), so the stream can lag the screen by one frame.
+ */
+async function writtenWhen(written: () => string, want: RegExp): Promise<{ titles: string[]; clipboard: string[]; text: string }> {
+  let effects = await terminalEffects(written(), 200, 50);
+  for (let i = 0; i < 100 && !want.test(effects.text); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    effects = await terminalEffects(written(), 200, 50);
+  }
+  return effects;
+}
+
 async function terminalEffects(written: string, cols: number, rows: number): Promise<{ titles: string[]; clipboard: string[]; text: string }> {
   const term = modernTerminal(cols, rows);
   const titles: string[] = [];
@@ -135,11 +148,11 @@ test.serial("in-process: hostile task output, names, room, log line and status m
     await h.until(/choose a project/);
     await h.keys(KEY.enter);
     await h.until(/Rolls/);
-    const effects1 = await terminalEffects(h.io.written(), 200, 50);
+    const effects1 = await writtenWhen(() => h.io.written(), /Rolls out/);
     t.regex(effects1.text, /Rolls out the web tier\./);
     await h.keys(KEY.enter);
     await h.until(/survey and parameters/);
-    const effects = await terminalEffects(h.io.written(), 200, 50);
+    const effects = await writtenWhen(() => h.io.written(), /survey and parameters/);
     t.deepEqual([...new Set(effects.titles)], ["ChatrixCD"], "only the console's own title");
     t.deepEqual(effects.clipboard, [], "no clipboard write");
     t.false(/[\u0080-\u009f]/.test(h.io.written()), "no C1 control written");

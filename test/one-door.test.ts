@@ -153,7 +153,7 @@ test("subscribe, log on/off, aliases and rooms part are operations: checked and 
     await t.throwsAsync(e.ops.setRoomLog(e.actor(MALLORY), false), { message: /Not allowed to change this room's log setting/ });
     await t.throwsAsync(e.ops.setRoomLog(CONSOLE, false), { message: /setting of a Matrix room/ });
     await t.throwsAsync(e.ops.addAlias(e.actor(), "d", "run 1"), { message: /Not allowed to add aliases/ });
-    t.deepEqual(await e.ops.addAlias(CONSOLE, "d", "run 1"), { replaced: undefined });
+    t.deepEqual(await e.ops.addAlias(CONSOLE, "d", "run 1"), { shown: "run 1", replaced: undefined });
     t.true(await e.ops.removeAlias(CONSOLE, "d"));
     t.false(await e.ops.removeAlias(CONSOLE, "d"));
     await t.throwsAsync(e.ops.partRoom(e.actor(), "here"), { message: /Not allowed to leave rooms/ });

@@ -8,11 +8,15 @@ import { errorText } from "../log/logger.js";
 import { PersistedState } from "../util/persisted-state.js";
 import { watchFile } from "../util/watch-file.js";
 import { tokenize } from "../util/tokenize.js";
+import { maskCommandLine, MASK } from "./mask.js";
 
 export const ALIAS_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 export const MAX_ALIAS_COMMAND = 500;
 
 export class AliasError extends Error {}
+
+/** An alias's command as it may be shown, audited or logged: its secrets masked by the one masker. */
+export const shownCommand = (command: string): string => maskCommandLine(command) ?? MASK;
 
 export interface AliasStoreOptions {
   file: string;
@@ -41,12 +45,20 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     return this.o.file;
   }
 
-  list(): Array<{ name: string; command: string }> {
-    return [...this.map.values()].sort((a, b) => a.name.localeCompare(b.name));
+  /** The aliases for display: names and masked commands (the commands as stored only run, through expand()). */
+  list(): Array<{ name: string; shown: string }> {
+    return [...this.map.values()].map(({ name, command }) => ({ name, shown: shownCommand(command) })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The command as stored, secrets included: for running it, never for showing it (see shown()). */
   get(name: string): string | undefined {
     return this.map.get(name.toLowerCase())?.command;
+  }
+
+  /** The command for display, secrets masked. */
+  shown(name: string): string | undefined {
+    const command = this.get(name);
+    return command === undefined ? undefined : shownCommand(command);
   }
 
   /** Reads the file. A broken file keeps the aliases already loaded and says why. */
@@ -119,16 +131,17 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     return undefined;
   }
 
-  async add(name: string, command: string, prefix?: string): Promise<{ replaced?: string }> {
+  /** Adds or replaces an alias; `shown`/`replaced` are masked for display. */
+  async add(name: string, command: string, prefix?: string): Promise<{ shown: string; replaced?: string }> {
     let cmd = command.trim();
     if (prefix && cmd.toLowerCase().startsWith(prefix.toLowerCase() + " ")) cmd = cmd.slice(prefix.length).trim();
     const err = this.validate(name, cmd);
     if (err) throw new AliasError(err);
-    const replaced = this.get(name);
+    const replaced = this.shown(name);
     const next = new Map(this.map);
     next.set(name.toLowerCase(), { name, command: cmd });
     await this.save(next);
-    return { replaced };
+    return { shown: shownCommand(cmd), replaced };
   }
 
   async remove(name: string): Promise<boolean> {

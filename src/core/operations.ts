@@ -432,12 +432,13 @@ export class Operations {
   }
 
   /** Adds (or replaces) a command alias; `prefix` is only for the messages. */
-  async addAlias(actor: Actor, name: string, command: string, prefix?: string): Promise<{ replaced?: string }> {
+  /** Adds or replaces a command alias; the commands it returns (and audits) have their secrets masked. */
+  async addAlias(actor: Actor, name: string, command: string, prefix?: string): Promise<{ shown: string; replaced?: string }> {
     this.require(actor, "admin", "add aliases");
     try {
-      const { replaced } = await this.aliases.add(name, command, prefix);
-      await this.audit.record(actor, "aliases add", "ok", { params: { alias: name, command, replaced } });
-      return { replaced };
+      const { shown, replaced } = await this.aliases.add(name, command, prefix);
+      await this.audit.record(actor, "aliases add", "ok", { params: { alias: name, command: shown, replaced } });
+      return { shown, replaced };
     } catch (e) {
       if (e instanceof AliasError) throw new OperationError(`Cannot add alias ${JSON.stringify(name.slice(0, 40))}: ${e.message}.`, "bad_input");
       throw e;

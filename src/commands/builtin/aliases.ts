@@ -16,12 +16,12 @@ export const aliases: CommandSpec = {
       const list = store.list();
       const problems = store.problems.length ? `\nProblems in ${store.file}: ${store.problems.join("; ")}` : "";
       if (list.length === 0) return plain(`No aliases yet. Add one: ${p} aliases add <alias> <command…>${problems}`);
-      const text = ["Aliases:", ...list.map((a) => `  ${a.name} → ${a.command}`)].join("\n") + problems;
+      const text = ["Aliases:", ...list.map((a) => `  ${a.name} → ${a.shown}`)].join("\n") + problems;
       return {
         text,
         html: `<b>Aliases</b>${table(
           ["Alias", "Runs"],
-          list.map((a) => [a.name, { html: `<code>${escapeHtml(`${p} ${a.command}`)}</code>` }]),
+          list.map((a) => [a.name, { html: `<code>${escapeHtml(`${p} ${a.shown}`)}</code>` }]),
         )}${problems ? escapeHtml(problems) : ""}`,
       };
     }
@@ -34,8 +34,8 @@ export const aliases: CommandSpec = {
         rest.length === 1 && /\s/.test(rest[0]!)
           ? rest[0]!
           : rest.map((r) => (/[\s"'\\]/.test(r) || r === "" ? `"${r.replace(/(["\\])/g, "\\$1")}"` : r)).join(" ");
-      const { replaced } = await ctx.ops.addAlias(ctx.actor, name, command, p);
-      return plain(`✅ Alias ${name} → ${p} ${store.get(name)}${replaced ? ` (was: ${replaced})` : ""}`);
+      const { shown, replaced } = await ctx.ops.addAlias(ctx.actor, name, command, p);
+      return plain(`✅ Alias ${name} → ${p} ${shown}${replaced ? ` (was: ${replaced})` : ""}`);
     }
     if (sub === "remove" || sub === "rm" || sub === "delete") {
       if (args.length !== 2) return plain(`⚠️ Usage: ${p} aliases remove <alias>`);

@@ -18,7 +18,7 @@ export const helpCommand = (commandList: () => readonly CommandSpec[]): CommandS
     if (args[0]) {
       const c = commandList().find((x) => x.name === args[0]!.toLowerCase());
       if (!c) {
-        const alias = ctx.ops.aliases.get(args[0]);
+        const alias = ctx.ops.aliases.shown(args[0]);
         if (alias)
           return {
             text: `${args[0]} is an alias for: ${p} ${alias}`,
