@@ -1,13 +1,13 @@
 // Issue 12 items 11 and 12 (console history): secrets given as run parameters (`--args` key=value and JSON extra
 // vars, secret survey answers) are masked in every rendering (prompt, "Confirmed" edit, cards, approval card, audit
 // file, log) while Semaphore receives them; the console's command history keeps no secret, and a masked line
-// recalled from it is refused rather than run with the placeholder as the value.
+// recalled from it is refused rather than run with the placeholder as the value. Aliases (stored command lines) too.
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startSemaphoreServer } from "../src/emulator/index.js";
-import { startEngine, waitUntil, ALICE, BOB, OPS_ROOM } from "./helpers-chat/ops.js";
-import { fakeMatrix } from "./helpers-prove/fake-matrix.js";
+import { startEngine, waitUntil, ADMIN, ALICE, BOB, OPS_ROOM, type Engine } from "./helpers-chat/ops.js";
+import { fakeMatrix, type FakeMatrix } from "./helpers-prove/fake-matrix.js";
 import { leaks, readText, type Secret } from "./helpers-prove/secrets.js";
 import { isSecretKey, maskArgs, maskText, maskCommandLine, MASK } from "../src/core/mask.js";
 import { harness, fakeApp, KEY } from "./console-helpers.js";
@@ -23,11 +23,30 @@ const SECRETS: Secret[] = [
   { name: "--extra-vars=k=v", value: "ev-999" },
 ];
 
+/** The demo server (fast runs) with a template that takes CLI args and has one secret-typed survey variable. */
+async function serverWithSecretTemplate(template: string, surveyVar: string) {
+  const server = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 3, seed: "demo", schedules: false });
+  const survey = [{ name: surveyVar, title: surveyVar, required: true, type: "secret", description: "", values: null }];
+  server.addTemplate(1, { name: template, allowOverrideArgsInTask: true, surveyVars: survey as never, scenario: { lines: ["working", "done"] } });
+  return server;
+}
+
+/** Every place a run's secrets could leak to: chat (all the bot sent), the audit file, the log. */
+function leaksOfRun(m: FakeMatrix, e: Engine, secrets: Secret[]): string[] {
+  const log = e.logger.ring
+    .toArray()
+    .map((x) => x.message)
+    .join("\n");
+  return [
+    ...leaks(JSON.stringify(m.sent), secrets, "chat (prompts, Confirmed edits, cards, replies)"),
+    ...leaks(readText(join(e.stateDir, "audit.jsonl")), secrets, "the audit file"),
+    ...leaks(log, secrets, "the log"),
+  ];
+}
+
 test("run parameters: secrets in --args and survey answers are masked in every rendering, and sent to Semaphore", async (t) => {
   t.timeout(60_000);
-  const server = await startSemaphoreServer({ tickMs: 20, lineDelayMs: 3, seed: "demo", schedules: false });
-  const survey = [{ name: "vault_answer", title: "Vault answer", required: true, type: "secret", description: "", values: null }];
-  server.addTemplate(1, { name: "Secret args", allowOverrideArgsInTask: true, surveyVars: survey as never, scenario: { lines: ["working", "done"] } });
+  const server = await serverWithSecretTemplate("Secret args", "vault_answer");
   server.addTemplate(1, { name: "Approved args", allowOverrideArgsInTask: true, scenario: { lines: ["working", "done"] } });
   const e = await startEngine({
     server,
@@ -106,19 +125,7 @@ approvals_required = 1
       e.logger.ring.toArray().some((x) => /started task \d+: Secret args .*db_password=‹masked›/.test(x.message)),
       "the log line names the run",
     );
-    const found = [
-      ...leaks(chat, SECRETS, "chat (prompts, Confirmed edits, cards, approval card)"),
-      ...leaks(readText(join(e.stateDir, "audit.jsonl")), SECRETS, "the audit file"),
-      ...leaks(
-        e.logger.ring
-          .toArray()
-          .map((x) => x.message)
-          .join("\n"),
-        SECRETS,
-        "the log",
-      ),
-      ...leaks(JSON.stringify(e.store.pending), SECRETS, "pending confirmations"),
-    ];
+    const found = [...leaksOfRun(m, e, SECRETS), ...leaks(JSON.stringify(e.store.pending), SECRETS, "pending confirmations")];
     t.deepEqual(found, []);
     const audit = readFileSync(join(e.stateDir, "audit.jsonl"), "utf8")
       .trim()
@@ -129,6 +136,47 @@ approvals_required = 1
     t.deepEqual(runs[0]!.params?.args, ["-e", "db_password=‹masked›", "-e", '{"api_key":"‹masked›"}']);
   } finally {
     await m.stop().catch(() => undefined);
+    await e.close();
+    await server.stop();
+  }
+});
+
+// An alias is a stored command line, so a secret given in it must be masked wherever the alias is shown — the add
+// reply, `aliases`, `help <alias>`, the audit file and the log — while running the alias still sends the value.
+const ALIAS_SECRETS: Secret[] = [
+  { name: "--args key=value in an alias", value: "al-hunter2" },
+  { name: "secret survey answer in an alias", value: "al-vault-42" },
+];
+
+test("aliases: a secret in an alias's command is masked in every rendering, and sent to Semaphore when the alias runs", async (t) => {
+  t.timeout(60_000);
+  const server = await serverWithSecretTemplate("Alias args", "vault_token");
+  const e = await startEngine({ server, token: server.adminToken, ini: `[room "${OPS_ROOM}"]\nrun = ${ALICE}\nread = *\n` });
+  try {
+    const m = fakeMatrix(e.ops, e.stateDir);
+    const say = async (line: string, user = ADMIN, extra = {}) => {
+      const id = await m.message(OPS_ROOM, user, line, extra);
+      return { id, text: m.repliesTo(id)[0]?.content.body ?? "" };
+    };
+    const add = await say(`!cd aliases add deploysecret run 1 "Alias args" --args "-e db_password=al-hunter2" vault_token=al-vault-42`);
+    t.regex(add.text, /Alias deploysecret/);
+    t.true(add.text.includes(`db_password=${MASK}`), add.text);
+    t.regex((await say("!cd aliases")).text, /deploysecret/);
+    t.regex((await say("!cd help deploysecret")).text, /deploysecret is an alias/);
+    t.regex((await say("!cd help")).text, /deploysecret/);
+
+    const prompt = await say("!cd deploysecret", ALICE);
+    t.regex(prompt.text, /Run Alias args/);
+    await say("yes", ALICE, { "m.relates_to": { "m.in_reply_to": { event_id: m.repliesTo(prompt.id)[0]!.eventId } } });
+    const task = await waitUntil(() => [...e.store.tasks.values()].find((x) => x.templateName === "Alias args" && x.status === "success"), 20_000, "the run");
+    t.deepEqual(JSON.parse(String(server.getTask(task.taskId)!.arguments)), ["-e", "db_password=al-hunter2"], "Semaphore gets the value");
+    t.is(JSON.parse(String(server.getTask(task.taskId)!.environment)).vault_token, "al-vault-42");
+    await new Promise((r) => setTimeout(r, 300)); // the card's last coalesced edits
+    await m.stop();
+    await e.ops.audit.recent(1);
+    const found = leaksOfRun(m, e, ALIAS_SECRETS);
+    t.deepEqual(found, []);
+  } finally {
     await e.close();
     await server.stop();
   }
