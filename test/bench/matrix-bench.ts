@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle } from "../harness/synapse.js";
 import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { JsPeer, type PeerEvent } from "../helpers-e2ee/js-peer.js";
@@ -16,6 +15,7 @@ import { deployedNodeOptions, emit, median, pct, ms, sleep, type Figure } from "
 import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
 import { summarizeHeap, type HeapSnapshot } from "./stats.js";
 import { kindsText } from "./memory-kinds.js";
+import { SyncUser } from "./sync-client.js";
 import type { ProbeSample } from "./soak-probe.js";
 
 const quick = process.argv.includes("--quick");
@@ -23,84 +23,6 @@ const ROUNDS = quick ? 20 : 60;
 const PASSWORD = "bench password 1234";
 const entry = fileURLToPath(new URL("../../screens/main.js", import.meta.url));
 const bareEntry = fileURLToPath(new URL("./bare-bot.js", import.meta.url));
-
-/** Alice's side: a /sync long-poll loop, so replies are seen as soon as Synapse has them. */
-class SyncWaiter {
-  private since?: string;
-  private stopped = false;
-  private waiters = new Map<string, (t: number) => void>();
-  private joined = new Map<string, Set<string>>();
-  constructor(
-    private readonly url: string,
-    private readonly token: string,
-  ) {}
-  async start(): Promise<void> {
-    const first = await this.sync(0);
-    this.since = first.next_batch;
-    void this.loop();
-  }
-  private async sync(timeout: number): Promise<any> {
-    const q = new URLSearchParams({ timeout: String(timeout) });
-    if (this.since) q.set("since", this.since);
-    const res = await fetch(`${this.url}/_matrix/client/v3/sync?${q}`, { headers: { Authorization: `Bearer ${this.token}` } });
-    return res.json();
-  }
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      const r = await this.sync(30_000).catch(() => undefined);
-      if (!r?.next_batch) {
-        await sleep(200);
-        continue;
-      }
-      this.since = r.next_batch;
-      const now = performance.now();
-      for (const [roomId, room] of Object.entries<any>(r.rooms?.join ?? {})) {
-        for (const ev of room.timeline?.events ?? []) {
-          const to = ev.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id;
-          if (to && this.waiters.has(to)) {
-            this.waiters.get(to)!(now);
-            this.waiters.delete(to);
-          }
-          if (ev.type === "m.room.member" && ev.content?.membership === "join") {
-            const s = this.joined.get(roomId) ?? new Set();
-            s.add(ev.state_key);
-            this.joined.set(roomId, s);
-          }
-        }
-      }
-    }
-  }
-  async call(method: string, path: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${this.url}/_matrix/client/v3${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return res.json();
-  }
-  async waitJoin(roomId: string, userId: string, timeoutMs = 30_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!this.joined.get(roomId)?.has(userId)) {
-      if (Date.now() > end) throw new Error(`${userId} did not join`);
-      await sleep(50);
-    }
-  }
-  /** Sends `!cd ping` and resolves with the round trip once the reply is in alice's sync. */
-  async ping(roomId: string): Promise<number> {
-    const t0 = performance.now();
-    const r = await this.call("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, { msgtype: "m.text", body: "!cd ping" });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no reply in 20 s")), 20_000);
-      this.waiters.set(r.event_id, (t) => {
-        clearTimeout(timer);
-        resolve(t - t0);
-      });
-    });
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-}
 
 function spawnAndWait(args: string[], marker: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; readyMs: number }> {
   const t0 = performance.now();
@@ -314,13 +236,13 @@ export async function matrixBench(): Promise<Figure[]> {
       { proc: bare.proc, file: join(state, "bare-probe.jsonl"), samples: 0 },
     ];
 
-    const a = new SyncWaiter(hs.url, alice.accessToken);
+    const a = new SyncUser(hs.url, alice.accessToken);
     await a.start();
     const roomFor = async (userId: string) => (await a.call("POST", "/createRoom", { preset: "private_chat", invite: [userId] })).room_id as string;
     const [roomOurs, roomBare, roomBefore] = [await roomFor(oursU.userId), await roomFor(bareU.userId), await roomFor(beforeU.userId)];
-    await a.waitJoin(roomOurs, oursU.userId);
-    await a.waitJoin(roomBare, bareU.userId);
-    await a.waitJoin(roomBefore, beforeU.userId);
+    await a.waitJoin(roomOurs, [oursU.userId]);
+    await a.waitJoin(roomBare, [bareU.userId]);
+    await a.waitJoin(roomBefore, [beforeU.userId]);
     await sleep(3000); // settle: the first sync's follow-ups (keys upload, cross-signing, saves)
     const idle = await takeSamples(probed, 60_000);
     for (let i = 0; i < 3; i++) {

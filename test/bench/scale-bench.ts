@@ -11,13 +11,13 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import { startSynapse, uniqueLocalpart, type SynapseHandle, type RegisteredUser } from "../harness/synapse.js";
 import { startSemaphoreServer, type SemaphoreServer } from "../../src/emulator/index.js";
 import { mulberry32 } from "../../src/util/random.js";
 import { emit, ms, sleep, type Figure } from "./figures.js";
 import { ReplyLedger, summarizeProbe, p50p95, slope, type ProbeSummary, type ReplySummary } from "./stats.js";
 import { takeSamples, PROBE_URL, type Probed } from "./probe-client.js";
+import { SyncUser } from "./sync-client.js";
 
 const quick = process.argv.includes("--quick");
 const ROOMS = quick ? 30 : 200;
@@ -82,81 +82,14 @@ function population(sem: SemaphoreServer): Population {
 
 // ---- Matrix: load users, each with its own /sync loop --------------------------------------------------------------
 
-class LoadUser {
-  private since?: string;
-  private stopped = false;
+/** A load user: its own /sync loop (as each person's client has) and the rooms it created. */
+class LoadUser extends SyncUser {
   readonly rooms: string[] = [];
-  readonly joined = new Map<string, Set<string>>();
-  /** Called for every reply (m.in_reply_to, not an edit) seen in this user's sync. */
-  onReply?: (sender: string, toEventId: string, at: number, body: string) => void;
   constructor(
-    readonly url: string,
+    url: string,
     readonly user: RegisteredUser,
-  ) {}
-
-  async start(): Promise<void> {
-    this.since = (await this.sync(0)).next_batch;
-    void this.loop();
-  }
-  private async sync(timeout: number): Promise<any> {
-    const q = new URLSearchParams({ timeout: String(timeout) });
-    if (this.since) q.set("since", this.since);
-    const res = await fetch(`${this.url}/_matrix/client/v3/sync?${q}`, { headers: { Authorization: `Bearer ${this.user.accessToken}` } });
-    return res.json();
-  }
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      const r = await this.sync(30_000).catch(() => undefined);
-      if (!r?.next_batch) {
-        await sleep(200);
-        continue;
-      }
-      this.since = r.next_batch;
-      const now = performance.now();
-      for (const [roomId, room] of Object.entries<any>(r.rooms?.join ?? {})) {
-        for (const ev of room.timeline?.events ?? []) {
-          const rel = ev.content?.["m.relates_to"];
-          const to = rel?.["m.in_reply_to"]?.event_id;
-          if (to && rel?.rel_type !== "m.replace") this.onReply?.(ev.sender, to, now, String(ev.content?.body ?? ""));
-          if (ev.type === "m.room.member" && ev.content?.membership === "join") {
-            const s = this.joined.get(roomId) ?? new Set();
-            s.add(ev.state_key);
-            this.joined.set(roomId, s);
-          }
-        }
-      }
-    }
-  }
-  async call(method: string, path: string, body?: unknown): Promise<any> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${this.url}/_matrix/client/v3${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${this.user.accessToken}`, "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await res.json()) as any;
-      if (res.status === 429 && attempt < 5) {
-        await sleep(json.retry_after_ms ?? 500);
-        continue;
-      }
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    }
-  }
-  async send(roomId: string, body: string, inReplyTo?: string): Promise<string> {
-    const content: Record<string, unknown> = { msgtype: "m.text", body };
-    if (inReplyTo) content["m.relates_to"] = { "m.in_reply_to": { event_id: inReplyTo } };
-    return (await this.call("PUT", `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${randomUUID()}`, content)).event_id;
-  }
-  async waitJoin(roomId: string, userIds: string[], timeoutMs = 60_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!userIds.every((u) => this.joined.get(roomId)?.has(u))) {
-      if (Date.now() > end) throw new Error(`F9 setup: ${userIds.join(", ")} did not all join ${roomId} within ${timeoutMs / 1000} s`);
-      await sleep(100);
-    }
-  }
-  stop(): void {
-    this.stopped = true;
+  ) {
+    super(url, user.accessToken);
   }
 }
 
