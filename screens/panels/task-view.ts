@@ -10,6 +10,7 @@ import { recapTotals } from "../../src/semaphore/ansible.js";
 import { userMessage } from "../../src/core/operations.js";
 import type { MouseEvent, Nav } from "./panel.js";
 import { ScrollText } from "../widgets/scroll-text.js";
+import { ScrollControls } from "../widgets/scroll-controls.js";
 import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "../text.js";
 import { tag } from "../theme.js";
 import { statusLabel, startedBy, elapsed } from "./tasks-panel.js";
@@ -23,6 +24,7 @@ export class TaskView {
   private lines: string[] = [];
   private plain: string[] = [];
   readonly view: ScrollText;
+  private readonly scroll: ScrollControls;
   private unfollow?: () => void;
   private loading = false;
   private loadError?: string;
@@ -53,6 +55,7 @@ export class TaskView {
       },
       get: (i) => self.lines[i]!,
     });
+    this.scroll = new ScrollControls(this.view, () => this.markDirty());
     this.view.matchSgr = ctx.sgr(ctx.theme().text.match) || "\x1b[7m";
   }
 
@@ -201,32 +204,18 @@ export class TaskView {
   }
 
   nav(n: Nav): void {
-    this.view.navigate(n);
-    this.markDirty();
+    this.scroll.nav(n);
   }
 
   toggleFollow(): void {
-    if (this.view.follow) this.view.freeze();
-    else this.view.end();
-    this.markDirty();
+    this.scroll.toggleFollow();
   }
   toggleWrap(): void {
-    this.view.setWrap(!this.view.wrap);
-    this.markDirty();
+    this.scroll.toggleWrap();
   }
 
   mouse(ev: MouseEvent): boolean {
-    if (ev.action === "wheelup") {
-      this.view.scroll(-3);
-      this.markDirty();
-      return true;
-    }
-    if (ev.action === "wheeldown") {
-      this.view.scroll(3);
-      this.markDirty();
-      return true;
-    }
-    return false;
+    return this.scroll.wheel(ev);
   }
 
   private headerLines(t: TaskState, width: number): string[] {
@@ -297,7 +286,7 @@ export class TaskView {
       this.box.setContent(content);
       changed = true;
     }
-    const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
+    const flags = this.scroll.flags();
     // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
     const sep = tag(th.text.dim, " › ");
     const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
