@@ -1,7 +1,7 @@
 // Task view (Enter on a task): its state and its output, streaming, with ANSI colours, follow, wrap and
 // search. While it is open the tracker follows the task, so output streams even when Semaphore is polled.
 import type blessed from "blessed";
-import { viewBox } from "../widgets/view-box.js";
+import { FullView } from "../widgets/full-view.js";
 import type { ViewContext } from "../context.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import type { TaskState, OutputLine } from "../../src/core/store.js";
@@ -17,10 +17,8 @@ import { statusLabel, startedBy, elapsed } from "./tasks-panel.js";
 
 const MAX_LINES = 20000;
 
-export class TaskView {
-  readonly box: blessed.Widgets.BoxElement;
+export class TaskView extends FullView {
   key?: string;
-  dirty = true;
   private lines: string[] = [];
   private plain: string[] = [];
   readonly view: ScrollText;
@@ -28,8 +26,6 @@ export class TaskView {
   private unfollow?: () => void;
   private loading = false;
   private loadError?: string;
-  private lastContent = "";
-  private lastLabel = "";
   search = "";
   private matches: number[] = [];
   private matchPos = -1;
@@ -43,11 +39,8 @@ export class TaskView {
     if (t.key === this.key) this.markDirty();
   };
 
-  constructor(
-    private readonly ctx: ViewContext,
-    parent: blessed.Widgets.Node,
-  ) {
-    this.box = viewBox(ctx, parent);
+  constructor(ctx: ViewContext, parent: blessed.Widgets.Node) {
+    super(ctx, parent);
     const self = this;
     this.view = new ScrollText({
       get length() {
@@ -150,11 +143,6 @@ export class TaskView {
       this.view.shifted(drop);
       this.matches = this.matches.map((m) => m - drop).filter((m) => m >= 0);
     }
-  }
-
-  markDirty(): void {
-    this.dirty = true;
-    this.ctx.render();
   }
 
   /** Elapsed time moves while the task runs. */
@@ -279,13 +267,6 @@ export class TaskView {
       else body = this.view.render(width, Math.max(1, height - head.length));
       lines = [...head, ...body];
     }
-    const content = lines.join("\n");
-    let changed = false;
-    if (content !== this.lastContent) {
-      this.lastContent = content;
-      this.box.setContent(content);
-      changed = true;
-    }
     const flags = this.scroll.flags();
     // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
     const sep = tag(th.text.dim, " › ");
@@ -294,17 +275,6 @@ export class TaskView {
     const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${found}` : "";
     const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
     const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
-    if (label !== this.lastLabel) {
-      this.lastLabel = label;
-      this.box.setLabel(label);
-      changed = true;
-    }
-    return changed;
-  }
-
-  /** Forces the next update to redraw (after a resize). */
-  invalidate(): void {
-    this.lastContent = "";
-    this.dirty = true;
+    return this.present(lines, label);
   }
 }
