@@ -104,6 +104,24 @@ async function exitedWithin(s: Session, ms = WAIT): Promise<{ exitCode: number; 
 }
 const sgrClick = (x: number, y: number) => `${ESC}[<0;${x + 1};${y + 1}M${ESC}[<0;${x + 1};${y + 1}m`;
 
+/** Through the run wizard (r, the first project, "Full backup", default parameters, y) to its output streaming; a Full
+ * backup runs for minutes, so it is still running when this returns. The wizard's own screens are checked in
+ * "run wizard to a running task". */
+async function runFullBackup(s: Session): Promise<void> {
+  s.send("r");
+  await s.until(/Run: choose a project/);
+  s.send("\r");
+  await s.until(/Full backup\s+\(template/);
+  s.send("/Full");
+  await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
+  s.send("\r");
+  await s.until(/survey and parameters/);
+  s.send("\r");
+  await s.until(/Run task \(3\/3\)/);
+  s.send("y");
+  await s.until(/PLAY \[/);
+}
+
 test.serial("start, move between panels, filter, help, mouse click, resize, quit restores the terminal", async (t) => {
   const s = start();
   try {
@@ -187,18 +205,7 @@ test.serial("a finished task's output stays on top for 5 s while another task ru
   try {
     await s.until(/#2147483640 /);
     // Start Full backup (it runs for minutes): the Tasks table under the view changes every second.
-    s.send("r");
-    await s.until(/Run: choose a project/);
-    s.send("\r");
-    await s.until(/Full backup\s+\(template/);
-    s.send("/Full");
-    await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
-    s.send("\r");
-    await s.until(/survey and parameters/);
-    s.send("\r");
-    await s.until(/Run task \(3\/3\)/);
-    s.send("y");
-    await s.until(/PLAY \[/);
+    await runFullBackup(s);
     s.send(ESC);
     await s.until(() => !/Task output/.test(s.text()) && /● running/.test(s.text()));
     // The oldest seeded task (last row, newest first): a finished Deploy web.
@@ -335,18 +342,7 @@ test.serial("the README's sample screen is a real capture (CHATRIXCD_WRITE_CAPTU
   const s = start(120, 36);
   try {
     await s.until(/#2147483640 /); // the 7th seeded task: ids count down, as on a live Semaphore
-    s.send("r");
-    await s.until(/Run: choose a project/);
-    s.send("\r");
-    await s.until(/Full backup\s+\(template/);
-    s.send("/Full");
-    await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
-    s.send("\r");
-    await s.until(/survey and parameters/);
-    s.send("\r");
-    await s.until(/Run task \(3\/3\)/);
-    s.send("y");
-    await s.until(/PLAY \[/);
+    await runFullBackup(s);
     s.send(ESC);
     await s.until(() => !/Task output/.test(s.text()) && /#2147483639 .*Full backup/.test(s.text()));
     const capture = s

@@ -7,6 +7,7 @@ import { LEVEL_RANK } from "../../src/log/logger.js";
 import type { LogLevelName } from "../../src/config/schema.js";
 import { Panel, type MouseEvent, type Nav } from "./panel.js";
 import { ScrollText } from "../widgets/scroll-text.js";
+import { ScrollControls } from "../widgets/scroll-controls.js";
 import { makeFilter, sanitize, stripAnsi, type Filter } from "../text.js";
 
 const LEVELS: LogLevelName[] = ["debug", "info", "warn", "error"];
@@ -20,6 +21,7 @@ export class LogPanel extends Panel {
   minLevel: LogLevelName = "debug";
   timestamps = true;
   readonly view: ScrollText;
+  private readonly scroll: ScrollControls;
   private formatted = new Map<number, string>();
   private formatKey = "";
 
@@ -36,6 +38,7 @@ export class LogPanel extends Panel {
       },
       get: (i) => self.format(self.matching[i]!),
     });
+    this.scroll = new ScrollControls(this.view, () => this.markDirty());
     for (const e of ctx.app.logger.ring.toArray().slice(-capacity)) this.entries.push(e);
     this.rebuild();
     ctx.app.logger.on("entry", (e: LogEntry) => this.add(e));
@@ -128,12 +131,7 @@ export class LogPanel extends Panel {
   }
 
   protected summary(): string {
-    const flags = [
-      this.view.follow ? "follow" : "paused",
-      this.view.wrap ? "wrap" : "nowrap",
-      this.timestamps ? "time" : "",
-      this.minLevel !== "debug" ? `≥${this.minLevel}` : "",
-    ].filter(Boolean);
+    const flags = [...this.scroll.flags(), this.timestamps ? "time" : "", this.minLevel !== "debug" ? `≥${this.minLevel}` : ""].filter(Boolean);
     const count = this.matching.length === this.entries.length ? `${this.entries.length}` : `${this.matching.length}/${this.entries.length}`;
     return `${count} · ${flags.join(" ")}`;
   }
@@ -147,18 +145,14 @@ export class LogPanel extends Panel {
   }
 
   nav(n: Nav): void {
-    this.view.navigate(n);
-    this.markDirty();
+    this.scroll.nav(n);
   }
 
   toggleFollow(): void {
-    if (this.view.follow) this.view.freeze();
-    else this.view.end();
-    this.markDirty();
+    this.scroll.toggleFollow();
   }
   toggleWrap(): void {
-    this.view.setWrap(!this.view.wrap);
-    this.markDirty();
+    this.scroll.toggleWrap();
   }
   toggleTimestamps(): void {
     this.timestamps = !this.timestamps;
@@ -181,16 +175,6 @@ export class LogPanel extends Panel {
   }
 
   mouse(ev: MouseEvent): boolean {
-    if (ev.action === "wheelup") {
-      this.view.scroll(-3);
-      this.markDirty();
-      return true;
-    }
-    if (ev.action === "wheeldown") {
-      this.view.scroll(3);
-      this.markDirty();
-      return true;
-    }
-    return ev.action === "mousedown";
+    return this.scroll.wheel(ev) || ev.action === "mousedown";
   }
 }

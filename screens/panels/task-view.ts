@@ -1,7 +1,7 @@
 // Task view (Enter on a task): its state and its output, streaming, with ANSI colours, follow, wrap and
 // search. While it is open the tracker follows the task, so output streams even when Semaphore is polled.
 import type blessed from "blessed";
-import { viewBox } from "../widgets/view-box.js";
+import { FullView } from "../widgets/full-view.js";
 import type { ViewContext } from "../context.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import type { TaskState, OutputLine } from "../../src/core/store.js";
@@ -10,24 +10,22 @@ import { recapTotals } from "../../src/semaphore/ansible.js";
 import { userMessage } from "../../src/core/operations.js";
 import type { MouseEvent, Nav } from "./panel.js";
 import { ScrollText } from "../widgets/scroll-text.js";
+import { ScrollControls } from "../widgets/scroll-controls.js";
 import { cleanAnsi, esc, fit, sanitize, stripAnsi, makeFilter } from "../text.js";
 import { tag } from "../theme.js";
 import { statusLabel, startedBy, elapsed } from "./tasks-panel.js";
 
 const MAX_LINES = 20000;
 
-export class TaskView {
-  readonly box: blessed.Widgets.BoxElement;
+export class TaskView extends FullView {
   key?: string;
-  dirty = true;
   private lines: string[] = [];
   private plain: string[] = [];
   readonly view: ScrollText;
+  private readonly scroll: ScrollControls;
   private unfollow?: () => void;
   private loading = false;
   private loadError?: string;
-  private lastContent = "";
-  private lastLabel = "";
   search = "";
   private matches: number[] = [];
   private matchPos = -1;
@@ -41,11 +39,8 @@ export class TaskView {
     if (t.key === this.key) this.markDirty();
   };
 
-  constructor(
-    private readonly ctx: ViewContext,
-    parent: blessed.Widgets.Node,
-  ) {
-    this.box = viewBox(ctx, parent);
+  constructor(ctx: ViewContext, parent: blessed.Widgets.Node) {
+    super(ctx, parent);
     const self = this;
     this.view = new ScrollText({
       get length() {
@@ -53,6 +48,7 @@ export class TaskView {
       },
       get: (i) => self.lines[i]!,
     });
+    this.scroll = new ScrollControls(this.view, () => this.markDirty());
     this.view.matchSgr = ctx.sgr(ctx.theme().text.match) || "\x1b[7m";
   }
 
@@ -149,11 +145,6 @@ export class TaskView {
     }
   }
 
-  markDirty(): void {
-    this.dirty = true;
-    this.ctx.render();
-  }
-
   /** Elapsed time moves while the task runs. */
   tick(): void {
     const t = this.task;
@@ -201,32 +192,18 @@ export class TaskView {
   }
 
   nav(n: Nav): void {
-    this.view.navigate(n);
-    this.markDirty();
+    this.scroll.nav(n);
   }
 
   toggleFollow(): void {
-    if (this.view.follow) this.view.freeze();
-    else this.view.end();
-    this.markDirty();
+    this.scroll.toggleFollow();
   }
   toggleWrap(): void {
-    this.view.setWrap(!this.view.wrap);
-    this.markDirty();
+    this.scroll.toggleWrap();
   }
 
   mouse(ev: MouseEvent): boolean {
-    if (ev.action === "wheelup") {
-      this.view.scroll(-3);
-      this.markDirty();
-      return true;
-    }
-    if (ev.action === "wheeldown") {
-      this.view.scroll(3);
-      this.markDirty();
-      return true;
-    }
-    return false;
+    return this.scroll.wheel(ev);
   }
 
   private headerLines(t: TaskState, width: number): string[] {
@@ -290,14 +267,7 @@ export class TaskView {
       else body = this.view.render(width, Math.max(1, height - head.length));
       lines = [...head, ...body];
     }
-    const content = lines.join("\n");
-    let changed = false;
-    if (content !== this.lastContent) {
-      this.lastContent = content;
-      this.box.setContent(content);
-      changed = true;
-    }
-    const flags = [this.view.follow ? "follow" : "paused", this.view.wrap ? "wrap" : "nowrap"];
+    const flags = this.scroll.flags();
     // Breadcrumbs: where this view sits (Tasks › #42 Deploy web › Task output › search "fail").
     const sep = tag(th.text.dim, " › ");
     const name = t ? `#${t.taskId} ${sanitize(t.templateName ?? `template ${t.templateId ?? "?"}`)}` : this.key;
@@ -305,17 +275,6 @@ export class TaskView {
     const search = this.search ? `${sep}${tag(th.text.match, esc(sanitize(`search "${this.search}"`)))} ${found}` : "";
     const crumbs = `${tag(th.text.dim, "Tasks")}${sep}${tag(th.text.title, esc(name))}${sep}${tag(th.text.title, "Task output")}${search}`;
     const label = ` ${crumbs}  ${tag(th.text.dim, esc(`${this.lines.length} lines · ${flags.join(" ")} · [ ] history · Esc back`))} `;
-    if (label !== this.lastLabel) {
-      this.lastLabel = label;
-      this.box.setLabel(label);
-      changed = true;
-    }
-    return changed;
-  }
-
-  /** Forces the next update to redraw (after a resize). */
-  invalidate(): void {
-    this.lastContent = "";
-    this.dirty = true;
+    return this.present(lines, label);
   }
 }

@@ -1,9 +1,7 @@
 // History view (h or :history): per template, the durations of the last runs coloured by outcome, success rate,
 // p50/p95 and outcomes per day over two weeks; under it, activity per minute as sparklines. The data and the
 // statistics come from ops.history (src/core/history.ts); this only draws them, and only when something changed.
-import type blessed from "blessed";
-import { viewBox } from "../widgets/view-box.js";
-import type { ViewContext } from "../context.js";
+import { FullView } from "../widgets/full-view.js";
 import { CONSOLE_ACTOR } from "../context.js";
 import type { HistoryReport, Outcome, TemplateHistory } from "../../src/core/history.js";
 import { ACTIVITY_SERIES, type ActivitySeries } from "../../src/core/activity.js";
@@ -43,10 +41,8 @@ function flow(parts: string[], width: number, sep: string): string[] {
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const secs = (s: number | undefined) => (s === undefined ? "-" : formatDuration(s * 1000));
 
-export class HistoryView {
-  readonly box: blessed.Widgets.BoxElement;
+export class HistoryView extends FullView {
   isOpen = false;
-  dirty = true;
   report?: HistoryReport;
   selected = 0;
   private loading = false;
@@ -58,18 +54,9 @@ export class HistoryView {
   private listWidth = 0;
   private activity = "";
   private series: Record<ActivitySeries, number[]> = { started: [], finished: [], commands: [], requests: [] };
-  private lastContent = "";
-  private lastLabel = "";
   private readonly onChanged = () => {
     if (this.isOpen) this.load();
   };
-
-  constructor(
-    private readonly ctx: ViewContext,
-    parent: blessed.Widgets.Node,
-  ) {
-    this.box = viewBox(ctx, parent);
-  }
 
   get template(): TemplateHistory | undefined {
     return this.report?.templates[this.selected];
@@ -119,11 +106,6 @@ export class HistoryView {
           this.markDirty();
         }
       });
-  }
-
-  markDirty(): void {
-    this.dirty = true;
-    this.ctx.render();
   }
 
   /** Every clock tick: the sparklines move when a minute passes or something happened. */
@@ -300,26 +282,8 @@ export class HistoryView {
     }
     while (lines.length < body) lines.push("");
     lines = lines.slice(0, body).concat(this.activityLines(th, width));
-    const content = lines.join("\n");
-    let changed = false;
-    if (content !== this.lastContent) {
-      this.lastContent = content;
-      this.box.setContent(content);
-      changed = true;
-    }
     const count = r ? `${r.templates.length} templates` : this.loading ? "loading" : "";
     const label = ` ${tag(th.text.title, "History")} ${tag(th.text.dim, esc(`runs per template · ${count} · ↑↓ pick · Esc back`))} `;
-    if (label !== this.lastLabel) {
-      this.lastLabel = label;
-      this.box.setLabel(label);
-      changed = true;
-    }
-    return changed;
-  }
-
-  /** Forces the next update to redraw (after a resize). */
-  invalidate(): void {
-    this.lastContent = "";
-    this.dirty = true;
+    return this.present(lines, label);
   }
 }
