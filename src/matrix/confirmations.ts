@@ -32,6 +32,9 @@ type Outcome = "yes" | "no" | "timeout" | "superseded";
 
 let seq = 0;
 
+/** How long a confirmed action may take before the prompt is marked confirmed ahead of its answer. */
+export const CONFIRMED_EDIT_AFTER_MS = 500;
+
 export class Confirmations {
   private byKey = new Map<string, Pending>();
   /** Prompts already answered, replaced or timed out (the last few hundred): a late "yes" to one must not confirm another. */
@@ -69,7 +72,7 @@ export class Confirmations {
     const promptReply: Reply = { text: reply.text, html: reply.html };
     p.promptId = await this.ports.reply(roomId, commandEventId, promptReply, p.actor);
     if (p.settled) {
-      await this.markClosed(p);
+      await this.markClosed(p)();
       return;
     }
     const timeoutMs = c.timeoutMs ?? this.ops.config.values.bot.confirm_timeout * 1000;
@@ -133,11 +136,14 @@ export class Confirmations {
     return true;
   }
 
-  /** Edits the posted prompt to say how it ended, and remembers it for late answers. */
-  private async markClosed(p: Pending): Promise<void> {
+  /**
+   * Remembers how the prompt ended (for late answers) at once, and returns the edit that says so on the prompt: a
+   * function, so that a confirmed run can post its card first.
+   */
+  private markClosed(p: Pending): () => Promise<void> {
     const c = p.reply.confirm!;
     const outcome = p.outcome;
-    if (!p.promptId || !outcome) return;
+    if (!p.promptId || !outcome) return async () => undefined;
     const mark: Record<Outcome, string> = {
       yes: `✅ Confirmed by ${p.userId}: ${c.summary}`,
       no: `✖️ Cancelled by ${p.userId}: ${c.summary}`,
@@ -147,7 +153,8 @@ export class Confirmations {
     const said: Record<Outcome, string> = { yes: "confirmed", no: "cancelled", timeout: "timed out", superseded: "replaced by a newer request" };
     this.closed.set(p.promptId, { outcome: said[outcome], summary: c.summary });
     if (this.closed.size > 500) this.closed.delete(this.closed.keys().next().value!);
-    await this.ports.edit(p.roomId, p.promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
+    const promptId = p.promptId;
+    return () => this.ports.edit(p.roomId, promptId, mark[outcome]).catch((e) => this.log.warn(`could not edit the prompt: ${errorText(e)}`));
   }
 
   private async settle(p: Pending, outcome: Outcome, answerEventId?: string): Promise<void> {
@@ -158,8 +165,9 @@ export class Confirmations {
     if (this.byKey.get(this.key(p.roomId, p.userId)) === p) this.byKey.delete(this.key(p.roomId, p.userId));
     this.ops.store.removePending(p.id);
     const c = p.reply.confirm!;
-    await this.markClosed(p);
+    const editPrompt = this.markClosed(p);
     if (outcome !== "yes") {
+      await editPrompt();
       try {
         await c.onCancel?.();
       } catch (e) {
@@ -170,13 +178,23 @@ export class Confirmations {
       await this.ports.reply(p.roomId, answerEventId ?? p.promptId, { text: `${line} (${c.summary})` }, p.actor);
       return;
     }
+    // The answer to "yes" (the task's card, with its real id) goes out as soon as Semaphore answers the start, before
+    // the prompt's "Confirmed" edit: one room's messages are sent one at a time, so the edit first would delay the
+    // card by a round trip. A slow start still gets the edit after CONFIRMED_EDIT_AFTER_MS, so the asker sees it taken.
+    let edited: Promise<void> | undefined;
+    const slow = setTimeout(() => {
+      edited = editPrompt();
+    }, CONFIRMED_EDIT_AFTER_MS);
     let result: Reply;
     try {
       result = await c.onConfirm();
     } catch (e) {
       result = replyForError(this.ops, p.actor, c.kind, e);
+    } finally {
+      clearTimeout(slow);
     }
     await this.ports.reply(p.roomId, answerEventId ?? p.promptId, result, p.actor);
+    await (edited ?? editPrompt());
   }
 
   /** Cancels every pending prompt (shutdown). */
