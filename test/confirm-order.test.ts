@@ -66,3 +66,18 @@ test("yes with a slow Semaphore: the prompt is marked confirmed while the start 
     await close();
   }
 });
+
+test("yes whose answer cannot be posted still leaves the prompt marked confirmed", async (t) => {
+  const { m, prompt, close } = await setup();
+  try {
+    const p = await prompt();
+    m.bot.deliver = async () => {
+      throw new Error("the card could not be posted");
+    };
+    await m.message(OPS_ROOM, ALICE, "yes", { "m.relates_to": { "m.in_reply_to": { event_id: p.eventId } } }).catch(() => undefined);
+    await waitUntil(() => m.sent.some((s) => /Confirmed by/.test(bodyOf(s))), 10_000, "the Confirmed edit");
+    t.is(m.sent.filter((s) => /Confirmed by/.test(bodyOf(s))).length, 1);
+  } finally {
+    await close();
+  }
+});

@@ -63,6 +63,26 @@ test("in front of the SDK's backend: skipped syncs never reach it, the others do
   t.is(filter.skipped, 1);
 });
 
+test("when the call passed on fails, the next sync goes through even with the same counts", async (t) => {
+  let fail = true;
+  let calls = 0;
+  const backend = {
+    async processSyncChanges(_c: SyncCryptoChanges) {
+      calls++;
+      if (fail) throw new Error("indexeddb broke");
+      return [];
+    },
+  };
+  const filter = quietSyncCrypto({ getCrypto: () => backend } as unknown as MatrixClient, new QuietSyncFilter(() => 0))!;
+  await t.throwsAsync(backend.processSyncChanges(quiet()), { message: /indexeddb/ });
+  fail = false;
+  await backend.processSyncChanges(quiet());
+  t.is(calls, 2, "the same counts were passed again after the failure");
+  await backend.processSyncChanges(quiet());
+  t.is(calls, 2, "and then skipped as before");
+  t.is(filter.skipped, 1);
+});
+
 test("an SDK without processSyncChanges is left as it is", (t) => {
   t.is(quietSyncCrypto({ getCrypto: () => ({}) } as unknown as MatrixClient), undefined);
   t.is(quietSyncCrypto({ getCrypto: () => undefined } as unknown as MatrixClient), undefined);

@@ -263,6 +263,17 @@ test("maskText: quoted values, JSON text and log lines keep their shape", (t) =>
   t.is(maskText(`db_password=${MASK}`), `db_password=${MASK}`, "idempotent");
 });
 
+test("a secret value with spaces (quoted when typed, one argument once split) is masked whole, up to the next name=value pair", (t) => {
+  const alias = maskCommandLine(`run infra deploy db_pass="correct horse battery"`)!;
+  t.false(/correct|horse|battery/.test(alias), alias);
+  const args = maskCommandLine(`run 1 2 --args "-e db_pass='a b c' -e env=prod"`)!;
+  t.false(/\bb c\b/.test(args), args);
+  t.true(args.includes("env=prod"), args);
+  t.deepEqual(maskArgs(["-e", "db_pass=a b c"]), ["-e", `db_pass=${MASK}`]);
+  t.deepEqual(maskArgs(["-e", "b_token=bt 888 c=2"]), ["-e", `b_token=${MASK} c=2`]);
+  t.deepEqual(maskArgs(["--password=x y"]), [`--password=${MASK}`]);
+});
+
 test("maskCommandLine: history lines keep no secret and stay readable", (t) => {
   t.is(maskCommandLine("run 1 2 env=prod"), "run 1 2 env=prod");
   t.is(maskCommandLine("run 1 2 db_password=hunter2 env=prod"), `run 1 2 db_password=${MASK} env=prod`);

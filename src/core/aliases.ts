@@ -8,7 +8,7 @@ import { errorText } from "../log/logger.js";
 import { PersistedState } from "../util/persisted-state.js";
 import { watchFile } from "../util/watch-file.js";
 import { tokenize } from "../util/tokenize.js";
-import { maskCommandLine, MASK } from "./mask.js";
+import { maskArgument, maskCommandLine, MASK } from "./mask.js";
 
 export const ALIAS_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 export const MAX_ALIAS_COMMAND = 500;
@@ -127,7 +127,8 @@ export class AliasStore extends EventEmitter<{ changed: [] }> {
     const toks = tokenize(command);
     if (!toks.ok) return `the command cannot be read: ${toks.error}`;
     const first = toks.tokens[0]?.toLowerCase() ?? "";
-    if (!commands.includes(first)) return `the command must start with a command name (one of: ${commands.join(", ")}), not ${JSON.stringify(first)}`;
+    if (!commands.includes(first))
+      return `the command must start with a command name (one of: ${commands.join(", ")}), not ${JSON.stringify(maskArgument(first))}`;
     return undefined;
   }
 

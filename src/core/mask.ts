@@ -181,9 +181,23 @@ export function maskArgs(args: readonly string[]): string[] {
         continue;
       }
     }
-    out.push(maskText(a));
+    out.push(maskArgument(a));
   }
   return out;
+}
+
+/**
+ * One argument as the tokenizer split it (the quotes that kept its spaces are gone): a secret `name=value` (also
+ * `-ename=value`, `--extra-vars=name=value`, `--name=value`) is masked up to the next ` name=` pair or the end, so the
+ * words of a value typed as `db_pass="a b c"` do not show. Anything else goes through maskText.
+ */
+export function maskArgument(arg: string): string {
+  const [, prefix = "", rest = ""] = /^(-e(?=[A-Za-z_])|--extra-vars=)?(.*)$/s.exec(arg)!;
+  const pair = /^(--?)?([A-Za-z_][\w.-]*)=(.*)$/s.exec(rest);
+  if (!pair || !isSecretKey(pair[2]!) || pair[3]!.startsWith("‹")) return maskText(arg);
+  const value = pair[3]!;
+  const next = value.search(/\s[A-Za-z_][\w.-]*=/);
+  return `${prefix}${pair[1] ?? ""}${pair[2]}=${MASK}${next < 0 ? "" : maskText(value.slice(next))}`;
 }
 
 /** Survey answers for display: secret ones masked. */
@@ -208,7 +222,7 @@ export function maskCommandLine(line: string): string | undefined {
       const inner = tokenize(argsValue);
       const value = inner.ok ? maskArgs(inner.tokens).map(quoteArg).join(" ") : namesSecret(argsValue) ? MASK : argsValue;
       masked = tok === argsValue ? value : `${tok.slice(0, tok.length - argsValue.length)}${value}`;
-    } else masked = maskText(tok);
+    } else masked = maskArgument(tok);
     if (masked !== tok) changed = true;
     return masked;
   });

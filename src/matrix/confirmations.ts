@@ -193,8 +193,11 @@ export class Confirmations {
     } finally {
       clearTimeout(slow);
     }
-    await this.ports.reply(p.roomId, answerEventId ?? p.promptId, result, p.actor);
-    await (edited ?? editPrompt());
+    try {
+      await this.ports.reply(p.roomId, answerEventId ?? p.promptId, result, p.actor);
+    } finally {
+      await (edited ?? editPrompt()); // a reply that failed still leaves the prompt marked confirmed
+    }
   }
 
   /** Cancels every pending prompt (shutdown). */

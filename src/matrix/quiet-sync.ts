@@ -22,7 +22,7 @@ export class QuietSyncFilter {
   skipped = 0;
 
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
     private readonly maxQuietMs = 60_000,
   ) {}
 
@@ -41,6 +41,11 @@ export class QuietSyncFilter {
     this.lastPassedAt = this.now();
     return false;
   }
+
+  /** The call passed on failed: the machine may not have taken the counts in, so the next sync goes through. */
+  failed(): void {
+    this.lastCounts = undefined;
+  }
 }
 
 type SyncCallbacks = { processSyncChanges?: (c: SyncCryptoChanges) => Promise<unknown[]> };
@@ -53,6 +58,12 @@ export function quietSyncCrypto(client: MatrixClient, filter = new QuietSyncFilt
   const backend = client.getCrypto() as unknown as SyncCallbacks | undefined;
   const original = backend?.processSyncChanges;
   if (!backend || typeof original !== "function") return undefined;
-  backend.processSyncChanges = (c) => (filter.skip(c) ? Promise.resolve([]) : original.call(backend, c));
+  backend.processSyncChanges = (c) => {
+    if (filter.skip(c)) return Promise.resolve([]);
+    return original.call(backend, c).catch((e: unknown) => {
+      filter.failed();
+      throw e;
+    });
+  };
   return filter;
 }
