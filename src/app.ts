@@ -25,7 +25,17 @@ export interface AppOptions {
   requestShutdown?: (reason: string) => void;
   /** Options for the embedded demo server (tests make it fast). */
   demoServer?: SemaphoreServerOptions;
+  /** How many finished tasks keep their output in memory (default: the console's FINISHED_OUTPUTS_CONSOLE). */
+  finishedOutputs?: number;
 }
+
+/**
+ * Finished tasks whose output stays in memory. The console's task view opens them at once; without the console only
+ * `logs` reads them (its last lines), and evicted output is asked of Semaphore again — so the headless bot keeps few,
+ * and does not grow by a few hundred kB with every task until it has seen 50.
+ */
+export const FINISHED_OUTPUTS_CONSOLE = 50;
+export const FINISHED_OUTPUTS_HEADLESS = 5;
 
 export interface ReloadResult {
   ok: boolean;
@@ -44,7 +54,7 @@ const readText = (path: string): string => {
 
 /** The engine with everything wired: store, operations, Semaphore client (embedded server in demo) and Matrix bot. */
 export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
-  readonly store = new Store();
+  readonly store: Store;
   readonly ops: Operations;
   matrix?: MatrixBot;
   demoServer?: SemaphoreServer;
@@ -61,6 +71,7 @@ export class App extends EventEmitter<{ reloaded: [ReloadResult] }> {
     private readonly opts: AppOptions = {},
   ) {
     super();
+    this.store = new Store(undefined, opts.finishedOutputs ?? FINISHED_OUTPUTS_CONSOLE);
     if (config.path && opts.reload) this.configText = readText(config.path);
     this.ops = new Operations({
       store: this.store,

@@ -4,6 +4,7 @@ import { stripPrefix } from "../src/commands/dispatch.js";
 import { Redactor } from "../src/log/redact.js";
 import { Logger, Ring } from "../src/log/logger.js";
 import { Store } from "../src/core/store.js";
+import { App, FINISHED_OUTPUTS_CONSOLE, FINISHED_OUTPUTS_HEADLESS } from "../src/app.js";
 import { Permissions } from "../src/core/permissions.js";
 import { loadConfig } from "../src/config/load.js";
 import { closest } from "../src/util/text.js";
@@ -106,6 +107,19 @@ test("store emits only real changes", (t) => {
     s.output("1:7").map((l) => l.text),
     ["a", "b"],
   );
+});
+
+test("App: finishedOutputs bounds the finished tasks whose output stays in memory (the headless bot keeps fewer)", (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), "chatrixcd-app-"));
+  const app = new App(loadConfig(undefined, { env: { CHATRIXCD_BOT_STATE_DIR: stateDir } }), new Logger({ level: "error" }), { finishedOutputs: 1 });
+  for (const id of [1, 2]) {
+    app.store.upsertTask({ projectId: 1, taskId: id, status: "running" });
+    app.store.appendOutput(1, id, [{ time: "2026-12-05T00:00:00Z", text: `line ${id}` }]);
+    app.store.upsertTask({ projectId: 1, taskId: id, status: "success" });
+  }
+  t.true(app.store.outputEvicted("1:1"), "the older finished task's output is dropped");
+  t.is(app.store.output("1:2").length, 1);
+  t.true(FINISHED_OUTPUTS_HEADLESS < FINISHED_OUTPUTS_CONSOLE);
 });
 
 test("store keeps output only for the newest finished tasks; running tasks keep theirs", (t) => {

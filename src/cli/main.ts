@@ -3,7 +3,7 @@ import { locateConfig } from "../config/locate.js";
 import { loadConfig, formatIssue, type LoadedConfig } from "../config/load.js";
 import { exampleConfig } from "../config/example.js";
 import { Logger, crashText } from "../log/logger.js";
-import { App } from "../app.js";
+import { App, FINISHED_OUTPUTS_CONSOLE, FINISHED_OUTPUTS_HEADLESS } from "../app.js";
 import { LoginError } from "../matrix/login.js";
 import { readLoginAnswers } from "../matrix/sso.js";
 import { VERSION } from "../version.js";
@@ -142,7 +142,12 @@ export async function runCli(argv: string[], frontEnd: { console?: ConsoleFrontE
   const stopped = new Promise<number>((r) => {
     resolveStop = r;
   });
-  const app = new App(cfg, logger, { demo, reload: located.path ? load : undefined, requestShutdown: () => void shutdown(0) });
+  const app = new App(cfg, logger, {
+    demo,
+    reload: located.path ? load : undefined,
+    requestShutdown: () => void shutdown(0),
+    finishedOutputs: useConsole ? FINISHED_OUTPUTS_CONSOLE : FINISHED_OUTPUTS_HEADLESS,
+  });
   let shuttingDown = false;
   const shutdown = async (code: number): Promise<never> => {
     if (!shuttingDown) {
