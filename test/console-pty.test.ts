@@ -1,126 +1,12 @@
 // End to end: the real program (`chatrixcd --demo`) in a pseudo-terminal, the screen read back with
 // @xterm/headless. Start, panels, filter, help, mouse, resize, the run wizard to a running task, stop with
 // confirm, and the terminal restored on quit and on SIGTERM.
-import type * as NodePty from "node-pty";
 import test from "ava";
-import { createRequire } from "node:module";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import xterm from "@xterm/headless";
-import { modernTerminal } from "./harness/terminal.js";
-import type { IPty } from "node-pty";
+import { ESC, exitedWithin, fgOf, runFullBackup, start } from "./helpers-pty.js";
 
-const pty = createRequire(import.meta.url)("node-pty") as typeof NodePty;
-const { Terminal } = xterm;
-const MAIN = fileURLToPath(new URL("../screens/main.js", import.meta.url));
-const WAIT = 30_000;
-
-interface Session {
-  p: IPty;
-  term: InstanceType<typeof Terminal>;
-  raw: () => string;
-  text(): string;
-  row(y: number): string;
-  until(re: RegExp | (() => boolean), ms?: number): Promise<void>;
-  send(s: string): void;
-  resize(cols: number, rows: number): void;
-  exited: Promise<{ exitCode: number; signal?: number }>;
-  cleanup(): void;
-}
-
-function start(cols = 120, rows = 36, args: string[] = ["--demo"], script = MAIN): Session {
-  const dir = mkdtempSync(join(tmpdir(), "chatrixcd-pty-"));
-  mkdirSync(join(dir, "xdg"));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CHATRIXCD_")) env[k] = v;
-  Object.assign(env, {
-    TERM: "xterm-256color",
-    LANG: "C.UTF-8",
-    NCURSES_NO_UTF8_ACS: "1",
-    XDG_CONFIG_HOME: join(dir, "xdg"),
-    CHATRIXCD_BOT_STATE_DIR: join(dir, "state"),
-  });
-  const term = modernTerminal(cols, rows);
-  const p = pty.spawn(process.execPath, [script, ...args], { name: "xterm-256color", cols, rows, cwd: dir, env });
-  let raw = "";
-  p.onData((d) => {
-    raw += d;
-    term.write(d);
-  });
-  term.onData((d) => p.write(d)); // answer terminal queries like a real emulator
-  const exited = new Promise<{ exitCode: number; signal?: number }>((r) => p.onExit((e) => r(e)));
-  const text = () => {
-    const b = term.buffer.active;
-    return Array.from({ length: term.rows }, (_, i) => b.getLine(b.viewportY + i)?.translateToString(true) ?? "").join("\n");
-  };
-  return {
-    p,
-    term,
-    text,
-    exited,
-    raw: () => raw,
-    row: (y) => text().split("\n")[y] ?? "",
-    async until(re, ms = WAIT) {
-      const end = Date.now() + ms;
-      for (;;) {
-        // Let xterm finish parsing what arrived.
-        await new Promise<void>((r) => term.write("", r));
-        if (typeof re === "function" ? re() : re.test(text())) return;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${String(re)}; screen:\n${text()}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    send: (s) => p.write(s),
-    resize(c, r) {
-      p.resize(c, r);
-      term.resize(c, r);
-    },
-    cleanup() {
-      try {
-        p.kill("SIGKILL");
-      } catch {
-        /* gone */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const ESC = "\x1b";
-
-/** The exit, or a clear failure with the screen when the process does not end. */
-async function exitedWithin(s: Session, ms = WAIT): Promise<{ exitCode: number; signal?: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`the process did not exit; screen:\n${s.text()}`)), ms);
-  });
-  try {
-    return await Promise.race([s.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 const sgrClick = (x: number, y: number) => `${ESC}[<0;${x + 1};${y + 1}M${ESC}[<0;${x + 1};${y + 1}m`;
-
-/** Through the run wizard (r, the first project, "Full backup", default parameters, y) to its output streaming; a Full
- * backup runs for minutes, so it is still running when this returns. The wizard's own screens are checked in
- * "run wizard to a running task". */
-async function runFullBackup(s: Session): Promise<void> {
-  s.send("r");
-  await s.until(/Run: choose a project/);
-  s.send("\r");
-  await s.until(/Full backup\s+\(template/);
-  s.send("/Full");
-  await s.until(() => !/Deploy web\s+\(template/.test(s.text()));
-  s.send("\r");
-  await s.until(/survey and parameters/);
-  s.send("\r");
-  await s.until(/Run task \(3\/3\)/);
-  s.send("y");
-  await s.until(/PLAY \[/);
-}
 
 test.serial("start, move between panels, filter, help, mouse click, resize, quit restores the terminal", async (t) => {
   const s = start();
@@ -304,19 +190,6 @@ test.serial("a crash restores the terminal, then shows the error and exits 1", a
     s.cleanup();
   }
 });
-
-/** The foreground of the first cell of `word` on screen: palette index, or -1 when not a palette colour. */
-function fgOf(s: Session, word: string): { palette: boolean; color: number } {
-  const b = s.term.buffer.active;
-  for (let y = 0; y < s.term.rows; y++) {
-    const line = b.getLine(b.viewportY + y);
-    const x = line?.translateToString(true).indexOf(word) ?? -1;
-    if (!line || x < 0) continue;
-    const cell = line.getCell(x)!;
-    return { palette: Boolean(cell.isFgPalette()), color: cell.getFgColor() };
-  }
-  throw new Error(`${word} is not on screen:\n${s.text()}`);
-}
 
 test.serial("theme colours reach the terminal as their 256-colour palette entries, not collapsed to the 8 basic ones", async (t) => {
   const s = start(120, 36);
